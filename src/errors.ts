@@ -1,0 +1,50 @@
+/**
+ * Every error the core raises on bad input or an impossible request is a MalError, so the command line can
+ * print its message alone (no stack) and exit non-zero. Messages name the file, field, tensor or axis at fault.
+ */
+export class MalError extends Error {
+  override readonly name: string = 'MalError';
+  /** Process exit code the command line uses for this error. */
+  readonly exitCode: number = 1;
+}
+
+/** A model file (safetensors, index, spec, maps) is malformed, truncated or inconsistent. */
+export class InvalidFileError extends MalError {
+  override readonly name = 'InvalidFileError';
+  constructor(
+    readonly file: string,
+    detail: string,
+    readonly tensor?: string,
+  ) {
+    super(`${file}${tensor === undefined ? '' : `: tensor '${tensor}'`}: ${detail}`);
+  }
+}
+
+/** An architecture spec does not fit the tensors it describes, or cannot be derived. */
+export class SpecError extends MalError {
+  override readonly name = 'SpecError';
+}
+
+/** Two models (or layers) cannot be aligned or merged: a fixed space differs, a tensor is missing, shapes clash. */
+export class IncompatibleModelsError extends MalError {
+  override readonly name = 'IncompatibleModelsError';
+}
+
+/** Weights that must be finite are not (NaN or ±Inf). */
+export class NonFiniteWeightsError extends MalError {
+  override readonly name = 'NonFiniteWeightsError';
+  constructor(
+    readonly source: string,
+    readonly tensor: string,
+    readonly index: number,
+    readonly value: number,
+  ) {
+    super(`${source}: tensor '${tensor}' holds ${value} at flat index ${index}; refusing to merge non-finite weights`);
+  }
+}
+
+/** A command-line argument or option is missing or invalid. */
+export class UsageError extends MalError {
+  override readonly name = 'UsageError';
+  override readonly exitCode = 2;
+}
