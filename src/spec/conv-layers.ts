@@ -1,0 +1,97 @@
+import type { TensorInfo } from '../io/tensor-source.js';
+import { type ModuleTensors, unexpectedParams } from './module-names.js';
+import { axisOf, type SpecBuilder, unplacedTensorError } from './spec-builder.js';
+
+/** A convolution: `weight [out, in, kh, kw]` and an optional `bias [out]`. */
+export interface ConvModule {
+  readonly name: string;
+  readonly weight: TensorInfo;
+  readonly bias: TensorInfo | undefined;
+}
+
+/** A BatchNorm (or an affine-only norm) over one channel space. */
+export interface NormModule {
+  readonly name: string;
+  readonly module: ModuleTensors;
+}
+
+const NORM_VECTORS = ['weight', 'bias', 'running_mean', 'running_var'];
+const NORM_PARAMS = [...NORM_VECTORS, 'num_batches_tracked'];
+
+export function asConvModule(builder: SpecBuilder, module: ModuleTensors): ConvModule | undefined {
+  const weight = module.params.get('weight');
+  if (weight === undefined || weight.shape.length !== 4) return undefined;
+  const stray = unexpectedParams(module, ['weight', 'bias']);
+  if (stray.length > 0)
+    throw unplacedTensorError(builder.family, stray[0], 'a convolution holds only weight and bias');
+  const bias = module.params.get('bias');
+  if (bias !== undefined && bias.shape.length !== 1) {
+    throw unplacedTensorError(builder.family, bias, 'a convolution bias must be a vector');
+  }
+  return { name: module.name, weight, bias };
+}
+
+/** The module as a norm when it holds only norm parameters, all vectors but the step counter. */
+export function asNormModule(module: ModuleTensors): NormModule | undefined {
+  if (unexpectedParams(module, NORM_PARAMS).length > 0) return undefined;
+  for (const param of NORM_VECTORS) {
+    const tensor = module.params.get(param);
+    if (tensor !== undefined && tensor.shape.length !== 1) return undefined;
+  }
+  if (![...module.params.keys()].some((param) => NORM_VECTORS.includes(param))) return undefined;
+  return { name: module.name, module };
+}
+
+export function addConv(builder: SpecBuilder, conv: ConvModule, input: string, output: string): void {
+  const tensors = [builder.tensor(conv.weight.name, [axisOf(output), axisOf(input), null, null])];
+  if (conv.bias !== undefined) tensors.push(builder.tensor(conv.bias.name, [axisOf(output)]));
+  builder.layer({ name: conv.name, kind: 'conv', tensors, input, output });
+}
+
+/** Norm vectors live in the channel space they normalize; the step counter is copied, never merged. */
+export function addNorm(builder: SpecBuilder, norm: NormModule, space: string): void {
+  const tensors: string[] = [];
+  for (const [param, tensor] of norm.module.params) {
+    tensors.push(
+      param === 'num_batches_tracked'
+        ? builder.buffer(tensor.name)
+        : builder.tensor(tensor.name, [axisOf(space)]),
+    );
+  }
+  const hasRunningStats = norm.module.params.has('running_mean') || norm.module.params.has('running_var');
+  builder.layer({
+    name: norm.name,
+    kind: hasRunningStats ? 'batchnorm' : 'norm',
+    tensors,
+    input: space,
+    output: space,
+  });
+}
+
+/**
+ * The convolution a norm follows, found from names alone (safetensors files do not keep module order):
+ * `bn2` follows `conv2` beside it, and `features.4` follows the nearest convolution before it in the same
+ * Sequential (`features.3`, or `features.2` when an activation sits between).
+ */
+export function findNormedConv(normName: string, convNames: ReadonlySet<string>): string | undefined {
+  const dot = normName.lastIndexOf('.');
+  const parent = dot < 0 ? '' : normName.slice(0, dot + 1);
+  const last = normName.slice(dot + 1);
+  const numbered = /^(?:bn|norm|batch_?norm)(\d*)$/i.exec(last);
+  if (numbered !== null) {
+    const conv = `${parent}conv${numbered[1]}`;
+    return convNames.has(conv) ? conv : undefined;
+  }
+  if (!/^\d+$/.test(last)) return undefined;
+  const index = Number(last);
+  let best: { name: string; index: number } | undefined;
+  for (const conv of convNames) {
+    if (!conv.startsWith(parent)) continue;
+    const rest = conv.slice(parent.length);
+    if (!/^\d+$/.test(rest)) continue;
+    const convIndex = Number(rest);
+    if (convIndex < index && (best === undefined || convIndex > best.index))
+      best = { name: conv, index: convIndex };
+  }
+  return best?.name;
+}

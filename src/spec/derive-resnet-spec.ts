@@ -1,0 +1,176 @@
+import { SpecError } from '../errors.js';
+import type { TensorInfo } from '../io/tensor-source.js';
+import type { ArchitectureSpec } from './architecture-spec.js';
+import {
+  addConv,
+  addNorm,
+  asConvModule,
+  asNormModule,
+  type ConvModule,
+  findNormedConv,
+  type NormModule,
+} from './conv-layers.js';
+import { addDenseChain, asDenseModule, type DenseModule, hiddenSpace } from './dense-chain.js';
+import { configAttribute, type ModelConfig } from './model-config.js';
+import type { ModuleTensors } from './module-names.js';
+import { groupByModule } from './module-names.js';
+import { compareNatural } from './natural-sort.js';
+import { SpecBuilder, unplacedTensorError } from './spec-builder.js';
+
+const BLOCK_MODULE = /^(layer\d+\.\d+)\.(.+)$/;
+const SHORTCUT_MODULE = /^(?:downsample|shortcut)\.(\d+)$/;
+const BLOCK_CONV = /^conv\d+$/;
+
+/** Convolutions and norms of one module list: the stem, or one residual block's main path. */
+interface ConvGroup {
+  convs: ConvModule[];
+  norms: NormModule[];
+}
+
+interface ResidualBlock {
+  readonly name: string;
+  readonly main: ConvGroup;
+  readonly shortcut: ConvGroup;
+}
+
+/**
+ * A torchvision-style ResNet (BasicBlock or Bottleneck; `downsample.N` or CIFAR `shortcut.N` projections).
+ *
+ * Residual spaces are named `residual.stem` (written by the stem) and `residual.<block>` (a block with a
+ * projection shortcut writes a new one, through both its last convolution and its shortcut); a block without a
+ * projection writes back into the residual space it reads. Each inner convolution of a block writes a free space
+ * named after it (`layer1.0.conv1`).
+ */
+export function deriveResnetSpec(tensors: readonly TensorInfo[], config?: ModelConfig): ArchitectureSpec {
+  const builder = new SpecBuilder('resnet', tensors);
+  const stem: ConvGroup = { convs: [], norms: [] };
+  const head: DenseModule[] = [];
+  const blocks = new Map<string, ResidualBlock>();
+
+  for (const module of groupByModule(tensors).values()) {
+    const blockMatch = BLOCK_MODULE.exec(module.name);
+    if (blockMatch === null) {
+      const dense = asDenseModule(builder, module);
+      if (dense !== undefined) head.push(dense);
+      else collectConvOrNorm(builder, module, stem, 'not a stem convolution, BatchNorm or dense head');
+      continue;
+    }
+    const [, blockName, inner] = blockMatch;
+    let block = blocks.get(blockName);
+    if (block === undefined) {
+      block = { name: blockName, main: { convs: [], norms: [] }, shortcut: { convs: [], norms: [] } };
+      blocks.set(blockName, block);
+    }
+    if (SHORTCUT_MODULE.test(inner)) {
+      collectConvOrNorm(builder, module, block.shortcut, 'not a shortcut convolution or BatchNorm');
+    } else if (BLOCK_CONV.test(inner) || /^bn\d+$/.test(inner)) {
+      collectConvOrNorm(builder, module, block.main, 'not a block convolution or BatchNorm');
+    } else {
+      throw unplacedTensorError(
+        'resnet',
+        [...module.params.values()][0],
+        `block '${blockName}' has no module '${inner}'`,
+      );
+    }
+  }
+  if (stem.convs.length === 0) throw new SpecError('a ResNet needs a stem convolution (conv1.weight)');
+
+  let residual = builder.space('input', 'fixed', 'input');
+  let residualWriter = addConvChain(builder, stem, residual, 'residual.stem');
+  residual = 'residual.stem';
+
+  for (const block of [...blocks.values()].sort((a, b) => compareNatural(a.name, b.name))) {
+    if (block.main.convs.length === 0) {
+      throw unplacedTensorError('resnet', firstTensorOf(block), `block '${block.name}' has no convolutions`);
+    }
+    const lastConv = block.main.convs.sort((a, b) => compareNatural(a.name, b.name))[
+      block.main.convs.length - 1
+    ];
+    let output = residual;
+    if (block.shortcut.convs.length > 0) {
+      output = `residual.${block.name}`;
+    } else if (block.shortcut.norms.length > 0) {
+      throw unplacedTensorError(
+        'resnet',
+        firstTensorOf(block),
+        `block '${block.name}' has a shortcut norm without a convolution`,
+      );
+    } else if (lastConv.weight.shape[0] !== residualWriter.shape[0]) {
+      throw new SpecError(
+        `block '${block.name}' changes the residual width from ${residualWriter.shape[0]} (tensor '${residualWriter.name}' axis 0) ` +
+          `to ${lastConv.weight.shape[0]} (tensor '${lastConv.weight.name}' axis 0) without a downsample or shortcut ` +
+          'convolution; a parameter-free (padding) shortcut fixes where units go, so write a spec file and pass it with --spec',
+      );
+    }
+    const blockOutputWriter = addConvChain(builder, block.main, residual, output);
+    if (block.shortcut.convs.length > 0) addConvChain(builder, block.shortcut, residual, output);
+    residual = output;
+    residualWriter = blockOutputWriter;
+  }
+
+  addDenseChain(builder, sortByName(head), {
+    space: residual,
+    channels: { count: residualWriter.shape[0], writtenBy: `tensor '${residualWriter.name}' axis 0` },
+  });
+  builder.attribute('activation', configAttribute(config, ['activation', 'hidden_act']) ?? 'relu');
+  return builder.build();
+}
+
+function collectConvOrNorm(
+  builder: SpecBuilder,
+  module: ModuleTensors,
+  group: ConvGroup,
+  reason: string,
+): void {
+  const conv = asConvModule(builder, module);
+  const norm = conv === undefined ? asNormModule(module) : undefined;
+  if (conv !== undefined) group.convs.push(conv);
+  else if (norm !== undefined) group.norms.push(norm);
+  else throw unplacedTensorError('resnet', [...module.params.values()][0], reason);
+}
+
+/**
+ * Adds the group's convolutions in name order, each followed by its norm: inner convolutions write free spaces
+ * named after themselves, the last writes `output` (declared as a residual space). Returns the last weight.
+ */
+function addConvChain(builder: SpecBuilder, group: ConvGroup, input: string, output: string): TensorInfo {
+  const convs = sortByName(group.convs);
+  const convNames = new Set(convs.map((conv) => conv.name));
+  const normOfConv = new Map<string, NormModule>();
+  for (const norm of group.norms) {
+    const conv = findNormedConv(norm.name, convNames);
+    const firstTensor = [...norm.module.params.values()][0];
+    if (conv === undefined)
+      throw unplacedTensorError('resnet', firstTensor, 'no convolution found for this norm to follow');
+    if (normOfConv.has(conv)) {
+      throw unplacedTensorError(
+        'resnet',
+        firstTensor,
+        `convolution '${conv}' is already followed by another norm`,
+      );
+    }
+    normOfConv.set(conv, norm);
+  }
+  let space = input;
+  convs.forEach((conv, index) => {
+    const isLast = index === convs.length - 1;
+    const written = isLast
+      ? builder.space(output, 'free', 'residual')
+      : hiddenSpace(builder, conv.name, 'channels');
+    addConv(builder, conv, space, written);
+    const norm = normOfConv.get(conv.name);
+    if (norm !== undefined) addNorm(builder, norm, written);
+    space = written;
+  });
+  return convs[convs.length - 1].weight;
+}
+
+function sortByName<T extends { readonly name: string }>(items: readonly T[]): T[] {
+  return [...items].sort((a, b) => compareNatural(a.name, b.name));
+}
+
+function firstTensorOf(block: ResidualBlock): TensorInfo {
+  const modules = [...block.main.convs, ...block.shortcut.convs];
+  if (modules.length > 0) return modules[0].weight;
+  return [...[...block.main.norms, ...block.shortcut.norms][0].module.params.values()][0];
+}

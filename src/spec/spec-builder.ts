@@ -1,0 +1,143 @@
+import { SpecError } from '../errors.js';
+import type { TensorInfo } from '../io/tensor-source.js';
+import type {
+  ArchitectureFamily,
+  ArchitectureSpec,
+  AxisPart,
+  AxisSpec,
+  LayerSpec,
+  SpaceKind,
+  SpaceSpec,
+  TensorSpec,
+} from './architecture-spec.js';
+import { computeSpaceWidths } from './space-widths.js';
+
+const FAMILY_LABELS: Readonly<Record<ArchitectureFamily, string>> = {
+  mlp: 'MLP',
+  cnn: 'VGG-style CNN',
+  resnet: 'ResNet',
+  gpt2: 'GPT-2',
+  llama: 'LLaMA',
+  custom: 'custom',
+};
+
+export function familyLabel(family: ArchitectureFamily): string {
+  return FAMILY_LABELS[family];
+}
+
+/** An axis that is one space, each unit spanning `block` entries. */
+export function axisOf(space: string, block = 1): AxisSpec {
+  return [{ space, block }];
+}
+
+/** An axis that concatenates several parts (GPT-2's fused q|k|v). */
+export function axisOfParts(...parts: AxisPart[]): AxisSpec {
+  return parts;
+}
+
+/** The error every deriver raises for a tensor its family's layout has no place for. */
+export function unplacedTensorError(
+  family: ArchitectureFamily,
+  tensor: TensorInfo,
+  reason?: string,
+): SpecError {
+  return new SpecError(
+    `cannot place tensor '${tensor.name}' (shape [${tensor.shape.join(', ')}]) in a ${familyLabel(family)} layout` +
+      `${reason === undefined ? '' : `: ${reason}`}; write a spec file for this model and pass it with --spec`,
+  );
+}
+
+/**
+ * Collects the spaces, tensors and layers a deriver finds, then checks the result as a whole: every model tensor
+ * placed exactly once, tensors in file order, and every axis the length its spaces imply.
+ */
+export class SpecBuilder {
+  private readonly infos = new Map<string, TensorInfo>();
+  private readonly spaces: SpaceSpec[] = [];
+  private readonly placed = new Map<string, TensorSpec>();
+  private readonly layers: LayerSpec[] = [];
+  private readonly attributes: Record<string, string | number> = {};
+
+  constructor(
+    readonly family: ArchitectureFamily,
+    private readonly tensors: readonly TensorInfo[],
+  ) {
+    for (const tensor of tensors) {
+      if (this.infos.has(tensor.name)) throw new SpecError(`the model lists tensor '${tensor.name}' twice`);
+      this.infos.set(tensor.name, tensor);
+    }
+  }
+
+  has(name: string): boolean {
+    return this.infos.has(name);
+  }
+
+  info(name: string): TensorInfo {
+    const info = this.infos.get(name);
+    if (info === undefined) {
+      throw new SpecError(
+        `a ${familyLabel(this.family)} model needs tensor '${name}', which the model lacks`,
+      );
+    }
+    return info;
+  }
+
+  shape(name: string): readonly number[] {
+    return this.info(name).shape;
+  }
+
+  /** Declares a space (spaces are kept in declaration order, which is network order) and returns its name. */
+  space(name: string, kind: SpaceKind, role: string): string {
+    const existing = this.spaces.find((space) => space.name === name);
+    if (existing !== undefined) {
+      if (existing.kind !== kind)
+        throw new SpecError(`space '${name}' is declared both ${existing.kind} and ${kind}`);
+      return name;
+    }
+    this.spaces.push({ name, kind, role });
+    return name;
+  }
+
+  tensor(name: string, axes: readonly AxisSpec[], merge = true): string {
+    const info = this.info(name);
+    if (this.placed.has(name))
+      throw new SpecError(`tensor '${name}' was placed twice while deriving the spec`);
+    if (info.shape.length !== axes.length) {
+      throw unplacedTensorError(this.family, info, `expected a tensor of rank ${axes.length}`);
+    }
+    this.placed.set(name, { name, axes, merge });
+    return name;
+  }
+
+  /** A buffer that is copied from the base and never merged: every axis outside any space. */
+  buffer(name: string): string {
+    return this.tensor(
+      name,
+      this.shape(name).map(() => null),
+      false,
+    );
+  }
+
+  layer(layer: LayerSpec): void {
+    this.layers.push(layer);
+  }
+
+  attribute(key: string, value: string | number | undefined): void {
+    if (value !== undefined) this.attributes[key] = value;
+  }
+
+  build(): ArchitectureSpec {
+    for (const tensor of this.tensors) {
+      if (!this.placed.has(tensor.name)) throw unplacedTensorError(this.family, tensor);
+    }
+    const spec: ArchitectureSpec = {
+      family: this.family,
+      spaces: [...this.spaces],
+      tensors: this.tensors.map((tensor) => this.placed.get(tensor.name)!),
+      layers: [...this.layers],
+      attributes: { ...this.attributes },
+    };
+    computeSpaceWidths(spec, new Map(this.tensors.map((tensor) => [tensor.name, tensor.shape])));
+    return spec;
+  }
+}

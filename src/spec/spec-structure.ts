@@ -1,0 +1,70 @@
+import { SpecError } from '../errors.js';
+import type { ArchitectureSpec } from './architecture-spec.js';
+
+/**
+ * Checks what a spec must satisfy on its own, before any tensor shape is looked at: names are unique, every
+ * referenced space and tensor is declared, every block is a positive integer, and a tensor belongs to at most
+ * one layer (a transplant moves whole layers, so a shared tensor would be moved twice).
+ */
+export function checkSpecStructure(spec: ArchitectureSpec): void {
+  const spaceNames = new Set<string>();
+  for (const space of spec.spaces) {
+    if (space.name === '') throw new SpecError('a space has an empty name');
+    if (spaceNames.has(space.name)) throw new SpecError(`space '${space.name}' is declared twice`);
+    if (space.kind !== 'free' && space.kind !== 'fixed') {
+      throw new SpecError(
+        `space '${space.name}' has kind '${String(space.kind)}'; expected 'free' or 'fixed'`,
+      );
+    }
+    spaceNames.add(space.name);
+  }
+
+  const tensorNames = new Set<string>();
+  for (const tensor of spec.tensors) {
+    if (tensorNames.has(tensor.name)) throw new SpecError(`tensor '${tensor.name}' is listed twice`);
+    tensorNames.add(tensor.name);
+    tensor.axes.forEach((axis, axisIndex) => {
+      if (axis === null) return;
+      if (axis.length === 0) {
+        throw new SpecError(
+          `tensor '${tensor.name}' axis ${axisIndex} has no parts; use null for an axis without a space`,
+        );
+      }
+      axis.forEach((part, partIndex) => {
+        const where = `tensor '${tensor.name}' axis ${axisIndex}${axis.length > 1 ? ` part ${partIndex}` : ''}`;
+        if (!spaceNames.has(part.space)) {
+          throw new SpecError(`${where} refers to space '${part.space}', which the spec does not declare`);
+        }
+        if (!Number.isInteger(part.block) || part.block < 1) {
+          throw new SpecError(`${where} has block ${part.block}; a block must be a positive integer`);
+        }
+      });
+    });
+  }
+
+  const layerNames = new Set<string>();
+  const layerOfTensor = new Map<string, string>();
+  for (const layer of spec.layers) {
+    if (layerNames.has(layer.name)) throw new SpecError(`layer '${layer.name}' is declared twice`);
+    layerNames.add(layer.name);
+    for (const end of [layer.input, layer.output]) {
+      if (end !== null && !spaceNames.has(end)) {
+        throw new SpecError(
+          `layer '${layer.name}' refers to space '${end}', which the spec does not declare`,
+        );
+      }
+    }
+    for (const tensorName of layer.tensors) {
+      if (!tensorNames.has(tensorName)) {
+        throw new SpecError(
+          `layer '${layer.name}' lists tensor '${tensorName}', which the spec does not declare`,
+        );
+      }
+      const owner = layerOfTensor.get(tensorName);
+      if (owner !== undefined) {
+        throw new SpecError(`tensor '${tensorName}' belongs to two layers: '${owner}' and '${layer.name}'`);
+      }
+      layerOfTensor.set(tensorName, layer.name);
+    }
+  }
+}
