@@ -1,0 +1,150 @@
+import type { FileHandle } from 'node:fs/promises';
+import { InvalidFileError } from '../errors.js';
+import type { RawTensor } from '../tensor/tensor.js';
+import { openForReading, readFileRange } from './file-range.js';
+import type { NamedTensor } from './named-tensor.js';
+import {
+  LENGTH_PREFIX_BYTES,
+  MAX_HEADER_BYTES,
+  parseSafetensorsHeader,
+  readHeaderLength,
+  type SafetensorsEntry,
+} from './safetensors-header.js';
+import type { TensorInfo, TensorSource } from './tensor-source.js';
+
+/** Reads in flight for readMany: 2–4 measured best on the development machines (docs/COMPUTE.md). */
+export const DEFAULT_READ_CONCURRENCY = 3;
+
+/**
+ * A safetensors file opened for tensor-by-tensor reading. Only the header is read on open; each tensor is then
+ * read with positional reads of its own byte range, so files of any size (beyond 2 GiB too) work without
+ * loading the whole file. Tensor bytes land at offset 0 of a fresh buffer, hence aligned for typed arrays.
+ */
+export class SafetensorsReader implements TensorSource {
+  private readonly byName: ReadonlyMap<string, SafetensorsEntry>;
+  private readonly names: readonly string[];
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+    readonly entries: readonly SafetensorsEntry[],
+    readonly metadata: Readonly<Record<string, string>>,
+    /** File offset of the data section. */
+    readonly dataStart: number,
+    readonly fileBytes: number,
+  ) {
+    this.byName = new Map(entries.map((e) => [e.name, e]));
+    this.names = Object.freeze(entries.map((e) => e.name));
+  }
+
+  static async open(path: string): Promise<SafetensorsReader> {
+    const handle = await openForReading(path);
+    try {
+      const { size } = await handle.stat();
+      if (size < LENGTH_PREFIX_BYTES) {
+        throw new InvalidFileError(path, `file is ${size} bytes, too short for the 8-byte header length`);
+      }
+      const prefix = new Uint8Array(LENGTH_PREFIX_BYTES);
+      await readFileRange(handle, prefix, 0, path);
+      const headerBytes = readHeaderLength(prefix);
+      if (headerBytes > MAX_HEADER_BYTES) {
+        throw new InvalidFileError(
+          path,
+          `header length ${headerBytes} exceeds the ${MAX_HEADER_BYTES}-byte cap`,
+        );
+      }
+      if (LENGTH_PREFIX_BYTES + headerBytes > size) {
+        throw new InvalidFileError(
+          path,
+          `header length ${headerBytes} runs past the end of the ${size}-byte file (truncated?)`,
+        );
+      }
+      const header = new Uint8Array(headerBytes);
+      await readFileRange(handle, header, LENGTH_PREFIX_BYTES, path);
+      const dataStart = LENGTH_PREFIX_BYTES + headerBytes;
+      const { entries, metadata } = parseSafetensorsHeader(path, header, size - dataStart);
+      return new SafetensorsReader(path, handle, entries, metadata, dataStart, size);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  tensorNames(): readonly string[] {
+    return this.names;
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  /** Header entry of a tensor, with its byte range in the data section. */
+  entry(name: string): SafetensorsEntry {
+    const entry = this.byName.get(name);
+    if (entry === undefined)
+      throw new InvalidFileError(this.path, 'no tensor of this name in the file', name);
+    return entry;
+  }
+
+  info(name: string): TensorInfo {
+    const { dtype, shape } = this.entry(name);
+    return { name, dtype, shape };
+  }
+
+  async read(name: string): Promise<RawTensor> {
+    const entry = this.entry(name);
+    return this.readInto(name, new Uint8Array(entry.end - entry.begin));
+  }
+
+  /**
+   * Reads a tensor into `target` (at least as long as the tensor) so a caller merging tensor by tensor can reuse
+   * one buffer. The result's bytes are the leading part of `target`.
+   */
+  async readInto(name: string, target: Uint8Array): Promise<RawTensor> {
+    const entry = this.entry(name);
+    if (this.closed) throw new Error(`${this.path}: reader is closed`);
+    const length = entry.end - entry.begin;
+    if (target.length < length) {
+      throw new RangeError(
+        `${this.path}: tensor '${name}' needs ${length} bytes, buffer holds ${target.length}`,
+      );
+    }
+    const bytes = target.length === length ? target : target.subarray(0, length);
+    await readFileRange(this.handle, bytes, this.dataStart + entry.begin, this.path, name);
+    return { dtype: entry.dtype, shape: entry.shape, bytes };
+  }
+
+  /**
+   * Yields the named tensors (all of them by default) in the order given, keeping up to `concurrency` reads in
+   * flight ahead of the consumer. Unknown names fail before any read starts.
+   */
+  async *readMany(
+    names: readonly string[] = this.names,
+    concurrency: number = DEFAULT_READ_CONCURRENCY,
+  ): AsyncGenerator<NamedTensor> {
+    for (const name of names) this.entry(name);
+    const inFlight = Math.max(1, Math.floor(concurrency));
+    const pending: Promise<RawTensor>[] = [];
+    let next = 0;
+    const launch = (): void => {
+      const read = this.read(names[next++]);
+      // Marks the rejection as handled in case the consumer stops early; awaiting it below still throws.
+      read.catch(() => undefined);
+      pending.push(read);
+    };
+    while (next < names.length && pending.length < inFlight) launch();
+    for (const name of names) {
+      const tensor = await pending.shift()!;
+      if (next < names.length) launch();
+      yield { name, tensor };
+    }
+  }
+
+  /** Closes the file; waits for reads in flight. Calling it twice is harmless. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close();
+  }
+}

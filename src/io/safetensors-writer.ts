@@ -1,0 +1,106 @@
+import { InvalidFileError } from '../errors.js';
+import { DTYPE_BYTES, type DType, isDType } from '../tensor/dtype.js';
+import type { RawTensor } from '../tensor/tensor.js';
+import { withAtomicFile, writeFully } from './atomic-file.js';
+import type { NamedTensor } from './named-tensor.js';
+import { encodeSafetensorsHeader, METADATA_KEY, type SafetensorsEntry } from './safetensors-header.js';
+
+/** What the header says of a tensor before its bytes exist. */
+export interface TensorEntry {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+}
+
+/**
+ * Produces the little-endian bytes of one tensor. Called once per tensor, in header order, each call only after
+ * the previous tensor's bytes were written, so a producer may hand back the same reused buffer every time.
+ */
+export type TensorProducer = (name: string, index: number) => Promise<Uint8Array> | Uint8Array;
+
+export interface SafetensorsLayout {
+  /** Length prefix plus padded JSON header. */
+  readonly header: Uint8Array;
+  /** Entries with their data-section offsets, in the order given. */
+  readonly entries: readonly SafetensorsEntry[];
+  readonly fileBytes: number;
+}
+
+function checkEntry(file: string, entry: TensorEntry, seen: Set<string>): void {
+  const { name, dtype, shape } = entry;
+  if (name === METADATA_KEY) throw new InvalidFileError(file, `'${METADATA_KEY}' is reserved`, name);
+  if (seen.has(name)) throw new InvalidFileError(file, 'tensor name given twice', name);
+  seen.add(name);
+  if (!isDType(dtype)) throw new InvalidFileError(file, `unknown dtype ${JSON.stringify(dtype)}`, name);
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new InvalidFileError(
+      file,
+      `shape must be non-negative integers, got ${JSON.stringify(shape)}`,
+      name,
+    );
+  }
+}
+
+/** Lays out the file: tensors back to back in the order given, after a header padded to 8 bytes. */
+export function planSafetensors(
+  file: string,
+  tensors: readonly TensorEntry[],
+  metadata?: Readonly<Record<string, string>>,
+): SafetensorsLayout {
+  for (const [key, value] of Object.entries(metadata ?? {})) {
+    if (typeof value !== 'string')
+      throw new InvalidFileError(file, `metadata value of '${key}' must be a string`);
+  }
+  const seen = new Set<string>();
+  let offset = 0;
+  const entries = tensors.map((t): SafetensorsEntry => {
+    checkEntry(file, t, seen);
+    let bytes = DTYPE_BYTES[t.dtype];
+    for (const d of t.shape) bytes *= d;
+    const entry = { name: t.name, dtype: t.dtype, shape: [...t.shape], begin: offset, end: offset + bytes };
+    offset += bytes;
+    return entry;
+  });
+  const header = encodeSafetensorsHeader(entries, metadata);
+  return { header, entries, fileBytes: header.length + offset };
+}
+
+/**
+ * Streams a safetensors file to `path` one tensor at a time, so a model larger than memory can be written as it
+ * is merged. Atomic: the file appears under `path` complete or not at all; on any error (including a producer
+ * that throws or returns the wrong number of bytes) no temporary file is left and an existing `path` is kept.
+ */
+export async function writeSafetensors(
+  path: string,
+  tensors: readonly TensorEntry[],
+  produce: TensorProducer,
+  metadata?: Readonly<Record<string, string>>,
+): Promise<void> {
+  const layout = planSafetensors(path, tensors, metadata);
+  await withAtomicFile(path, async (handle) => {
+    await writeFully(handle, layout.header, 0);
+    for (const [index, entry] of layout.entries.entries()) {
+      const bytes = await produce(entry.name, index);
+      const expected = entry.end - entry.begin;
+      if (!(bytes instanceof Uint8Array) || bytes.length !== expected) {
+        const got = bytes instanceof Uint8Array ? `${bytes.length} bytes` : 'no Uint8Array';
+        throw new InvalidFileError(path, `producer returned ${got}, the header says ${expected}`, entry.name);
+      }
+      await writeFully(handle, bytes, layout.header.length + entry.begin);
+    }
+  });
+}
+
+/** Writes tensors already in memory, in map (or array) order. */
+export async function writeSafetensorsTensors(
+  path: string,
+  tensors: ReadonlyMap<string, RawTensor> | readonly NamedTensor[],
+  metadata?: Readonly<Record<string, string>>,
+): Promise<void> {
+  const list: NamedTensor[] = Array.isArray(tensors)
+    ? [...(tensors as readonly NamedTensor[])]
+    : [...(tensors as ReadonlyMap<string, RawTensor>)].map(([name, tensor]) => ({ name, tensor }));
+  const byName = new Map(list.map(({ name, tensor }) => [name, tensor]));
+  const entries = list.map(({ name, tensor }) => ({ name, dtype: tensor.dtype, shape: tensor.shape }));
+  await writeSafetensors(path, entries, (name) => byName.get(name)!.bytes, metadata);
+}

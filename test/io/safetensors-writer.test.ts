@@ -1,0 +1,175 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InvalidFileError } from '../../src/errors.js';
+import { SafetensorsReader } from '../../src/io/safetensors-reader.js';
+import { writeSafetensors, writeSafetensorsTensors } from '../../src/io/safetensors-writer.js';
+import type { DType } from '../../src/tensor/dtype.js';
+import type { RawTensor } from '../../src/tensor/tensor.js';
+import { type ScratchFolder, scratchFolder } from './safetensors-file-fixtures.js';
+
+let scratch: ScratchFolder;
+beforeEach(async () => {
+  scratch = await scratchFolder();
+});
+afterEach(async () => {
+  await scratch.remove();
+});
+
+describe('writeSafetensors', () => {
+  it('writes the exact bytes of the format: u64 length, space-padded JSON, data', async () => {
+    const path = scratch.file('exact.safetensors');
+    await writeSafetensors(path, [{ name: 'x', dtype: 'U8', shape: [3] }], () => Uint8Array.from([7, 8, 9]), {
+      k: 'v',
+    });
+    const json = '{"__metadata__":{"k":"v"},"x":{"dtype":"U8","shape":[3],"data_offsets":[0,3]}}';
+    expect(json.length).toBe(78); // padded to 80
+    const expected = [80, 0, 0, 0, 0, 0, 0, 0, ...Buffer.from(`${json}  `), 7, 8, 9];
+    expect(Array.from(await readFile(path))).toEqual(expected);
+  });
+
+  it('round-trips every dtype, shapes and metadata through the reader', async () => {
+    const tensors = new Map<string, RawTensor>();
+    const dtypes: Array<[DType, number]> = [
+      ['F64', 8],
+      ['F32', 4],
+      ['F16', 2],
+      ['BF16', 2],
+      ['I64', 8],
+      ['I32', 4],
+      ['I16', 2],
+      ['I8', 1],
+      ['U8', 1],
+      ['BOOL', 1],
+    ];
+    for (const [i, [dtype, size]] of dtypes.entries()) {
+      const bytes = Uint8Array.from({ length: 6 * size }, (_, k) => (k * 31 + i) & 0xff);
+      tensors.set(`layer.${i}.${dtype}`, { dtype, shape: [2, 3], bytes });
+    }
+    tensors.set('scalar', { dtype: 'F32', shape: [], bytes: Uint8Array.from([1, 2, 3, 4]) });
+    tensors.set('empty', { dtype: 'F32', shape: [0, 5], bytes: new Uint8Array(0) });
+    const path = scratch.file('all.safetensors');
+    await writeSafetensorsTensors(path, tensors, { format: 'pt', source: 'test' });
+
+    const bytes = await readFile(path);
+    const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+    expect(headerLength % 8).toBe(0);
+
+    const reader = await SafetensorsReader.open(path);
+    expect(reader.tensorNames()).toEqual([...tensors.keys()]);
+    expect(reader.metadata).toEqual({ format: 'pt', source: 'test' });
+    for (const [name, tensor] of tensors) {
+      const back = await reader.read(name);
+      expect(back.dtype).toBe(tensor.dtype);
+      expect(back.shape).toEqual(tensor.shape);
+      expect(Array.from(back.bytes)).toEqual(Array.from(tensor.bytes));
+    }
+    await reader.close();
+  });
+
+  it('takes an array of named tensors and calls the producer in header order', async () => {
+    const path = scratch.file('order.safetensors');
+    const calls: string[] = [];
+    await writeSafetensors(
+      path,
+      [
+        { name: 'z', dtype: 'U8', shape: [1] },
+        { name: 'a', dtype: 'U8', shape: [2] },
+      ],
+      async (name) => {
+        calls.push(name);
+        return name === 'z' ? Uint8Array.of(1) : Uint8Array.of(2, 3);
+      },
+    );
+    expect(calls).toEqual(['z', 'a']);
+    const reader = await SafetensorsReader.open(path);
+    expect(reader.tensorNames()).toEqual(['z', 'a']);
+    expect(Array.from((await reader.read('a')).bytes)).toEqual([2, 3]);
+    await reader.close();
+  });
+
+  it('writes a tensor named __proto__ as a plain key', async () => {
+    const path = scratch.file('proto.safetensors');
+    await writeSafetensorsTensors(path, [
+      { name: '__proto__', tensor: { dtype: 'U8', shape: [1], bytes: Uint8Array.of(5) } },
+    ]);
+    const reader = await SafetensorsReader.open(path);
+    expect(reader.tensorNames()).toEqual(['__proto__']);
+    await reader.close();
+  });
+});
+
+describe('writeSafetensors is atomic', () => {
+  const entries = [
+    { name: 'a', dtype: 'F32', shape: [2] },
+    { name: 'b', dtype: 'F32', shape: [2] },
+  ] as const;
+
+  it('leaves no file and no temporary file when the producer throws', async () => {
+    const path = scratch.file('out.safetensors');
+    const failing = async (name: string) => {
+      if (name === 'b') throw new Error('merge failed');
+      return new Uint8Array(8);
+    };
+    await expect(writeSafetensors(path, entries, failing)).rejects.toThrow('merge failed');
+    expect(await readdir(scratch.path)).toEqual([]);
+  });
+
+  it('leaves no file when the producer returns the wrong number of bytes, naming file and tensor', async () => {
+    const path = scratch.file('out.safetensors');
+    const error = await writeSafetensors(path, entries, (name) => new Uint8Array(name === 'b' ? 7 : 8)).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(InvalidFileError);
+    expect((error as InvalidFileError).message).toContain(path);
+    expect((error as InvalidFileError).tensor).toBe('b');
+    expect(await readdir(scratch.path)).toEqual([]);
+  });
+
+  it('keeps an existing file under the final name unchanged on failure', async () => {
+    const path = await scratch.write('out.safetensors', 'previous contents');
+    await expect(
+      writeSafetensors(path, entries, () => {
+        throw new Error('no');
+      }),
+    ).rejects.toThrow('no');
+    expect(await readFile(path, 'utf8')).toBe('previous contents');
+    expect(await readdir(scratch.path)).toEqual(['out.safetensors']);
+  });
+
+  it('replaces an existing file on success', async () => {
+    const path = await scratch.write('out.safetensors', 'previous contents');
+    await writeSafetensors(path, entries, () => new Uint8Array(8));
+    const reader = await SafetensorsReader.open(path);
+    expect(reader.tensorNames()).toEqual(['a', 'b']);
+    await reader.close();
+    expect(await readdir(scratch.path)).toEqual(['out.safetensors']);
+  });
+
+  it('refuses duplicate names, the reserved name and bad shapes before creating anything', async () => {
+    const path = scratch.file('bad.safetensors');
+    const produce = () => new Uint8Array(0);
+    await expect(
+      writeSafetensors(
+        path,
+        [
+          { name: 'a', dtype: 'U8', shape: [0] },
+          { name: 'a', dtype: 'U8', shape: [0] },
+        ],
+        produce,
+      ),
+    ).rejects.toThrow(/tensor 'a': tensor name given twice/);
+    await expect(
+      writeSafetensors(path, [{ name: '__metadata__', dtype: 'U8', shape: [0] }], produce),
+    ).rejects.toThrow(InvalidFileError);
+    await expect(writeSafetensors(path, [{ name: 'n', dtype: 'U8', shape: [-1] }], produce)).rejects.toThrow(
+      /shape must be non-negative integers/,
+    );
+    expect(await readdir(scratch.path)).toEqual([]);
+  });
+
+  it('does not touch a foreign file that happens to be in the folder', async () => {
+    await writeFile(scratch.file('other.txt'), 'x');
+    await writeSafetensors(scratch.file('m.safetensors'), entries, () => new Uint8Array(8));
+    expect((await readdir(scratch.path)).sort()).toEqual(['m.safetensors', 'other.txt']);
+  });
+});
