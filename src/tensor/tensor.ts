@@ -33,6 +33,6 @@ export function stridesOf(shape: readonly number[]): number[] {
   return strides;
 }
 
-export function shapeToString(shape: readonly number[]): string {
+export function shapeToString(shape: readonly (number | string)[]): string {
   return `[${shape.join(', ')}]`;
 }

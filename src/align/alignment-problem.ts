@@ -1,0 +1,192 @@
+import { IncompatibleModelsError } from '../errors.js';
+import type {
+  ArchitectureSpec,
+  AxisSpec,
+  SpaceKind,
+  SpaceWidths,
+  TensorSpec,
+} from '../spec/architecture-spec.js';
+import { type FloatTensor, shapeToString } from '../tensor/tensor.js';
+
+/** One side of an alignment: a model's spec and the widths of its spaces. */
+export interface ModelShape {
+  readonly spec: ArchitectureSpec;
+  readonly widths: SpaceWidths;
+}
+
+/** A base tensor and the target tensor that is mapped onto it, by name and axes. */
+export interface TensorPairing {
+  readonly baseName: string;
+  readonly targetName: string;
+  readonly baseAxes: readonly AxisSpec[];
+  readonly targetAxes: readonly AxisSpec[];
+}
+
+/** A tensor pairing with both tensors loaded as float32. */
+export interface TensorPair extends TensorPairing {
+  readonly base: FloatTensor;
+  readonly target: FloatTensor;
+}
+
+/** A base space, the target space that corresponds to it, and whether alignment may permute it. */
+export interface SpacePairing {
+  readonly baseSpace: string;
+  readonly targetSpace: string;
+  readonly kind: SpaceKind;
+  readonly baseWidth: number;
+  readonly targetWidth: number;
+}
+
+/** Which tensors and spaces correspond, before any tensor is read. */
+export interface AlignmentPlan {
+  readonly pairs: readonly TensorPairing[];
+  /** Every base space some pair touches, in the base's network order. */
+  readonly spaces: readonly SpacePairing[];
+}
+
+export interface AlignmentProblem extends AlignmentPlan {
+  readonly pairs: readonly TensorPair[];
+}
+
+/**
+ * Pairs tensors (by name unless a pairing is given) and derives which target space corresponds to each base
+ * space from the axes of the paired tensors. The correspondence must be one-to-one, fixed spaces must have equal
+ * widths, and paired axis parts must have equal blocks: anything else is reported, never merged silently.
+ */
+export function planAlignment(
+  base: ModelShape,
+  target: ModelShape,
+  tensorPairs?: readonly (readonly [baseName: string, targetName: string])[],
+): AlignmentPlan {
+  const baseSpecs = new Map(base.spec.tensors.map((t) => [t.name, t]));
+  const targetSpecs = new Map(target.spec.tensors.map((t) => [t.name, t]));
+  const names = tensorPairs ?? defaultTensorPairs(base.spec, target.spec);
+
+  const pairs: TensorPairing[] = [];
+  const baseToTarget = new Map<string, { space: string; tensor: string }>();
+  const targetToBase = new Map<string, { space: string; tensor: string }>();
+
+  for (const [baseName, targetName] of names) {
+    const bSpec = requireSpec(baseSpecs, baseName, 'base');
+    const tSpec = requireSpec(targetSpecs, targetName, 'target');
+    const bShape = axesShape(bSpec, base.widths);
+    const tShape = axesShape(tSpec, target.widths);
+    const where =
+      baseName === targetName ? `tensor '${baseName}'` : `tensors '${baseName}' ↔ '${targetName}'`;
+    if (bSpec.axes.length !== tSpec.axes.length) {
+      throw new IncompatibleModelsError(
+        `${where}: base has rank ${bSpec.axes.length} ${shapeToString(bShape)}, target rank ${tSpec.axes.length} ${shapeToString(tShape)}`,
+      );
+    }
+    bSpec.axes.forEach((bAxis, k) => {
+      const tAxis = tSpec.axes[k];
+      if (bAxis === null || tAxis === null) {
+        if (bAxis !== tAxis)
+          throw new IncompatibleModelsError(`${where}: axis ${k} is spatial on one side only`);
+        return;
+      }
+      if (bAxis.length !== tAxis.length) {
+        throw new IncompatibleModelsError(
+          `${where}: axis ${k} has ${bAxis.length} parts in the base and ${tAxis.length} in the target`,
+        );
+      }
+      bAxis.forEach((bPart, p) => {
+        const tPart = tAxis[p];
+        if (bPart.block !== tPart.block) {
+          throw new IncompatibleModelsError(
+            `${where}: axis ${k} part ${p} groups ${bPart.block} entries per unit of '${bPart.space}' in the base but ${tPart.block} per unit of '${tPart.space}' in the target`,
+          );
+        }
+        link(baseToTarget, bPart.space, tPart.space, where, 'base');
+        link(targetToBase, tPart.space, bPart.space, where, 'target');
+      });
+    });
+    pairs.push({ baseName, targetName, baseAxes: bSpec.axes, targetAxes: tSpec.axes });
+  }
+
+  const targetKinds = new Map(target.spec.spaces.map((s) => [s.name, s.kind]));
+  const spaces: SpacePairing[] = [];
+  for (const space of base.spec.spaces) {
+    const linked = baseToTarget.get(space.name);
+    if (linked === undefined) continue;
+    const kind: SpaceKind =
+      space.kind === 'fixed' || targetKinds.get(linked.space) === 'fixed' ? 'fixed' : 'free';
+    const baseWidth = widthOf(base.widths, space.name, 'base');
+    const targetWidth = widthOf(target.widths, linked.space, 'target');
+    if (kind === 'fixed' && baseWidth !== targetWidth) {
+      throw new IncompatibleModelsError(
+        `fixed space '${space.name}' has width ${baseWidth} in the base but '${linked.space}' has ${targetWidth} in the target (first met at ${linked.tensor}); fixed spaces (inputs, classes) must match exactly`,
+      );
+    }
+    spaces.push({ baseSpace: space.name, targetSpace: linked.space, kind, baseWidth, targetWidth });
+  }
+  return { pairs, spaces };
+}
+
+/** Tensors merged by default: every mergeable base tensor whose name the target also has. */
+export function defaultTensorPairs(
+  base: ArchitectureSpec,
+  target: ArchitectureSpec,
+): (readonly [baseName: string, targetName: string])[] {
+  const targetNames = new Set(target.tensors.map((t) => t.name));
+  return base.tensors.filter((t) => t.merge && targetNames.has(t.name)).map((t) => [t.name, t.name] as const);
+}
+
+function link(
+  links: Map<string, { space: string; tensor: string }>,
+  from: string,
+  to: string,
+  where: string,
+  side: 'base' | 'target',
+): void {
+  const existing = links.get(from);
+  if (existing === undefined) {
+    links.set(from, { space: to, tensor: where });
+  } else if (existing.space !== to) {
+    const other = side === 'base' ? 'target' : 'base';
+    throw new IncompatibleModelsError(
+      `${side} space '${from}' corresponds to ${other} space '${existing.space}' at ${existing.tensor} but to '${to}' at ${where}`,
+    );
+  }
+}
+
+function requireSpec(specs: ReadonlyMap<string, TensorSpec>, name: string, side: string): TensorSpec {
+  const spec = specs.get(name);
+  if (spec === undefined) throw new IncompatibleModelsError(`${side} model has no tensor '${name}'`);
+  return spec;
+}
+
+/** Attaches loaded float32 tensors to a plan. */
+export function withTensors(
+  plan: AlignmentPlan,
+  baseTensors: ReadonlyMap<string, FloatTensor>,
+  targetTensors: ReadonlyMap<string, FloatTensor>,
+): AlignmentProblem {
+  const pairs = plan.pairs.map((p) => ({
+    ...p,
+    base: requireTensor(baseTensors, p.baseName, 'base'),
+    target: requireTensor(targetTensors, p.targetName, 'target'),
+  }));
+  return { pairs, spaces: plan.spaces };
+}
+
+function requireTensor(tensors: ReadonlyMap<string, FloatTensor>, name: string, side: string): FloatTensor {
+  const tensor = tensors.get(name);
+  if (tensor === undefined) throw new IncompatibleModelsError(`${side} tensor '${name}' was not loaded`);
+  return tensor;
+}
+
+/** A tensor's shape as its spec and the space widths say; spatial axes, unknown here, show as '?'. */
+function axesShape(spec: TensorSpec, widths: SpaceWidths): (number | string)[] {
+  return spec.axes.map((axis) =>
+    axis === null
+      ? '?'
+      : axis.reduce((n, part) => n + (widths.get(part.space) ?? Number.NaN) * part.block, 0),
+  );
+}
+
+function widthOf(widths: SpaceWidths, space: string, side: string): number {
+  const w = widths.get(space);
+  if (w === undefined) throw new IncompatibleModelsError(`${side} space '${space}' has no known width`);
+  return w;
+}

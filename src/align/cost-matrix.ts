@@ -1,0 +1,102 @@
+import { matmulTransposed } from '../linalg/matmul-transposed.js';
+import type { AlignmentProblem, SpacePairing, TensorPair } from './alignment-problem.js';
+import { axisIndex, type KernelPolicy } from './axis-index.js';
+import { gatherTensor, rangeIndex } from './gather-tensor.js';
+import type { SpaceMaps } from './space-map.js';
+
+/** Where a space occurs: which pair, which axis, which part of that axis, and the part's offsets. */
+interface Occurrence {
+  readonly pair: TensorPair;
+  readonly axis: number;
+  readonly block: number;
+  readonly baseOffset: number;
+  readonly targetOffset: number;
+}
+
+/**
+ * Builds the weight-matching cost matrices of one alignment problem. Entry `(i, j)` of a space's matrix is the
+ * gain in `Σ ⟨W_base, T(W_target)⟩` from sending target unit `j` to base unit `i` with every other map held:
+ * the base tensors unfolded along the space times the otherwise-mapped target tensors unfolded along it.
+ */
+export class CostMatrixBuilder {
+  private readonly occurrences = new Map<string, Occurrence[]>();
+  /** Base tensors never change frame, so each unfolded slice is computed once. */
+  private readonly baseSlices = new Map<Occurrence, Float32Array>();
+
+  constructor(
+    problem: AlignmentProblem,
+    private readonly kernel: KernelPolicy,
+  ) {
+    const targetWidths = new Map(problem.spaces.map((s) => [s.baseSpace, s.targetWidth]));
+    const baseWidths = new Map(problem.spaces.map((s) => [s.baseSpace, s.baseWidth]));
+    for (const pair of problem.pairs) {
+      pair.baseAxes.forEach((axis, k) => {
+        if (axis === null) return;
+        let baseOffset = 0;
+        let targetOffset = 0;
+        axis.forEach((part, p) => {
+          const list = this.occurrences.get(part.space) ?? [];
+          list.push({ pair, axis: k, block: part.block, baseOffset, targetOffset });
+          this.occurrences.set(part.space, list);
+          baseOffset += (baseWidths.get(part.space) ?? 0) * part.block;
+          const targetPart = pair.targetAxes[k]?.[p];
+          targetOffset += (targetWidths.get(part.space) ?? 0) * (targetPart?.block ?? part.block);
+        });
+      });
+    }
+  }
+
+  /** The `baseWidth × targetWidth` matrix for `space` under the current maps of all other spaces. */
+  build(space: SpacePairing, maps: SpaceMaps): Float64Array {
+    const a = space.baseWidth;
+    const b = space.targetWidth;
+    const cost = new Float64Array(a * b);
+    for (const occ of this.occurrences.get(space.baseSpace) ?? []) {
+      const baseSlice = this.baseSlice(occ, a);
+      const targetSlice = this.targetSlice(occ, b, maps);
+      matmulTransposed(baseSlice, targetSlice, a, b, baseSlice.length / a, cost);
+    }
+    return cost;
+  }
+
+  private baseSlice(occ: Occurrence, width: number): Float32Array {
+    const cached = this.baseSlices.get(occ);
+    if (cached) return cached;
+    const { pair, axis } = occ;
+    const shape = pair.base.shape;
+    const indices = shape.map((len, k) =>
+      k === axis ? rangeIndex(occ.baseOffset, width * occ.block) : rangeIndex(0, len),
+    );
+    const slice = gatherTensor(pair.base.data, shape, indices, {
+      axisOrder: unitAxisFirst(shape.length, axis),
+    }).data;
+    this.baseSlices.set(occ, slice);
+    return slice;
+  }
+
+  private targetSlice(occ: Occurrence, width: number, maps: SpaceMaps): Float32Array {
+    const { pair, axis } = occ;
+    const where = `tensor '${pair.targetName}'`;
+    const indices = pair.baseAxes.map((baseAxis, k) =>
+      k === axis
+        ? rangeIndex(occ.targetOffset, width * occ.block)
+        : axisIndex(
+            baseAxis,
+            pair.targetAxes[k],
+            pair.base.shape[k],
+            pair.target.shape[k],
+            maps,
+            this.kernel,
+            `${where} axis ${k}`,
+          ),
+    );
+    return gatherTensor(pair.target.data, pair.target.shape, indices, {
+      axisOrder: unitAxisFirst(pair.target.shape.length, axis),
+    }).data;
+  }
+}
+
+/** Axis order that brings `axis` to the front and keeps the others in place: rows become the space's units. */
+function unitAxisFirst(rank: number, axis: number): number[] {
+  return [axis, ...[...Array(rank).keys()].filter((k) => k !== axis)];
+}

@@ -1,0 +1,96 @@
+import { readFile } from 'node:fs/promises';
+import { InvalidFileError } from '../errors.js';
+import type { SpaceKind } from '../spec/architecture-spec.js';
+import { checkGeneralizedPermutation, type SpaceMap } from './space-map.js';
+import type { WeightMatchingStep } from './weight-matching.js';
+
+/** What `mal align` writes to `maps.json`: every space's map plus how alignment got there. */
+export interface MapsDocument {
+  readonly version: 1;
+  readonly base: string;
+  readonly target: string;
+  readonly objective: number;
+  readonly initialObjective: number;
+  readonly sweeps: number;
+  readonly converged: boolean;
+  readonly options: Readonly<Record<string, string | number | boolean>>;
+  readonly spaces: Readonly<Record<string, MapsDocumentSpace>>;
+  readonly iterations: readonly WeightMatchingStep[];
+}
+
+export interface MapsDocumentSpace {
+  readonly targetSpace: string;
+  readonly kind: SpaceKind;
+  readonly baseWidth: number;
+  readonly targetWidth: number;
+  /** Over base units: the target unit placed there, or -1. */
+  readonly map: readonly number[];
+}
+
+export function spaceMapsToDocument(maps: Iterable<SpaceMap>): Record<string, MapsDocumentSpace> {
+  const spaces: Record<string, MapsDocumentSpace> = {};
+  for (const m of maps) {
+    spaces[m.baseSpace] = {
+      targetSpace: m.targetSpace,
+      kind: m.kind,
+      baseWidth: m.baseWidth,
+      targetWidth: m.targetWidth,
+      map: Array.from(m.map),
+    };
+  }
+  return spaces;
+}
+
+/** Reads the `spaces` of a maps.json and checks every map is a generalized permutation of its stated widths. */
+export async function readMapsFile(path: string): Promise<Map<string, SpaceMap>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new InvalidFileError(path, `cannot read maps file: ${(e as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new InvalidFileError(path, `not JSON: ${(e as Error).message}`);
+  }
+  return parseMapsDocument(doc, path);
+}
+
+export function parseMapsDocument(doc: unknown, file: string): Map<string, SpaceMap> {
+  if (!isRecord(doc)) throw new InvalidFileError(file, 'expected a JSON object');
+  const spaces = doc.spaces;
+  if (!isRecord(spaces)) throw new InvalidFileError(file, "field 'spaces' must be an object of space maps");
+  const out = new Map<string, SpaceMap>();
+  for (const [name, raw] of Object.entries(spaces)) {
+    const field = `spaces.${name}`;
+    if (!isRecord(raw)) throw new InvalidFileError(file, `field '${field}' must be an object`);
+    const { targetSpace, kind, baseWidth, targetWidth, map } = raw;
+    if (typeof targetSpace !== 'string')
+      throw new InvalidFileError(file, `field '${field}.targetSpace' must be a string`);
+    if (kind !== 'free' && kind !== 'fixed')
+      throw new InvalidFileError(file, `field '${field}.kind' must be 'free' or 'fixed'`);
+    if (!isCount(baseWidth))
+      throw new InvalidFileError(file, `field '${field}.baseWidth' must be a non-negative integer`);
+    if (!isCount(targetWidth))
+      throw new InvalidFileError(file, `field '${field}.targetWidth' must be a non-negative integer`);
+    if (!Array.isArray(map) || map.length !== baseWidth || !map.every((v) => Number.isInteger(v))) {
+      throw new InvalidFileError(file, `field '${field}.map' must be an array of ${baseWidth} integers`);
+    }
+    const typed = Int32Array.from(map as number[]);
+    const fault = checkGeneralizedPermutation(typed, targetWidth);
+    if (fault !== undefined)
+      throw new InvalidFileError(file, `field '${field}.map' is not a generalized permutation: ${fault}`);
+    out.set(name, { baseSpace: name, targetSpace, kind, baseWidth, targetWidth, map: typed });
+  }
+  return out;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0;
+}

@@ -1,0 +1,27 @@
+import type { SpaceMap } from '../align/space-map.js';
+import type { WeightMatchingStep } from '../align/weight-matching.js';
+import type { CommandIO } from './command.js';
+
+/** One line per space: how many units matched, and which side was padded or cropped. */
+export function describeSpaces(maps: Iterable<SpaceMap>): string[] {
+  const lines: string[] = [];
+  for (const m of maps) {
+    const matched = Math.min(m.baseWidth, m.targetWidth);
+    let fit = 'same width';
+    if (m.baseWidth > m.targetWidth)
+      fit = `${m.baseWidth - m.targetWidth} base units unmatched (zero-padded)`;
+    if (m.baseWidth < m.targetWidth) fit = `${m.targetWidth - m.baseWidth} target units dropped`;
+    let moved = 0;
+    for (let i = 0; i < m.map.length; i++) if (m.map[i] >= 0 && m.map[i] !== i) moved++;
+    lines.push(
+      `${m.baseSpace} (${m.kind}): ${m.targetWidth} → ${m.baseWidth} units, ${matched} matched, ${moved} moved, ${fit}`,
+    );
+  }
+  return lines;
+}
+
+/** Progress of coordinate descent, one step at a time. */
+export function stepReporter(io: CommandIO): (step: WeightMatchingStep) => void {
+  return (step) =>
+    io.progress(`sweep ${step.sweep}, space ${step.space}: objective ${step.objective.toPrecision(6)}`);
+}

@@ -1,0 +1,89 @@
+import type { AlignmentPlan } from '../align/alignment-problem.js';
+import { mapTargetTensor } from '../align/apply-maps.js';
+import type { KernelPolicy } from '../align/axis-index.js';
+import type { SpaceMaps } from '../align/space-map.js';
+import { writeSafetensors } from '../io/safetensors-writer.js';
+import type { LoadedModel } from '../model/load-model.js';
+import { readFiniteFloatTensor } from '../model/load-model.js';
+import { fromFloat32 } from '../tensor/float-conversion.js';
+import { malInterpolate, type UnmatchedPolicy } from './mal-interpolation.js';
+
+export interface MergeModelsOptions {
+  readonly lambda: number;
+  readonly unmatched: UnmatchedPolicy;
+  readonly kernel: KernelPolicy;
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Called after each tensor is written, for progress. */
+  readonly onTensor?: (name: string, done: number, total: number) => void;
+}
+
+export interface MergeSummary {
+  readonly merged: readonly string[];
+  readonly copied: readonly string[];
+  /** Entries of merged tensors that no target unit landed on. */
+  readonly unmatchedEntries: number;
+  readonly totalEntries: number;
+}
+
+/**
+ * Writes `(1−λ)·base + λ·T(target)` tensor by tensor, in the base's names, shapes, dtypes and order, so peak
+ * memory is a few tensors whatever the model size. Tensors without a partner in the target, and buffers, are
+ * copied from the base byte for byte. The file appears only when complete.
+ */
+export async function mergeModels(
+  base: LoadedModel,
+  target: LoadedModel,
+  plan: AlignmentPlan,
+  maps: SpaceMaps,
+  outPath: string,
+  options: MergeModelsOptions,
+): Promise<MergeSummary> {
+  const pairing = new Map(plan.pairs.map((p) => [p.baseName, p]));
+  const names = base.source.tensorNames();
+  const merged: string[] = [];
+  const copied: string[] = [];
+  let unmatchedEntries = 0;
+  let totalEntries = 0;
+  let done = 0;
+  const entries = names.map((name) => {
+    const info = base.source.info(name);
+    return { name, dtype: info.dtype, shape: info.shape };
+  });
+
+  await writeSafetensors(
+    outPath,
+    entries,
+    async (name) => {
+      const pair = pairing.get(name);
+      let bytes: Uint8Array;
+      if (pair === undefined) {
+        bytes = (await base.source.read(name)).bytes;
+        copied.push(name);
+      } else {
+        const baseTensor = await readFiniteFloatTensor(base, name);
+        const targetTensor = await readFiniteFloatTensor(target, pair.targetName);
+        const mapped = mapTargetTensor(
+          { ...pair, target: targetTensor, baseShape: baseTensor.shape },
+          maps,
+          options.kernel,
+          true,
+        );
+        const out = malInterpolate(
+          baseTensor.data,
+          mapped.data,
+          options.lambda,
+          options.unmatched,
+          mapped.matched,
+        );
+        for (const m of mapped.matched ?? []) if (m === 0) unmatchedEntries++;
+        totalEntries += out.length;
+        bytes = fromFloat32(out, base.source.info(name).dtype, baseTensor.shape).bytes;
+        merged.push(name);
+      }
+      options.onTensor?.(name, ++done, names.length);
+      return bytes;
+    },
+    { ...base.source.metadata, ...options.metadata },
+  );
+  return { merged, copied, unmatchedEntries, totalEntries };
+}
