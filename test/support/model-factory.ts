@@ -54,8 +54,9 @@ function addBatchNorm(
   random: SeededRandom,
   prefix: string,
   channels: number,
+  gammaRange: readonly [number, number] = [0.5, 1.5],
 ): void {
-  tensors.set(`${prefix}.weight`, uniformTensor(random, [channels], 0.5, 1.5));
+  tensors.set(`${prefix}.weight`, uniformTensor(random, [channels], gammaRange[0], gammaRange[1]));
   tensors.set(`${prefix}.bias`, normalTensor(random, [channels], 0.1));
   tensors.set(`${prefix}.running_mean`, normalTensor(random, [channels], 0.1));
   // Strictly positive: a real running variance never reaches zero, only a padded dead channel's does.
@@ -227,7 +228,8 @@ export function makeResNet(options: ResNetOptions): SyntheticModel {
       conv(`${prefix}.conv1.weight`, stage.channels, previous, 3);
       addBatchNorm(tensors, random, `${prefix}.bn1`, stage.channels);
       conv(`${prefix}.conv2.weight`, stage.channels, stage.channels, 3);
-      addBatchNorm(tensors, random, `${prefix}.bn2`, stage.channels);
+      // A smaller gamma on the residual branch keeps the sum of many blocks O(1) (cf. zero-init residual BN).
+      addBatchNorm(tensors, random, `${prefix}.bn2`, stage.channels, [0.2, 0.5]);
       if (stride !== 1 || previous !== stage.channels) {
         conv(`${prefix}.downsample.0.weight`, stage.channels, previous, 1);
         addBatchNorm(tensors, random, `${prefix}.downsample.1`, stage.channels);
