@@ -5,6 +5,7 @@ import type { AlignmentProblem, SpacePairing } from './alignment-problem.js';
 import { mapTargetTensor } from './apply-maps.js';
 import type { KernelPolicy } from './axis-index.js';
 import { CostMatrixBuilder } from './cost-matrix.js';
+import { sortedWeightInit } from './sorted-weight-init.js';
 import { identityWithTruncation, type SpaceMap, type SpaceMaps } from './space-map.js';
 
 export interface WeightMatchingOptions {
@@ -15,6 +16,12 @@ export interface WeightMatchingOptions {
   readonly order: 'network' | 'random';
   readonly seed: number;
   readonly kernel: KernelPolicy;
+  /**
+   * Where coordinate descent starts: `identity` (identity-with-truncation, MAL's default and Git Re-Basin's),
+   * `sorted` (units matched by their sorted weights, see sortedWeightInit), or `best`: both, keeping the higher
+   * final objective (identity on a tie).
+   */
+  readonly init: 'identity' | 'sorted' | 'best';
   /** Called after every space update, for progress. */
   readonly onStep?: (step: WeightMatchingStep) => void;
 }
@@ -25,6 +32,7 @@ export const DEFAULT_WEIGHT_MATCHING: WeightMatchingOptions = {
   order: 'network',
   seed: 0,
   kernel: 'incompatible',
+  init: 'identity',
 };
 
 export interface WeightMatchingStep {
@@ -36,6 +44,8 @@ export interface WeightMatchingStep {
 }
 
 export interface WeightMatchingResult {
+  /** The start the result came from. */
+  readonly init: 'identity' | 'sorted';
   readonly maps: Map<string, SpaceMap>;
   readonly initialObjective: number;
   readonly objective: number;
@@ -55,9 +65,24 @@ export function weightMatching(
   options: Partial<WeightMatchingOptions> = {},
 ): WeightMatchingResult {
   const opts = { ...DEFAULT_WEIGHT_MATCHING, ...options };
+  if (opts.init !== 'best') return descend(problem, opts, opts.init);
+  const fromIdentity = descend(problem, opts, 'identity');
+  const fromSorted = descend(problem, opts, 'sorted');
+  return fromSorted.objective > fromIdentity.objective ? fromSorted : fromIdentity;
+}
+
+function descend(
+  problem: AlignmentProblem,
+  opts: WeightMatchingOptions,
+  init: 'identity' | 'sorted',
+): WeightMatchingResult {
   const maps = new Map<string, SpaceMap>();
   for (const s of problem.spaces) {
-    maps.set(s.baseSpace, { ...s, map: identityWithTruncation(s.baseWidth, s.targetWidth) });
+    const map =
+      init === 'sorted' && s.kind === 'free'
+        ? sortedWeightInit(problem, s)
+        : identityWithTruncation(s.baseWidth, s.targetWidth);
+    maps.set(s.baseSpace, { ...s, map });
   }
   const free = problem.spaces.filter((s) => s.kind === 'free');
   const builder = new CostMatrixBuilder(problem, opts.kernel);
@@ -91,7 +116,7 @@ export function weightMatching(
     }
     converged = objective - sweepStart <= opts.tolerance * Math.max(1, Math.abs(objective));
   }
-  return { maps, initialObjective, objective, sweeps, converged, steps };
+  return { init, maps, initialObjective, objective, sweeps, converged, steps };
 }
 
 /** `Σ ⟨W_base, T(W_target)⟩` over the problem's tensor pairs under the given maps. */

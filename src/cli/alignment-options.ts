@@ -25,6 +25,13 @@ export const alignmentOptionSpecs: Record<string, OptionSpec> = {
     description: 'stop when a sweep raises the objective by no more than x·|objective|',
     default: String(DEFAULT_WEIGHT_MATCHING.tolerance),
   },
+  init: {
+    type: 'string',
+    valueName: 'identity|sorted|best',
+    description:
+      'start of coordinate descent: identity-with-truncation, units matched by sorted weights, or both keeping the better',
+    default: DEFAULT_WEIGHT_MATCHING.init,
+  },
   kernel: {
     type: 'string',
     valueName: KERNEL_POLICIES.join('|'),
@@ -42,6 +49,7 @@ export function alignmentOptions(args: ParsedArgs): WeightMatchingOptions {
       integer(numberOption(args, 'max-sweeps', 1, 1e6), 'max-sweeps') ?? DEFAULT_WEIGHT_MATCHING.maxSweeps,
     tolerance: numberOption(args, 'tolerance', 0, 1) ?? DEFAULT_WEIGHT_MATCHING.tolerance,
     kernel: choiceOption(args, 'kernel', KERNEL_POLICIES) ?? DEFAULT_WEIGHT_MATCHING.kernel,
+    init: choiceOption(args, 'init', ['identity', 'sorted', 'best'] as const) ?? DEFAULT_WEIGHT_MATCHING.init,
   };
 }
 
@@ -53,6 +61,7 @@ export function recordedAlignmentOptions(options: WeightMatchingOptions): Record
     maxSweeps: options.maxSweeps,
     tolerance: options.tolerance,
     kernel: options.kernel,
+    init: options.init,
   };
 }
 
