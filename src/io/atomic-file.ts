@@ -22,25 +22,62 @@ async function syncFolder(folder: string): Promise<void> {
 }
 
 /**
+ * A file being written under a temporary name beside its final name. `seal` makes its contents durable,
+ * `commit` moves it onto the final name, `discard` removes it. Several staged files can be sealed first and
+ * committed together, which keeps a multi-file write (a sharded model) from leaving a half-written set.
+ */
+export class StagedFile {
+  private open = true;
+  private committed = false;
+
+  private constructor(
+    readonly finalPath: string,
+    readonly temporaryPath: string,
+    readonly handle: FileHandle,
+  ) {}
+
+  static async create(finalPath: string): Promise<StagedFile> {
+    const temporaryPath = temporaryPathFor(finalPath);
+    return new StagedFile(finalPath, temporaryPath, await open(temporaryPath, 'wx'));
+  }
+
+  async seal(): Promise<void> {
+    if (!this.open) return;
+    await this.handle.sync();
+    this.open = false;
+    await this.handle.close();
+  }
+
+  async commit(): Promise<void> {
+    await this.seal();
+    await rename(this.temporaryPath, this.finalPath);
+    this.committed = true;
+    await syncFolder(dirname(this.finalPath));
+  }
+
+  /** Removes the temporary file, if it was not committed; never throws, so it is safe in error paths. */
+  async discard(): Promise<void> {
+    if (this.open) {
+      this.open = false;
+      await this.handle.close().catch(() => undefined);
+    }
+    if (!this.committed) await rm(this.temporaryPath, { force: true }).catch(() => undefined);
+  }
+}
+
+/**
  * Writes a file so that readers see either the old file or the complete new one, never a partial one: `write`
  * fills a temporary file in the same folder, which is then fsynced and renamed onto `path`. If anything fails
  * the temporary file is removed, and whatever was at `path` before is left as it was.
  */
 export async function withAtomicFile<T>(path: string, write: (handle: FileHandle) => Promise<T>): Promise<T> {
-  const temporary = temporaryPathFor(path);
-  const handle = await open(temporary, 'wx');
-  let handleOpen = true;
+  const staged = await StagedFile.create(path);
   try {
-    const result = await write(handle);
-    await handle.sync();
-    handleOpen = false;
-    await handle.close();
-    await rename(temporary, path);
-    await syncFolder(dirname(path));
+    const result = await write(staged.handle);
+    await staged.commit();
     return result;
   } catch (error) {
-    if (handleOpen) await handle.close().catch(() => undefined);
-    await rm(temporary, { force: true });
+    await staged.discard();
     throw error;
   }
 }

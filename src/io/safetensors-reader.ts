@@ -3,6 +3,7 @@ import { InvalidFileError } from '../errors.js';
 import type { RawTensor } from '../tensor/tensor.js';
 import { openForReading, readFileRange } from './file-range.js';
 import type { NamedTensor } from './named-tensor.js';
+import { DEFAULT_READ_CONCURRENCY, readAhead } from './read-ahead.js';
 import {
   LENGTH_PREFIX_BYTES,
   MAX_HEADER_BYTES,
@@ -11,9 +12,6 @@ import {
   type SafetensorsEntry,
 } from './safetensors-header.js';
 import type { TensorInfo, TensorSource } from './tensor-source.js';
-
-/** Reads in flight for readMany: 2–4 measured best on the development machines (docs/COMPUTE.md). */
-export const DEFAULT_READ_CONCURRENCY = 3;
 
 /**
  * A safetensors file opened for tensor-by-tensor reading. Only the header is read on open; each tensor is then
@@ -115,30 +113,12 @@ export class SafetensorsReader implements TensorSource {
     return { dtype: entry.dtype, shape: entry.shape, bytes };
   }
 
-  /**
-   * Yields the named tensors (all of them by default) in the order given, keeping up to `concurrency` reads in
-   * flight ahead of the consumer. Unknown names fail before any read starts.
-   */
-  async *readMany(
+  /** Yields the named tensors (all by default) in the order given, with up to `concurrency` reads in flight. */
+  readMany(
     names: readonly string[] = this.names,
     concurrency: number = DEFAULT_READ_CONCURRENCY,
   ): AsyncGenerator<NamedTensor> {
-    for (const name of names) this.entry(name);
-    const inFlight = Math.max(1, Math.floor(concurrency));
-    const pending: Promise<RawTensor>[] = [];
-    let next = 0;
-    const launch = (): void => {
-      const read = this.read(names[next++]);
-      // Marks the rejection as handled in case the consumer stops early; awaiting it below still throws.
-      read.catch(() => undefined);
-      pending.push(read);
-    };
-    while (next < names.length && pending.length < inFlight) launch();
-    for (const name of names) {
-      const tensor = await pending.shift()!;
-      if (next < names.length) launch();
-      yield { name, tensor };
-    }
+    return readAhead(this, names, concurrency);
   }
 
   /** Closes the file; waits for reads in flight. Calling it twice is harmless. */

@@ -1,3 +1,4 @@
+import type { FileHandle } from 'node:fs/promises';
 import { InvalidFileError } from '../errors.js';
 import { DTYPE_BYTES, type DType, isDType } from '../tensor/dtype.js';
 import type { RawTensor } from '../tensor/tensor.js';
@@ -66,6 +67,29 @@ export function planSafetensors(
 }
 
 /**
+ * Writes header and tensors of a planned file through `handle`, pulling each tensor's bytes from `produce`.
+ * `file` and `firstIndex` only serve messages and the producer's index argument.
+ */
+export async function writeSafetensorsContent(
+  handle: FileHandle,
+  file: string,
+  layout: SafetensorsLayout,
+  produce: TensorProducer,
+  firstIndex = 0,
+): Promise<void> {
+  await writeFully(handle, layout.header, 0);
+  for (const [index, entry] of layout.entries.entries()) {
+    const bytes = await produce(entry.name, firstIndex + index);
+    const expected = entry.end - entry.begin;
+    if (!(bytes instanceof Uint8Array) || bytes.length !== expected) {
+      const got = bytes instanceof Uint8Array ? `${bytes.length} bytes` : 'no Uint8Array';
+      throw new InvalidFileError(file, `producer returned ${got}, the header says ${expected}`, entry.name);
+    }
+    await writeFully(handle, bytes, layout.header.length + entry.begin);
+  }
+}
+
+/**
  * Streams a safetensors file to `path` one tensor at a time, so a model larger than memory can be written as it
  * is merged. Atomic: the file appears under `path` complete or not at all; on any error (including a producer
  * that throws or returns the wrong number of bytes) no temporary file is left and an existing `path` is kept.
@@ -77,18 +101,7 @@ export async function writeSafetensors(
   metadata?: Readonly<Record<string, string>>,
 ): Promise<void> {
   const layout = planSafetensors(path, tensors, metadata);
-  await withAtomicFile(path, async (handle) => {
-    await writeFully(handle, layout.header, 0);
-    for (const [index, entry] of layout.entries.entries()) {
-      const bytes = await produce(entry.name, index);
-      const expected = entry.end - entry.begin;
-      if (!(bytes instanceof Uint8Array) || bytes.length !== expected) {
-        const got = bytes instanceof Uint8Array ? `${bytes.length} bytes` : 'no Uint8Array';
-        throw new InvalidFileError(path, `producer returned ${got}, the header says ${expected}`, entry.name);
-      }
-      await writeFully(handle, bytes, layout.header.length + entry.begin);
-    }
-  });
+  await withAtomicFile(path, (handle) => writeSafetensorsContent(handle, path, layout, produce));
 }
 
 /** Writes tensors already in memory, in map (or array) order. */

@@ -1,0 +1,86 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { InvalidFileError } from '../errors.js';
+import { SafetensorsReader } from './safetensors-reader.js';
+import { SHARD_INDEX_FILE } from './shard-index.js';
+import { ShardedModel } from './sharded-model.js';
+import type { TensorSource } from './tensor-source.js';
+
+const SINGLE_FILE = 'model.safetensors';
+const CONFIG_FILE = 'config.json';
+
+export type ModelLocation =
+  | { readonly kind: 'single'; readonly file: string }
+  | { readonly kind: 'sharded'; readonly index: string };
+
+async function statOrUndefined(path: string) {
+  try {
+    return await stat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Where the tensors of a model live. Accepts a .safetensors file, an index .json file, or a folder holding
+ * model.safetensors, model.safetensors.index.json, or exactly one *.safetensors.index.json or *.safetensors.
+ */
+export async function locateModel(path: string): Promise<ModelLocation> {
+  const stats = await statOrUndefined(path);
+  if (stats === undefined) throw new InvalidFileError(path, 'no such file or folder');
+  if (stats.isFile())
+    return path.endsWith('.json') ? { kind: 'sharded', index: path } : { kind: 'single', file: path };
+  if (!stats.isDirectory()) throw new InvalidFileError(path, 'neither a file nor a folder');
+
+  const files = new Set(await readdir(path));
+  if (files.has(SINGLE_FILE)) return { kind: 'single', file: join(path, SINGLE_FILE) };
+  if (files.has(SHARD_INDEX_FILE)) return { kind: 'sharded', index: join(path, SHARD_INDEX_FILE) };
+  const indexes = [...files].filter((f) => f.endsWith('.safetensors.index.json'));
+  if (indexes.length === 1) return { kind: 'sharded', index: join(path, indexes[0]) };
+  const singles = [...files].filter((f) => f.endsWith('.safetensors'));
+  if (indexes.length === 0 && singles.length === 1) return { kind: 'single', file: join(path, singles[0]) };
+  const found = [...indexes, ...singles];
+  throw new InvalidFileError(
+    path,
+    found.length === 0
+      ? `no ${SINGLE_FILE}, ${SHARD_INDEX_FILE} or other *.safetensors file in this folder`
+      : `no ${SINGLE_FILE} or ${SHARD_INDEX_FILE}, and several candidates (${found.sort().join(', ')}); ` +
+          'name the file to use',
+  );
+}
+
+/** Opens the tensors of a model (see locateModel for what `path` may be). */
+export async function openModel(path: string): Promise<TensorSource> {
+  const location = await locateModel(path);
+  return location.kind === 'single'
+    ? SafetensorsReader.open(location.file)
+    : ShardedModel.open(location.index);
+}
+
+/**
+ * config.json beside the model (in the folder given, or the folder of the file given) as a plain object, or
+ * undefined when there is none. Architecture code reads head counts and sizes from it.
+ */
+export async function readModelConfig(path: string): Promise<Record<string, unknown> | undefined> {
+  const stats = await statOrUndefined(path);
+  if (stats === undefined) return undefined;
+  const configPath = join(stats.isDirectory() ? path : dirname(path), CONFIG_FILE);
+  let text: string;
+  try {
+    text = await readFile(configPath, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new InvalidFileError(configPath, `not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new InvalidFileError(configPath, 'must be a JSON object');
+  }
+  return json as Record<string, unknown>;
+}
