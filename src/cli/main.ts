@@ -22,6 +22,11 @@ function mainUsage(): string {
 
 /** A terminal gets a redrawn progress line; pipes and files get only the results. */
 function consoleIO(): CommandIO {
+  // A reader that stops early (`mal inspect … | head`) is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   const interactive = process.stderr.isTTY === true;
   let pending = false;
   const clear = (): void => {

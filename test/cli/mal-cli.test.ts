@@ -1,0 +1,239 @@
+/**
+ * The `mal` program end to end: the compiled CLI (`npm run build`) run as a user runs it, on real files.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SafetensorsReader } from '../../src/io/safetensors-reader.js';
+import { writeSafetensorsTensors } from '../../src/io/safetensors-writer.js';
+import { SeededRandom } from '../../src/random/seeded-random.js';
+import { fromFloat32, toFloat32 } from '../../src/tensor/float-conversion.js';
+import type { FloatTensor } from '../../src/tensor/tensor.js';
+import { makeMlp } from '../support/model-factory.js';
+import {
+  inversePermutation,
+  randomFreePermutations,
+  specOf,
+  transformModel,
+} from '../support/transform-model.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const bin = join(root, 'bin', 'mal.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function mal(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { cwd: root }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function save(path: string, tensors: Map<string, FloatTensor>): Promise<void> {
+  await writeSafetensorsTensors(
+    path,
+    new Map([...tensors].map(([name, t]) => [name, fromFloat32(t.data, 'F32', t.shape)])),
+  );
+}
+
+async function load(path: string): Promise<Map<string, Float32Array>> {
+  const reader = await SafetensorsReader.open(path);
+  try {
+    const out = new Map<string, Float32Array>();
+    for (const name of reader.tensorNames()) out.set(name, toFloat32(await reader.read(name)));
+    return out;
+  } finally {
+    await reader.close();
+  }
+}
+
+let dir: string;
+const base = makeMlp({ widths: [20, 24, 12, 5], naming: 'fc', seed: 3 });
+const spec = specOf(base.tensors, base.config);
+const perms = randomFreePermutations(spec, base.tensors, new SeededRandom(9));
+const shuffled = transformModel(spec, base.tensors, perms);
+
+beforeAll(async () => {
+  if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) {
+    throw new Error('the CLI is not built: run `npm run build` (npm test does) before these tests');
+  }
+  dir = await mkdtemp(join(tmpdir(), 'mal-cli-'));
+  await save(join(dir, 'base.safetensors'), base.tensors);
+  await save(join(dir, 'shuffled.safetensors'), shuffled);
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('mal', () => {
+  it('lists its commands and has --help on each', async () => {
+    const top = await mal('--help');
+    expect(top.code).toBe(0);
+    for (const command of ['inspect', 'align', 'merge']) {
+      expect(top.stdout).toContain(command);
+      const help = await mal(command, '--help');
+      expect(help.code, command).toBe(0);
+      expect(help.stdout).toContain(`Usage: mal ${command}`);
+      expect(help.stdout).toContain('--help');
+    }
+  });
+
+  it('rejects an unknown command and a missing option with exit code 2', async () => {
+    expect((await mal('frobnicate')).code).toBe(2);
+    const noLambda = await mal(
+      'merge',
+      join(dir, 'base.safetensors'),
+      join(dir, 'shuffled.safetensors'),
+      '--out',
+      join(dir, 'x.safetensors'),
+    );
+    expect(noLambda.code).toBe(2);
+    expect(noLambda.stderr).toContain('--lambda');
+    const badLambda = await mal('merge', 'a', 'b', '--out', 'c', '--lambda', '1.5');
+    expect(badLambda.code).toBe(2);
+  });
+
+  it('inspects a model: tensors, spec and widths', async () => {
+    const run = await mal('inspect', join(dir, 'base.safetensors'), '--json');
+    expect(run.code).toBe(0);
+    const doc = JSON.parse(run.stdout);
+    expect(doc.spec.family).toBe('mlp');
+    expect(doc.widths).toEqual({ input: 20, fc1: 24, fc2: 12, output: 5 });
+    const text = await mal('inspect', join(dir, 'base.safetensors'));
+    expect(text.stdout).toContain('fc1.weight');
+    expect(text.stdout).toMatch(/fc1\s+free\s+width 24/);
+  });
+
+  it('aligns a shuffled copy: maps.json holds the inverse shuffle and aligned.safetensors equals the base', async () => {
+    const out = join(dir, 'align');
+    const run = await mal(
+      'align',
+      join(dir, 'base.safetensors'),
+      join(dir, 'shuffled.safetensors'),
+      '--out',
+      out,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('objective');
+    const maps = JSON.parse(await readFile(join(out, 'maps.json'), 'utf8'));
+    for (const [space, perm] of perms) {
+      expect(maps.spaces[space].map).toEqual(Array.from(inversePermutation(perm)));
+      expect(maps.spaces[space].baseWidth).toBe(perm.length);
+    }
+    expect(maps.spaces.input.kind).toBe('fixed');
+    expect(maps.iterations.length).toBeGreaterThan(0);
+    const aligned = await load(join(out, 'aligned.safetensors'));
+    for (const [name, t] of base.tensors)
+      expect(Array.from(aligned.get(name)!), name).toEqual(Array.from(t.data));
+  });
+
+  it('merges with maps: a shuffled copy merged at any λ gives back the base', async () => {
+    const out = join(dir, 'merged.safetensors');
+    const run = await mal(
+      'merge',
+      join(dir, 'base.safetensors'),
+      join(dir, 'shuffled.safetensors'),
+      '--lambda',
+      '0.4',
+      '--maps',
+      join(dir, 'align', 'maps.json'),
+      '--out',
+      out,
+      '--json',
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).merged).toBe(6);
+    const merged = await load(out);
+    for (const [name, t] of base.tensors) {
+      const m = merged.get(name)!;
+      for (let i = 0; i < m.length; i++) expect(m[i]).toBeCloseTo(t.data[i], 5);
+    }
+  });
+
+  it('merges without maps by aligning first; a naive merge would differ', async () => {
+    const out = join(dir, 'merged-align.safetensors');
+    const run = await mal(
+      'merge',
+      join(dir, 'base.safetensors'),
+      join(dir, 'shuffled.safetensors'),
+      '--lambda',
+      '0.5',
+      '--out',
+      out,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const merged = await load(out);
+    const w = merged.get('fc1.weight')!;
+    const b = base.tensors.get('fc1.weight')!.data;
+    let maxDiff = 0;
+    for (let i = 0; i < w.length; i++) maxDiff = Math.max(maxDiff, Math.abs(w[i] - b[i]));
+    expect(maxDiff).toBeLessThan(1e-5);
+    const naive = shuffled.get('fc1.weight')!.data;
+    let naiveDiff = 0;
+    for (let i = 0; i < naive.length; i++) naiveDiff = Math.max(naiveDiff, Math.abs(naive[i] - b[i]));
+    expect(naiveDiff).toBeGreaterThan(0.1);
+  });
+
+  it('refuses maps made for other models', async () => {
+    const other = makeMlp({ widths: [20, 30, 12, 5], naming: 'fc', seed: 4 });
+    await save(join(dir, 'other.safetensors'), other.tensors);
+    const run = await mal(
+      'merge',
+      join(dir, 'base.safetensors'),
+      join(dir, 'other.safetensors'),
+      '--lambda',
+      '0.5',
+      '--maps',
+      join(dir, 'align', 'maps.json'),
+      '--out',
+      join(dir, 'never.safetensors'),
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("space 'fc1'");
+    expect(existsSync(join(dir, 'never.safetensors'))).toBe(false);
+  });
+
+  it('refuses to merge non-finite weights, naming the tensor, and writes nothing', async () => {
+    const poisoned = new Map(shuffled);
+    const w = shuffled.get('fc2.weight')!;
+    const data = Float32Array.from(w.data);
+    data[7] = Number.NaN;
+    poisoned.set('fc2.weight', { shape: w.shape, data });
+    await save(join(dir, 'poisoned.safetensors'), poisoned);
+    const before = await readdir(dir);
+    const run = await mal(
+      'merge',
+      join(dir, 'base.safetensors'),
+      join(dir, 'poisoned.safetensors'),
+      '--lambda',
+      '0.5',
+      '--maps',
+      join(dir, 'align', 'maps.json'),
+      '--out',
+      join(dir, 'poisoned-merge.safetensors'),
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("'fc2.weight'");
+    expect(run.stderr).toContain('NaN');
+    expect(await readdir(dir)).toEqual(before);
+  });
+
+  it('reports a truncated model file by name', async () => {
+    const bytes = await readFile(join(dir, 'base.safetensors'));
+    await writeFile(join(dir, 'truncated.safetensors'), bytes.subarray(0, bytes.length - 100));
+    const run = await mal('inspect', join(dir, 'truncated.safetensors'));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('truncated.safetensors');
+    expect(run.stderr).not.toContain('    at ');
+  });
+});
