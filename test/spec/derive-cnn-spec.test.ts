@@ -1,28 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deriveSpec } from '../../src/spec/derive-spec.js';
+import { VGG_TENSORS } from './spec-fixtures.js';
 import { axesOf, spaceSummary, tensorInfos, widthsOf } from './spec-test-helpers.js';
-
-// A VGG-style net as torchvision names it: Sequential features (conv, BN, ReLU, pool...) and classifier.
-const VGG_TENSORS = tensorInfos([
-  ['features.0.weight', [16, 3, 3, 3]],
-  ['features.0.bias', [16]],
-  ['features.1.weight', [16]],
-  ['features.1.bias', [16]],
-  ['features.1.running_mean', [16]],
-  ['features.1.running_var', [16]],
-  ['features.1.num_batches_tracked', []],
-  ['features.4.weight', [32, 16, 3, 3]],
-  ['features.4.bias', [32]],
-  ['features.5.weight', [32]],
-  ['features.5.bias', [32]],
-  ['features.5.running_mean', [32]],
-  ['features.5.running_var', [32]],
-  ['features.5.num_batches_tracked', []],
-  ['classifier.0.weight', [64, 512]],
-  ['classifier.0.bias', [64]],
-  ['classifier.3.weight', [10, 64]],
-  ['classifier.3.bias', [10]],
-]);
 
 describe('deriveSpec for VGG-style CNNs', () => {
   it('places convolutions, BatchNorms and the flattened dense head', () => {
@@ -89,7 +68,13 @@ describe('deriveSpec for VGG-style CNNs', () => {
       ['fc2.weight', [10, 50]],
     ]);
     const spec = deriveSpec(tensors);
-    expect(spaceSummary(spec)).toEqual(['input:fixed', 'conv1:free', 'conv2:free', 'fc1:free', 'output:fixed']);
+    expect(spaceSummary(spec)).toEqual([
+      'input:fixed',
+      'conv1:free',
+      'conv2:free',
+      'fc1:free',
+      'output:fixed',
+    ]);
     expect(axesOf(spec, 'bn2.running_mean')).toEqual(['conv2']);
     expect(axesOf(spec, 'fc1.weight')).toEqual(['fc1', 'conv2*16']);
     expect(spec.layers.map((layer) => layer.name)).toEqual(['conv1', 'bn1', 'conv2', 'bn2', 'fc1', 'fc2']);
@@ -149,6 +134,8 @@ describe('deriveSpec for VGG-style CNNs', () => {
       ['head_norm.running_mean', [16]],
       ['classifier.weight', [10, 16]],
     ]);
-    expect(() => deriveSpec(tensors)).toThrow(/cannot place tensor 'head_norm\.weight'.*no convolution.*--spec/);
+    expect(() => deriveSpec(tensors)).toThrow(
+      /cannot place tensor 'head_norm\.weight'.*no convolution.*--spec/,
+    );
   });
 });

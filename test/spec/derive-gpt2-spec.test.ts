@@ -1,47 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { deriveSpec } from '../../src/spec/derive-spec.js';
+import { GPT2_TENSORS } from './spec-fixtures.js';
 import { axesOf, spaceSummary, tensorInfos, widthsOf } from './spec-test-helpers.js';
-
-// GPT2LMHeadModel with n_embd 64, n_head 4, n_layer 2, n_positions 32, vocab 50 (Conv1D weights are [in, out]).
-const GPT2_TENSORS = tensorInfos([
-  ['transformer.wte.weight', [50, 64]],
-  ['transformer.wpe.weight', [32, 64]],
-  ['transformer.h.0.ln_1.weight', [64]],
-  ['transformer.h.0.ln_1.bias', [64]],
-  ['transformer.h.0.attn.bias', [1, 1, 32, 32]],
-  ['transformer.h.0.attn.masked_bias', []],
-  ['transformer.h.0.attn.c_attn.weight', [64, 192]],
-  ['transformer.h.0.attn.c_attn.bias', [192]],
-  ['transformer.h.0.attn.c_proj.weight', [64, 64]],
-  ['transformer.h.0.attn.c_proj.bias', [64]],
-  ['transformer.h.0.ln_2.weight', [64]],
-  ['transformer.h.0.ln_2.bias', [64]],
-  ['transformer.h.0.mlp.c_fc.weight', [64, 256]],
-  ['transformer.h.0.mlp.c_fc.bias', [256]],
-  ['transformer.h.0.mlp.c_proj.weight', [256, 64]],
-  ['transformer.h.0.mlp.c_proj.bias', [64]],
-  ['transformer.h.1.ln_1.weight', [64]],
-  ['transformer.h.1.ln_1.bias', [64]],
-  ['transformer.h.1.attn.bias', [1, 1, 32, 32]],
-  ['transformer.h.1.attn.masked_bias', []],
-  ['transformer.h.1.attn.c_attn.weight', [64, 192]],
-  ['transformer.h.1.attn.c_attn.bias', [192]],
-  ['transformer.h.1.attn.c_proj.weight', [64, 64]],
-  ['transformer.h.1.attn.c_proj.bias', [64]],
-  ['transformer.h.1.ln_2.weight', [64]],
-  ['transformer.h.1.ln_2.bias', [64]],
-  ['transformer.h.1.mlp.c_fc.weight', [64, 256]],
-  ['transformer.h.1.mlp.c_fc.bias', [256]],
-  ['transformer.h.1.mlp.c_proj.weight', [256, 64]],
-  ['transformer.h.1.mlp.c_proj.bias', [64]],
-  ['transformer.ln_f.weight', [64]],
-  ['transformer.ln_f.bias', [64]],
-  ['lm_head.weight', [50, 64]],
-]);
 
 describe('deriveSpec for GPT-2', () => {
   it('places fused q|k|v as three parts of the heads space, in Conv1D [in, out] layout', () => {
-    const spec = deriveSpec(GPT2_TENSORS, { config: { n_head: 4, n_layer: 2, activation_function: 'gelu_new' } });
+    const spec = deriveSpec(GPT2_TENSORS, {
+      config: { n_head: 4, n_layer: 2, activation_function: 'gelu_new' },
+    });
     expect(spec.family).toBe('gpt2');
     expect(spaceSummary(spec)).toEqual([
       'vocab:fixed',
@@ -63,7 +29,10 @@ describe('deriveSpec for GPT-2', () => {
     expect(axesOf(spec, 'transformer.h.0.attn.c_attn.bias')).toEqual([
       'transformer.h.0.attn*16 | transformer.h.0.attn*16 | transformer.h.0.attn*16',
     ]);
-    expect(axesOf(spec, 'transformer.h.1.attn.c_proj.weight')).toEqual(['transformer.h.1.attn*16', 'residual']);
+    expect(axesOf(spec, 'transformer.h.1.attn.c_proj.weight')).toEqual([
+      'transformer.h.1.attn*16',
+      'residual',
+    ]);
     expect(axesOf(spec, 'transformer.h.1.attn.c_proj.bias')).toEqual(['residual']);
     expect(axesOf(spec, 'transformer.h.0.mlp.c_fc.weight')).toEqual(['residual', 'transformer.h.0.mlp']);
     expect(axesOf(spec, 'transformer.h.0.mlp.c_proj.weight')).toEqual(['transformer.h.0.mlp', 'residual']);
@@ -127,8 +96,17 @@ describe('deriveSpec for GPT-2', () => {
       ['ln_f.bias', [48]],
     ]);
     const spec = deriveSpec(tensors, { config: { n_head: '3' } });
-    expect(axesOf(spec, 'h.0.attn.c_attn.weight')).toEqual(['residual', 'h.0.attn*16 | h.0.attn*16 | h.0.attn*16']);
-    expect(widthsOf(spec, tensors)).toEqual({ vocab: 40, residual: 48, positions: 16, 'h.0.attn': 3, 'h.0.mlp': 192 });
+    expect(axesOf(spec, 'h.0.attn.c_attn.weight')).toEqual([
+      'residual',
+      'h.0.attn*16 | h.0.attn*16 | h.0.attn*16',
+    ]);
+    expect(widthsOf(spec, tensors)).toEqual({
+      vocab: 40,
+      residual: 48,
+      positions: 16,
+      'h.0.attn': 3,
+      'h.0.mlp': 192,
+    });
   });
 
   it('asks for config.json when the head count is missing', () => {
@@ -161,7 +139,10 @@ describe('deriveSpec for GPT-2', () => {
   });
 
   it('rejects a tensor GPT-2 has no place for', () => {
-    const extra = [...GPT2_TENSORS, { name: 'transformer.h.0.adapter.weight', dtype: 'F32' as const, shape: [8, 64] }];
+    const extra = [
+      ...GPT2_TENSORS,
+      { name: 'transformer.h.0.adapter.weight', dtype: 'F32' as const, shape: [8, 64] },
+    ];
     expect(() => deriveSpec(extra, { config: { n_head: 4 } })).toThrow(
       /cannot place tensor 'transformer\.h\.0\.adapter\.weight'.*GPT-2.*--spec/,
     );

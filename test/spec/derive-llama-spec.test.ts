@@ -1,31 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { deriveSpec } from '../../src/spec/derive-spec.js';
+import { LLAMA_TENSORS } from './spec-fixtures.js';
 import { axesOf, spaceSummary, tensorInfos, widthsOf } from './spec-test-helpers.js';
 
-// LlamaForCausalLM: hidden 64, 8 query heads, 2 kv heads (GQA, g = 4), head_dim 8, intermediate 160, 2 layers.
-const LLAMA_TENSORS = tensorInfos([
-  ['model.embed_tokens.weight', [100, 64]],
-  ['model.layers.0.self_attn.q_proj.weight', [64, 64]],
-  ['model.layers.0.self_attn.k_proj.weight', [16, 64]],
-  ['model.layers.0.self_attn.v_proj.weight', [16, 64]],
-  ['model.layers.0.self_attn.o_proj.weight', [64, 64]],
-  ['model.layers.0.mlp.gate_proj.weight', [160, 64]],
-  ['model.layers.0.mlp.up_proj.weight', [160, 64]],
-  ['model.layers.0.mlp.down_proj.weight', [64, 160]],
-  ['model.layers.0.input_layernorm.weight', [64]],
-  ['model.layers.0.post_attention_layernorm.weight', [64]],
-  ['model.layers.1.self_attn.q_proj.weight', [64, 64]],
-  ['model.layers.1.self_attn.k_proj.weight', [16, 64]],
-  ['model.layers.1.self_attn.v_proj.weight', [16, 64]],
-  ['model.layers.1.self_attn.o_proj.weight', [64, 64]],
-  ['model.layers.1.mlp.gate_proj.weight', [160, 64]],
-  ['model.layers.1.mlp.up_proj.weight', [160, 64]],
-  ['model.layers.1.mlp.down_proj.weight', [64, 160]],
-  ['model.layers.1.input_layernorm.weight', [64]],
-  ['model.layers.1.post_attention_layernorm.weight', [64]],
-  ['model.norm.weight', [64]],
-  ['lm_head.weight', [100, 64]],
-]);
 const LLAMA_CONFIG = { num_attention_heads: 8, num_key_value_heads: 2, hidden_size: 64, rms_norm_eps: 1e-5 };
 
 describe('deriveSpec for LLaMA', () => {
@@ -41,10 +18,22 @@ describe('deriveSpec for LLaMA', () => {
       'model.layers.1.mlp:free',
     ]);
     expect(axesOf(spec, 'model.embed_tokens.weight')).toEqual(['vocab', 'residual']);
-    expect(axesOf(spec, 'model.layers.0.self_attn.q_proj.weight')).toEqual(['model.layers.0.self_attn*32', 'residual']);
-    expect(axesOf(spec, 'model.layers.0.self_attn.k_proj.weight')).toEqual(['model.layers.0.self_attn*8', 'residual']);
-    expect(axesOf(spec, 'model.layers.0.self_attn.v_proj.weight')).toEqual(['model.layers.0.self_attn*8', 'residual']);
-    expect(axesOf(spec, 'model.layers.0.self_attn.o_proj.weight')).toEqual(['residual', 'model.layers.0.self_attn*32']);
+    expect(axesOf(spec, 'model.layers.0.self_attn.q_proj.weight')).toEqual([
+      'model.layers.0.self_attn*32',
+      'residual',
+    ]);
+    expect(axesOf(spec, 'model.layers.0.self_attn.k_proj.weight')).toEqual([
+      'model.layers.0.self_attn*8',
+      'residual',
+    ]);
+    expect(axesOf(spec, 'model.layers.0.self_attn.v_proj.weight')).toEqual([
+      'model.layers.0.self_attn*8',
+      'residual',
+    ]);
+    expect(axesOf(spec, 'model.layers.0.self_attn.o_proj.weight')).toEqual([
+      'residual',
+      'model.layers.0.self_attn*32',
+    ]);
     expect(axesOf(spec, 'model.layers.1.mlp.gate_proj.weight')).toEqual(['model.layers.1.mlp', 'residual']);
     expect(axesOf(spec, 'model.layers.1.mlp.up_proj.weight')).toEqual(['model.layers.1.mlp', 'residual']);
     expect(axesOf(spec, 'model.layers.1.mlp.down_proj.weight')).toEqual(['residual', 'model.layers.1.mlp']);
@@ -104,7 +93,10 @@ describe('deriveSpec for LLaMA', () => {
       ['model.norm.weight', [32]],
     ]);
     const spec = deriveSpec(tensors, { config: { num_attention_heads: 4, head_dim: 12 } });
-    expect(axesOf(spec, 'model.layers.0.self_attn.q_proj.weight')).toEqual(['model.layers.0.self_attn*12', 'residual']);
+    expect(axesOf(spec, 'model.layers.0.self_attn.q_proj.weight')).toEqual([
+      'model.layers.0.self_attn*12',
+      'residual',
+    ]);
     expect(axesOf(spec, 'model.layers.0.self_attn.k_proj.bias')).toEqual(['model.layers.0.self_attn*12']);
     expect(axesOf(spec, 'model.layers.0.self_attn.rotary_emb.inv_freq')).toEqual([null]);
     expect(spec.tensors.find((tensor) => tensor.name.endsWith('inv_freq'))?.merge).toBe(false);
@@ -116,9 +108,9 @@ describe('deriveSpec for LLaMA', () => {
   });
 
   it('rejects head counts that do not group', () => {
-    expect(() => deriveSpec(LLAMA_TENSORS, { config: { num_attention_heads: 8, num_key_value_heads: 3 } })).toThrow(
-      /8 attention heads and 3 key\/value heads/,
-    );
+    expect(() =>
+      deriveSpec(LLAMA_TENSORS, { config: { num_attention_heads: 8, num_key_value_heads: 3 } }),
+    ).toThrow(/8 attention heads and 3 key\/value heads/);
   });
 
   it('rejects k_proj rows that do not match the kv groups, naming tensor and axis', () => {
@@ -131,7 +123,9 @@ describe('deriveSpec for LLaMA', () => {
   });
 
   it('rejects a missing projection, naming it', () => {
-    const missing = LLAMA_TENSORS.filter((tensor) => tensor.name !== 'model.layers.0.self_attn.v_proj.weight');
+    const missing = LLAMA_TENSORS.filter(
+      (tensor) => tensor.name !== 'model.layers.0.self_attn.v_proj.weight',
+    );
     expect(() => deriveSpec(missing, { config: LLAMA_CONFIG })).toThrow(
       "a LLaMA model needs tensor 'model.layers.0.self_attn.v_proj.weight', which the model lacks",
     );

@@ -113,6 +113,8 @@ describe('deriveSpec for MLPs', () => {
       ['fc1.weight', [256, 784]],
       ['norm.bias', [256]],
     ]);
-    expect(() => deriveSpec(orphanBias, { family: 'mlp' })).toThrow(/cannot place tensor 'norm\.bias'.*--spec/);
+    expect(() => deriveSpec(orphanBias, { family: 'mlp' })).toThrow(
+      /cannot place tensor 'norm\.bias'.*--spec/,
+    );
   });
 });

@@ -1,72 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deriveSpec } from '../../src/spec/derive-spec.js';
+import { BASIC_RESNET } from './spec-fixtures.js';
 import { axesOf, spaceSummary, tensorInfos, widthsOf } from './spec-test-helpers.js';
-
-// A narrow torchvision ResNet with BasicBlocks: layers=[2, 2], widths 16 and 32, 10 classes.
-const BASIC_RESNET = tensorInfos([
-  ['conv1.weight', [16, 3, 7, 7]],
-  ['bn1.weight', [16]],
-  ['bn1.bias', [16]],
-  ['bn1.running_mean', [16]],
-  ['bn1.running_var', [16]],
-  ['bn1.num_batches_tracked', []],
-  ['layer1.0.conv1.weight', [16, 16, 3, 3]],
-  ['layer1.0.bn1.weight', [16]],
-  ['layer1.0.bn1.bias', [16]],
-  ['layer1.0.bn1.running_mean', [16]],
-  ['layer1.0.bn1.running_var', [16]],
-  ['layer1.0.bn1.num_batches_tracked', []],
-  ['layer1.0.conv2.weight', [16, 16, 3, 3]],
-  ['layer1.0.bn2.weight', [16]],
-  ['layer1.0.bn2.bias', [16]],
-  ['layer1.0.bn2.running_mean', [16]],
-  ['layer1.0.bn2.running_var', [16]],
-  ['layer1.0.bn2.num_batches_tracked', []],
-  ['layer1.1.conv1.weight', [16, 16, 3, 3]],
-  ['layer1.1.bn1.weight', [16]],
-  ['layer1.1.bn1.bias', [16]],
-  ['layer1.1.bn1.running_mean', [16]],
-  ['layer1.1.bn1.running_var', [16]],
-  ['layer1.1.bn1.num_batches_tracked', []],
-  ['layer1.1.conv2.weight', [16, 16, 3, 3]],
-  ['layer1.1.bn2.weight', [16]],
-  ['layer1.1.bn2.bias', [16]],
-  ['layer1.1.bn2.running_mean', [16]],
-  ['layer1.1.bn2.running_var', [16]],
-  ['layer1.1.bn2.num_batches_tracked', []],
-  ['layer2.0.conv1.weight', [32, 16, 3, 3]],
-  ['layer2.0.bn1.weight', [32]],
-  ['layer2.0.bn1.bias', [32]],
-  ['layer2.0.bn1.running_mean', [32]],
-  ['layer2.0.bn1.running_var', [32]],
-  ['layer2.0.bn1.num_batches_tracked', []],
-  ['layer2.0.conv2.weight', [32, 32, 3, 3]],
-  ['layer2.0.bn2.weight', [32]],
-  ['layer2.0.bn2.bias', [32]],
-  ['layer2.0.bn2.running_mean', [32]],
-  ['layer2.0.bn2.running_var', [32]],
-  ['layer2.0.bn2.num_batches_tracked', []],
-  ['layer2.0.downsample.0.weight', [32, 16, 1, 1]],
-  ['layer2.0.downsample.1.weight', [32]],
-  ['layer2.0.downsample.1.bias', [32]],
-  ['layer2.0.downsample.1.running_mean', [32]],
-  ['layer2.0.downsample.1.running_var', [32]],
-  ['layer2.0.downsample.1.num_batches_tracked', []],
-  ['layer2.1.conv1.weight', [32, 32, 3, 3]],
-  ['layer2.1.bn1.weight', [32]],
-  ['layer2.1.bn1.bias', [32]],
-  ['layer2.1.bn1.running_mean', [32]],
-  ['layer2.1.bn1.running_var', [32]],
-  ['layer2.1.bn1.num_batches_tracked', []],
-  ['layer2.1.conv2.weight', [32, 32, 3, 3]],
-  ['layer2.1.bn2.weight', [32]],
-  ['layer2.1.bn2.bias', [32]],
-  ['layer2.1.bn2.running_mean', [32]],
-  ['layer2.1.bn2.running_var', [32]],
-  ['layer2.1.bn2.num_batches_tracked', []],
-  ['fc.weight', [10, 32]],
-  ['fc.bias', [10]],
-]);
 
 describe('deriveSpec for ResNets', () => {
   it('derives residual spaces for BasicBlocks with and without a downsample', () => {
@@ -90,11 +25,26 @@ describe('deriveSpec for ResNets', () => {
     expect(axesOf(spec, 'layer1.1.bn2.running_var')).toEqual(['residual.stem']);
     // A downsampling block writes a new residual space through its last conv and its shortcut.
     expect(axesOf(spec, 'layer2.0.conv1.weight')).toEqual(['layer2.0.conv1', 'residual.stem', null, null]);
-    expect(axesOf(spec, 'layer2.0.conv2.weight')).toEqual(['residual.layer2.0', 'layer2.0.conv1', null, null]);
+    expect(axesOf(spec, 'layer2.0.conv2.weight')).toEqual([
+      'residual.layer2.0',
+      'layer2.0.conv1',
+      null,
+      null,
+    ]);
     expect(axesOf(spec, 'layer2.0.bn2.bias')).toEqual(['residual.layer2.0']);
-    expect(axesOf(spec, 'layer2.0.downsample.0.weight')).toEqual(['residual.layer2.0', 'residual.stem', null, null]);
+    expect(axesOf(spec, 'layer2.0.downsample.0.weight')).toEqual([
+      'residual.layer2.0',
+      'residual.stem',
+      null,
+      null,
+    ]);
     expect(axesOf(spec, 'layer2.0.downsample.1.weight')).toEqual(['residual.layer2.0']);
-    expect(axesOf(spec, 'layer2.1.conv2.weight')).toEqual(['residual.layer2.0', 'layer2.1.conv1', null, null]);
+    expect(axesOf(spec, 'layer2.1.conv2.weight')).toEqual([
+      'residual.layer2.0',
+      'layer2.1.conv1',
+      null,
+      null,
+    ]);
     expect(axesOf(spec, 'fc.weight')).toEqual(['output', 'residual.layer2.0']);
     expect(axesOf(spec, 'layer2.0.downsample.1.num_batches_tracked')).toEqual([]);
     expect(widthsOf(spec, BASIC_RESNET)).toEqual({
@@ -177,7 +127,12 @@ describe('deriveSpec for ResNets', () => {
       'output:fixed',
     ]);
     expect(axesOf(spec, 'layer1.0.conv2.weight')).toEqual(['layer1.0.conv2', 'layer1.0.conv1', null, null]);
-    expect(axesOf(spec, 'layer1.0.conv3.weight')).toEqual(['residual.layer1.0', 'layer1.0.conv2', null, null]);
+    expect(axesOf(spec, 'layer1.0.conv3.weight')).toEqual([
+      'residual.layer1.0',
+      'layer1.0.conv2',
+      null,
+      null,
+    ]);
     expect(axesOf(spec, 'layer1.0.bn3.weight')).toEqual(['residual.layer1.0']);
     expect(axesOf(spec, 'fc.weight')).toEqual(['output', 'residual.layer1.0']);
     expect(widthsOf(spec, tensors)['residual.layer1.0']).toBe(32);
@@ -213,7 +168,12 @@ describe('deriveSpec for ResNets', () => {
       ['linear.bias', [10]],
     ]);
     const spec = deriveSpec(tensors);
-    expect(axesOf(spec, 'layer1.0.shortcut.0.weight')).toEqual(['residual.layer1.0', 'residual.stem', null, null]);
+    expect(axesOf(spec, 'layer1.0.shortcut.0.weight')).toEqual([
+      'residual.layer1.0',
+      'residual.stem',
+      null,
+      null,
+    ]);
     expect(axesOf(spec, 'layer1.0.shortcut.1.running_mean')).toEqual(['residual.layer1.0']);
     expect(axesOf(spec, 'linear.weight')).toEqual(['output', 'residual.layer1.0']);
     expect(spec.layers.find((layer) => layer.name === 'layer1.0.shortcut.1')?.kind).toBe('batchnorm');

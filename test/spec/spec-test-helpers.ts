@@ -16,7 +16,9 @@ export function axesOf(spec: ArchitectureSpec, tensor: string): (string | null)[
   const found = spec.tensors.find((candidate) => candidate.name === tensor);
   if (found === undefined) throw new Error(`no tensor ${tensor} in spec`);
   return found.axes.map((axis) =>
-    axis === null ? null : axis.map((part) => (part.block === 1 ? part.space : `${part.space}*${part.block}`)).join(' | '),
+    axis === null
+      ? null
+      : axis.map((part) => (part.block === 1 ? part.space : `${part.space}*${part.block}`)).join(' | '),
   );
 }
 
