@@ -1,0 +1,18 @@
+/**
+ * `npm run bench`: every benchmark in turn. Each prints its figures as ratios against a reference measured in the
+ * same run, so a noisy machine still gives a stable answer. Run one alone with `npx tsx bench/<name>.ts`.
+ */
+import { main as linearAssignment } from './linear-assignment.js';
+import { main as mergeModels } from './merge-models.js';
+import { main as safetensorsRead } from './safetensors-read.js';
+
+const benches: readonly [string, () => Promise<void>][] = [
+  ['linear assignment vs scipy', () => linearAssignment([])],
+  ['safetensors read throughput', () => safetensorsRead()],
+  ['merging two 1 GiB models', () => mergeModels([])],
+];
+
+for (const [name, run] of benches) {
+  console.log(`\n### ${name}\n`);
+  await run();
+}
