@@ -228,6 +228,79 @@ describe('mal', () => {
     expect(await readdir(dir)).toEqual(before);
   });
 
+  it('reads a hand-written YAML spec for a layout it cannot derive', async () => {
+    const random = new SeededRandom(12);
+    const custom = new Map<string, FloatTensor>([
+      ['encoder.proj.w', { shape: [16, 8], data: random.normalArray(128) }],
+      ['encoder.proj.b', { shape: [16], data: random.normalArray(16) }],
+      ['head.w', { shape: [3, 16], data: random.normalArray(48) }],
+    ]);
+    const hiddenPerm = random.permutation(16);
+    const permuted = new Map(custom);
+    const w = custom.get('encoder.proj.w')!.data;
+    const b = custom.get('encoder.proj.b')!.data;
+    const h = custom.get('head.w')!.data;
+    const pw = new Float32Array(128);
+    const pb = new Float32Array(16);
+    const ph = new Float32Array(48);
+    for (let i = 0; i < 16; i++) {
+      // permuted unit i is original unit hiddenPerm[i]
+      pb[i] = b[hiddenPerm[i]];
+      for (let c = 0; c < 8; c++) pw[i * 8 + c] = w[hiddenPerm[i] * 8 + c];
+      for (let r = 0; r < 3; r++) ph[r * 16 + i] = h[r * 16 + hiddenPerm[i]];
+    }
+    permuted.set('encoder.proj.w', { shape: [16, 8], data: pw });
+    permuted.set('encoder.proj.b', { shape: [16], data: pb });
+    permuted.set('head.w', { shape: [3, 16], data: ph });
+    await save(join(dir, 'custom.safetensors'), custom);
+    await save(join(dir, 'custom-permuted.safetensors'), permuted);
+    const specPath = join(dir, 'custom.yaml');
+    await writeFile(
+      specPath,
+      [
+        'family: custom',
+        'spaces:',
+        '  - {name: features, kind: fixed}',
+        '  - {name: hidden, kind: free}',
+        '  - {name: classes, kind: fixed}',
+        'tensors:',
+        '  encoder.proj.w: [hidden, features]',
+        '  encoder.proj.b: [hidden]',
+        '  head.w: [classes, hidden]',
+        '',
+      ].join('\n'),
+    );
+    const underived = await mal('inspect', join(dir, 'custom.safetensors'));
+    expect(underived.code).toBe(1);
+    expect(underived.stderr).toContain('--spec');
+    const inspected = await mal('inspect', join(dir, 'custom.safetensors'), '--spec', specPath);
+    expect(inspected.code, inspected.stderr).toBe(0);
+    expect(inspected.stdout).toMatch(/hidden\s+free\s+width 16/);
+    const out = join(dir, 'custom-align');
+    const run = await mal(
+      'align',
+      join(dir, 'custom.safetensors'),
+      join(dir, 'custom-permuted.safetensors'),
+      '--base-spec',
+      specPath,
+      '--target-spec',
+      specPath,
+      '--out',
+      out,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const maps = JSON.parse(await readFile(join(out, 'maps.json'), 'utf8'));
+    expect(maps.spaces.hidden.map).toEqual(Array.from(inversePermutation(hiddenPerm)));
+    const badSpec = join(dir, 'bad.yaml');
+    await writeFile(
+      badSpec,
+      'spaces:\n  - {name: hidden, kind: free}\ntensors:\n  encoder.proj.w: [hidden, nowhere]\n',
+    );
+    const bad = await mal('inspect', join(dir, 'custom.safetensors'), '--spec', badSpec);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/bad\.yaml:4.*nowhere/);
+  });
+
   it('reports a truncated model file by name', async () => {
     const bytes = await readFile(join(dir, 'base.safetensors'));
     await writeFile(join(dir, 'truncated.safetensors'), bytes.subarray(0, bytes.length - 100));
