@@ -92,7 +92,11 @@ export class SafetensorsReader implements TensorSource {
 
   async read(name: string): Promise<RawTensor> {
     const entry = this.entry(name);
-    return this.readInto(name, new Uint8Array(entry.end - entry.begin));
+    const length = entry.end - entry.begin;
+    // Unzeroed memory is safe here because readInto fills every byte or throws; it saves a memset per tensor.
+    // allocUnsafeSlow gives a buffer of its own at offset 0 (never a slice of the shared pool), hence aligned.
+    const buffer = Buffer.allocUnsafeSlow(length);
+    return this.readInto(name, new Uint8Array(buffer.buffer, buffer.byteOffset, length));
   }
 
   /**
