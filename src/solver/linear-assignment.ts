@@ -1,0 +1,85 @@
+import type { CostArray } from './cost-array.js';
+import { CostMatrixShapeError, CostOverflowError } from './linear-assignment-errors.js';
+import { firstNonFiniteCost } from './non-finite-cost.js';
+import { type KernelResult, solveLinearAssignmentTypeScript } from './shortest-augmenting-path.js';
+import { solveLinearAssignmentWasm } from './wasm-linear-assignment.js';
+
+export type { CostArray } from './cost-array.js';
+
+/** Which kernel runs: WebAssembly when it loads (default), or the TypeScript twin. Both give the same result. */
+export type LinearAssignmentImplementation = 'auto' | 'wasm' | 'typescript';
+
+export interface LinearAssignmentOptions {
+  /** Maximise the total instead of minimising it. */
+  readonly maximize?: boolean;
+  /** 'auto' (default) and 'wasm' fall back to TypeScript when WebAssembly is unavailable. */
+  readonly implementation?: LinearAssignmentImplementation;
+}
+
+/**
+ * Exact rectangular linear assignment on a dense row-major rows × cols cost matrix: returns, for each row, its
+ * column or -1, with exactly min(rows, cols) rows assigned and the total cost minimal (maximal with
+ * `maximize`). Float32 costs are solved as given (read as float32, duals in f64).
+ *
+ * Ties are broken deterministically: the result depends only on the cost values, shape and `maximize` —
+ * never on the kernel (WebAssembly and TypeScript return the same columns bit for bit), nor on earlier calls.
+ * Where optimal assignments tie, column reduction gives each column to its lowest-index minimising row, the
+ * row reduction picks a row's lowest-index minimising column (its next one if that is taken and tied), and the
+ * augmenting-path search prefers, among columns at equal distance, an unassigned one, then the lowest index.
+ * In particular a matrix of equal costs yields the diagonal: row i gets column i for i < min(rows, cols).
+ *
+ * Throws CostMatrixShapeError when cost.length ≠ rows·cols, NonFiniteCostError on a NaN or infinite cost,
+ * CostOverflowError when finite costs are so large (near ±1.8e308) that the dual arithmetic overflows.
+ */
+export function solveLinearAssignment(
+  cost: CostArray,
+  rows: number,
+  cols: number,
+  options: LinearAssignmentOptions = {},
+): Int32Array {
+  assertShape(cost, rows, cols);
+  const maximize = options.maximize ?? false;
+  const implementation = options.implementation ?? 'auto';
+  let result: KernelResult | null = null;
+  if (implementation !== 'typescript') result = solveLinearAssignmentWasm(cost, rows, cols, maximize);
+  result ??= solveLinearAssignmentTypeScript(cost, rows, cols, maximize);
+  if (result === 'non-finite') {
+    throw (
+      firstNonFiniteCost(cost, cols) ?? new CostOverflowError('linear assignment: non-finite dual values')
+    );
+  }
+  if (result === 'overflow') {
+    throw new CostOverflowError(
+      'linear assignment: the dual arithmetic overflowed; scale the costs down (they are near ±Number.MAX_VALUE)',
+    );
+  }
+  return result;
+}
+
+/** Σ cost[i, assignment[i]] over the assigned rows (those with a column ≥ 0), summed in row order. */
+export function assignmentCost(cost: CostArray, rows: number, cols: number, assignment: Int32Array): number {
+  assertShape(cost, rows, cols);
+  if (assignment.length !== rows) {
+    throw new CostMatrixShapeError(`assignment has ${assignment.length} entries for ${rows} rows`);
+  }
+  let total = 0;
+  for (let i = 0; i < rows; i++) {
+    const j = assignment[i];
+    if (j >= cols) throw new CostMatrixShapeError(`assignment[${i}] = ${j} is not a column of ${cols}`);
+    if (j >= 0) total += cost[i * cols + j];
+  }
+  return total;
+}
+
+function assertShape(cost: CostArray, rows: number, cols: number): void {
+  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
+    throw new CostMatrixShapeError(
+      `linear assignment: rows (${rows}) and cols (${cols}) must be integers ≥ 0`,
+    );
+  }
+  if (rows * cols !== cost.length) {
+    throw new CostMatrixShapeError(
+      `linear assignment: cost has ${cost.length} entries, but rows × cols = ${rows} × ${cols} = ${rows * cols}`,
+    );
+  }
+}
