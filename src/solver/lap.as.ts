@@ -282,24 +282,40 @@ function augmentingRowReduction<T>(numFree: i32): i32 {
       let j1: i32 = 0;
       let u2 = Infinity;
       let j2: i32 = -1;
+      // Lowest-index unassigned column among those at the minimum u1, or -1.
+      let jFree: i32 = i32At(row4colPtr, 0) < 0 ? 0 : -1;
       for (let j = 1; j < nc; j++) {
         const h = costAt<T>(base, j) - f64At(vPtr, j);
         if (h < u2) {
           if (h >= u1) {
             u2 = h;
             j2 = j;
+            if (h == u1 && jFree < 0 && i32At(row4colPtr, j) < 0) jFree = j;
           } else {
             u2 = u1;
             j2 = j1;
             u1 = h;
             j1 = j;
+            jFree = i32At(row4colPtr, j) < 0 ? j : -1;
           }
+        } else if (h == u1 && jFree < 0 && i32At(row4colPtr, j) < 0) {
+          jFree = j;
         }
+      }
+      if (u1 - u1 != 0) {
+        // The duals overflowed: leave this and the remaining rows to the augmenting paths, which report it.
+        budget = 0;
+        k--;
+        continue;
       }
       let i0 = i32At(row4colPtr, j1);
       const strictlyBest = u1 < u2;
       if (strictlyBest) {
         setF64(vPtr, j1, f64At(vPtr, j1) - (u2 - u1));
+      } else if (i0 >= 0 && jFree >= 0) {
+        // Tied with an unassigned column: take it rather than evict the holder of j1.
+        j1 = jFree;
+        i0 = -1;
       } else if (i0 >= 0) {
         j1 = j2;
         i0 = i32At(row4colPtr, j2);
@@ -370,7 +386,8 @@ function shortestAugmentingPaths<T>(numFree: i32): bool {
         pV += 8;
         pDist += 8;
       }
-      if (index < 0) return false;
+      // Finite costs give finite distances unless the dual arithmetic overflowed.
+      if (index < 0 || lowest - lowest != 0) return false;
       minVal = lowest;
       const j = i32At(remainingPtr, index);
       if (lowestFree) sink = j;

@@ -181,24 +181,40 @@ class SolverState {
         let j1 = 0;
         let u2 = Number.POSITIVE_INFINITY;
         let j2 = -1;
+        // Lowest-index unassigned column among those at the minimum u1, or -1.
+        let jFree = row4col[0] < 0 ? 0 : -1;
         for (let j = 1; j < nc; j++) {
           const h = c[base + j] - v[j];
           if (h < u2) {
             if (h >= u1) {
               u2 = h;
               j2 = j;
+              if (h === u1 && jFree < 0 && row4col[j] < 0) jFree = j;
             } else {
               u2 = u1;
               j2 = j1;
               u1 = h;
               j1 = j;
+              jFree = row4col[j] < 0 ? j : -1;
             }
+          } else if (h === u1 && jFree < 0 && row4col[j] < 0) {
+            jFree = j;
           }
+        }
+        if (u1 - u1 !== 0) {
+          // The duals overflowed: leave this and the remaining rows to the augmenting paths, which report it.
+          budget = 0;
+          k--;
+          continue;
         }
         let i0 = row4col[j1];
         const strictlyBest = u1 < u2;
         if (strictlyBest) {
           v[j1] = v[j1] - (u2 - u1);
+        } else if (i0 >= 0 && jFree >= 0) {
+          // Tied with an unassigned column: take it rather than evict the holder of j1.
+          j1 = jFree;
+          i0 = -1;
         } else if (i0 >= 0) {
           j1 = j2;
           i0 = row4col[j2];
@@ -261,7 +277,8 @@ class SolverState {
             }
           }
         }
-        if (index < 0) return false;
+        // Finite costs give finite distances unless the dual arithmetic overflowed.
+        if (index < 0 || lowest - lowest !== 0) return false;
         minVal = lowest;
         const j = remaining[index];
         if (lowestFree) sink = j;
