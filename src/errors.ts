@@ -39,7 +39,9 @@ export class NonFiniteWeightsError extends MalError {
     readonly index: number,
     readonly value: number,
   ) {
-    super(`${source}: tensor '${tensor}' holds ${value} at flat index ${index}; refusing to merge non-finite weights`);
+    super(
+      `${source}: tensor '${tensor}' holds ${value} at flat index ${index}; refusing to merge non-finite weights`,
+    );
   }
 }
 

@@ -66,7 +66,9 @@ function describeUnits(
   }
   const d = rows[0]?.length ?? 0;
   const out = new Float64Array(width * d);
-  rows.forEach((r, u) => out.set(r, u * d));
+  rows.forEach((r, u) => {
+    out.set(r, u * d);
+  });
   return out;
 }
 

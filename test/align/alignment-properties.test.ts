@@ -109,7 +109,7 @@ describe.each(families)('$name', ({ model, forward, paddable }) => {
     const permuted = transformModel(spec, model.tensors, perms);
     const broken = new Map(model.tensors);
     const firstMerged = spec.tensors.find(
-      (t) => t.merge && t.axes.some((a) => a !== null && a.some((p) => perms.has(p.space))),
+      (t) => t.merge && t.axes.some((a) => a?.some((p) => perms.has(p.space))),
     )!;
     broken.set(firstMerged.name, permuted.get(firstMerged.name)!);
     expect(maxAbsDifference(forward(broken), reference)).toBeGreaterThan(1e-6);
