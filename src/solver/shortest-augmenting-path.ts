@@ -118,14 +118,23 @@ class SolverState {
     if (nonFinite) return false;
     // scanned[] doubles as "row claimed by more than one column" here.
     scanned.fill(0, 0, n);
+    let assigned = 0;
     for (let j = 0; j < n; j++) {
       const i = path[j];
       if (col4row[i] < 0) {
         col4row[i] = j;
         row4col[j] = i;
+        assigned++;
       } else {
         scanned[i] = 1;
       }
+    }
+    if (assigned < n - assigned) {
+      // Column minima piled up on few rows (structured costs): start from v = 0 instead (see lap.as.ts).
+      v.fill(0);
+      row4col.fill(-1);
+      col4row.fill(-1);
+      return true;
     }
     for (let i = 0; i < n; i++) {
       const j1 = col4row[i];
