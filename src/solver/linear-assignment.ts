@@ -21,12 +21,14 @@ export interface LinearAssignmentOptions {
  * column or -1, with exactly min(rows, cols) rows assigned and the total cost minimal (maximal with
  * `maximize`). Float32 costs are solved as given (read as float32, duals in f64).
  *
- * Ties are broken deterministically: the result depends only on the cost values, shape and `maximize` —
- * never on the kernel (WebAssembly and TypeScript return the same columns bit for bit), nor on earlier calls.
- * Where optimal assignments tie, column reduction gives each column to its lowest-index minimising row, the
- * row reduction picks a row's lowest-index minimising column (its next one if that is taken and tied), and the
- * augmenting-path search prefers, among columns at equal distance, an unassigned one, then the lowest index.
- * In particular a matrix of equal costs yields the diagonal: row i gets column i for i < min(rows, cols).
+ * Ties are broken deterministically: the result depends only on the costs' values, the shape and `maximize`
+ * — never on the kernel (WebAssembly and TypeScript return the same columns bit for bit), on earlier calls,
+ * or on the array type (a Float32Array and a Float64Array holding the same numbers give the same answer).
+ * Where optimal assignments tie, lower indices win: column reduction gives each column its lowest-index
+ * minimising row; row reduction takes a row's lowest-index minimising column or, when that one is taken, the
+ * lowest-index unassigned column tied with it; the shortest-path search takes, among columns at equal
+ * distance, an unassigned one first, then the lowest index. So a matrix of equal costs yields the diagonal:
+ * row i gets column i for i < min(rows, cols), the other rows -1.
  *
  * Throws CostMatrixShapeError when cost.length ≠ rows·cols, NonFiniteCostError on a NaN or infinite cost,
  * CostOverflowError when finite costs are so large (near ±1.8e308) that the dual arithmetic overflows.

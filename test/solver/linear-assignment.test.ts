@@ -188,6 +188,11 @@ describe('solveLinearAssignment', () => {
       expect(Array.from(typescript)).toEqual(Array.from(wasm));
       const again = solveLinearAssignment(cost, rows, cols, { maximize });
       expect(Array.from(again)).toEqual(Array.from(wasm));
+      // The same numbers in the other array type: same answer (both are solved on their f64 values).
+      const otherType = float32 ? Float64Array.from(cost) : Float32Array.from(cost);
+      expect(Array.from(solveLinearAssignment(otherType, rows, cols, { maximize }))).toEqual(
+        Array.from(wasm),
+      );
     }
   });
 
