@@ -27,5 +27,5 @@ export async function alignModels(
       plan.pairs.map((p) => p.targetName),
     ),
   );
-  return { problem, result: weightMatching(problem, options), unpaired };
+  return { problem, result: await weightMatching(problem, options), unpaired };
 }

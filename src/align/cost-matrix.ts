@@ -47,7 +47,7 @@ export class CostMatrixBuilder {
   }
 
   /** The `baseWidth × targetWidth` matrix for `space` under the current maps of all other spaces. */
-  build(space: SpacePairing, maps: SpaceMaps): Float64Array {
+  async build(space: SpacePairing, maps: SpaceMaps): Promise<Float64Array> {
     const a = space.baseWidth;
     const b = space.targetWidth;
     const cost = new Float64Array(a * b);

@@ -60,22 +60,22 @@ export interface WeightMatchingResult {
  * so the objective never decreases. With one free space on each side of a lone layer this is the bidirectional
  * alternation of §2; with equal architectures it is Git Re-Basin's weight matching.
  */
-export function weightMatching(
+export async function weightMatching(
   problem: AlignmentProblem,
   options: Partial<WeightMatchingOptions> = {},
-): WeightMatchingResult {
+): Promise<WeightMatchingResult> {
   const opts = { ...DEFAULT_WEIGHT_MATCHING, ...options };
   if (opts.init !== 'best') return descend(problem, opts, opts.init);
-  const fromIdentity = descend(problem, opts, 'identity');
-  const fromSorted = descend(problem, opts, 'sorted');
+  const fromIdentity = await descend(problem, opts, 'identity');
+  const fromSorted = await descend(problem, opts, 'sorted');
   return fromSorted.objective > fromIdentity.objective ? fromSorted : fromIdentity;
 }
 
-function descend(
+async function descend(
   problem: AlignmentProblem,
   opts: WeightMatchingOptions,
   init: 'identity' | 'sorted',
-): WeightMatchingResult {
+): Promise<WeightMatchingResult> {
   const maps = new Map<string, SpaceMap>();
   for (const s of problem.spaces) {
     const map =
@@ -99,7 +99,7 @@ function descend(
     const sweepStart = objective;
     for (const space of sweepOrder(free, opts.order, random)) {
       const previous = maps.get(space.baseSpace)!;
-      const cost = builder.build(space, maps);
+      const cost = await builder.build(space, maps);
       const map = solveLinearAssignment(cost, space.baseWidth, space.targetWidth, { maximize: true });
       if (sameMap(map, previous.map)) {
         steps.push({ sweep: sweeps, space: space.baseSpace, objective, accepted: true });

@@ -128,12 +128,12 @@ describe.each(families)('$name', ({ model, forward, paddable }) => {
     expect(maxAbsDifference(forward(padded), reference)).toBeLessThan(1e-9);
   });
 
-  it('aligning a shuffled copy recovers exactly the inverse shuffle, never lowering the objective', () => {
+  it('aligning a shuffled copy recovers exactly the inverse shuffle, never lowering the objective', async () => {
     const perms = randomFreePermutations(spec, model.tensors, new SeededRandom(102));
     const shuffled = transformModel(spec, model.tensors, perms);
     const widths = widthsOf(spec, model.tensors);
     const problem = withTensors(planAlignment({ spec, widths }, { spec, widths }), model.tensors, shuffled);
-    const result = weightMatching(problem);
+    const result = await weightMatching(problem);
     expect(result.converged).toBe(true);
     for (const [space, perm] of perms) {
       expect(Array.from(result.maps.get(space)!.map), space).toEqual(Array.from(inversePermutation(perm)));

@@ -67,7 +67,7 @@ describe('alignment across widths', () => {
   const nineCases = [11, 16, 24].flatMap((h1) =>
     [6, 10, 15].map((h2) => [`in ${h1} vs 16, out ${h2} vs 10`, [h1, h2]] as const),
   );
-  it.each(nineCases)('%s: finds where every surviving base unit went', (_label, targetWidths) => {
+  it.each(nineCases)('%s: finds where every surviving base unit went', async (_label, targetWidths) => {
     const { target, where } = scatter(base.tensors, targetWidths, 31);
     const targetSpec = specOf(target, base.config);
     const problem = withTensors(
@@ -75,7 +75,7 @@ describe('alignment across widths', () => {
       base.tensors,
       target,
     );
-    const result = weightMatching(problem);
+    const result = await weightMatching(problem);
     const hiddenSpaces = spec.spaces.filter((s) => s.kind === 'free').map((s) => s.name);
     expect(hiddenSpaces).toHaveLength(2);
     hiddenSpaces.forEach((space, h) => {
@@ -96,7 +96,7 @@ describe('alignment across widths', () => {
     }
   });
 
-  it('aligns a lone layer transplanted without its neighbours by alternating its two maps', () => {
+  it('aligns a lone layer transplanted without its neighbours by alternating its two maps', async () => {
     const random = new SeededRandom(5);
     const donor = makeMlp({ widths: [12, 16, 10, 4], naming: 'fc', seed: 8 });
     // The donor's fc2 is the base's layers.1 with its input and output units shuffled and a little noise.
@@ -124,7 +124,7 @@ describe('alignment across widths', () => {
       ],
     );
     expect(plan.spaces.map((s) => s.baseSpace)).toEqual(['layers.0', 'layers.1']);
-    const result = weightMatching(withTensors(plan, base.tensors, donorTensors), { init: 'best' });
+    const result = await weightMatching(withTensors(plan, base.tensors, donorTensors), { init: 'best' });
     expect(Array.from(result.maps.get('layers.1')!.map)).toEqual(Array.from(outPerm));
     expect(Array.from(result.maps.get('layers.0')!.map)).toEqual(Array.from(inPerm));
     expect(result.steps.length).toBeGreaterThanOrEqual(2);

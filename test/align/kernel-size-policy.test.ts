@@ -35,15 +35,15 @@ describe('convolution kernels of different sizes', () => {
   const base = cnn(5, 1);
   const target = cnn(3, 2);
 
-  it('are declared incompatible by default, naming the tensor', () => {
+  it('are declared incompatible by default, naming the tensor', async () => {
     const problem = withTensors(planAlignment(side(base), side(target)), base, target);
-    expect(() => weightMatching(problem)).toThrow(IncompatibleModelsError);
-    expect(() => weightMatching(problem)).toThrow(/conv1\.weight.*kernel size 3.*5/);
+    await expect(weightMatching(problem)).rejects.toThrow(IncompatibleModelsError);
+    await expect(weightMatching(problem)).rejects.toThrow(/conv1\.weight.*kernel size 3.*5/);
   });
 
-  it('are centre-padded into a larger base kernel with --kernel centre', () => {
+  it('are centre-padded into a larger base kernel with --kernel centre', async () => {
     const problem = withTensors(planAlignment(side(base), side(target)), base, target);
-    const result = weightMatching(problem, { kernel: 'centre' });
+    const result = await weightMatching(problem, { kernel: 'centre' });
     const pair = problem.pairs.find((p) => p.baseName === 'conv1.weight')!;
     const mapped = mapTargetTensor({ ...pair, baseShape: pair.base.shape }, result.maps, 'centre');
     expect(mapped.shape).toEqual([3, 1, 5, 5]);
@@ -61,9 +61,9 @@ describe('convolution kernels of different sizes', () => {
     }
   });
 
-  it('are centre-cropped from a larger target kernel', () => {
+  it('are centre-cropped from a larger target kernel', async () => {
     const problem = withTensors(planAlignment(side(target), side(base)), target, base);
-    const result = weightMatching(problem, { kernel: 'centre' });
+    const result = await weightMatching(problem, { kernel: 'centre' });
     const pair = problem.pairs.find((p) => p.baseName === 'conv1.weight')!;
     const mapped = mapTargetTensor({ ...pair, baseShape: pair.base.shape }, result.maps, 'centre');
     const outMap = result.maps.get('conv1')!.map;
