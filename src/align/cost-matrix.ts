@@ -1,4 +1,5 @@
-import { matmulTransposed } from '../linalg/matmul-transposed.js';
+import { getMatmulEngine } from '../linalg/get-matmul-engine.js';
+import type { MatmulTransposedEngine } from '../linalg/matmul-engine.js';
 import type { AlignmentProblem, SpacePairing, TensorPair } from './alignment-problem.js';
 import { axisIndex, type KernelPolicy } from './axis-index.js';
 import { gatherTensor, rangeIndex } from './gather-tensor.js';
@@ -26,6 +27,8 @@ export class CostMatrixBuilder {
   constructor(
     problem: AlignmentProblem,
     private readonly kernel: KernelPolicy,
+    /** The GEMM for the products; by default the fastest that loads here (see getMatmulEngine). */
+    private readonly matmul?: MatmulTransposedEngine,
   ) {
     const targetWidths = new Map(problem.spaces.map((s) => [s.baseSpace, s.targetWidth]));
     const baseWidths = new Map(problem.spaces.map((s) => [s.baseSpace, s.baseWidth]));
@@ -51,10 +54,13 @@ export class CostMatrixBuilder {
     const a = space.baseWidth;
     const b = space.targetWidth;
     const cost = new Float64Array(a * b);
+    if (cost.length === 0) return cost;
+    const matmul = this.matmul ?? (await getMatmulEngine());
     for (const occ of this.occurrences.get(space.baseSpace) ?? []) {
       const baseSlice = this.baseSlice(occ, a);
       const targetSlice = this.targetSlice(occ, b, maps);
-      matmulTransposed(baseSlice, targetSlice, a, b, baseSlice.length / a, cost);
+      const product = await matmul.run(baseSlice, targetSlice, a, b, baseSlice.length / a);
+      for (let i = 0; i < product.length; i++) cost[i] += product[i];
     }
     return cost;
   }
