@@ -1,10 +1,12 @@
 import { MalError } from '../errors.js';
 import { type Command, type CommandIO, parseCommandArgs, usageOf } from './command.js';
 import { alignCommand } from './commands/align.js';
+import { evalCommand } from './commands/eval.js';
 import { inspectCommand } from './commands/inspect.js';
+import { lmcCommand } from './commands/lmc.js';
 import { mergeCommand } from './commands/merge.js';
 
-const commands: readonly Command[] = [inspectCommand, alignCommand, mergeCommand];
+const commands: readonly Command[] = [inspectCommand, alignCommand, mergeCommand, evalCommand, lmcCommand];
 
 function mainUsage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

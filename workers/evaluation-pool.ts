@@ -1,0 +1,141 @@
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { BackendName } from '../src/compute/backend.js';
+import type { Dataset } from '../src/data/dataset.js';
+import type { Evaluation } from '../src/eval/evaluate.js';
+import type { ForwardConfig } from '../src/eval/forward.js';
+import type { ArchitectureSpec } from '../src/spec/architecture-spec.js';
+import type { FloatTensor } from '../src/tensor/tensor.js';
+import type { EvaluateTask } from './evaluate-task.js';
+
+export interface EvaluatorOptions {
+  /** Most threads to use; 1 evaluates in this thread only. */
+  readonly threads: number;
+  /** `auto`: use threads only when the first evaluation's time says they pay off; `always`: whenever threads > 1. */
+  readonly parallel: 'auto' | 'always';
+  readonly backend: BackendName;
+  readonly spec: ArchitectureSpec;
+  readonly config: ForwardConfig;
+  readonly batchSize: number;
+  readonly evaluateInProcess: (
+    tensors: ReadonlyMap<string, FloatTensor>,
+    dataset: Dataset,
+  ) => Promise<Evaluation>;
+  readonly onDone?: (done: number, total: number) => void;
+}
+
+export interface Evaluator {
+  /** Threads the last evaluation used. */
+  readonly threads: number;
+  evaluateAll(models: readonly ReadonlyMap<string, FloatTensor>[], dataset: Dataset): Promise<Evaluation[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Evaluates several models on one data set, in parallel where that is faster: the points of an LMC curve are
+ * independent, and each TensorFlow.js WebAssembly backend uses one core.
+ */
+export async function createEvaluator(options: EvaluatorOptions): Promise<Evaluator> {
+  let pool: Piscina | undefined;
+  let threadsUsed = 1;
+  const startPool = (): Piscina => {
+    // From compiled code the task is workers/evaluate-task.js; from sources (tests, tsx) it is the .ts file.
+    const fromSource = import.meta.url.endsWith('.ts');
+    pool ??= new Piscina({
+      filename: fileURLToPath(new URL(`./evaluate-task.${fromSource ? 'ts' : 'js'}`, import.meta.url)),
+      minThreads: options.threads,
+      maxThreads: options.threads,
+      execArgv: fromSource ? ['--import', 'tsx'] : [],
+    });
+    threadsUsed = options.threads;
+    return pool;
+  };
+  return {
+    get threads() {
+      return threadsUsed;
+    },
+    async evaluateAll(models, dataset) {
+      if (models.length === 0) return [];
+      let done = 0;
+      // The first model runs here and is timed: threads pay off only when the rest outlasts starting them.
+      const started = performance.now();
+      const first = await options.evaluateInProcess(models[0], dataset);
+      options.onDone?.(++done, models.length);
+      const seconds = (performance.now() - started) / 1000;
+      const rest = models.slice(1);
+      const parallel =
+        options.threads > 1 &&
+        rest.length > 0 &&
+        (options.parallel === 'always' || worthThreads(seconds, rest.length, options.threads));
+      if (!parallel) {
+        const out = [first];
+        for (const model of rest) {
+          out.push(await options.evaluateInProcess(model, dataset));
+          options.onDone?.(++done, models.length);
+        }
+        return out;
+      }
+      const workers = startPool();
+      const shared = shareDataset(dataset);
+      const others = await Promise.all(
+        rest.map(async (model) => {
+          const { tensors, weights } = packModel(model);
+          const task: EvaluateTask = {
+            backend: options.backend,
+            spec: options.spec,
+            config: options.config,
+            batchSize: options.batchSize,
+            tensors,
+            weights,
+            dataset: shared,
+          };
+          const result: Evaluation = await workers.run(task, {
+            transferList: [weights.buffer as ArrayBuffer],
+          });
+          options.onDone?.(++done, models.length);
+          return result;
+        }),
+      );
+      return [first, ...others];
+    },
+    close: async () => {
+      await pool?.destroy();
+    },
+  };
+}
+
+/** Seconds a worker thread takes to start and load its TensorFlow.js backend, measured on the dev machine. */
+const THREAD_START_SECONDS = 1.2;
+
+/** Whether `count` evaluations of `seconds` each finish sooner on `threads` fresh threads than here, one by one. */
+export function worthThreads(seconds: number, count: number, threads: number): boolean {
+  const serial = seconds * count;
+  const parallel = THREAD_START_SECONDS + seconds * Math.ceil(count / threads);
+  return parallel < 0.8 * serial;
+}
+
+/** Copies features and labels once into shared memory so no task copies the data set again. */
+function shareDataset(dataset: Dataset): Dataset {
+  const features = new Float32Array(new SharedArrayBuffer(dataset.features.byteLength));
+  features.set(dataset.features);
+  const labels = new Int32Array(new SharedArrayBuffer(dataset.labels.byteLength));
+  labels.set(dataset.labels);
+  return { ...dataset, features, labels };
+}
+
+function packModel(model: ReadonlyMap<string, FloatTensor>): {
+  tensors: EvaluateTask['tensors'];
+  weights: Float32Array;
+} {
+  let total = 0;
+  for (const t of model.values()) total += t.data.length;
+  const weights = new Float32Array(total);
+  const tensors: { name: string; shape: readonly number[]; offset: number }[] = [];
+  let offset = 0;
+  for (const [name, t] of model) {
+    weights.set(t.data, offset);
+    tensors.push({ name, shape: t.shape, offset });
+    offset += t.data.length;
+  }
+  return { tensors, weights };
+}
