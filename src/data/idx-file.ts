@@ -30,12 +30,13 @@ function readHeader(
 ): { dims: number[]; start: number } {
   const dimensionCount = magic & 0xff;
   const start = 4 + 4 * dimensionCount;
-  if (bytes.length < start) {
-    throw new InvalidFileError(
+  const truncated = () =>
+    new InvalidFileError(
       file,
       `truncated IDX header: ${bytes.length} bytes, an IDX ${what} header needs ${start}`,
     );
-  }
+  // The magic number is checked before the header length, so a file of another kind is reported as such.
+  if (bytes.length < 4) throw truncated();
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const found = view.getUint32(0, false);
   if (found !== magic) {
@@ -45,6 +46,7 @@ function readHeader(
       `not an IDX ${what} file: magic number ${hex(found)}, expected ${hex(magic)}${gzipHint}`,
     );
   }
+  if (bytes.length < start) throw truncated();
   const dims: number[] = [];
   for (let axis = 0; axis < dimensionCount; axis += 1) dims.push(view.getUint32(4 + 4 * axis, false));
   return { dims, start };
