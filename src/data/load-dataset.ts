@@ -9,7 +9,10 @@ import { type SourceExamples, selectExamples } from './source-examples.js';
 export interface LoadDatasetOptions {
   /** `flat`: examples of shape `[n]` (784 for 28×28 images); `image`: `[channels, height, width]`. */
   readonly layout: ExampleLayout;
-  /** Folder holding the Fashion-MNIST IDX files (the CLI's --data-dir); overrides MAL_DATA_DIR. */
+  /**
+   * Folder holding the Fashion-MNIST IDX files (the CLI's --data-dir); overrides MAL_DATA_DIR. Only
+   * `fashion-mnist:train` and `fashion-mnist:test` read it.
+   */
   readonly dataDir?: string;
   /** Keep the first `limit` examples, after class selection. */
   readonly limit?: number;

@@ -174,8 +174,8 @@ describe('where Fashion-MNIST is looked for', () => {
     process.env[DATA_DIR_ENV] = join(dir, 'does-not-exist');
     const loaded = await loadDataset('fashion-mnist:test', { layout: 'flat', dataDir: root });
     expect(loaded.count).toBe(100);
-    const full = await loadDataset('fashion-mnist:val', { layout: 'flat', limit: 1 });
-    expect(loaded.features.subarray(0, 784)).toEqual(full.features);
+    const installed = await loadDataset('fashion-mnist:test', { layout: 'flat', limit: 1 });
+    expect(loaded.features.subarray(0, 784)).toEqual(installed.features);
   });
 
   it('reads gzipped files from MAL_DATA_DIR', async () => {
