@@ -174,7 +174,11 @@ describe('where Fashion-MNIST is looked for', () => {
     process.env[DATA_DIR_ENV] = join(dir, 'does-not-exist');
     const loaded = await loadDataset('fashion-mnist:test', { layout: 'flat', dataDir: root });
     expect(loaded.count).toBe(100);
-    const installed = await loadDataset('fashion-mnist:test', { layout: 'flat', limit: 1 });
+    const installed = await loadDataset('fashion-mnist:test', {
+      layout: 'flat',
+      limit: 1,
+      dataDir: DEBIAN_FASHION_MNIST_DIR,
+    });
     expect(loaded.features.subarray(0, 784)).toEqual(installed.features);
   });
 
