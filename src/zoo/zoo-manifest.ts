@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import type { ArchitectureFamily } from '../spec/architecture-spec.js';
+import { readableJson } from './readable-json.js';
 import { ZooManifestError } from './zoo-errors.js';
 
 /** The manifest's file name inside a zoo folder. */
@@ -338,5 +339,5 @@ export async function readZooManifest(zooDir: string): Promise<ZooManifest> {
 export async function writeZooManifest(zooDir: string, manifest: ZooManifest): Promise<void> {
   const file = zooManifestPath(zooDir);
   const checked = parseZooManifest(JSON.parse(JSON.stringify(manifest)), file);
-  await writeFileAtomic(file, `${JSON.stringify(checked, null, 2)}\n`);
+  await writeFileAtomic(file, `${readableJson(checked)}\n`);
 }

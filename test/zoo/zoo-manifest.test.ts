@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readableJson } from '../../src/zoo/readable-json.js';
 import { ZooManifestError } from '../../src/zoo/zoo-errors.js';
 import {
   parseZooManifest,
@@ -152,5 +153,31 @@ describe('zoo manifest', () => {
 
   it('accepts an empty zoo', () => {
     expect(parseZooManifest({ version: 1, models: [] }, 'zoo.json')).toEqual({ version: 1, models: [] });
+  });
+});
+
+describe('readable JSON', () => {
+  it('keeps lists of plain values on one line and parses back to the same value', () => {
+    const value = { a: [1, 2, 3], b: { c: [], d: {}, e: ['x, ]y', null, true] }, f: [{ g: 1 }, [2]] };
+    const text = readableJson(value);
+    expect(JSON.parse(text)).toEqual(value);
+    expect(text).toBe(
+      [
+        '{',
+        '  "a": [1, 2, 3],',
+        '  "b": {',
+        '    "c": [],',
+        '    "d": {},',
+        '    "e": ["x, ]y", null, true]',
+        '  },',
+        '  "f": [',
+        '    {',
+        '      "g": 1',
+        '    },',
+        '    [2]',
+        '  ]',
+        '}',
+      ].join('\n'),
+    );
   });
 });
