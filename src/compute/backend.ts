@@ -224,7 +224,20 @@ async function startWasm(): Promise<string> {
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     wasmPathsSet = true;
   }
-  await activate('wasm', '', 'wasm');
+  const exceptionHandlers = process.listeners('uncaughtException');
+  const rejectionHandlers = process.listeners('unhandledRejection');
+  try {
+    await activate('wasm', '', 'wasm');
+  } finally {
+    // Emscripten's loader installs process handlers that rethrow every uncaught error with its minified source
+    // line as the message; a CLI must keep Node's default reporting (and its own MalError printing).
+    for (const listener of process.listeners('uncaughtException')) {
+      if (!exceptionHandlers.includes(listener)) process.removeListener('uncaughtException', listener);
+    }
+    for (const listener of process.listeners('unhandledRejection')) {
+      if (!rejectionHandlers.includes(listener)) process.removeListener('unhandledRejection', listener);
+    }
+  }
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   return simd === true ? 'simd, 1 thread' : 'no simd, 1 thread';
 }

@@ -27,6 +27,13 @@ function numbers(attrs: NamedAttrMap, key: string): number[] {
   return Array.isArray(value) ? (value as number[]) : [value as number];
 }
 
+/** The permutation that swaps a batched matrix's last two axes. */
+function lastTwoSwapped(rank: number): number[] {
+  const perm = [...Array(rank).keys()];
+  [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1], perm[rank - 2]];
+  return perm;
+}
+
 /** Reduction axes as the kernel saw them: null or absent means all. */
 function axesOf(attrs: NamedAttrMap, shape: number[]): number[] {
   const axis = attrs['axis'];
@@ -128,19 +135,19 @@ const CONFIGS: readonly tf.GradConfig[] = [
     },
   },
   {
+    // Same products as tfjs's config, but every operand is transposed explicitly first: tfjs wasm runs matMul
+    // with transposeA ~75× and transposeB ~15× slower than a plain product (COMPUTE.md).
     kernelName: tf.BatchMatMul,
     inputsToSave: ['a', 'b'],
     gradFunc: (dy, [a, b], attrs) => {
       const g = single(dy);
+      const t = (x: tf.Tensor): tf.Tensor => tf.transpose(x, lastTwoSwapped(x.rank));
       const transposeA = attrs['transposeA'] === true;
       const transposeB = attrs['transposeB'] === true;
-      if (!transposeA && !transposeB)
-        return { a: () => tf.matMul(g, b, false, true), b: () => tf.matMul(a, g, true, false) };
-      if (!transposeA)
-        return { a: () => tf.matMul(g, b, false, false), b: () => tf.matMul(g, a, true, false) };
-      if (!transposeB)
-        return { a: () => tf.matMul(b, g, false, true), b: () => tf.matMul(a, g, false, false) };
-      return { a: () => tf.matMul(b, g, true, true), b: () => tf.matMul(g, a, true, true) };
+      if (!transposeA && !transposeB) return { a: () => tf.matMul(g, t(b)), b: () => tf.matMul(t(a), g) };
+      if (!transposeA) return { a: () => tf.matMul(g, b), b: () => tf.matMul(t(g), a) };
+      if (!transposeB) return { a: () => tf.matMul(b, t(g)), b: () => tf.matMul(a, g) };
+      return { a: () => tf.matMul(t(b), t(g)), b: () => tf.matMul(t(g), t(a)) };
     },
   },
   {

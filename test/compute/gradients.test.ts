@@ -128,4 +128,33 @@ describe('training gradients', () => {
       expect(max, `side ${side} stride ${stride}`).toBeLessThan(1e-4);
     }
   });
+
+  it('matMul gradients agree for every transpose flag (explicit transposes on wasm)', async () => {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await initBackend(backend);
+      ensureTrainingGradients();
+      const random = new SeededRandom(11);
+      const a = tf.tensor2d(random.normalArray(35), [5, 7]);
+      const b = tf.tensor2d(random.normalArray(21), [7, 3]);
+      const lossOf = (x: tf.Tensor, y: tf.Tensor): tf.Scalar =>
+        tf.sum(tf.square(tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D)));
+      const [expectedA, expectedB] = tf.grads(lossOf)([a, b]);
+      for (const [transposeA, transposeB] of [
+        [true, false],
+        [false, true],
+        [true, true],
+      ] as const) {
+        const left = transposeA ? tf.transpose(a) : a;
+        const right = transposeB ? tf.transpose(b) : b;
+        const [gradLeft, gradRight] = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+          tf.sum(tf.square(tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D, transposeA, transposeB))),
+        )([left, right]);
+        const gradA = transposeA ? tf.transpose(gradLeft) : gradLeft;
+        const gradB = transposeB ? tf.transpose(gradRight) : gradRight;
+        expect(tf.max(tf.abs(tf.sub(gradA, expectedA))).dataSync()[0]).toBeLessThan(1e-4);
+        expect(tf.max(tf.abs(tf.sub(gradB, expectedB))).dataSync()[0]).toBeLessThan(1e-4);
+      }
+      tf.disposeVariables();
+    }
+  });
 });
