@@ -64,7 +64,7 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): Par
 
 export function usageOf(command: Command): string {
   const lines = [
-    `Usage: mal ${command.name} ${command.positionals.map((p) => `<${p}>`).join(' ')} [options]`,
+    ['Usage: mal', command.name, ...command.positionals.map((p) => `<${p}>`), '[options]'].join(' '),
     '',
     command.summary,
     '',

@@ -5,8 +5,16 @@ import { evalCommand } from './commands/eval.js';
 import { inspectCommand } from './commands/inspect.js';
 import { lmcCommand } from './commands/lmc.js';
 import { mergeCommand } from './commands/merge.js';
+import { zooCommands } from './commands/zoo.js';
 
-const commands: readonly Command[] = [inspectCommand, alignCommand, mergeCommand, evalCommand, lmcCommand];
+const commands: readonly Command[] = [
+  inspectCommand,
+  alignCommand,
+  mergeCommand,
+  evalCommand,
+  lmcCommand,
+  ...zooCommands,
+];
 
 function mainUsage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -59,13 +67,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     io.out(mainUsage());
     return name === undefined ? 2 : 0;
   }
-  const command = commands.find((c) => c.name === name);
+  // Two-word commands (`zoo train`) are matched on their first two arguments.
+  const command =
+    commands.find((c) => c.name === name) ?? commands.find((c) => c.name === `${name} ${rest[0]}`);
   if (command === undefined) {
     io.err(`mal: unknown command '${name}'\n\n${mainUsage()}`);
     return 2;
   }
   try {
-    const args = parseCommandArgs(command, rest);
+    const args = parseCommandArgs(command, command.name.includes(' ') ? rest.slice(1) : rest);
     if (args === 'help') {
       io.out(usageOf(command));
       return 0;
