@@ -29,8 +29,9 @@ type OnnxruntimeModule = typeof import('onnxruntime-node');
  * `A·Bᵀ` on onnxruntime's CPU execution provider (MLAS SGEMM) through one cached session of a one-node Gemm
  * model with `transB = 1` and symbolic dimensions, so that one session serves every shape.
  *
- * Gemm with `transB` was measured faster than MatMul on a pre-transposed B on the same machine (bench/gemm.ts:
- * ~400 vs ~210–340 GFLOP/s at n = 1024–4096 on 2 cores, before even counting the transposition), and it takes
+ * Gemm with `transB` was measured faster than MatMul on a pre-transposed B (bench/gemm.ts, 2 cores, n = 1024–4096:
+ * ~345–405 vs ~210–340 GFLOP/s on a quiet machine, before counting the transposition; under load from other
+ * processes Gemm still won in most runs, and the transposition alone costs MatMul more), and it takes
  * both operands in the layout the cost-matrix builder already has, with no copy.
  *
  * Precision: onnxruntime accumulates in float32, so each entry carries a relative error of order
