@@ -30,9 +30,8 @@ type OnnxruntimeModule = typeof import('onnxruntime-node');
  * model with `transB = 1` and symbolic dimensions, so that one session serves every shape.
  *
  * Gemm with `transB` was measured faster than MatMul on a pre-transposed B (bench/gemm.ts, 2 cores, n = 1024–4096:
- * ~345–405 vs ~210–340 GFLOP/s on a quiet machine, before counting the transposition; under load from other
- * processes Gemm still won in most runs, and the transposition alone costs MatMul more), and it takes
- * both operands in the layout the cost-matrix builder already has, with no copy.
+ * ~345–405 vs ~210–340 GFLOP/s on a quieter machine, not counting the transposition; counting it, under load
+ * from other processes, Gemm won in most runs), and it takes both operands in the layout the cost-matrix builder already has, with no copy.
  *
  * Precision: onnxruntime accumulates in float32, so each entry carries a relative error of order
  * `√depth · 2⁻²⁴` (at worst `depth · 2⁻²⁴`) of `Σ|aₖ·bₖ|`, against float64 in the TypeScript engine. Cost matrices
