@@ -2,12 +2,16 @@
  * `npm run bench`: every benchmark in turn. Each prints its figures as ratios against a reference measured in the
  * same run, so a noisy machine still gives a stable answer. Run one alone with `npx tsx bench/<name>.ts`.
  */
+import { main as forward } from './forward.js';
+import { main as gemm } from './gemm.js';
 import { main as linearAssignment } from './linear-assignment.js';
 import { main as mergeModels } from './merge-models.js';
 import { main as safetensorsRead } from './safetensors-read.js';
 
 const benches: readonly [string, () => Promise<void>][] = [
   ['linear assignment vs scipy', () => linearAssignment([])],
+  ['cost-matrix GEMM vs numpy', () => gemm([])],
+  ['forward passes per backend', () => forward([])],
   ['safetensors read throughput', () => safetensorsRead()],
   ['merging two 1 GiB models', () => mergeModels([])],
 ];
