@@ -8,9 +8,11 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+// A used binding, not a bare import: bundlers drop bare imports of packages marked free of side effects, and
+// importing this module is what registers the cpu backend.
+import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
 import { MalError, UsageError } from '../errors.js';
 import { startWebGpu, WebGpuUnavailable } from './webgpu-backend.js';
 
@@ -136,7 +138,7 @@ async function startBackend(name: BackendName): Promise<string> {
     case 'wasm':
       return startWasm();
     case 'cpu':
-      return activate('cpu', 'plain JavaScript', 'cpu');
+      return activate('cpu', `plain JavaScript, tfjs-backend-cpu ${version_cpu}`, 'cpu');
   }
 }
 
@@ -164,6 +166,16 @@ async function startWebGpuOrSkip(): Promise<string> {
   }
 }
 
+/** Resolved the way Node would, before importing: loaders (vitest, bundlers) report a missing module differently. */
+function isInstalled(packageName: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(`${packageName}/package.json`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function nvidiaGpuPresent(): boolean {
   try {
     return readdirSync('/dev').some((entry) => /^nvidia\d+$/.test(entry));
@@ -177,18 +189,17 @@ function nvidiaGpuPresent(): boolean {
  * specifier is a variable: TypeScript must not require their types, and a missing package is a normal outcome.
  */
 async function startNative(packageName: string): Promise<string> {
+  if (!isInstalled(packageName)) {
+    throw new BackendUnavailable(
+      `${packageName} is not installed (it is an optional peer: \`npm install ${packageName}@4.22.0\` ` +
+        'downloads libtensorflow at install time, so it needs internet access)',
+    );
+  }
   const specifier: string = packageName;
   let loaded: unknown;
   try {
     loaded = await import(specifier);
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new BackendUnavailable(
-        `${packageName} is not installed (it is an optional peer: \`npm install ${packageName}@4.22.0\` ` +
-          'downloads libtensorflow at install time, so it needs internet access)',
-      );
-    }
     throw new BackendUnavailable(
       `${packageName} failed to load: ${error instanceof Error ? error.message : String(error)}`,
     );

@@ -4,6 +4,7 @@
  * with the adapter's own buffer limits so that large weight matrices fit in one storage binding.
  */
 /// <reference types="@webgpu/types" />
+import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Thrown when WebGPU cannot start; backend.ts turns it into "skip" (auto) or an error (forced). */
@@ -33,7 +34,7 @@ async function registerWebGpu(): Promise<string> {
   Object.assign(globalThis, dawn.globals);
   const gpu = dawn.create([]);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (adapter === null) throw new WebGpuUnavailable('Dawn found no GPU adapter');
+  if (adapter === null) throw new WebGpuUnavailable(`Dawn found no GPU adapter${headlessNvidiaHint()}`);
   const limits = adapter.limits;
   const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query')
     ? ['timestamp-query']
@@ -58,6 +59,19 @@ async function registerWebGpu(): Promise<string> {
   const words = [info.vendor, info.architecture, info.device, info.description].filter((word) => word !== '');
   const maxBinding = (limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0);
   return `${words.join(' ') || 'unknown adapter'}, max storage binding ${maxBinding} MiB`;
+}
+
+/**
+ * Seen on an H200 container: the driver's nvidia_icd.json names libGLX_nvidia.so.0, which cannot create a
+ * Vulkan instance without a display; an ICD file naming libEGL_nvidia.so.0 works.
+ */
+function headlessNvidiaHint(): string {
+  const nvidia = existsSync('/dev/nvidia0');
+  if (!nvidia || process.env['VK_ICD_FILENAMES'] !== undefined) return '';
+  return (
+    '; on a headless NVIDIA host, set VK_ICD_FILENAMES to a JSON file ' +
+    '{"file_format_version":"1.0.0","ICD":{"library_path":"libEGL_nvidia.so.0","api_version":"1.3"}}'
+  );
 }
 
 async function loadDawn(): Promise<DawnModule> {

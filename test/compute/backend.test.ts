@@ -29,7 +29,11 @@ describe('initBackend', () => {
 
   it('forcing cpu works and switches tfjs to it', async () => {
     const info = await initBackend('cpu');
-    expect(info).toEqual({ name: 'cpu', detail: 'plain JavaScript', automatic: false });
+    expect(info).toEqual({
+      name: 'cpu',
+      detail: 'plain JavaScript, tfjs-backend-cpu 4.22.0',
+      automatic: false,
+    });
     expect(tf.getBackend()).toBe('cpu');
     expect(tf.add(tf.scalar(2), tf.scalar(3)).dataSync()[0]).toBe(5);
   });
