@@ -3,6 +3,9 @@
 # says what to run. Usage: scripts/install-debian-packages.sh [test|bench]
 set -euo pipefail
 packages=(dataset-fashion-mnist)            # Fashion-MNIST for evaluation and the zoo
+if [ "${1:-test}" = test ]; then
+  packages+=(chromium)                      # headless browser for the assembly report's browser test
+fi
 if [ "${1:-test}" = bench ]; then
   packages+=(python3-scipy python3-numpy time) # reference solvers and GEMM, peak RSS
 fi
