@@ -1,0 +1,130 @@
+import { MalError } from '../errors.js';
+import { InterpolationPath } from '../eval/interpolation-path.js';
+import { summarizeLmc } from '../eval/lmc-metrics.js';
+import type { FloatTensor } from '../tensor/tensor.js';
+import type { AssemblyPlan } from './assembly-plan.js';
+import { type AlignedCandidate, alignCandidate, type ModelInMemory } from './candidate-alignment.js';
+import { type Candidate, candidateKey } from './candidates.js';
+import type { CandidateRef, CurvePoint, Evaluated, ScoredCandidate } from './lineage.js';
+import { brokenFloor, type LoadedTask } from './objective-evaluation.js';
+
+/** Evaluates many models on every task (in parallel where that pays), in order. */
+export type EvaluateModels = (models: readonly Map<string, FloatTensor>[]) => Promise<Evaluated[]>;
+
+export interface StepInputs {
+  readonly plan: AssemblyPlan;
+  readonly base: ModelInMemory;
+  readonly candidates: readonly Candidate[];
+  readonly zooModel: (id: string) => Promise<ModelInMemory & { readonly sha256: string }>;
+  readonly tasks: readonly LoadedTask[];
+  readonly initial: Evaluated;
+  readonly objectiveBefore: number;
+  readonly evaluate: EvaluateModels;
+  readonly onProgress?: (phase: 'align' | 'score', done: number, total: number, candidate: string) => void;
+}
+
+export interface StepOutcome {
+  readonly scored: ScoredCandidate[];
+  readonly pruned: { candidate: CandidateRef; preScore: number }[];
+  readonly failed: { candidate: CandidateRef; reason: string }[];
+  readonly accepted: ScoredCandidate | null;
+  /** The new state when a candidate was accepted. */
+  readonly state?: Map<string, FloatTensor>;
+}
+
+/**
+ * One step of MAL §6 on the current state: align every candidate, keep the best `topK` by the data-free
+ * pre-score, evaluate each kept one along the λ grid, choose its λ, and accept the candidate with the best
+ * objective among those whose λ* reaches λ_min, that improve the objective and break no task floor.
+ */
+export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
+  const { plan } = inputs;
+  const aligned: { candidate: Candidate; ref: CandidateRef; result: AlignedCandidate }[] = [];
+  const failed: StepOutcome['failed'] = [];
+  let done = 0;
+  for (const candidate of inputs.candidates) {
+    const zoo = await inputs.zooModel(candidate.model);
+    const ref: CandidateRef = { ...candidate, modelSha256: zoo.sha256 };
+    try {
+      aligned.push({
+        candidate,
+        ref,
+        result: await alignCandidate(inputs.base, zoo, candidate, plan.alignment, plan.seed),
+      });
+    } catch (error) {
+      if (!(error instanceof MalError)) throw error;
+      failed.push({ candidate: ref, reason: error.message });
+    }
+    inputs.onProgress?.('align', ++done, inputs.candidates.length, candidateKey(candidate));
+  }
+  // Best pre-score first; equal scores keep candidate order, so the choice is deterministic.
+  const ranked = aligned
+    .map((a, order) => ({ ...a, order }))
+    .sort((x, y) => y.result.preScore - x.result.preScore || x.order - y.order);
+  const kept = ranked.slice(0, plan.candidates.topK);
+  const pruned = ranked
+    .slice(plan.candidates.topK)
+    .map((a) => ({ candidate: a.ref, preScore: a.result.preScore }));
+
+  const scored: ScoredCandidate[] = [];
+  const paths = new Map<ScoredCandidate, InterpolationPath>();
+  done = 0;
+  for (const k of kept) {
+    const path = new InterpolationPath(
+      inputs.base.tensors,
+      k.result.problem,
+      k.result.maps,
+      plan.alignment.kernel,
+      plan.merge.unmatched,
+    );
+    const evaluations = await inputs.evaluate(plan.merge.grid.map((lambda) => path.at(lambda)));
+    const curve: CurvePoint[] = plan.merge.grid.map((lambda, i) => ({ lambda, ...evaluations[i] }));
+    const s = scoreCurve(k.ref, k.result, curve, inputs);
+    scored.push(s);
+    paths.set(s, path);
+    inputs.onProgress?.('score', ++done, kept.length, candidateKey(k.candidate));
+  }
+  let accepted: ScoredCandidate | null = null;
+  for (const s of scored) {
+    if (s.rejected === undefined && (accepted === null || s.objectiveAtLambda < accepted.objectiveAtLambda))
+      accepted = s;
+  }
+  if (accepted === null) return { scored, pruned, failed, accepted };
+  return { scored, pruned, failed, accepted, state: paths.get(accepted)!.at(accepted.lambda) };
+}
+
+function scoreCurve(
+  candidate: CandidateRef,
+  aligned: AlignedCandidate,
+  curve: CurvePoint[],
+  inputs: StepInputs,
+): ScoredCandidate {
+  const { merge } = inputs.plan;
+  const summary = summarizeLmc(
+    curve.map((p) => ({ lambda: p.lambda, loss: p.objective, accuracy: 0 })),
+    { epsilonFraction: merge.epsilon },
+  );
+  const threshold = summary.threshold;
+  let chosen = curve.find((p) => p.lambda === threshold)!;
+  if (merge.lambdaChoice === 'best') {
+    for (const p of curve) if (p.lambda <= threshold && p.objective < chosen.objective) chosen = p;
+  }
+  let rejected: string | undefined;
+  if (threshold < merge.lambdaMin) {
+    rejected = `λ* = ${threshold} is below λ_min = ${merge.lambdaMin}`;
+  } else if (!(chosen.objective < inputs.objectiveBefore)) {
+    rejected = `objective ${chosen.objective.toFixed(5)} at λ = ${chosen.lambda} does not improve on ${inputs.objectiveBefore.toFixed(5)}`;
+  } else {
+    rejected = brokenFloor(inputs.tasks, inputs.initial, chosen);
+  }
+  return {
+    candidate,
+    preScore: aligned.preScore,
+    mapHashes: aligned.mapHashes,
+    curve,
+    threshold,
+    lambda: chosen.lambda,
+    objectiveAtLambda: chosen.objective,
+    ...(rejected === undefined ? {} : { rejected }),
+  };
+}

@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { type AlignmentProblem, planAlignment, withTensors } from '../align/alignment-problem.js';
+import { mapTargetTensor } from '../align/apply-maps.js';
+import type { SpaceMaps } from '../align/space-map.js';
+import { weightMatching } from '../align/weight-matching.js';
+import { IncompatibleModelsError } from '../errors.js';
+import type { ArchitectureSpec, SpaceWidths } from '../spec/architecture-spec.js';
+import type { FloatTensor } from '../tensor/tensor.js';
+import type { AlignmentSettings } from './assembly-plan.js';
+import type { Candidate } from './candidates.js';
+import { pairUnitTensors, transplantUnits } from './transplant-units.js';
+
+export interface ModelInMemory {
+  readonly spec: ArchitectureSpec;
+  readonly widths: SpaceWidths;
+  readonly tensors: ReadonlyMap<string, FloatTensor>;
+}
+
+export interface AlignedCandidate {
+  readonly problem: AlignmentProblem;
+  readonly maps: SpaceMaps;
+  /** Cosine between the base tensors and the aligned target tensors over the transplant: a data-free score. */
+  readonly preScore: number;
+  readonly mapHashes: Record<string, string>;
+}
+
+/**
+ * Aligns a candidate's zoo units to the base units they would replace: their tensors are paired by role, the
+ * spaces they touch are matched by weight matching (both maps of a lone layer, jointly for several layers of one
+ * model), and fixed spaces must agree. Throws IncompatibleModelsError with the reason when they cannot.
+ */
+export async function alignCandidate(
+  base: ModelInMemory,
+  zooModel: ModelInMemory,
+  candidate: Candidate,
+  settings: AlignmentSettings,
+  seed: number,
+): Promise<AlignedCandidate> {
+  if (candidate.layers.length !== candidate.baseLayers.length || candidate.layers.length === 0) {
+    throw new IncompatibleModelsError('a candidate pairs as many zoo layers as base layers, at least one');
+  }
+  const baseUnits = new Map(transplantUnits(base.spec).map((u) => [u.name, u]));
+  const zooUnits = new Map(transplantUnits(zooModel.spec).map((u) => [u.name, u]));
+  const pairs: [string, string][] = [];
+  candidate.layers.forEach((layer, i) => {
+    const baseLayer = candidate.baseLayers[i];
+    const b = baseUnits.get(baseLayer);
+    const z = zooUnits.get(layer);
+    if (b === undefined)
+      throw new IncompatibleModelsError(`base has no dense or convolution layer '${baseLayer}'`);
+    if (z === undefined)
+      throw new IncompatibleModelsError(`zoo model has no dense or convolution layer '${layer}'`);
+    const unitPairs = pairUnitTensors(b, z);
+    if (unitPairs === undefined) {
+      throw new IncompatibleModelsError(
+        `layers '${layer}' (${z.kind}) and '${baseLayer}' (${b.kind}) differ in structure`,
+      );
+    }
+    pairs.push(...unitPairs);
+  });
+  const plan = planAlignment(base, zooModel, pairs);
+  const problem = withTensors(plan, base.tensors, zooModel.tensors);
+  const result = await weightMatching(problem, { ...settings, seed });
+  let dot = 0;
+  let baseNorm = 0;
+  let targetNorm = 0;
+  for (const pair of problem.pairs) {
+    const mapped = mapTargetTensor(
+      { ...pair, baseShape: pair.base.shape },
+      result.maps,
+      settings.kernel,
+    ).data;
+    for (let i = 0; i < mapped.length; i++) {
+      dot += pair.base.data[i] * mapped[i];
+      baseNorm += pair.base.data[i] * pair.base.data[i];
+      targetNorm += mapped[i] * mapped[i];
+    }
+  }
+  const denominator = Math.sqrt(baseNorm * targetNorm);
+  const mapHashes: Record<string, string> = {};
+  for (const [space, m] of result.maps) {
+    mapHashes[space] = createHash('sha256')
+      .update(new Uint8Array(m.map.buffer, m.map.byteOffset, m.map.byteLength))
+      .digest('hex');
+  }
+  return { problem, maps: result.maps, preScore: denominator > 0 ? dot / denominator : 0, mapHashes };
+}

@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../io/atomic-file.js';
+
+/**
+ * A folder of immutable blobs named by the sha256 of their bytes, and of step records named by the hash of
+ * their inputs. Writes are atomic (temporary file, then rename), so a run killed at any point leaves either a
+ * complete entry or none, and a rerun finds every finished step.
+ */
+export class ContentStore {
+  private constructor(readonly root: string) {}
+
+  static async open(root: string): Promise<ContentStore> {
+    await mkdir(join(root, 'objects'), { recursive: true });
+    await mkdir(join(root, 'steps'), { recursive: true });
+    return new ContentStore(root);
+  }
+
+  /** Stores bytes under their sha256 (once) and returns the hash. */
+  async putBlob(bytes: Uint8Array, extension = ''): Promise<string> {
+    const hash = sha256(bytes);
+    const path = this.blobPath(hash, extension);
+    if (!(await exists(path))) await writeFileAtomic(path, bytes);
+    return hash;
+  }
+
+  async getBlob(hash: string, extension = ''): Promise<Uint8Array | undefined> {
+    try {
+      const bytes = await readFile(this.blobPath(hash, extension));
+      // A blob whose bytes no longer match its name was damaged: treat it as absent, never use it.
+      if (sha256(bytes) !== hash) {
+        await rename(this.blobPath(hash, extension), `${this.blobPath(hash, extension)}.corrupt`);
+        return undefined;
+      }
+      return bytes;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  blobPath(hash: string, extension = ''): string {
+    return join(this.root, 'objects', `${hash}${extension}`);
+  }
+
+  async putRecord(key: string, value: unknown): Promise<void> {
+    await writeFileAtomic(join(this.root, 'steps', `${key}.json`), `${JSON.stringify(value)}\n`);
+  }
+
+  async getRecord<T>(key: string): Promise<T | undefined> {
+    try {
+      return JSON.parse(await readFile(join(this.root, 'steps', `${key}.json`), 'utf8')) as T;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+}
+
+export function sha256(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** A key for a JSON-able value: sha256 of its canonical JSON (object keys sorted). */
+export function hashOf(value: unknown): string {
+  return sha256(canonicalJson(value));
+}
+
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

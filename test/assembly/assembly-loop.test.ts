@@ -1,0 +1,189 @@
+/**
+ * The assembly loop on a small problem made here: a barely trained base and a zoo of better-trained MLPs of other
+ * widths, all on one synthetic task. The loop must improve the base, record every step, and resume from its
+ * store with the same bytes.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AssemblyPlan } from '../../src/assembly/assembly-plan.js';
+import type { ModelInMemory } from '../../src/assembly/candidate-alignment.js';
+import { generateCandidates } from '../../src/assembly/candidates.js';
+import { evaluateOnTasks, type LoadedTask } from '../../src/assembly/objective-evaluation.js';
+import { runAssembly } from '../../src/assembly/run-assembly.js';
+import { transplantUnits } from '../../src/assembly/transplant-units.js';
+import { initBackend } from '../../src/compute/backend.js';
+import type { Dataset } from '../../src/data/dataset.js';
+import { SeededRandom } from '../../src/random/seeded-random.js';
+import { deriveSpec } from '../../src/spec/derive-spec.js';
+import { computeSpaceWidths } from '../../src/spec/space-widths.js';
+import { ContentStore } from '../../src/store/content-store.js';
+import type { FloatTensor } from '../../src/tensor/tensor.js';
+import { trainModel } from '../../src/train/train-model.js';
+
+/** Four gaussian clusters in 16 dimensions. */
+function clusters(count: number, seed: number): Dataset {
+  const random = new SeededRandom(seed);
+  const centres = Array.from({ length: 4 }, () => random.normalArray(16, 1.5));
+  const features = new Float32Array(count * 16);
+  const labels = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const c = random.int(4);
+    labels[i] = c;
+    for (let k = 0; k < 16; k++) features[i * 16 + k] = centres[c][k] + random.normal();
+  }
+  return { name: 'clusters', count, exampleShape: [16], features, labels, classes: 4 };
+}
+
+function inMemory(tensors: Map<string, FloatTensor>): ModelInMemory {
+  const spec = deriveSpec([...tensors].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape })));
+  return {
+    spec,
+    widths: computeSpaceWidths(spec, new Map([...tensors].map(([n, t]) => [n, t.shape]))),
+    tensors,
+  };
+}
+
+const plan = (output: string): AssemblyPlan => ({
+  file: 'test-plan.yaml',
+  base: 'base',
+  zoo: { path: 'zoo', exclude: [] },
+  objective: { tasks: [{ data: 'clusters', metric: 'loss', weight: 1 }] },
+  candidates: { policy: 'same-depth', list: [], topK: 4 },
+  alignment: { init: 'best', order: 'network', maxSweeps: 30, tolerance: 1e-9, kernel: 'incompatible' },
+  merge: {
+    unmatched: 'zero',
+    grid: [0, 0.25, 0.5, 0.75, 1],
+    epsilon: 0.01,
+    lambdaMin: 0.1,
+    lambdaChoice: 'best',
+  },
+  steps: 3,
+  seed: 0,
+  output,
+  data: {},
+  backend: 'cpu',
+});
+
+let dir: string;
+let base: ModelInMemory;
+let zoo: { id: string; sha256: string; model: ModelInMemory }[];
+let tasks: LoadedTask[];
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  dir = await mkdtemp(join(tmpdir(), 'mal-assembly-'));
+  const train = clusters(600, 1);
+  const validation = clusters(300, 2);
+  tasks = [{ name: 'clusters', task: { data: 'clusters', metric: 'loss', weight: 1 }, dataset: validation }];
+  const weak = await trainModel({
+    architecture: 'mlp',
+    hidden: [12, 12],
+    dataset: {
+      ...train,
+      count: 40,
+      features: train.features.subarray(0, 40 * 16),
+      labels: train.labels.subarray(0, 40),
+    },
+    epochs: 1,
+    seed: 3,
+    batchSize: 40,
+  });
+  base = inMemory(weak.tensors);
+  zoo = [];
+  for (const [id, hidden, seed] of [
+    ['wide', [24, 20], 4],
+    ['narrow', [10, 8], 5],
+  ] as const) {
+    const model = await trainModel({
+      architecture: 'mlp',
+      hidden: [...hidden],
+      dataset: train,
+      epochs: 4,
+      seed,
+      batchSize: 32,
+    });
+    zoo.push({ id, sha256: id.padEnd(64, '0'), model: inMemory(model.tensors) });
+  }
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('candidates', () => {
+  it('pairs units at the same relative depth and adds whole models of the same depth', () => {
+    expect(transplantUnits(base.spec).map((u) => u.name)).toEqual(['layers.0', 'layers.1', 'layers.2']);
+    const candidates = generateCandidates(
+      base.spec,
+      [{ id: 'wide', spec: zoo[0].model.spec }],
+      plan(dir).candidates,
+    );
+    expect(candidates).toEqual([
+      { model: 'wide', layers: ['layers.0'], baseLayers: ['layers.0'] },
+      { model: 'wide', layers: ['layers.1'], baseLayers: ['layers.1'] },
+      { model: 'wide', layers: ['layers.2'], baseLayers: ['layers.2'] },
+      {
+        model: 'wide',
+        layers: ['layers.0', 'layers.1', 'layers.2'],
+        baseLayers: ['layers.0', 'layers.1', 'layers.2'],
+      },
+    ]);
+  });
+});
+
+describe('runAssembly', () => {
+  const run = async (output: string, resumed: boolean[] = []) => {
+    const store = await ContentStore.open(join(output, 'store'));
+    return runAssembly({
+      plan: plan(output),
+      base: { ...base, path: 'base', sha256: '0'.repeat(64), order: [...base.tensors.keys()] },
+      zoo,
+      tasks,
+      backend: 'wasm',
+      store,
+      evaluateOne: (tensors, spec) => evaluateOnTasks(tensors, spec, {}, tasks),
+      evaluateMany: async (models) =>
+        Promise.all(models.map((m) => evaluateOnTasks(m, base.spec, {}, tasks))),
+    });
+  };
+
+  it('improves a weak base with layers of other widths, recording every step', async () => {
+    const result = await run(join(dir, 'a'));
+    const { lineage } = result;
+    expect(lineage.steps.length).toBeGreaterThan(0);
+    const accepted = lineage.steps.filter((s) => s.accepted !== null);
+    expect(accepted.length).toBeGreaterThan(0);
+    expect(lineage.final.objective).toBeLessThan(lineage.initial.objective);
+    for (const step of lineage.steps) {
+      expect(step.objectiveAfter).toBeLessThanOrEqual(step.objectiveBefore);
+      for (const s of step.scored) {
+        expect(s.curve.map((p) => p.lambda)).toEqual([0, 0.25, 0.5, 0.75, 1]);
+        // λ = 0 is the state itself.
+        expect(s.curve[0].objective).toBeCloseTo(step.objectiveBefore, 5);
+      }
+      if (step.accepted !== null) {
+        expect(step.accepted.threshold).toBeGreaterThanOrEqual(0.1);
+        expect(Object.keys(step.accepted.mapHashes).length).toBeGreaterThan(0);
+        expect(step.stateAfter).not.toBe(step.stateBefore);
+      }
+    }
+    expect(lineage.bestZooModel?.id).toBeDefined();
+  });
+
+  it('resumes from its store: the second run recomputes nothing and gives the same bytes', async () => {
+    const firstResumed: boolean[] = [];
+    const secondResumed: boolean[] = [];
+    const first = await run(join(dir, 'b'), firstResumed);
+    const second = await run(join(dir, 'b'), secondResumed);
+    expect(firstResumed.every((r) => !r)).toBe(true);
+    expect(secondResumed.length).toBe(firstResumed.length);
+    expect(secondResumed.every((r) => r)).toBe(true);
+    expect(Buffer.from(second.model).equals(Buffer.from(first.model))).toBe(true);
+    expect(second.lineage.steps.map((s) => s.stateAfter)).toEqual(
+      first.lineage.steps.map((s) => s.stateAfter),
+    );
+    expect(second.lineage.final.sha256).toBe(first.lineage.final.sha256);
+  });
+});
