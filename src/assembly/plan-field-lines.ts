@@ -7,17 +7,20 @@ export type PlanFieldLines = ReadonlyMap<string, number>;
 /*
  * The plan type carries values, not positions; the lines of a parsed plan are kept beside it so errors found
  * later (a missing data set, an unknown layer) can still point at the line that asked for it. A WeakMap keeps
- * the plan type unchanged and lets the lines go with the plan.
+ * the plan type unchanged and lets the lines go with the plan. The lines are also filed under the plan's
+ * objective, an object each parse makes anew, so a shallow copy that overrides a field from the command line
+ * (`{...plan, output}`) still finds them.
  */
-const linesOfPlan = new WeakMap<AssemblyPlan, PlanFieldLines>();
+const linesOfPlan = new WeakMap<object, PlanFieldLines>();
 
 export function rememberPlanFieldLines(plan: AssemblyPlan, lines: PlanFieldLines): void {
   linesOfPlan.set(plan, lines);
+  linesOfPlan.set(plan.objective, lines);
 }
 
-/** The lines of a plan from parsePlanFile; undefined for a plan built in code. */
+/** The lines of a plan from parsePlanFile (or a shallow copy of one); undefined for a plan built in code. */
 export function planFieldLines(plan: AssemblyPlan): PlanFieldLines | undefined {
-  return linesOfPlan.get(plan);
+  return linesOfPlan.get(plan) ?? linesOfPlan.get(plan.objective);
 }
 
 /**

@@ -165,8 +165,19 @@ describe('validatePlan refuses a plan that cannot run, naming the field and its 
     expect(message).toContain(garbage);
   });
 
+  it('with its line for a shallow copy of a parsed plan (a field overridden on the command line)', async () => {
+    const parsed = demoPlan(VAL_TASK, join(folder, 'nothing-here.safetensors'));
+    const message = await validationError({ ...parsed, output: join(folder, 'elsewhere') });
+    expect(message).toContain('plan.yaml:1: base: cannot read the base model: ');
+  });
+
   it('without a line for a plan built in code', async () => {
-    const plan: AssemblyPlan = { ...demoPlan(VAL_TASK), base: join(folder, 'nothing-here.safetensors') };
+    const parsed = demoPlan(VAL_TASK);
+    const plan: AssemblyPlan = {
+      ...parsed,
+      objective: { tasks: [...parsed.objective.tasks] },
+      base: join(folder, 'nothing-here.safetensors'),
+    };
     const message = await validationError(plan);
     expect(message.startsWith(`${join(folder, 'plan.yaml')}: base: cannot read the base model: `)).toBe(true);
   });
