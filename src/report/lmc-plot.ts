@@ -1,4 +1,5 @@
 import type { LmcPoint } from '../eval/lmc-metrics.js';
+import { escapeMarkup as escapeXml } from './markup-escape.js';
 
 export interface LmcSeries {
   readonly label: string;
@@ -98,8 +99,4 @@ function legend(series: readonly LmcSeries[], y: number): string {
 
 function fmt(v: number): string {
   return v.toFixed(1);
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
