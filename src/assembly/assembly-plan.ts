@@ -59,8 +59,15 @@ export interface CandidatePolicy {
    */
   readonly policy: 'same-depth' | 'all' | 'list';
   readonly list: readonly ListedCandidate[];
-  /** Candidates kept after the data-free pre-score, for scoring along the λ grid. */
+  /** Candidates kept after the pre-score, for scoring along the λ grid. */
   readonly topK: number;
+  /**
+   * How candidates are ranked before the λ grid. `probe`: the objective of the merge at λ = 0.5 and λ = 1 on the
+   * first `probeExamples` examples of each task (two cheap evaluations); `alignment`: the cosine between base and
+   * aligned target weights (no data at all, but it favours small layers over whole models).
+   */
+  readonly preScore: 'probe' | 'alignment';
+  readonly probeExamples: number;
 }
 
 export interface ListedCandidate {

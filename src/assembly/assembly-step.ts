@@ -20,6 +20,8 @@ export interface StepInputs {
   readonly initial: Evaluated;
   readonly objectiveBefore: number;
   readonly evaluate: EvaluateModels;
+  /** Evaluates models on the first few examples of each task, for the probe pre-score. */
+  readonly evaluateProbe: EvaluateModels;
   readonly onProgress?: (phase: 'align' | 'score', done: number, total: number, candidate: string) => void;
 }
 
@@ -57,10 +59,11 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
     }
     inputs.onProgress?.('align', ++done, inputs.candidates.length, candidateKey(candidate));
   }
+  const preScores = await preScore(aligned, inputs);
   // Best pre-score first; equal scores keep candidate order, so the choice is deterministic.
   const ranked = aligned
-    .map((a, order) => ({ ...a, order }))
-    .sort((x, y) => y.result.preScore - x.result.preScore || x.order - y.order);
+    .map((a, order) => ({ ...a, order, preScore: preScores[order] }))
+    .sort((x, y) => y.preScore - x.preScore || x.order - y.order);
   const kept = ranked.slice(0, plan.candidates.topK);
   const pruned = ranked
     .slice(plan.candidates.topK)
@@ -79,7 +82,7 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
     );
     const evaluations = await inputs.evaluate(plan.merge.grid.map((lambda) => path.at(lambda)));
     const curve: CurvePoint[] = plan.merge.grid.map((lambda, i) => ({ lambda, ...evaluations[i] }));
-    const s = scoreCurve(k.ref, k.result, curve, inputs);
+    const s = scoreCurve(k.ref, k.result, k.preScore, curve, inputs);
     scored.push(s);
     paths.set(s, path);
     inputs.onProgress?.('score', ++done, kept.length, candidateKey(k.candidate));
@@ -93,9 +96,35 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
   return { scored, pruned, failed, accepted, state: paths.get(accepted)!.at(accepted.lambda) };
 }
 
+/**
+ * Higher is better. `alignment`: the weight cosine after alignment. `probe`: minus the best objective of the merge
+ * at λ = 0.5 and λ = 1 on a few examples per task, which ranks whole-model and small-layer transplants alike.
+ */
+async function preScore(
+  aligned: readonly { result: AlignedCandidate }[],
+  inputs: StepInputs,
+): Promise<number[]> {
+  if (inputs.plan.candidates.preScore === 'alignment') return aligned.map((a) => a.result.preScore);
+  const { plan } = inputs;
+  const scores: number[] = [];
+  for (const a of aligned) {
+    const path = new InterpolationPath(
+      inputs.base.tensors,
+      a.result.problem,
+      a.result.maps,
+      plan.alignment.kernel,
+      plan.merge.unmatched,
+    );
+    const [half, full] = await inputs.evaluateProbe([path.at(0.5), path.at(1)]);
+    scores.push(-Math.min(half.objective, full.objective));
+  }
+  return scores;
+}
+
 function scoreCurve(
   candidate: CandidateRef,
   aligned: AlignedCandidate,
+  preScoreValue: number,
   curve: CurvePoint[],
   inputs: StepInputs,
 ): ScoredCandidate {
@@ -119,7 +148,7 @@ function scoreCurve(
   }
   return {
     candidate,
-    preScore: aligned.preScore,
+    preScore: preScoreValue,
     mapHashes: aligned.mapHashes,
     curve,
     threshold,

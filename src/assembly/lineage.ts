@@ -10,7 +10,12 @@ export interface Lineage {
   readonly backend: string;
   readonly base: { readonly path: string; readonly sha256: string };
   readonly zoo: readonly { readonly id: string; readonly sha256: string }[];
-  readonly tasks: readonly { readonly name: string; readonly data: string; readonly metric: string; readonly weight: number }[];
+  readonly tasks: readonly {
+    readonly name: string;
+    readonly data: string;
+    readonly metric: string;
+    readonly weight: number;
+  }[];
   /** The objective and per-task values of the original base. */
   readonly initial: Evaluated;
   /** The best single zoo model on the objective (only models the base's tasks can evaluate). */
@@ -46,7 +51,7 @@ export interface CurvePoint extends Evaluated {
 
 export interface ScoredCandidate {
   readonly candidate: CandidateRef;
-  /** Data-free pre-score: cosine between base and aligned target weights over the transplanted tensors. */
+  /** The pre-score that ranked it (higher is better): minus the probe objective, or the weight cosine. */
   readonly preScore: number;
   /** sha256 of each space's map, by base space. */
   readonly mapHashes: Readonly<Record<string, string>>;

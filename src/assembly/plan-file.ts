@@ -40,7 +40,9 @@ import { childPath, PlanNodeReader } from './plan-node-reader.js';
  *         maxDrop: 0.01                         # floor: how much worse than the base this task may get [none]
  *   candidates:
  *     policy: same-depth                        # same-depth | all | list [same-depth; list when `list` is given]
- *     topK: 6                                   # kept after the data-free pre-score, ≥ 1 [6]
+ *     topK: 6                                   # kept after the pre-score for the λ grid, ≥ 1 [6]
+ *     preScore: probe                           # probe (objective at λ = 0.5 and 1 on a few examples) | alignment (weight cosine, no data) [probe]
+ *     probeExamples: 256                        # examples per task for the probe, ≥ 1 [256]
  *     list:                                     # with policy list: the only candidates tried
  *       - {model: zoo-id, layers: [layers.0], baseLayers: [layers.0]}   # paired in order, same length
  *   #  candidates: [{model: …, layers: […], baseLayers: […]}]   is short for {policy: list, list: […]}
@@ -85,6 +87,8 @@ const LAMBDA_CHOICES: readonly MergeSettings['lambdaChoice'][] = ['threshold', '
 const PLAN_EXTENSIONS = ['.yaml', '.yml', '.json'];
 
 export const DEFAULT_TOP_K = 6;
+export const DEFAULT_PRE_SCORE = 'probe';
+export const DEFAULT_PROBE_EXAMPLES = 256;
 export const DEFAULT_STEPS = 5;
 export const DEFAULT_SEED = 0;
 export const DEFAULT_BACKEND = 'auto';
@@ -178,6 +182,8 @@ class PlanReader {
         policy: 'same-depth',
         list: [],
         topK: DEFAULT_TOP_K,
+        preScore: DEFAULT_PRE_SCORE,
+        probeExamples: DEFAULT_PROBE_EXAMPLES,
       }),
       alignment: optional('alignment', (n) => this.readAlignment(n), DEFAULT_ALIGNMENT),
       merge: optional('merge', (n) => this.readMerge(n), DEFAULT_MERGE),
@@ -276,9 +282,15 @@ class PlanReader {
 
   private readCandidates(node: Node): CandidatePolicy {
     if (!isMap(node)) {
-      return { policy: 'list', list: this.readCandidateList(node, 'candidates'), topK: DEFAULT_TOP_K };
+      return {
+        policy: 'list',
+        list: this.readCandidateList(node, 'candidates'),
+        topK: DEFAULT_TOP_K,
+        preScore: DEFAULT_PRE_SCORE,
+        probeExamples: DEFAULT_PROBE_EXAMPLES,
+      };
     }
-    const fields = this.r.map(node, 'candidates', ['policy', 'topK', 'list']);
+    const fields = this.r.map(node, 'candidates', ['policy', 'topK', 'list', 'preScore', 'probeExamples']);
     const listNode = fields.get('list');
     const policyNode = fields.get('policy');
     const policy =
@@ -294,7 +306,17 @@ class PlanReader {
       this.r.fail(listNode, 'candidates.list', `is only used with policy 'list' (the policy is '${policy}')`);
     }
     const topKNode = fields.get('topK');
+    const preScoreNode = fields.get('preScore');
+    const probeNode = fields.get('probeExamples');
     return {
+      preScore:
+        preScoreNode === undefined
+          ? DEFAULT_PRE_SCORE
+          : this.r.choice(preScoreNode, 'candidates.preScore', ['probe', 'alignment'] as const),
+      probeExamples:
+        probeNode === undefined
+          ? DEFAULT_PROBE_EXAMPLES
+          : this.r.number(probeNode, 'candidates.probeExamples', { integer: true, min: 1 }),
       policy,
       list: listNode === undefined ? [] : this.readCandidateList(listNode, 'candidates.list'),
       topK:

@@ -1,3 +1,4 @@
+import type { Dataset } from '../data/dataset.js';
 import { type ContentStore, hashOf } from '../store/content-store.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import type { AssemblyPlan } from './assembly-plan.js';
@@ -26,10 +27,11 @@ export interface AssemblyInputs {
   readonly tasks: readonly LoadedTask[];
   readonly backend: string;
   readonly store: ContentStore;
-  /** Evaluates one model on every task. */
-  readonly evaluateOne: (
+  /** Evaluates one model on the given tasks, in this thread. */
+  readonly evaluateOn: (
     tensors: ReadonlyMap<string, FloatTensor>,
     spec: ModelInMemory['spec'],
+    tasks: readonly LoadedTask[],
   ) => Promise<Evaluated>;
   /** Evaluates many models of the base's architecture on every task. */
   readonly evaluateMany: EvaluateModels;
@@ -63,9 +65,21 @@ export async function runAssembly(inputs: AssemblyInputs): Promise<AssemblyResul
     plan.candidates,
   );
 
+  const evaluateOne = (tensors: ReadonlyMap<string, FloatTensor>, spec: ModelInMemory['spec']) =>
+    inputs.evaluateOn(tensors, spec, inputs.tasks);
+  const probeTasks = inputs.tasks.map((t) => ({
+    ...t,
+    dataset: firstExamples(t.dataset, plan.candidates.probeExamples),
+  }));
+  const evaluateProbe = async (models: readonly Map<string, FloatTensor>[]) => {
+    const out: Evaluated[] = [];
+    for (const m of models) out.push(await inputs.evaluateOn(m, base.spec, probeTasks));
+    return out;
+  };
+
   let state = new Map(base.tensors);
   let stateHash = await store.putBlob(encodeState(base.order, state), '.safetensors');
-  const initial = await inputs.evaluateOne(state, base.spec);
+  const initial = await evaluateOne(state, base.spec);
   let objective = initial.objective;
   const steps: LineageStep[] = [];
   let stopReason = `the step budget (${plan.steps}) is spent`;
@@ -96,6 +110,7 @@ export async function runAssembly(inputs: AssemblyInputs): Promise<AssemblyResul
         initial,
         objectiveBefore: objective,
         evaluate: inputs.evaluateMany,
+        evaluateProbe,
         onProgress: events?.progress,
       });
       if (outcome.state !== undefined) state = outcome.state;
@@ -128,11 +143,11 @@ export async function runAssembly(inputs: AssemblyInputs): Promise<AssemblyResul
   }
 
   const model = encodeState(base.order, state);
-  const final = await inputs.evaluateOne(state, base.spec);
+  const final = await evaluateOne(state, base.spec);
   let bestZooModel: Lineage['bestZooModel'];
   for (const z of inputs.zoo) {
     if (z.model.spec.family !== base.spec.family) continue;
-    const e = await inputs.evaluateOne(z.model.tensors, z.model.spec);
+    const e = await evaluateOne(z.model.tensors, z.model.spec);
     if (bestZooModel === undefined || e.objective < bestZooModel.objective) bestZooModel = { id: z.id, ...e };
   }
   return {
@@ -156,6 +171,17 @@ export async function runAssembly(inputs: AssemblyInputs): Promise<AssemblyResul
       final: { ...final, sha256: stateHash },
       stopReason,
     },
+  };
+}
+
+function firstExamples(dataset: Dataset, count: number): Dataset {
+  if (count >= dataset.count) return dataset;
+  const size = dataset.features.length / dataset.count;
+  return {
+    ...dataset,
+    count,
+    features: dataset.features.subarray(0, count * size),
+    labels: dataset.labels.subarray(0, count),
   };
 }
 

@@ -1,6 +1,7 @@
 import { MalError } from '../errors.js';
 import { type Command, type CommandIO, parseCommandArgs, usageOf } from './command.js';
 import { alignCommand } from './commands/align.js';
+import { assembleCommand } from './commands/assemble.js';
 import { evalCommand } from './commands/eval.js';
 import { inspectCommand } from './commands/inspect.js';
 import { lmcCommand } from './commands/lmc.js';
@@ -13,6 +14,7 @@ const commands: readonly Command[] = [
   mergeCommand,
   evalCommand,
   lmcCommand,
+  assembleCommand,
   ...zooCommands,
 ];
 

@@ -50,7 +50,7 @@ const plan = (output: string): AssemblyPlan => ({
   base: 'base',
   zoo: { path: 'zoo', exclude: [] },
   objective: { tasks: [{ data: 'clusters', metric: 'loss', weight: 1 }] },
-  candidates: { policy: 'same-depth', list: [], topK: 4 },
+  candidates: { policy: 'same-depth', list: [], topK: 4, preScore: 'probe', probeExamples: 64 },
   alignment: { init: 'best', order: 'network', maxSweeps: 30, tolerance: 1e-9, kernel: 'incompatible' },
   merge: {
     unmatched: 'zero',
@@ -143,7 +143,7 @@ describe('runAssembly', () => {
       tasks,
       backend: 'wasm',
       store,
-      evaluateOne: (tensors, spec) => evaluateOnTasks(tensors, spec, {}, tasks),
+      evaluateOn: (tensors, spec, on) => evaluateOnTasks(tensors, spec, {}, on),
       evaluateMany: async (models) =>
         Promise.all(models.map((m) => evaluateOnTasks(m, base.spec, {}, tasks))),
     });

@@ -47,7 +47,7 @@ describe('parsePlanFile: a full plan and the defaults', () => {
       base: '/plans/models/base.safetensors',
       zoo: { path: '/plans/zoo', exclude: [] },
       objective: { tasks: [{ data: 'fashion-mnist:val', metric: 'loss', weight: 1 }] },
-      candidates: { policy: 'same-depth', list: [], topK: 6 },
+      candidates: { policy: 'same-depth', list: [], topK: 6, preScore: 'probe', probeExamples: 256 },
       alignment: { init: 'best', order: 'network', maxSweeps: 50, tolerance: 1e-9, kernel: 'incompatible' },
       merge: {
         unmatched: 'zero',
@@ -103,6 +103,8 @@ backend: wasm
       candidates: {
         policy: 'list',
         topK: 3,
+        preScore: 'probe',
+        probeExamples: 256,
         list: [{ model: 'a', layers: ['layers.0', 'layers.1'], baseLayers: ['layers.0', 'layers.1'] }],
       },
       alignment: { init: 'sorted', order: 'random', maxSweeps: 7, tolerance: 0, kernel: 'centre' },
@@ -136,7 +138,12 @@ backend: wasm
 
   it('infers policy list from a list, and reads a bare list as the list policy', () => {
     const item = '{model: m, layers: [fc1], baseLayers: [fc2]}';
-    const expected = { policy: 'list', list: [{ model: 'm', layers: ['fc1'], baseLayers: ['fc2'] }] };
+    const expected = {
+      policy: 'list',
+      list: [{ model: 'm', layers: ['fc1'], baseLayers: ['fc2'] }],
+      preScore: 'probe',
+      probeExamples: 256,
+    };
     expect(parse(withMinimal(`candidates: {list: [${item}]}\n`)).candidates).toEqual({
       ...expected,
       topK: 6,
