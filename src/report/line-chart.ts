@@ -301,7 +301,10 @@ export function niceTicks(lo: number, hi: number, count: number): number[] {
   const power = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power;
   const ticks: number[] = [];
-  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) ticks.push(k * step);
+  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) {
+    // Rounded so that 3 × 0.2 prints as 0.6, and + 0 so that no tick is −0.
+    ticks.push(Number((k * step).toPrecision(12)) + 0);
+  }
   return ticks;
 }
 

@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { Document, isScalar, visit } from 'yaml';
 import type { AssemblyPlan } from '../assembly/assembly-plan.js';
 import type { Evaluated, Lineage, TaskResult } from '../assembly/lineage.js';
 import { formatDelta, formatLambda, formatNumber, formatPercent } from './number-format.js';
@@ -7,6 +7,8 @@ import { formatDelta, formatLambda, formatNumber, formatPercent } from './number
 export type ModelCardPlan = Pick<AssemblyPlan, 'file' | 'output' | 'objective'> & {
   /** The assembled model's file name in the output folder (default model.safetensors). */
   readonly modelFile?: string;
+  /** Its architecture spec next to it (default spec.json, as `mal assemble` writes it). */
+  readonly specFile?: string;
 };
 
 export const MODEL_CARD_LIBRARY = 'model-assembly';
@@ -19,8 +21,19 @@ const TAGS = ['model-assembly', 'model-merging', 'layer-transplant', 'weight-int
  */
 export function renderModelCard(lineage: Lineage, plan: ModelCardPlan): string {
   const modelFile = plan.modelFile ?? 'model.safetensors';
-  const front = stringify(frontMatter(lineage, modelFile), { lineWidth: 0 });
+  const front = yamlText(frontMatter(lineage, modelFile));
   return [`---\n${front}---`, '', ...body(lineage, plan, modelFile), ''].join('\n');
+}
+
+/** YAML with lists of plain values on one line (tags, a λ grid), which keeps the front matter short. */
+function yamlText(value: Record<string, unknown>): string {
+  const document = new Document(value);
+  visit(document, {
+    Seq(_, node) {
+      if (node.items.every((item) => isScalar(item))) node.flow = true;
+    },
+  });
+  return document.toString({ lineWidth: 0 });
 }
 
 function frontMatter(lineage: Lineage, modelFile: string): Record<string, unknown> {
@@ -87,7 +100,7 @@ function body(lineage: Lineage, plan: ModelCardPlan, modelFile: string): string[
   const accepted = lineage.steps.filter((s) => s.accepted !== null);
   const used = zooModelsUsed(lineage);
   const lines = [
-    `# Assembled model: ${code(basename(lineage.base.path))}`,
+    '# Assembled model',
     '',
     `This is the base model ${code(lineage.base.path)} with layers merged in from ${used.length} of the ${lineage.zoo.length} models of a zoo, over ${accepted.length} accepted step${accepted.length === 1 ? '' : 's'} of Model Assembly Learning (plan ${code(lineage.plan)}, backend ${code(lineage.backend)}). Each step mapped a zoo model's layers into the base's frame (generalized permutations found by weight matching; where widths differ, units are padded or dropped), then interpolated them into the base's weights by λ (0 keeps the base, 1 takes the zoo layer), choosing λ along a grid on the objective.`,
     '',
@@ -105,9 +118,9 @@ function body(lineage: Lineage, plan: ModelCardPlan, modelFile: string): string[
       }
       const { candidate, lambda, threshold } = step.accepted;
       const pairs = candidate.layers
-        .map((layer, k) => `${code(candidate.baseLayers[k] ?? '?')} ← ${code(layer)}`)
+        .map((layer, k) => `its ${code(layer)} into ${code(candidate.baseLayers[k] ?? '?')}`)
         .join(', ');
-      return `${i + 1}. From ${code(candidate.model)}: ${pairs} at λ = ${formatLambda(lambda)} (λ* = ${formatLambda(threshold)}); objective ${formatNumber(step.objectiveBefore)} → ${formatNumber(step.objectiveAfter)}.`;
+      return `${i + 1}. From ${code(candidate.model)}, ${pairs} at λ = ${formatLambda(lambda)} (λ* = ${formatLambda(threshold)}); objective ${formatNumber(step.objectiveBefore)} → ${formatNumber(step.objectiveAfter)}.`;
     }),
     '',
     '## Results',
@@ -122,7 +135,7 @@ function body(lineage: Lineage, plan: ModelCardPlan, modelFile: string): string[
     '',
     '## Evaluate it',
     '',
-    "From this folder (add the base's `--spec` or `--family` if loading the base needed them):",
+    'From this folder, on each task of the objective:',
     '',
     '```sh',
     ...evalCommands(lineage, plan, modelFile),
@@ -142,12 +155,13 @@ function body(lineage: Lineage, plan: ModelCardPlan, modelFile: string): string[
 }
 
 function evalCommands(lineage: Lineage, plan: ModelCardPlan, modelFile: string): string[] {
+  const specFile = plan.specFile ?? 'spec.json';
   const seen = new Set<string>();
   const commands: string[] = [];
   const tasks = plan.objective.tasks.length > 0 ? plan.objective.tasks : lineage.tasks;
   for (const task of tasks) {
     const limit = 'limit' in task && typeof task.limit === 'number' ? ` --limit ${task.limit}` : '';
-    const command = `mal eval ${shellWord(modelFile)} --data ${shellWord(task.data)}${limit}`;
+    const command = `mal eval ${shellWord(modelFile)} --spec ${shellWord(specFile)} --data ${shellWord(task.data)}${limit}`;
     if (seen.has(command)) continue;
     seen.add(command);
     commands.push(command);
@@ -179,9 +193,4 @@ function prose(text: string): string {
 /** A table cell's text: pipes would split the cell, and markup must stay text. */
 function cell(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/\\/g, '\\\\').replace(/\|/g, '\\|');
-}
-
-function basename(path: string): string {
-  const parts = path.replace(/[\\/]+$/, '').split(/[\\/]/);
-  return parts[parts.length - 1] || path;
 }
