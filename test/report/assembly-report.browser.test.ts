@@ -96,7 +96,7 @@ describe('the assembly report in a real browser', () => {
           lambdaCurves: await Promise.all((await page.locator('svg.lambda-curve').all()).map(measureChart)),
           diagram: await measureChart(page.locator('svg#transplant-diagram')),
           tableRows: await page.locator('#lineage-table tbody tr').count(),
-          text: await page.locator('body').innerText(),
+          text: (await page.locator('body').textContent()) ?? '',
         };
 
         expect(consoleErrors, 'console errors').toEqual([]);
