@@ -1,0 +1,131 @@
+/**
+ * `mal assemble` end to end on the shipped demo zoo: outputs, a plan error, and the resume guarantee — a run killed
+ * with SIGKILL mid-way and started again ends with the same bytes as a run never interrupted.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+
+const root = join(import.meta.dirname, '..', '..');
+const bin = join(root, 'bin', 'mal.js');
+
+function mal(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd: root, maxBuffer: 64 * 2 ** 20 },
+      (error, stdout, stderr) => {
+        resolve({
+          code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1,
+          stdout,
+          stderr,
+        });
+      },
+    );
+  });
+}
+
+function events(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+let dir: string;
+let plan: string;
+
+beforeAll(async () => {
+  if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) throw new Error('run `npm run build` first');
+  dir = await mkdtemp(join(tmpdir(), 'mal-assemble-'));
+  plan = join(dir, 'plan.yaml');
+  await writeFile(
+    plan,
+    [
+      `base: ${join(root, 'zoo/demo/models/base-mlp-h128x128-fmnist-weak.safetensors')}`,
+      `zoo: ${join(root, 'zoo/demo')}`,
+      'objective:',
+      '  tasks:',
+      '    - {data: fashion-mnist:val, metric: loss, weight: 1, limit: 1000}',
+      'candidates: {policy: same-depth, topK: 3, probeExamples: 128}',
+      'merge: {grid: "0:0.25:1", lambdaMin: 0.1}',
+      'steps: 3',
+      `output: ${join(dir, 'unused')}`,
+      '',
+    ].join('\n'),
+  );
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('mal assemble', () => {
+  it('improves the demo base and writes model, spec, lineage, model card and report', async () => {
+    const out = join(dir, 'a');
+    const run = await mal('assemble', plan, '--out', out);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(join(out, 'model.safetensors'));
+    expect(run.stdout).toContain(join(out, 'report.html'));
+    expect(run.stdout).toMatch(/objective of the base/);
+    expect(run.stdout).toMatch(/best single zoo model/);
+    const lineage = JSON.parse(await readFile(join(out, 'lineage.json'), 'utf8'));
+    expect(lineage.final.objective).toBeLessThan(lineage.initial.objective);
+    expect(lineage.steps.length).toBeGreaterThan(0);
+    expect(lineage.steps[0].accepted).not.toBeNull();
+    const card = await readFile(join(out, 'README.md'), 'utf8');
+    const frontMatter = parseYaml(card.split('---')[1]);
+    expect(frontMatter).toBeTypeOf('object');
+    expect(await readFile(join(out, 'report.html'), 'utf8')).toContain('<svg');
+    expect(JSON.parse(await readFile(join(out, 'spec.json'), 'utf8')).family).toBe('mlp');
+  });
+
+  it('resumes after SIGKILL and ends with the same bytes as an uninterrupted run', async () => {
+    const reference = await readFile(join(dir, 'a', 'model.safetensors'));
+    const out = join(dir, 'b');
+    // Kill the run as soon as its first step is stored.
+    const killed = await new Promise<{ signal: NodeJS.Signals | null; steps: number }>((resolve) => {
+      const child: ChildProcess = spawn(process.execPath, [bin, 'assemble', plan, '--out', out, '--json'], {
+        cwd: root,
+      });
+      let buffer = '';
+      let steps = 0;
+      child.stdout?.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString();
+        const lines = buffer.split('\n');
+        buffer = lines.pop() ?? '';
+        for (const line of lines) {
+          if (line.includes('"step-finished"')) {
+            steps++;
+            child.kill('SIGKILL');
+          }
+        }
+      });
+      child.on('exit', (_code, signal) => resolve({ signal, steps }));
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(killed.steps).toBeGreaterThanOrEqual(1);
+    expect(existsSync(join(out, 'model.safetensors'))).toBe(false);
+
+    const resumed = await mal('assemble', plan, '--out', out, '--json');
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const finished = events(resumed.stdout).filter((e) => e.event === 'step-finished');
+    expect(finished[0].resumed).toBe(true);
+    expect(Buffer.compare(await readFile(join(out, 'model.safetensors')), reference)).toBe(0);
+  });
+
+  it('rejects a plan with an unknown key before any work, naming the line', async () => {
+    const bad = join(dir, 'bad.yaml');
+    await writeFile(bad, `${await readFile(plan, 'utf8')}colour: blue\n`);
+    const out = join(dir, 'never');
+    const run = await mal('assemble', bad, '--out', out);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/bad\.yaml:\d+: .*colour/);
+    expect(existsSync(out)).toBe(false);
+  });
+});
