@@ -72,7 +72,7 @@ export interface LineChartOptions {
 const MARGIN = { left: 62, right: 16, top: 30, bottom: 44 };
 const LEGEND_ROW = 17;
 /** Rough width of a character at the legend's 11px sans-serif, to wrap the legend without measuring text. */
-const CHAR_WIDTH = 6.6;
+const CHAR_WIDTH = 7.2;
 
 export function renderLineChartSvg(options: LineChartOptions): string {
   const panelWidth = options.panelWidth ?? 360;
