@@ -7,6 +7,7 @@ import type { Evaluated } from '../../assembly/lineage.js';
 import { evaluateOnTasks, type LoadedTask, objectiveOf } from '../../assembly/objective-evaluation.js';
 import { loadPlanFile } from '../../assembly/plan-file.js';
 import { runAssembly } from '../../assembly/run-assembly.js';
+import { transplantUnits } from '../../assembly/transplant-units.js';
 import { validatePlan } from '../../assembly/validate-plan.js';
 import {
   BACKEND_PREFERENCES,
@@ -201,7 +202,10 @@ export const assembleCommand: Command = {
         await writeFileAtomic(join(output, 'lineage.json'), `${JSON.stringify(result.lineage, null, 2)}\n`);
         await writeFileAtomic(join(output, 'README.md'), renderModelCard(result.lineage, plan));
         const reportPath = join(output, 'report.html');
-        await writeFileAtomic(reportPath, renderAssemblyReport(result.lineage));
+        await writeFileAtomic(
+          reportPath,
+          renderAssemblyReport(result.lineage, { baseLayers: transplantUnits(base.spec).map((u) => u.name) }),
+        );
         const seconds = (performance.now() - started) / 1000;
         const l = result.lineage;
         emit({
