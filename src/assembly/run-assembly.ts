@@ -1,5 +1,5 @@
 import type { Dataset } from '../data/dataset.js';
-import { type ContentStore, hashOf } from '../store/content-store.js';
+import { hashOf, type StepStore } from '../store/content-store.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import type { AssemblyPlan } from './assembly-plan.js';
 import { assemblyStep, type EvaluateModels } from './assembly-step.js';
@@ -26,7 +26,7 @@ export interface AssemblyInputs {
   readonly zoo: readonly { readonly id: string; readonly sha256: string; readonly model: ModelInMemory }[];
   readonly tasks: readonly LoadedTask[];
   readonly backend: string;
-  readonly store: ContentStore;
+  readonly store: StepStore;
   /** Evaluates one model on the given tasks, in this thread. */
   readonly evaluateOn: (
     tensors: ReadonlyMap<string, FloatTensor>,

@@ -4,11 +4,24 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-file.js';
 
 /**
+ * Where assembly keeps states (blobs named by their sha256) and step records (named by the hash of the step's
+ * inputs). A folder on one machine (ContentStore); a cluster can put it in a shared object store.
+ */
+export interface StepStore {
+  putBlob(bytes: Uint8Array, extension?: string): Promise<string>;
+  getBlob(hash: string, extension?: string): Promise<Uint8Array | undefined>;
+  /** Where a blob lives, for messages. */
+  blobPath(hash: string, extension?: string): string;
+  putRecord(key: string, value: unknown): Promise<void>;
+  getRecord<T>(key: string): Promise<T | undefined>;
+}
+
+/**
  * A folder of immutable blobs named by the sha256 of their bytes, and of step records named by the hash of
  * their inputs. Writes are atomic (temporary file, then rename), so a run killed at any point leaves either a
  * complete entry or none, and a rerun finds every finished step.
  */
-export class ContentStore {
+export class ContentStore implements StepStore {
   private constructor(readonly root: string) {}
 
   static async open(root: string): Promise<ContentStore> {
