@@ -1,10 +1,11 @@
 import type { Dataset } from '../data/dataset.js';
+import { MalError } from '../errors.js';
 import { hashOf, type StepStore } from '../store/content-store.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import type { AssemblyPlan } from './assembly-plan.js';
 import { assemblyStep, type EvaluateModels } from './assembly-step.js';
 import type { ModelInMemory } from './candidate-alignment.js';
-import { generateCandidates } from './candidates.js';
+import { type Candidate, generateCandidates } from './candidates.js';
 import type { Evaluated, Lineage, LineageStep } from './lineage.js';
 import { decodeState, encodeState } from './model-state.js';
 import type { LoadedTask } from './objective-evaluation.js';
@@ -49,22 +50,76 @@ interface StepRecord {
   readonly step: LineageStep;
 }
 
+/** What one step produced: its lineage entry, the state after it, and whether it came from the store. */
+export interface AssemblyStepRun {
+  readonly step: LineageStep;
+  /** The key its record is stored under: the hash of the step's inputs. */
+  readonly key: string;
+  readonly state: Map<string, FloatTensor>;
+  readonly resumed: boolean;
+}
+
+/**
+ * The loaded inputs of a run and what every step needs that does not change between steps: the candidates, the
+ * base's evaluation and its state hash. A Temporal worker prepares it once per run and then runs steps one by
+ * one, so each step can be a separate activity identified by its index and state hash.
+ */
+export interface PreparedAssembly {
+  readonly inputs: AssemblyInputs;
+  readonly options: Record<string, unknown>;
+  readonly zooHashes: readonly { readonly id: string; readonly sha256: string }[];
+  readonly candidates: readonly Candidate[];
+  readonly initial: Evaluated;
+  readonly initialStateHash: string;
+  readonly evaluateOne: (
+    tensors: ReadonlyMap<string, FloatTensor>,
+    spec: ModelInMemory['spec'],
+  ) => Promise<Evaluated>;
+  readonly evaluateProbe: EvaluateModels;
+}
+
 /**
  * The assembly loop of MAL §6. Every step is a deterministic function of the state's hash, the zoo's hashes and
  * the options; its result is stored under the hash of those inputs, so a run killed at any point and started
  * again skips finished steps and ends with the same bytes.
  */
 export async function runAssembly(inputs: AssemblyInputs): Promise<AssemblyResult> {
-  const { plan, base, store, events } = inputs;
-  const options = recordedOptions(plan);
-  const zooHashes = inputs.zoo.map((z) => ({ id: z.id, sha256: z.sha256 }));
-  const zooById = new Map(inputs.zoo.map((z) => [z.id, z]));
+  const prepared = await prepareAssembly(inputs);
+  const { plan } = inputs;
+  let state = new Map(inputs.base.tensors);
+  let stateHash = prepared.initialStateHash;
+  let objective = prepared.initial.objective;
+  const steps: LineageStep[] = [];
+  let stopReason = budgetSpentReason(plan.steps);
+
+  for (let index = 0; index < plan.steps; index++) {
+    const run = await runAssemblyStep(prepared, { index, stateHash, objective, state });
+    steps.push(run.step);
+    state = run.state;
+    stateHash = run.step.stateAfter;
+    objective = run.step.objectiveAfter;
+    if (run.step.accepted === null) {
+      stopReason = NOTHING_IMPROVED_REASON;
+      break;
+    }
+  }
+  return finishAssembly(prepared, steps, state, stopReason);
+}
+
+export const NOTHING_IMPROVED_REASON = 'no candidate improved the objective';
+
+export function budgetSpentReason(budget: number): string {
+  return `the step budget (${budget}) is spent`;
+}
+
+/** Stores the base as the first state and evaluates it: what every step of the run shares. */
+export async function prepareAssembly(inputs: AssemblyInputs): Promise<PreparedAssembly> {
+  const { plan, base, store } = inputs;
   const candidates = generateCandidates(
     base.spec,
     inputs.zoo.map((z) => ({ id: z.id, spec: z.model.spec })),
     plan.candidates,
   );
-
   const evaluateOne = (tensors: ReadonlyMap<string, FloatTensor>, spec: ModelInMemory['spec']) =>
     inputs.evaluateOn(tensors, spec, inputs.tasks);
   const probeTasks = inputs.tasks.map((t) => ({
@@ -76,72 +131,134 @@ export async function runAssembly(inputs: AssemblyInputs): Promise<AssemblyResul
     for (const m of models) out.push(await inputs.evaluateOn(m, base.spec, probeTasks));
     return out;
   };
+  const initialStateHash = await store.putBlob(encodeState(base.order, base.tensors), '.safetensors');
+  const initial = await evaluateOne(base.tensors, base.spec);
+  return {
+    inputs,
+    options: recordedOptions(plan),
+    zooHashes: inputs.zoo.map((z) => ({ id: z.id, sha256: z.sha256 })),
+    candidates,
+    initial,
+    initialStateHash,
+    evaluateOne,
+    evaluateProbe,
+  };
+}
 
-  let state = new Map(base.tensors);
-  let stateHash = await store.putBlob(encodeState(base.order, state), '.safetensors');
-  const initial = await evaluateOne(state, base.spec);
-  let objective = initial.objective;
-  const steps: LineageStep[] = [];
-  let stopReason = `the step budget (${plan.steps}) is spent`;
+/** The key a step's record is stored under: the hash of everything its result depends on. */
+export function assemblyStepKey(prepared: PreparedAssembly, index: number, stateHash: string): string {
+  return hashOf({
+    version: 1,
+    stateHash,
+    index,
+    options: prepared.options,
+    zoo: prepared.zooHashes,
+    backend: prepared.inputs.backend,
+  });
+}
 
-  for (let index = 0; index < plan.steps; index++) {
-    events?.stepStarted?.(index, plan.steps);
-    const key = hashOf({ version: 1, stateHash, index, options, zoo: zooHashes, backend: inputs.backend });
-    const record = await store.getRecord<StepRecord>(key);
-    const resumedState =
-      record === undefined ? undefined : await store.getBlob(record.step.stateAfter, '.safetensors');
-    let step: LineageStep;
-    if (record !== undefined && resumedState !== undefined) {
-      step = record.step;
-      state = decodeState(resumedState, store.blobPath(step.stateAfter, '.safetensors'));
-      events?.stepFinished?.(step, true);
-    } else {
-      const started = performance.now();
-      const outcome = await assemblyStep({
-        plan,
-        base: { spec: base.spec, widths: base.widths, tensors: state },
-        candidates,
-        zooModel: async (id) => {
-          const z = zooById.get(id);
-          if (z === undefined) throw new RangeError(`no zoo model '${id}'`);
-          return { ...z.model, sha256: z.sha256 };
-        },
-        tasks: inputs.tasks,
-        initial,
-        objectiveBefore: objective,
-        evaluate: inputs.evaluateMany,
-        evaluateProbe,
-        onProgress: events?.progress,
-      });
-      if (outcome.state !== undefined) state = outcome.state;
-      const stateAfter =
-        outcome.state === undefined
-          ? stateHash
-          : await store.putBlob(encodeState(base.order, state), '.safetensors');
-      step = {
-        index,
-        stateBefore: stateHash,
-        stateAfter,
-        objectiveBefore: objective,
-        objectiveAfter: outcome.accepted?.objectiveAtLambda ?? objective,
-        accepted: outcome.accepted,
-        scored: outcome.scored,
-        pruned: outcome.pruned,
-        failed: outcome.failed,
-        seconds: (performance.now() - started) / 1000,
-      };
-      await store.putRecord(key, { step } satisfies StepRecord);
-      events?.stepFinished?.(step, false);
-    }
-    steps.push(step);
-    stateHash = step.stateAfter;
-    objective = step.objectiveAfter;
-    if (step.accepted === null) {
-      stopReason = 'no candidate improved the objective';
-      break;
-    }
+/**
+ * One step on the state named `stateHash`: taken from the store when its record exists, computed and stored
+ * otherwise. `state` saves decoding the state when the caller holds it already (the embedded loop).
+ */
+export async function runAssemblyStep(
+  prepared: PreparedAssembly,
+  at: {
+    readonly index: number;
+    readonly stateHash: string;
+    readonly objective: number;
+    readonly state?: Map<string, FloatTensor>;
+  },
+): Promise<AssemblyStepRun> {
+  const { inputs } = prepared;
+  const { plan, base, store, events } = inputs;
+  const { index, stateHash, objective } = at;
+  events?.stepStarted?.(index, plan.steps);
+  const key = assemblyStepKey(prepared, index, stateHash);
+  const record = await store.getRecord<StepRecord>(key);
+  const resumedState =
+    record === undefined ? undefined : await store.getBlob(record.step.stateAfter, '.safetensors');
+  if (record !== undefined && resumedState !== undefined) {
+    const step = record.step;
+    const state = decodeState(resumedState, store.blobPath(step.stateAfter, '.safetensors'));
+    events?.stepFinished?.(step, true);
+    return { step, key, state, resumed: true };
   }
+  let state = at.state ?? (await loadState(store, stateHash));
+  const zooById = new Map(inputs.zoo.map((z) => [z.id, z]));
+  const started = performance.now();
+  const outcome = await assemblyStep({
+    plan,
+    base: { spec: base.spec, widths: base.widths, tensors: state },
+    candidates: prepared.candidates,
+    zooModel: async (id) => {
+      const z = zooById.get(id);
+      if (z === undefined) throw new RangeError(`no zoo model '${id}'`);
+      return { ...z.model, sha256: z.sha256 };
+    },
+    tasks: inputs.tasks,
+    initial: prepared.initial,
+    objectiveBefore: objective,
+    evaluate: inputs.evaluateMany,
+    evaluateProbe: prepared.evaluateProbe,
+    onProgress: events?.progress,
+  });
+  if (outcome.state !== undefined) state = outcome.state;
+  const stateAfter =
+    outcome.state === undefined
+      ? stateHash
+      : await store.putBlob(encodeState(base.order, state), '.safetensors');
+  const step: LineageStep = {
+    index,
+    stateBefore: stateHash,
+    stateAfter,
+    objectiveBefore: objective,
+    objectiveAfter: outcome.accepted?.objectiveAtLambda ?? objective,
+    accepted: outcome.accepted,
+    scored: outcome.scored,
+    pruned: outcome.pruned,
+    failed: outcome.failed,
+    seconds: (performance.now() - started) / 1000,
+  };
+  await store.putRecord(key, { step } satisfies StepRecord);
+  events?.stepFinished?.(step, false);
+  return { step, key, state, resumed: false };
+}
 
+/**
+ * The first `count` finished steps of a run, read back from their records (a run driven step by step from
+ * elsewhere, such as a Temporal workflow, keeps only the state hash between steps), and the state after them.
+ */
+export async function storedAssemblySteps(
+  prepared: PreparedAssembly,
+  count: number,
+): Promise<{ steps: LineageStep[]; state: Map<string, FloatTensor> }> {
+  const { store } = prepared.inputs;
+  const steps: LineageStep[] = [];
+  let stateHash = prepared.initialStateHash;
+  for (let index = 0; index < count; index++) {
+    const key = assemblyStepKey(prepared, index, stateHash);
+    const record = await store.getRecord<StepRecord>(key);
+    if (record === undefined)
+      throw new AssemblyStoreError(
+        `step ${index + 1} of this run (key ${key}) has no record in the store; the store was changed or another plan's run wrote there — run the assembly again to recompute it`,
+      );
+    steps.push(record.step);
+    stateHash = record.step.stateAfter;
+  }
+  return { steps, state: await loadState(store, stateHash) };
+}
+
+/** Evaluates the final state (and the zoo models of the base's family) and assembles the lineage. */
+export async function finishAssembly(
+  prepared: PreparedAssembly,
+  steps: readonly LineageStep[],
+  state: ReadonlyMap<string, FloatTensor>,
+  stopReason: string,
+): Promise<AssemblyResult> {
+  const { inputs, evaluateOne } = prepared;
+  const { plan, base } = inputs;
+  const stateHash = steps.length === 0 ? prepared.initialStateHash : steps[steps.length - 1].stateAfter;
   const model = encodeState(base.order, state);
   const final = await evaluateOne(state, base.spec);
   let bestZooModel: Lineage['bestZooModel'];
@@ -155,23 +272,37 @@ export async function runAssembly(inputs: AssemblyInputs): Promise<AssemblyResul
     lineage: {
       version: 1,
       plan: plan.file,
-      options,
+      options: prepared.options,
       backend: inputs.backend,
       base: { path: base.path, sha256: base.sha256 },
-      zoo: zooHashes,
+      zoo: [...prepared.zooHashes],
       tasks: inputs.tasks.map((t) => ({
         name: t.name,
         data: t.task.data,
         metric: t.task.metric,
         weight: t.task.weight,
       })),
-      initial,
+      initial: prepared.initial,
       ...(bestZooModel === undefined ? {} : { bestZooModel }),
-      steps,
+      steps: [...steps],
       final: { ...final, sha256: stateHash },
       stopReason,
     },
   };
+}
+
+async function loadState(store: StepStore, stateHash: string): Promise<Map<string, FloatTensor>> {
+  const bytes = await store.getBlob(stateHash, '.safetensors');
+  if (bytes === undefined)
+    throw new AssemblyStoreError(
+      `the assembly state ${stateHash} is missing from the store (${store.blobPath(stateHash, '.safetensors')}); it was deleted or damaged — start the run again from its plan`,
+    );
+  return decodeState(bytes, store.blobPath(stateHash, '.safetensors'));
+}
+
+/** The step store lacks a state or step record a run depends on. */
+export class AssemblyStoreError extends MalError {
+  override readonly name = 'AssemblyStoreError';
 }
 
 function firstExamples(dataset: Dataset, count: number): Dataset {
