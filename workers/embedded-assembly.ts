@@ -1,0 +1,118 @@
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import type { AssemblyPlan } from '../src/assembly/assembly-plan.js';
+import type { ModelInMemory } from '../src/assembly/candidate-alignment.js';
+import type { Evaluated } from '../src/assembly/lineage.js';
+import { evaluateOnTasks, type LoadedTask, objectiveOf } from '../src/assembly/objective-evaluation.js';
+import type { AssemblyInputs } from '../src/assembly/run-assembly.js';
+import type { PlanValidation } from '../src/assembly/validate-plan.js';
+import type { BackendInfo } from '../src/compute/backend.js';
+import type { Evaluation } from '../src/eval/evaluate.js';
+import type { ForwardConfig } from '../src/eval/forward.js';
+import { evaluateTensors, forwardConfigOf, loadDatasetFor } from '../src/eval/model-evaluation.js';
+import { type LoadedModel, loadModel, readFiniteFloatTensors } from '../src/model/load-model.js';
+import { ContentStore, sha256 } from '../src/store/content-store.js';
+import { createEvaluator, type Evaluator } from './evaluation-pool.js';
+
+/** Everything a run needs, loaded once, plus what must be released after it. */
+export interface EmbeddedAssembly {
+  readonly inputs: Omit<AssemblyInputs, 'events'>;
+  readonly base: LoadedModel;
+  close(): Promise<void>;
+}
+
+/**
+ * The embedded engine: one process, the base, zoo and data in memory, the store a folder in the output, and model
+ * evaluations on a Piscina pool sized to the cores (used when the first evaluation shows threads pay off).
+ */
+export async function openEmbeddedAssembly(
+  plan: AssemblyPlan,
+  validation: PlanValidation,
+  backend: BackendInfo,
+): Promise<EmbeddedAssembly> {
+  const opened: LoadedModel[] = [];
+  const evaluators: Evaluator[] = [];
+  const close = async (): Promise<void> => {
+    for (const e of evaluators) await e.close();
+    for (const m of opened) await m.source.close();
+  };
+  try {
+    const base = await loadModel(plan.base);
+    opened.push(base);
+    const config = forwardConfigOf(base);
+    const tasks: LoadedTask[] = [];
+    for (const [i, task] of plan.objective.tasks.entries()) {
+      const dataset = await loadDatasetFor(base.spec, task.data, {
+        dataDir: plan.data.dataDir,
+        limit: task.limit,
+      });
+      const repeated = plan.objective.tasks.filter((t) => t.data === task.data).length > 1;
+      tasks.push({ name: repeated ? `${task.data}#${i}` : task.data, task, dataset });
+    }
+    const zoo: { id: string; sha256: string; model: ModelInMemory; config: ForwardConfig }[] = [];
+    for (const entry of validation.zooModels) {
+      const model = await loadModel(entry.path);
+      opened.push(model);
+      const tensors = await readFiniteFloatTensors(model, model.source.tensorNames());
+      zoo.push({
+        id: entry.id,
+        sha256: entry.sha256,
+        model: { spec: model.spec, widths: model.widths, tensors },
+        config: forwardConfigOf(model),
+      });
+    }
+    for (const _ of tasks) {
+      evaluators.push(
+        await createEvaluator({
+          threads: availableParallelism(),
+          parallel: 'auto',
+          backend: backend.name,
+          spec: base.spec,
+          config,
+          batchSize: 1000,
+          evaluateInProcess: (tensors, data) => evaluateTensors(tensors, base.spec, data, config),
+        }),
+      );
+    }
+    const inputs: Omit<AssemblyInputs, 'events'> = {
+      plan,
+      base: {
+        path: base.path,
+        sha256: sha256(await readFile(base.source.path)),
+        order: base.source.tensorNames(),
+        spec: base.spec,
+        widths: base.widths,
+        tensors: await readFiniteFloatTensors(base, base.source.tensorNames()),
+      },
+      zoo: zoo.map((z) => ({ id: z.id, sha256: z.sha256, model: z.model })),
+      tasks,
+      backend: backend.name,
+      store: await ContentStore.open(join(plan.output, 'store')),
+      evaluateOn: (tensors, spec, on) =>
+        evaluateOnTasks(
+          tensors,
+          spec,
+          spec === base.spec ? config : (zoo.find((z) => z.model.spec === spec)?.config ?? {}),
+          on,
+        ),
+      evaluateMany: async (models) => {
+        const perTask: Evaluation[][] = [];
+        for (const [i, t] of tasks.entries())
+          perTask.push(await evaluators[i].evaluateAll(models, t.dataset));
+        return models.map((_, m): Evaluated => {
+          const results = tasks.map((t, i) => ({
+            name: t.name,
+            loss: perTask[i][m].loss,
+            accuracy: perTask[i][m].accuracy,
+          }));
+          return { objective: objectiveOf(tasks, results), tasks: results };
+        });
+      },
+    };
+    return { inputs, base, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
