@@ -2,15 +2,17 @@ import type { AlignmentPlan } from '../align/alignment-problem.js';
 import { mapTargetTensor } from '../align/apply-maps.js';
 import type { KernelPolicy } from '../align/axis-index.js';
 import type { SpaceMaps } from '../align/space-map.js';
+import { IncompatibleModelsError } from '../errors.js';
 import { writeSafetensors } from '../io/safetensors-writer.js';
 import type { LoadedModel } from '../model/load-model.js';
 import { readFiniteFloatTensor } from '../model/load-model.js';
 import { fromFloat32 } from '../tensor/float-conversion.js';
-import { malInterpolate, type UnmatchedPolicy } from './mal-interpolation.js';
+import { type MergeMethodSettings, mergeTensor } from './merge-method.js';
 
 export interface MergeModelsOptions {
-  readonly lambda: number;
-  readonly unmatched: UnmatchedPolicy;
+  readonly method: MergeMethodSettings;
+  /** The common ancestor that task-vector methods (task arithmetic, TIES, DARE) measure against. */
+  readonly ancestor?: LoadedModel;
   readonly kernel: KernelPolicy;
   readonly metadata?: Readonly<Record<string, string>>;
   /** Called after each tensor is written, for progress. */
@@ -26,7 +28,7 @@ export interface MergeSummary {
 }
 
 /**
- * Writes `(1−λ)·base + λ·T(target)` tensor by tensor, in the base's names, shapes, dtypes and order, so peak
+ * Writes the merge of base and T(target) (by default MAL's `(1−λ)·base + λ·T(target)`) tensor by tensor, in the base's names, shapes, dtypes and order, so peak
  * memory is a few tensors whatever the model size. Tensors without a partner in the target, and buffers, are
  * copied from the base byte for byte. The file appears only when complete.
  */
@@ -68,12 +70,18 @@ export async function mergeModels(
           options.kernel,
           true,
         );
-        const out = malInterpolate(
+        const ancestor =
+          options.ancestor === undefined
+            ? undefined
+            : await readAncestor(options.ancestor, name, baseTensor.shape);
+        const out = mergeTensor(
+          name,
+          done,
           baseTensor.data,
           mapped.data,
-          options.lambda,
-          options.unmatched,
           mapped.matched,
+          ancestor,
+          options.method,
         );
         for (const m of mapped.matched ?? []) if (m === 0) unmatchedEntries++;
         totalEntries += out.length;
@@ -86,4 +94,21 @@ export async function mergeModels(
     { ...base.source.metadata, ...options.metadata },
   );
   return { merged, copied, unmatchedEntries, totalEntries };
+}
+
+async function readAncestor(
+  ancestor: LoadedModel,
+  name: string,
+  shape: readonly number[],
+): Promise<Float32Array> {
+  const names = ancestor.source.tensorNames();
+  if (!names.includes(name))
+    throw new IncompatibleModelsError(`ancestor ${ancestor.path} has no tensor '${name}'`);
+  const tensor = await readFiniteFloatTensor(ancestor, name);
+  if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
+    throw new IncompatibleModelsError(
+      `ancestor ${ancestor.path}: tensor '${name}' has shape [${tensor.shape.join(', ')}], the base [${shape.join(', ')}]`,
+    );
+  }
+  return tensor.data;
 }

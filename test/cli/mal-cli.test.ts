@@ -184,6 +184,80 @@ describe('mal', () => {
     expect(naiveDiff).toBeGreaterThan(0.1);
   });
 
+  it('merges by task arithmetic after alignment: ancestor + τ_base + λ·τ_target, with the target shuffled', async () => {
+    // ancestor O; base = O + τa; target = shuffle(O + τb). Alignment undoes the shuffle, so the result is O + τa + λ·τb.
+    const random = new SeededRandom(21);
+    const ancestor = makeMlp({ widths: [20, 24, 12, 5], naming: 'fc', seed: 30 }).tensors;
+    const tauA = new Map([...ancestor].map(([n, t]) => [n, random.normalArray(t.data.length, 0.01)]));
+    const tauB = new Map([...ancestor].map(([n, t]) => [n, random.normalArray(t.data.length, 0.01)]));
+    const plus = (tau: Map<string, Float32Array>) =>
+      new Map(
+        [...ancestor].map(([n, t]) => [
+          n,
+          { shape: t.shape, data: t.data.map((v, i) => v + tau.get(n)![i]) },
+        ]),
+      );
+    const a = plus(tauA);
+    const b = transformModel(spec, plus(tauB), perms);
+    await save(join(dir, 'ta-ancestor.safetensors'), ancestor);
+    await save(join(dir, 'ta-a.safetensors'), a);
+    await save(join(dir, 'ta-b.safetensors'), b);
+    const out = join(dir, 'ta-merged.safetensors');
+    const run = await mal(
+      'merge',
+      join(dir, 'ta-a.safetensors'),
+      join(dir, 'ta-b.safetensors'),
+      '--method',
+      'task-arithmetic',
+      '--ancestor',
+      join(dir, 'ta-ancestor.safetensors'),
+      '--lambda',
+      '0.5',
+      '--out',
+      out,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const merged = await load(out);
+    for (const [name, t] of ancestor) {
+      const m = merged.get(name)!;
+      for (let i = 0; i < m.length; i++) {
+        expect(m[i]).toBeCloseTo(t.data[i] + tauA.get(name)![i] + 0.5 * tauB.get(name)![i], 5);
+      }
+    }
+    const noAncestor = await mal(
+      'merge',
+      join(dir, 'ta-a.safetensors'),
+      join(dir, 'ta-b.safetensors'),
+      '--method',
+      'ties',
+      '--lambda',
+      '0.5',
+      '--out',
+      join(dir, 'x.safetensors'),
+    );
+    expect(noAncestor.code).toBe(2);
+    expect(noAncestor.stderr).toContain('--ancestor');
+  });
+
+  it('refuses homogeneous methods across widths', async () => {
+    const wide = makeMlp({ widths: [20, 30, 12, 5], naming: 'fc', seed: 4 });
+    await save(join(dir, 'wide.safetensors'), wide.tensors);
+    const run = await mal(
+      'merge',
+      join(dir, 'base.safetensors'),
+      join(dir, 'wide.safetensors'),
+      '--method',
+      'slerp',
+      '--lambda',
+      '0.5',
+      '--out',
+      join(dir, 'slerp.safetensors'),
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('equal widths');
+    expect(existsSync(join(dir, 'slerp.safetensors'))).toBe(false);
+  });
+
   it('refuses maps made for other models', async () => {
     const other = makeMlp({ widths: [20, 30, 12, 5], naming: 'fc', seed: 4 });
     await save(join(dir, 'other.safetensors'), other.tensors);

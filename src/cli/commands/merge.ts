@@ -3,8 +3,14 @@ import { planAlignment } from '../../align/alignment-problem.js';
 import { checkMapsFitPlan } from '../../align/check-maps.js';
 import { readMapsFile } from '../../align/maps-file.js';
 import type { SpaceMaps } from '../../align/space-map.js';
-import { UsageError } from '../../errors.js';
+import { IncompatibleModelsError, UsageError } from '../../errors.js';
 import { UNMATCHED_POLICIES, type UnmatchedPolicy } from '../../merge/mal-interpolation.js';
+import {
+  MERGE_METHODS,
+  type MergeMethod,
+  type MergeMethodSettings,
+  methodNeedsAncestor,
+} from '../../merge/merge-method.js';
 import { mergeModels } from '../../merge/merge-models.js';
 import { loadModel } from '../../model/load-model.js';
 import { alignmentOptionSpecs, alignmentOptions } from '../alignment-options.js';
@@ -25,6 +31,25 @@ export const mergeCommand: Command = {
       valueName: 'maps.json',
       description: "maps written by 'mal align' (skips alignment)",
     },
+    method: {
+      type: 'string',
+      valueName: MERGE_METHODS.join('|'),
+      description:
+        "mal: (1−λ)·θ + λ·T(θ_target), any widths; the others need equal widths after alignment (slerp at t = λ; task-arithmetic, ties, dare-* add λ × the target's task vector to the base's, against --ancestor)",
+      default: 'mal',
+    },
+    ancestor: {
+      type: 'string',
+      valueName: 'model',
+      description: 'common ancestor for task-arithmetic, ties and dare-*',
+    },
+    density: {
+      type: 'string',
+      valueName: 'x',
+      description: 'ties: fraction of each task vector kept',
+      default: '0.5',
+    },
+    drop: { type: 'string', valueName: 'p', description: 'dare: drop probability', default: '0.5' },
     unmatched: {
       type: 'string',
       valueName: UNMATCHED_POLICIES.join('|'),
@@ -45,6 +70,19 @@ export const mergeCommand: Command = {
     const options = alignmentOptions(args);
     const json = args.flags.has('json');
     const mapsFile = args.strings.get('maps');
+    const method: MergeMethod = choiceOption(args, 'method', MERGE_METHODS) ?? 'mal';
+    const ancestorPath = args.strings.get('ancestor');
+    if (methodNeedsAncestor(method) && ancestorPath === undefined) {
+      throw new UsageError(`--method ${method} needs --ancestor <model> (the models' common ancestor)`);
+    }
+    const settings: MergeMethodSettings = {
+      method,
+      lambda,
+      unmatched,
+      density: numberOption(args, 'density', 1e-9, 1) ?? 0.5,
+      dropProbability: numberOption(args, 'drop', 0, 0.999999) ?? 0.5,
+      seed: options.seed,
+    };
 
     const base = await loadModel(args.positionals[0], modelLoadOptions(args, 'base-'));
     try {
@@ -64,23 +102,37 @@ export const mergeCommand: Command = {
           maps = aligned.result.maps;
           alignment = aligned.result;
         }
+        if (method !== 'mal') {
+          const uneven = [...maps.values()].find((m) => m.baseWidth !== m.targetWidth);
+          if (uneven !== undefined) {
+            throw new IncompatibleModelsError(
+              `--method ${method} needs models of equal widths, but space '${uneven.baseSpace}' has ${uneven.baseWidth} units in the base and ${uneven.targetWidth} in the target; use --method mal`,
+            );
+          }
+        }
+        const ancestor =
+          ancestorPath === undefined
+            ? undefined
+            : await loadModel(ancestorPath, modelLoadOptions(args, 'base-'));
         const summary = await mergeModels(base, target, plan, maps, out, {
-          lambda,
-          unmatched,
+          method: settings,
+          ancestor,
           kernel: options.kernel,
           metadata: {
             'mal.kind': 'merged',
             'mal.base': base.path,
             'mal.target': target.path,
+            'mal.method': method,
             'mal.lambda': String(lambda),
             'mal.unmatched': unmatched,
           },
           onTensor: (name, done, total) => io.progress(`merging ${done}/${total}: ${name}`),
-        });
+        }).finally(() => ancestor?.source.close());
         if (json) {
           io.out(
             JSON.stringify({
               out,
+              method,
               lambda,
               unmatched,
               maps: mapsFile ?? null,
@@ -93,7 +145,7 @@ export const mergeCommand: Command = {
           );
         } else {
           io.out(
-            `merged ${target.path} into ${base.path} with λ = ${lambda}, unmatched entries: ${unmatched}`,
+            `merged ${target.path} into ${base.path} by ${method} with λ = ${lambda}${method === 'mal' ? `, unmatched entries: ${unmatched}` : ''}`,
           );
           if (alignment !== undefined) {
             io.out(
