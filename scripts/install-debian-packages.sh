@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(dataset-fashion-mnist)            # Fashion-MNIST for evaluation and the zoo
 if [ "${1:-test}" = test ]; then
   packages+=(chromium)                      # headless browser for the assembly report's browser test
+  packages+=(nats-server)                   # JetStream server the NATS worker tests start on a free port
 fi
 if [ "${1:-test}" = bench ]; then
   packages+=(python3-scipy python3-numpy time) # reference solvers and GEMM, peak RSS

@@ -6,6 +6,7 @@ import { evalCommand } from './commands/eval.js';
 import { inspectCommand } from './commands/inspect.js';
 import { lmcCommand } from './commands/lmc.js';
 import { mergeCommand } from './commands/merge.js';
+import { workerCommand } from './commands/worker.js';
 import { zooCommands } from './commands/zoo.js';
 
 const commands: readonly Command[] = [
@@ -16,6 +17,7 @@ const commands: readonly Command[] = [
   lmcCommand,
   assembleCommand,
   ...zooCommands,
+  workerCommand,
 ];
 
 function mainUsage(): string {

@@ -1,0 +1,99 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Debian's nats-server 2.9 (the `nats-server` package); MAL_NATS_SERVER points elsewhere. */
+export const NATS_SERVER_BINARY = process.env.MAL_NATS_SERVER ?? '/usr/sbin/nats-server';
+
+export function natsServerAvailable(): boolean {
+  return existsSync(NATS_SERVER_BINARY);
+}
+
+export interface TestNatsServer {
+  readonly url: string;
+  readonly port: number;
+  readonly storeDir: string;
+  /** Stops the server and starts it again on the same port with the same JetStream store. */
+  restart(downMs?: number): Promise<void>;
+  /** Stops the server and removes its store. */
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function launch(port: number, storeDir: string): ChildProcess {
+  return spawn(NATS_SERVER_BINARY, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
+
+async function waitReady(child: ChildProcess, port: number): Promise<void> {
+  let log = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    log += chunk.toString();
+  });
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}:\n${log}`);
+    // The log line says JetStream is up too, which the TCP port alone does not.
+    if (log.includes('Server is ready') && (await canConnect(port))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`nats-server did not become ready on port ${port} within 15 s:\n${log}`);
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** Starts a JetStream-enabled nats-server on a free loopback port with a temporary store. */
+export async function startNatsServer(): Promise<TestNatsServer> {
+  const port = await freePort();
+  const storeDir = await mkdtemp(join(tmpdir(), 'mal-nats-'));
+  let child = launch(port, storeDir);
+  await waitReady(child, port);
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    storeDir,
+    async restart(downMs = 500) {
+      await stopChild(child);
+      await new Promise((r) => setTimeout(r, downMs));
+      child = launch(port, storeDir);
+      await waitReady(child, port);
+    },
+    async stop() {
+      await stopChild(child);
+      await rm(storeDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../../src/store/content-store.js';
+import { CorruptTensorError, MissingTensorError } from '../../workers/nats/nats-errors.js';
+import { encodeTensor, NatsTensorStore } from '../../workers/nats/tensor-store.js';
+import { natsServerAvailable, startNatsServer, type TestNatsServer } from '../support/nats-server.js';
+
+describe.skipIf(!natsServerAvailable())('NATS object store of Arrow tensors', () => {
+  let server: TestNatsServer;
+  let nc: NatsConnection;
+  beforeAll(async () => {
+    server = await startNatsServer();
+    nc = await connect({ servers: server.url });
+  });
+  afterAll(async () => {
+    await nc?.close();
+    await server?.stop();
+  });
+
+  it('stores a tensor under the sha256 of its Arrow bytes and gives it back bit for bit', async () => {
+    const store = await NatsTensorStore.open(nc.jetstream());
+    // Larger than one object-store chunk (128 KiB), so the blob is reassembled from several messages.
+    const data = Float32Array.from({ length: 100_000 }, (_, i) => Math.sin(i) * 1e-3);
+    const tensor = { shape: [250, 400], data };
+    const hash = await store.putTensor(tensor);
+    expect(hash).toBe(sha256(encodeTensor(tensor)));
+    expect(await store.putTensor(tensor)).toBe(hash);
+    const fresh = await NatsTensorStore.open(nc.jetstream());
+    const back = await fresh.getTensor(hash);
+    expect(back.shape).toEqual([250, 400]);
+    expect(Buffer.from(back.data.buffer, back.data.byteOffset, back.data.byteLength)).toEqual(
+      Buffer.from(data.buffer),
+    );
+  });
+
+  it('refuses bytes that are not what their name says, and names a missing tensor', async () => {
+    const store = await NatsTensorStore.open(nc.jetstream());
+    const name = sha256('a tensor that was never stored');
+    await store.objects.putBlob({ name }, new TextEncoder().encode('not arrow'));
+    await expect(store.getTensor(name)).rejects.toBeInstanceOf(CorruptTensorError);
+    await expect(store.getTensor(sha256('missing'))).rejects.toBeInstanceOf(MissingTensorError);
+  });
+});

@@ -1,0 +1,331 @@
+import {
+  type ConnectionOptions,
+  connect,
+  type JetStreamClient,
+  type KV,
+  KvWatchInclude,
+  type NatsConnection,
+} from 'nats';
+import type { SpaceMap } from '../../src/align/space-map.js';
+import type { AlignmentSettings } from '../../src/assembly/assembly-plan.js';
+import type { AlignedCandidate, ModelInMemory } from '../../src/assembly/candidate-alignment.js';
+import type { Candidate } from '../../src/assembly/candidates.js';
+import type { Evaluated, TaskResult } from '../../src/assembly/lineage.js';
+import type { BackendName } from '../../src/compute/backend.js';
+import type { ForwardConfig } from '../../src/eval/forward.js';
+import { exampleLayoutFor } from '../../src/eval/model-evaluation.js';
+import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
+import type { FloatTensor } from '../../src/tensor/tensor.js';
+import { candidateProblem, candidateTensorPairs } from './alignment-tensors.js';
+import { describeServers } from './connection-options.js';
+import { DispatchTimeoutError, TaskFailedError } from './nats-errors.js';
+import { NatsResultStore, parseRecord } from './result-store.js';
+import {
+  checkPoolName,
+  DEFAULT_ACK_WAIT_MS,
+  DEFAULT_MAX_DELIVER,
+  ensurePoolConsumer,
+  ensureTaskStream,
+  taskSubject,
+} from './task-infrastructure.js';
+import {
+  type AlignModelInput,
+  type AlignOutput,
+  type EvaluateOutput,
+  encodeEnvelope,
+  type TaskInput,
+  type TaskOutput,
+  type TaskResultRecord,
+  type TensorRef,
+} from './task-messages.js';
+import { NatsTensorStore } from './tensor-store.js';
+
+export interface DispatcherOptions {
+  readonly connection: ConnectionOptions;
+  readonly pool: string;
+  /** The backend evaluations must run on; the embedded engine's numbers are matched on the same backend. */
+  readonly backend?: BackendName;
+  /** Give up when no result has arrived for this long. */
+  readonly timeoutMs?: number;
+}
+
+/** An objective task as a plan names it: its data is loaded by the workers, not sent. */
+export interface DispatchTask {
+  readonly name: string;
+  readonly data: string;
+  readonly limit?: number;
+  readonly metric: 'loss' | 'accuracy';
+  readonly weight: number;
+}
+
+export interface CandidateAlignmentResult {
+  readonly candidate: Candidate;
+  readonly aligned?: AlignedCandidate;
+  /** Why it could not be aligned (the worker's MalError message). */
+  readonly error?: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 30 * 60_000;
+/** How often pending keys are read directly, in case a watch update was missed across a reconnect. */
+const POLL_MS = 1_000;
+
+/**
+ * The client side of the worker pools: uploads tensors once (by content hash), publishes tasks that carry hashes
+ * only, and waits for their results in the KV bucket. Tasks whose results already exist are not published again.
+ */
+export class NatsTaskDispatcher {
+  private readonly hashes = new WeakMap<Float32Array, string>();
+  private readonly waiting = new Map<string, ((record: TaskResultRecord) => void)[]>();
+  private stopWatch: () => void = () => {};
+
+  private constructor(
+    readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    readonly tensors: NatsTensorStore,
+    readonly results: NatsResultStore,
+    readonly pool: string,
+    readonly backend: BackendName,
+    private readonly timeoutMs: number,
+  ) {}
+
+  static async connect(options: DispatcherOptions): Promise<NatsTaskDispatcher> {
+    const pool = checkPoolName(options.pool);
+    const nc = await connect({ ...options.connection, name: options.connection.name ?? 'mal dispatcher' });
+    try {
+      const jsm = await nc.jetstreamManager();
+      await ensureTaskStream(jsm);
+      // Tasks published before any worker of the pool started must wait in the queue, not vanish.
+      await ensurePoolConsumer(
+        jsm,
+        pool,
+        { ackWaitMs: DEFAULT_ACK_WAIT_MS, maxDeliver: DEFAULT_MAX_DELIVER },
+        false,
+      );
+      const js = nc.jetstream();
+      const dispatcher = new NatsTaskDispatcher(
+        nc,
+        js,
+        await NatsTensorStore.open(js),
+        await NatsResultStore.open(js),
+        pool,
+        options.backend ?? 'wasm',
+        options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      );
+      await dispatcher.watchResults();
+      return dispatcher;
+    } catch (error) {
+      await nc.close();
+      throw error;
+    }
+  }
+
+  /** Uploads a tensor unless this dispatcher already did; returns its hash. */
+  async uploadTensor(tensor: FloatTensor): Promise<string> {
+    const known = this.hashes.get(tensor.data);
+    if (known !== undefined) return known;
+    const hash = await this.tensors.putTensor(tensor);
+    this.hashes.set(tensor.data, hash);
+    return hash;
+  }
+
+  async uploadTensors(tensors: Iterable<readonly [string, FloatTensor]>): Promise<TensorRef[]> {
+    const refs: TensorRef[] = [];
+    for (const [name, t] of tensors) refs.push({ name, hash: await this.uploadTensor(t) });
+    return refs;
+  }
+
+  /** Runs tasks on the pool; results in task order, errors recorded by workers included. */
+  async run(tasks: readonly TaskInput[]): Promise<TaskResultRecord[]> {
+    const envelopes = tasks.map(encodeEnvelope);
+    const promises = envelopes.map((e) => this.resultOf(e.key));
+    for (const envelope of envelopes) {
+      if (!this.waiting.has(envelope.key)) continue;
+      if ((await this.results.get(envelope.key)) !== undefined) continue;
+      // msgID lets JetStream drop a second publish of the same task within its duplicate window.
+      await this.js.publish(taskSubject(this.pool), envelope.bytes, { msgID: envelope.key });
+    }
+    await this.pollPending();
+    return this.awaitAll(promises, envelopes.length);
+  }
+
+  /**
+   * Evaluates every model on every task, one dispatched task per (model, task), and sums the objective as the
+   * embedded engine does. Throws TaskFailedError when a worker recorded an error.
+   */
+  async evaluateMany(
+    models: readonly ReadonlyMap<string, FloatTensor>[],
+    spec: ArchitectureSpec,
+    config: ForwardConfig,
+    tasks: readonly DispatchTask[],
+  ): Promise<Evaluated[]> {
+    const layout = exampleLayoutFor(spec);
+    const inputs: TaskInput[] = [];
+    for (const model of models) {
+      const refs = await this.uploadTensors(model);
+      for (const t of tasks) {
+        inputs.push({
+          kind: 'evaluate',
+          backend: this.backend,
+          spec,
+          config,
+          batchSize: null,
+          tensors: refs,
+          data: { source: t.data, layout, start: 0, end: t.limit ?? null },
+        });
+      }
+    }
+    const records = await this.run(inputs);
+    return models.map((_, m) => {
+      const results: TaskResult[] = tasks.map((t, i) => {
+        const index = m * tasks.length + i;
+        const output = outputOf(records[index], encodeEnvelope(inputs[index]).key) as EvaluateOutput;
+        return { name: t.name, loss: output.loss, accuracy: output.accuracy };
+      });
+      return { objective: objectiveOf(tasks, results), tasks: results };
+    });
+  }
+
+  /** Aligns every candidate on the pool; a candidate that cannot be aligned comes back with its reason. */
+  async alignCandidates(
+    base: ModelInMemory,
+    zooModel: (id: string) => ModelInMemory | Promise<ModelInMemory>,
+    candidates: readonly Candidate[],
+    settings: AlignmentSettings,
+    seed: number,
+  ): Promise<CandidateAlignmentResult[]> {
+    const inputs: TaskInput[] = [];
+    const sides: { zoo: ModelInMemory; pairs: [string, string][] | undefined }[] = [];
+    for (const candidate of candidates) {
+      const zoo = await zooModel(candidate.model);
+      const pairs = candidateTensorPairs(base, zoo, candidate);
+      sides.push({ zoo, pairs });
+      const side = async (m: ModelInMemory, names: Set<string> | undefined): Promise<AlignModelInput> => ({
+        spec: m.spec,
+        widths: [...m.widths],
+        tensors: await this.uploadTensors([...m.tensors].filter(([name]) => names?.has(name) ?? true)),
+      });
+      inputs.push({
+        kind: 'align',
+        base: await side(base, pairs && new Set(pairs.map(([b]) => b))),
+        zoo: await side(zoo, pairs && new Set(pairs.map(([, z]) => z))),
+        candidate: { model: candidate.model, layers: candidate.layers, baseLayers: candidate.baseLayers },
+        settings,
+        seed,
+      });
+    }
+    const records = await this.run(inputs);
+    return candidates.map((candidate, i) => {
+      const record = records[i];
+      if (!record.ok) return { candidate, error: record.error.message };
+      const { pairs, zoo } = sides[i];
+      if (pairs === undefined) throw new Error('a worker aligned a candidate whose units do not pair here');
+      const output = record.output as AlignOutput;
+      const maps = new Map<string, SpaceMap>(
+        output.maps.map((m) => [m.baseSpace, { ...m, map: Int32Array.from(m.map) }]),
+      );
+      return {
+        candidate,
+        aligned: {
+          problem: candidateProblem(base, zoo, pairs),
+          maps,
+          preScore: output.preScore,
+          mapHashes: { ...output.mapHashes },
+        },
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    this.stopWatch();
+    await this.nc.drain();
+  }
+
+  private resultOf(key: string): Promise<TaskResultRecord> {
+    return new Promise((resolve) => {
+      const list = this.waiting.get(key);
+      if (list === undefined) this.waiting.set(key, [resolve]);
+      else list.push(resolve);
+    });
+  }
+
+  private settle(key: string, record: TaskResultRecord): void {
+    const list = this.waiting.get(key);
+    if (list === undefined) return;
+    this.waiting.delete(key);
+    for (const resolve of list) resolve(record);
+  }
+
+  private async watchResults(): Promise<void> {
+    const kv: KV = this.results.kv;
+    const watch = await kv.watch({ key: '>', include: KvWatchInclude.UpdatesOnly });
+    this.stopWatch = () => watch.stop();
+    void (async () => {
+      try {
+        for await (const entry of watch) {
+          if (entry.operation === 'PUT' && this.waiting.has(entry.key))
+            this.settle(entry.key, parseRecord(entry.value));
+        }
+      } catch {
+        // The poll below still finds every result.
+      }
+    })();
+  }
+
+  private async pollPending(): Promise<void> {
+    for (const key of [...this.waiting.keys()]) {
+      try {
+        const record = await this.results.get(key);
+        if (record !== undefined) this.settle(key, record);
+      } catch {
+        // Disconnected for the moment: the next poll tries again.
+      }
+    }
+  }
+
+  private async awaitAll(promises: Promise<TaskResultRecord>[], total: number): Promise<TaskResultRecord[]> {
+    let done = 0;
+    let lastProgress = performance.now();
+    for (const p of promises) {
+      void p.then(() => {
+        done++;
+        lastProgress = performance.now();
+      });
+    }
+    const all = Promise.all(promises);
+    let finished = false;
+    void all.then(() => {
+      finished = true;
+    });
+    while (!finished) {
+      await Promise.race([all, delay(POLL_MS)]);
+      if (finished) break;
+      if (performance.now() - lastProgress > this.timeoutMs) {
+        throw new DispatchTimeoutError(
+          `${total - done} of ${total} task(s) on pool '${this.pool}' got no result within ${(this.timeoutMs / 1000).toFixed(0)} s of the last one; is a 'mal worker --pool ${this.pool}' running against ${describeServers({ servers: this.nc.getServer() })}? Tasks stay queued, so running the step again picks up their results.`,
+        );
+      }
+      await this.pollPending();
+    }
+    return all;
+  }
+}
+
+/** The task's output, or TaskFailedError with the error its worker recorded. */
+export function outputOf(record: TaskResultRecord, key: string): TaskOutput {
+  if (!record.ok) throw new TaskFailedError(key, record.error.name, record.error.message);
+  return record.output;
+}
+
+/** `Σ weight · value` with value the loss or −accuracy, summed in task order exactly as objectiveOf sums it. */
+function objectiveOf(tasks: readonly DispatchTask[], results: readonly TaskResult[]): number {
+  let total = 0;
+  tasks.forEach((t, i) => {
+    const r = results[i];
+    total += t.weight * (t.metric === 'loss' ? r.loss : -r.accuracy);
+  });
+  return total;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,143 @@
+import type { AlignmentSettings } from '../../src/assembly/assembly-plan.js';
+import type { Candidate } from '../../src/assembly/candidates.js';
+import type { BackendName } from '../../src/compute/backend.js';
+import type { ExampleLayout } from '../../src/data/dataset.js';
+import type { ForwardConfig } from '../../src/eval/forward.js';
+import type { ArchitectureSpec, SpaceKind } from '../../src/spec/architecture-spec.js';
+import { canonicalJson, hashOf } from '../../src/store/content-store.js';
+import { BadTaskError } from './nats-errors.js';
+
+/** A tensor by name in its model and by the sha256 of its Arrow IPC bytes in the object store. */
+export interface TensorRef {
+  readonly name: string;
+  readonly hash: string;
+}
+
+/** Examples `[start, end)` of a data source, in the layout the model reads; `end` null: to the last. */
+export interface DataBatch {
+  readonly source: string;
+  readonly layout: ExampleLayout;
+  readonly start: number;
+  readonly end: number | null;
+}
+
+/** One model on one batch of one data source → loss, accuracy, count. */
+export interface EvaluateTaskInput {
+  readonly kind: 'evaluate';
+  /** The backend the numbers must come from: results differ in the last bits between backends. */
+  readonly backend: BackendName;
+  readonly spec: ArchitectureSpec;
+  readonly config: ForwardConfig;
+  readonly batchSize: number | null;
+  readonly tensors: readonly TensorRef[];
+  readonly data: DataBatch;
+}
+
+/** A model side of an alignment: only the tensors the transplanted units touch. */
+export interface AlignModelInput {
+  readonly spec: ArchitectureSpec;
+  readonly widths: readonly (readonly [string, number])[];
+  readonly tensors: readonly TensorRef[];
+}
+
+/** One candidate: zoo units aligned to the base units they would replace → maps and the data-free pre-score. */
+export interface AlignTaskInput {
+  readonly kind: 'align';
+  readonly base: AlignModelInput;
+  readonly zoo: AlignModelInput;
+  readonly candidate: Candidate;
+  readonly settings: AlignmentSettings;
+  readonly seed: number;
+}
+
+/** Does nothing but read its tensors: measures what the queue itself costs. */
+export interface NoopTaskInput {
+  readonly kind: 'noop';
+  readonly tensors: readonly TensorRef[];
+  /** Makes otherwise equal no-op tasks distinct, so each is run rather than answered from the results. */
+  readonly nonce: string;
+}
+
+export type TaskInput = EvaluateTaskInput | AlignTaskInput | NoopTaskInput;
+
+export interface EvaluateOutput {
+  readonly loss: number;
+  readonly accuracy: number;
+  readonly count: number;
+}
+
+export interface SerializedSpaceMap {
+  readonly baseSpace: string;
+  readonly targetSpace: string;
+  readonly kind: SpaceKind;
+  readonly baseWidth: number;
+  readonly targetWidth: number;
+  readonly map: readonly number[];
+}
+
+export interface AlignOutput {
+  readonly maps: readonly SerializedSpaceMap[];
+  readonly preScore: number;
+  readonly mapHashes: Readonly<Record<string, string>>;
+}
+
+export interface NoopOutput {
+  readonly elements: number;
+}
+
+export type TaskOutput = EvaluateOutput | AlignOutput | NoopOutput;
+
+/** What a worker stores under a task's key: the output, or the error that ended the task for good. */
+export type TaskResultRecord =
+  | {
+      readonly ok: true;
+      readonly kind: TaskInput['kind'];
+      readonly output: TaskOutput;
+      readonly worker: string;
+    }
+  | {
+      readonly ok: false;
+      readonly kind: TaskInput['kind'] | 'unknown';
+      readonly error: { readonly name: string; readonly message: string };
+      readonly worker: string;
+    };
+
+/** The message on the wire: hashes and small metadata only, never tensor data. */
+export interface TaskEnvelope {
+  readonly key: string;
+  readonly task: TaskInput;
+}
+
+/** A task's key: the hash of everything its result depends on, so equal tasks share one result. */
+export function taskKey(task: TaskInput): string {
+  return hashOf(task);
+}
+
+export function encodeEnvelope(task: TaskInput): { key: string; bytes: Uint8Array } {
+  const key = taskKey(task);
+  return { key, bytes: new TextEncoder().encode(canonicalJson({ key, task })) };
+}
+
+const KINDS: readonly TaskInput['kind'][] = ['evaluate', 'align', 'noop'];
+
+/** Reads a task message; the key is checked against the task so a result can never land under another task. */
+export function decodeEnvelope(bytes: Uint8Array): TaskEnvelope {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (error) {
+    throw new BadTaskError(`task message is not JSON: ${(error as Error).message}`);
+  }
+  const envelope = parsed as Partial<TaskEnvelope> | null;
+  if (envelope === null || typeof envelope !== 'object' || typeof envelope.key !== 'string') {
+    throw new BadTaskError('task message has no key');
+  }
+  const task = envelope.task as Partial<TaskInput> | undefined;
+  if (task === undefined || task === null || !KINDS.includes(task.kind as TaskInput['kind'])) {
+    throw new BadTaskError(`task ${envelope.key}: unknown kind ${JSON.stringify(task?.kind)}`, envelope.key);
+  }
+  if (taskKey(task as TaskInput) !== envelope.key) {
+    throw new BadTaskError(`task ${envelope.key}: key is not the hash of the task it carries`);
+  }
+  return envelope as TaskEnvelope;
+}

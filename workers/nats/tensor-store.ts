@@ -1,0 +1,73 @@
+import { type JetStreamClient, type ObjectStore, StorageType } from 'nats';
+import { tensorFromArrowIPC, tensorToArrowIPC } from '../../src/io/arrow-tensor.js';
+import { sha256 } from '../../src/store/content-store.js';
+import type { FloatTensor } from '../../src/tensor/tensor.js';
+import { CorruptTensorError, MissingTensorError } from './nats-errors.js';
+import { TENSOR_BUCKET } from './task-infrastructure.js';
+
+/**
+ * The name every tensor carries inside its Arrow message. Tasks name tensors themselves, so keeping the name out
+ * of the bytes makes equal tensors of different layers or models one blob.
+ */
+const BLOB_TENSOR_NAME = 'tensor';
+
+export function encodeTensor(tensor: FloatTensor): Uint8Array {
+  const { data } = tensor;
+  return tensorToArrowIPC(BLOB_TENSOR_NAME, {
+    dtype: 'F32',
+    shape: tensor.shape,
+    bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  });
+}
+
+/** Decodes a blob fetched under `hash`, checking that it is what the hash names. */
+export function decodeTensor(hash: string, bytes: Uint8Array): FloatTensor {
+  if (sha256(bytes) !== hash) throw new CorruptTensorError(hash, 'its bytes do not hash to its name');
+  let decoded: ReturnType<typeof tensorFromArrowIPC>;
+  try {
+    decoded = tensorFromArrowIPC(bytes, `tensor ${hash}`);
+  } catch (error) {
+    throw new CorruptTensorError(hash, (error as Error).message);
+  }
+  if (decoded.tensor.dtype !== 'F32') {
+    throw new CorruptTensorError(hash, `dtype ${decoded.tensor.dtype}, expected F32`);
+  }
+  // A copy: the view may be unaligned for Float32Array, and the cache must not pin the whole message.
+  const copy = decoded.tensor.bytes.slice();
+  return { shape: decoded.tensor.shape, data: new Float32Array(copy.buffer, 0, copy.byteLength / 4) };
+}
+
+/** Tensors in the JetStream object store as Arrow IPC blobs named by their sha256. */
+export class NatsTensorStore {
+  private readonly known = new Set<string>();
+
+  private constructor(readonly objects: ObjectStore) {}
+
+  static async open(js: JetStreamClient): Promise<NatsTensorStore> {
+    return new NatsTensorStore(await js.views.os(TENSOR_BUCKET, { storage: StorageType.File }));
+  }
+
+  /** Stores bytes under their hash unless a blob of that name is already there; returns the hash. */
+  async putBytes(bytes: Uint8Array): Promise<string> {
+    const hash = sha256(bytes);
+    if (this.known.has(hash)) return hash;
+    const info = await this.objects.info(hash);
+    if (info === null || info.deleted) await this.objects.putBlob({ name: hash }, bytes);
+    this.known.add(hash);
+    return hash;
+  }
+
+  async getBytes(hash: string): Promise<Uint8Array> {
+    const bytes = await this.objects.getBlob(hash);
+    if (bytes === null) throw new MissingTensorError(hash);
+    return bytes;
+  }
+
+  putTensor(tensor: FloatTensor): Promise<string> {
+    return this.putBytes(encodeTensor(tensor));
+  }
+
+  async getTensor(hash: string): Promise<FloatTensor> {
+    return decodeTensor(hash, await this.getBytes(hash));
+  }
+}
