@@ -6,6 +6,10 @@ import { evalCommand } from './commands/eval.js';
 import { inspectCommand } from './commands/inspect.js';
 import { lmcCommand } from './commands/lmc.js';
 import { mergeCommand } from './commands/merge.js';
+import { runControlCommands } from './commands/run-control.js';
+import { statusCommand } from './commands/status.js';
+import { submitCommand } from './commands/submit.js';
+import { temporalWorkerCommand } from './commands/temporal-worker.js';
 import { workerCommand } from './commands/worker.js';
 import { zooCommands } from './commands/zoo.js';
 
@@ -17,6 +21,10 @@ const commands: readonly Command[] = [
   lmcCommand,
   assembleCommand,
   ...zooCommands,
+  submitCommand,
+  statusCommand,
+  ...runControlCommands,
+  temporalWorkerCommand,
   workerCommand,
 ];
 

@@ -1,0 +1,70 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { connectTemporalClient } from '../../../workers/temporal/temporal-client.js';
+import { temporalOptionSpecs, temporalSettings } from '../../../workers/temporal/temporal-settings.js';
+import type { AssemblyProgress, FinishedRun } from '../../../workflows/assembly-types.js';
+import { UsageError } from '../../errors.js';
+import type { Command } from '../command.js';
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: "Show a submitted run's state: workflow status, step, budget, objective, last accepted candidate.",
+  positionals: ['run'],
+  options: {
+    json: { type: 'boolean', description: 'print one JSON object' },
+    ...temporalOptionSpecs,
+  },
+  async run(args, io) {
+    const runId = args.positionals[0];
+    const settings = temporalSettings(args.strings);
+    const { client, close } = await connectTemporalClient(settings);
+    try {
+      const handle = client.workflow.getHandle(runId);
+      let status: string;
+      try {
+        status = (await handle.describe()).status.name;
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError)
+          throw new UsageError(
+            `no run '${runId}' in namespace '${settings.namespace}' at ${settings.address}`,
+          );
+        throw error;
+      }
+      let progress: AssemblyProgress | null = null;
+      let result: FinishedRun | null = null;
+      if (status === 'RUNNING') {
+        // A run whose worker is down still answers queries from history once a worker is back; until then, say so.
+        progress = await handle.query<AssemblyProgress>('progress').catch(() => null);
+      } else if (status === 'COMPLETED') {
+        result = (await handle.result()) as FinishedRun;
+      }
+      if (args.flags.has('json')) {
+        io.out(JSON.stringify({ run: runId, status, progress, result }));
+        return 0;
+      }
+      io.out(`run ${runId}: ${status}`);
+      if (progress !== null) {
+        io.out(
+          `  ${progress.phase}: step ${progress.step}/${progress.budget ?? '?'}, objective ${progress.objective?.toFixed(4) ?? '?'} (base ${progress.initialObjective?.toFixed(4) ?? '?'})${progress.stopping ? ', stopping after this step' : ''}`,
+        );
+        const a = progress.lastAccepted;
+        if (a !== null)
+          io.out(
+            `  last accepted: ${a.model} ${a.layers.join('+')} → ${a.baseLayers.join('+')} at λ = ${a.lambda}`,
+          );
+      } else if (status === 'RUNNING') {
+        io.out(
+          '  progress unavailable: no Temporal worker answered the query (is `mal temporal-worker` running?)',
+        );
+      }
+      if (result !== null) {
+        io.out(
+          `  ${result.accepted} transplant(s) in ${result.steps} step(s), objective ${result.initialObjective.toFixed(4)} → ${result.finalObjective.toFixed(4)} (${result.stopReason})`,
+        );
+        io.out(`  model ${result.model}`);
+      }
+      return 0;
+    } finally {
+      await close();
+    }
+  },
+};

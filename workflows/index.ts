@@ -1,0 +1,2 @@
+// The entry point the Temporal worker bundles: every workflow type it serves.
+export { assemblyWorkflow } from './assembly-workflow.js';
