@@ -1,0 +1,146 @@
+// Shared by the deploy tests: where the files are, the YAML reader, the `mal` commands the CLI defines, and a
+// checker for `mal …` argument lists in compose and Kubernetes files.
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const DEPLOY = join(ROOT, 'deploy');
+
+/** The variables the CLI reads for its connections (docs/cluster.md); every mal container gets them. */
+export const CONNECTION_ENV = [
+  'MAL_NATS_URL',
+  'MAL_TEMPORAL_ADDRESS',
+  'MAL_TEMPORAL_NAMESPACE',
+  'MAL_TASK_QUEUE',
+  'MAL_DATA_DIR',
+] as const;
+
+/** Every document of a YAML file, as plain values; a syntax error or warning fails the caller. */
+export function readYamlDocuments(path: string): unknown[] {
+  const text = readFileSync(path, 'utf8');
+  const docs = parseAllDocuments(text, { merge: true, prettyErrors: true });
+  const out: unknown[] = [];
+  for (const doc of docs) {
+    const problems = [...doc.errors, ...doc.warnings];
+    if (problems.length > 0) {
+      throw new Error(`${path}: ${problems.map((p) => p.message).join('\n')}`);
+    }
+    const value = doc.toJS({ maxAliasCount: 100 });
+    if (value !== null && value !== undefined) out.push(value);
+  }
+  return out;
+}
+
+export function readYaml(path: string): unknown {
+  const docs = readYamlDocuments(path);
+  if (docs.length !== 1) throw new Error(`${path}: expected one YAML document, found ${docs.length}`);
+  return docs[0];
+}
+
+export type Json = Record<string, unknown>;
+
+export function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function obj(value: unknown, what: string): Json {
+  if (!isObject(value)) throw new Error(`${what}: expected a mapping, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+export function arr(value: unknown, what: string): unknown[] {
+  if (!Array.isArray(value)) throw new Error(`${what}: expected a list, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** A `mal` subcommand as the CLI defines it: its name (one or two words) and its option names. */
+export interface CliCommand {
+  readonly name: string;
+  readonly options: ReadonlySet<string>;
+}
+
+interface CommandLike {
+  readonly name: string;
+  readonly summary: string;
+  readonly options: Record<string, unknown>;
+}
+
+function isCommandLike(value: unknown): value is CommandLike {
+  return (
+    isObject(value) &&
+    typeof value.name === 'string' &&
+    typeof value.summary === 'string' &&
+    isObject(value.options) &&
+    typeof value.run === 'function'
+  );
+}
+
+/**
+ * The commands src/cli/main.ts registers: the identifiers in its `commands` array, resolved through its imports
+ * and loaded, so a deploy file can only name commands and options the CLI really has.
+ */
+export async function cliCommands(): Promise<Map<string, CliCommand>> {
+  const mainPath = join(ROOT, 'src/cli/main.ts');
+  const main = readFileSync(mainPath, 'utf8');
+  const list = /const commands[^=]*=\s*\[([\s\S]*?)\];/.exec(main);
+  if (list === null) throw new Error(`${mainPath}: no 'const commands = [...]' array found`);
+  const identifiers = list[1]
+    .split(',')
+    .map((s) => s.replace(/\/\/.*$/gm, '').trim())
+    .filter((s) => s !== '')
+    .map((s) => s.replace(/^\.\.\./, ''));
+  const sources = new Map<string, string>();
+  for (const m of main.matchAll(/import\s*\{([^}]*)\}\s*from\s*'([^']+)'/g)) {
+    for (const part of m[1].split(',')) {
+      const local = part
+        .trim()
+        .replace(/^type\s+/, '')
+        .split(/\s+as\s+/)
+        .pop()
+        ?.trim();
+      if (local) sources.set(local, m[2]);
+    }
+  }
+  const found = new Map<string, CliCommand>();
+  for (const id of identifiers) {
+    const from = sources.get(id);
+    if (from === undefined) throw new Error(`${mainPath}: command '${id}' is not imported from a module`);
+    const file = resolve(dirname(mainPath), from.replace(/\.js$/, '.ts'));
+    const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    const exported = module[id];
+    const items = Array.isArray(exported) ? exported : [exported];
+    for (const item of items) {
+      if (!isCommandLike(item)) throw new Error(`${file}: export '${id}' is not a command`);
+      found.set(item.name, { name: item.name, options: new Set(Object.keys(item.options)) });
+    }
+  }
+  return found;
+}
+
+/**
+ * Problems with a `mal` argument list (`['worker', '--pool', 'cpu']`): an unknown command, an option the command
+ * does not define. Values are not checked beyond being present.
+ */
+export function checkMalArgs(args: readonly string[], commands: ReadonlyMap<string, CliCommand>): string[] {
+  const [first, second] = args;
+  if (first === undefined) return ['no mal command given'];
+  const command =
+    (second !== undefined ? commands.get(`${first} ${second}`) : undefined) ?? commands.get(first);
+  if (command === undefined) {
+    return [
+      `'mal ${first}' is not a command src/cli/main.ts registers (known: ${[...commands.keys()].join(', ')})`,
+    ];
+  }
+  const problems: string[] = [];
+  const rest = args.slice(command.name.split(' ').length);
+  for (const arg of rest) {
+    if (!arg.startsWith('--')) continue;
+    const name = arg.slice(2).split('=')[0];
+    if (name !== 'help' && !command.options.has(name)) {
+      problems.push(`'mal ${command.name}' has no option --${name}`);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,162 @@
+// Starts Debian's nats-server with deploy/nats/nats-server.conf (port and store moved to a free port and a
+// temporary folder) and walks one task through it with the per-role users: the dispatcher creates the queue and
+// the buckets, stores a tensor and publishes a task; the worker pulls it, reads the tensor, writes a result and
+// acknowledges. Then what each role must not do is refused. This checks the permissions against the JetStream
+// and object-store subjects nats.js really uses, which `nats-server -t` alone cannot.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ensurePoolConsumer,
+  ensureTaskStream,
+  poolConsumerName,
+  RESULT_BUCKET,
+  TASK_STREAM,
+  TENSOR_BUCKET,
+  taskSubject,
+} from '../../workers/nats/task-infrastructure.js';
+import { DEPLOY } from './deploy-support.js';
+
+const NATS_SERVER = process.env.MAL_NATS_SERVER ?? '/usr/sbin/nats-server';
+const PASSWORDS = {
+  MAL_NATS_ADMIN_PASSWORD: 'admin-secret',
+  MAL_NATS_DISPATCHER_PASSWORD: 'dispatcher-secret',
+  MAL_NATS_WORKER_PASSWORD: 'worker-secret',
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+let child: ChildProcess | undefined;
+let store = '';
+let url = '';
+const open: NatsConnection[] = [];
+
+async function login(user: string, pass: string): Promise<NatsConnection> {
+  const nc = await connect({ servers: url, user, pass, reconnect: false, timeout: 5_000 });
+  open.push(nc);
+  return nc;
+}
+
+beforeAll(async () => {
+  if (!existsSync(NATS_SERVER)) throw new Error(`${NATS_SERVER} is missing: apt-get install nats-server`);
+  const port = await freePort();
+  const httpPort = await freePort();
+  store = mkdtempSync(join(tmpdir(), 'mal-nats-perm-'));
+  url = `nats://127.0.0.1:${port}`;
+  // nats-server has no flag that overrides a configured store_dir: run a copy that points at the temp folder.
+  const original = readFileSync(join(DEPLOY, 'nats/nats-server.conf'), 'utf8');
+  const config = original.replace('store_dir: "/data/jetstream"', `store_dir: "${join(store, 'js')}"`);
+  if (config === original) throw new Error('nats-server.conf: store_dir "/data/jetstream" not found');
+  writeFileSync(join(store, 'nats-server.conf'), config);
+  const proc = spawn(
+    NATS_SERVER,
+    ['-c', join(store, 'nats-server.conf'), '-a', '127.0.0.1', '-p', String(port), '-m', String(httpPort)],
+    { env: { ...process.env, ...PASSWORDS }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  child = proc;
+  let log = '';
+  proc.stderr?.on('data', (c: Buffer) => {
+    log += c.toString();
+  });
+  const deadline = Date.now() + 15_000;
+  while (!log.includes('Server is ready')) {
+    if (proc.exitCode !== null) throw new Error(`nats-server exited with ${proc.exitCode}:\n${log}`);
+    if (Date.now() > deadline) throw new Error(`nats-server did not start:\n${log}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+});
+
+afterAll(async () => {
+  for (const nc of open) if (!nc.isClosed()) await nc.close();
+  const proc = child;
+  if (proc !== undefined && proc.exitCode === null) {
+    await new Promise<void>((resolve) => {
+      proc.once('exit', () => resolve());
+      proc.kill('SIGTERM');
+    });
+  }
+  if (store !== '') rmSync(store, { recursive: true, force: true });
+});
+
+describe('deploy/nats/nats-server.conf permissions, on a running nats-server', () => {
+  it('refuses a wrong password', async () => {
+    await expect(connect({ servers: url, user: 'worker', pass: 'wrong', reconnect: false })).rejects.toThrow(
+      /Authorization/i,
+    );
+  });
+
+  it('lets a task go dispatcher → worker → result, and refuses what each role must not do', async () => {
+    const tensor = new Uint8Array(300_000).map((_, i) => i % 251);
+    const task = new TextEncoder().encode(JSON.stringify({ tensor: 't1', result: 'r1' }));
+
+    // Dispatcher: queue, buckets, a tensor, a task.
+    const dispatcher = await login('dispatcher', PASSWORDS.MAL_NATS_DISPATCHER_PASSWORD);
+    const djsm = await dispatcher.jetstreamManager();
+    await ensureTaskStream(djsm);
+    const djs = dispatcher.jetstream();
+    const dTensors = await djs.views.os(TENSOR_BUCKET);
+    await djs.views.os(RESULT_BUCKET);
+    await dTensors.putBlob({ name: 't1' }, tensor);
+    await djs.publish(taskSubject('cpu'), task);
+
+    // Worker: its pool's consumer, the task, the tensor, a result, the ack.
+    const worker = await login('worker', PASSWORDS.MAL_NATS_WORKER_PASSWORD);
+    const wjsm = await worker.jetstreamManager();
+    await ensureTaskStream(wjsm);
+    await ensurePoolConsumer(wjsm, 'cpu', { ackWaitMs: 30_000, maxDeliver: 5 });
+    const wjs = worker.jetstream();
+    const consumer = await wjs.consumers.get(TASK_STREAM, poolConsumerName('cpu'));
+    const message = await consumer.next({ expires: 5_000 });
+    expect(message).not.toBeNull();
+    expect(new TextDecoder().decode(message!.data)).toContain('"tensor":"t1"');
+    const wTensors = await wjs.views.os(TENSOR_BUCKET);
+    expect(await wTensors.getBlob('t1')).toEqual(tensor);
+    const wResults = await wjs.views.os(RESULT_BUCKET);
+    await wResults.putBlob({ name: 'r1' }, new TextEncoder().encode('{"ok":true}'));
+    // Writing the same name again replaces it (the old chunks are purged).
+    await wResults.putBlob({ name: 'r1' }, new TextEncoder().encode('{"ok":true,"again":1}'));
+    await wTensors.putBlob({ name: 't2' }, tensor.subarray(0, 1000));
+    expect(await message!.ackAck()).toBe(true);
+
+    // The dispatcher reads the result; the queue is empty (work queue: acked messages are removed).
+    const dResults = await djs.views.os(RESULT_BUCKET);
+    expect(new TextDecoder().decode((await dResults.getBlob('r1'))!)).toBe('{"ok":true,"again":1}');
+    expect((await djsm.streams.info(TASK_STREAM)).state.messages).toBe(0);
+
+    // A worker may not publish tasks (directly or through JetStream), nor delete or purge the queue.
+    await expect(wjs.publish(taskSubject('cpu'), task, { timeout: 2_000 })).rejects.toThrow();
+    await expect(wjsm.streams.purge(TASK_STREAM)).rejects.toThrow();
+    await expect(wjsm.streams.delete(TASK_STREAM)).rejects.toThrow();
+    await expect(wjsm.streams.delete(`OBJ_${TENSOR_BUCKET}`)).rejects.toThrow();
+    worker.publish(taskSubject('cpu'), task);
+    await worker.flush().catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await djsm.streams.info(TASK_STREAM)).state.messages).toBe(0);
+
+    // The dispatcher may not delete the queue or the buckets either; admin may.
+    await expect(djsm.streams.delete(TASK_STREAM)).rejects.toThrow();
+    await expect(djsm.streams.delete(`OBJ_${RESULT_BUCKET}`)).rejects.toThrow();
+    const admin = await login('admin', PASSWORDS.MAL_NATS_ADMIN_PASSWORD);
+    const ajsm = await admin.jetstreamManager();
+    expect(await ajsm.streams.delete(`OBJ_${RESULT_BUCKET}`)).toBe(true);
+  });
+
+  it('uses the same password variables as compose passes to the server', () => {
+    const conf = readFileSync(join(DEPLOY, 'nats/nats-server.conf'), 'utf8');
+    for (const name of Object.keys(PASSWORDS)) expect(conf).toContain(`$${name}`);
+  });
+});
