@@ -58,6 +58,9 @@ export interface RunningTaskWorker {
   readonly done: Promise<void>;
 }
 
+// msg.term() carries no reason: nats-server 2.9 reads '+TERM <reason>' (a 2.10 feature) as no ack at all, and
+// the task would sit out its ack wait and be redelivered. The reason is in the recorded result instead.
+
 /** How long one pull waits for tasks before asking again; short so a stop or a reconnect is noticed soon. */
 const FETCH_EXPIRES_MS = 2_000;
 
@@ -188,7 +191,7 @@ async function handleMessage(msg: JsMsg, context: TaskContext): Promise<void> {
       const reason = `needs backend ${task.backend}, this worker runs ${options.backend}; route it to a pool whose workers run ${task.backend}`;
       if (delivery >= context.maxDeliver) {
         await storeWithRetry(context, key, failure(kind, 'BackendMismatch', reason, id));
-        msg.term(reason);
+        msg.term();
       } else {
         msg.nak(1000);
       }
@@ -207,7 +210,7 @@ async function handleMessage(msg: JsMsg, context: TaskContext): Promise<void> {
     }
     if (outcome.permanent) {
       await storeWithRetry(context, key, failure(kind, outcome.name, outcome.message, id));
-      msg.term(outcome.message.slice(0, 200));
+      msg.term();
       log(kind, key, `failed for good: ${outcome.name}: ${outcome.message}`);
       return;
     }
@@ -229,7 +232,7 @@ async function handleMessage(msg: JsMsg, context: TaskContext): Promise<void> {
       }
     }
     if (permanent || lastTry) {
-      msg.term(e.message.slice(0, 200));
+      msg.term();
       log(kind, key, `failed for good: ${e.name}: ${e.message}`);
     } else {
       msg.nak(1000);

@@ -1,0 +1,257 @@
+/**
+ * The NATS data plane with real processes: a nats-server on a free port, `mal worker` processes spawned from
+ * the build (npm test builds first), a dispatcher in this process. Numbers are checked against the same
+ * handlers run here on the same backend.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { alignCandidate, type ModelInMemory } from '../../src/assembly/candidate-alignment.js';
+import { DEFAULT_ALIGNMENT } from '../../src/assembly/plan-file.js';
+import { transplantUnits } from '../../src/assembly/transplant-units.js';
+import { initBackend } from '../../src/compute/backend.js';
+import type { Dataset } from '../../src/data/dataset.js';
+import { writeDatasetArrow } from '../../src/data/dataset-arrow-writer.js';
+import { loadDataset } from '../../src/data/load-dataset.js';
+import { evaluateTensors } from '../../src/eval/model-evaluation.js';
+import { SeededRandom } from '../../src/random/seeded-random.js';
+import { deriveSpec } from '../../src/spec/derive-spec.js';
+import { computeSpaceWidths } from '../../src/spec/space-widths.js';
+import { sha256 } from '../../src/store/content-store.js';
+import type { FloatTensor } from '../../src/tensor/tensor.js';
+import { natsConnectionOptions } from '../../workers/nats/connection-options.js';
+import { type DispatchTask, NatsTaskDispatcher, outputOf } from '../../workers/nats/task-dispatcher.js';
+import { poolConsumerName, TASK_STREAM } from '../../workers/nats/task-infrastructure.js';
+import { encodeEnvelope, type TaskInput } from '../../workers/nats/task-messages.js';
+import { makeMlp } from '../support/model-factory.js';
+import { natsServerAvailable, startNatsServer, type TestNatsServer } from '../support/nats-server.js';
+
+interface WorkerProcess {
+  readonly child: ChildProcess;
+  readonly log: () => string;
+  stop(): Promise<void>;
+}
+
+const started: WorkerProcess[] = [];
+
+function spawnWorker(url: string, pool: string, extra: string[] = []): WorkerProcess {
+  const child = spawn(
+    process.execPath,
+    ['bin/mal.js', 'worker', '--pool', pool, '--backend', 'wasm', '--nats-url', url, ...extra],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let log = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    log += chunk.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const worker: WorkerProcess = {
+    child,
+    log: () => log,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+  started.push(worker);
+  return worker;
+}
+
+function specOf(tensors: ReadonlyMap<string, FloatTensor>) {
+  return deriveSpec([...tensors].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape })));
+}
+
+function inMemory(tensors: Map<string, FloatTensor>): ModelInMemory {
+  const spec = specOf(tensors);
+  return {
+    spec,
+    widths: computeSpaceWidths(spec, new Map([...tensors].map(([n, t]) => [n, t.shape]))),
+    tensors,
+  };
+}
+
+async function writeData(
+  dir: string,
+  name: string,
+  count: number,
+  size: number,
+  seed: number,
+): Promise<string> {
+  const random = new SeededRandom(seed);
+  const dataset: Dataset = {
+    name,
+    count,
+    exampleShape: [size],
+    features: Float32Array.from({ length: count * size }, () => random.next()),
+    labels: Int32Array.from({ length: count }, () => random.int(4)),
+    classes: 4,
+  };
+  const path = join(dir, `${name}.arrow`);
+  await writeDatasetArrow(path, dataset, { encoding: 'float32' });
+  return path;
+}
+
+/** What the embedded engine computes for one model: evaluateTensors per task, the objective summed in order. */
+async function inProcess(
+  model: ReadonlyMap<string, FloatTensor>,
+  tasks: readonly DispatchTask[],
+): Promise<{ objective: number; tasks: { name: string; loss: number; accuracy: number }[] }> {
+  const spec = specOf(model);
+  const results = [];
+  let objective = 0;
+  for (const t of tasks) {
+    const data = await loadDataset(t.data, { layout: 'flat', limit: t.limit });
+    const e = await evaluateTensors(model, spec, data, {});
+    results.push({ name: t.name, loss: e.loss, accuracy: e.accuracy });
+    objective += t.weight * (t.metric === 'loss' ? e.loss : -e.accuracy);
+  }
+  return { objective, tasks: results };
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.skipIf(!natsServerAvailable())('NATS task workers', () => {
+  let server: TestNatsServer;
+  let dataDir: string;
+  let small: string;
+  let large: string;
+  let nc: NatsConnection;
+  const dispatchers: NatsTaskDispatcher[] = [];
+  const dispatcher = async (pool: string, timeoutMs = 30_000) => {
+    const d = await NatsTaskDispatcher.connect({
+      connection: natsConnectionOptions({ url: server.url }, {}),
+      pool,
+      backend: 'wasm',
+      timeoutMs,
+    });
+    dispatchers.push(d);
+    return d;
+  };
+
+  beforeAll(async () => {
+    await initBackend('wasm');
+    server = await startNatsServer();
+    nc = await connect({ servers: server.url });
+    dataDir = await mkdtemp(join(tmpdir(), 'mal-nats-data-'));
+    small = await writeData(dataDir, 'small', 300, 12, 1);
+    large = await writeData(dataDir, 'large', 6000, 64, 2);
+  });
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((w) => w.stop()));
+    await Promise.all(dispatchers.splice(0).map((d) => d.close()));
+  });
+  afterAll(async () => {
+    await nc?.close();
+    await server?.stop();
+    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('evaluates and aligns on a worker process with the numbers this process gets', async () => {
+    const worker = spawnWorker(server.url, 'equal', ['--concurrency', '2']);
+    const d = await dispatcher('equal');
+    const models = [1, 2, 3].map((seed) => makeMlp({ widths: [12, 16, 4], naming: 'layers', seed }).tensors);
+    const tasks: DispatchTask[] = [
+      { name: 'a', data: small, metric: 'loss', weight: 1 },
+      { name: 'b', data: small, limit: 120, metric: 'accuracy', weight: 0.5 },
+    ];
+    const remote = await d.evaluateMany(models, specOf(models[0]), {}, tasks);
+    for (let m = 0; m < models.length; m++) expect(remote[m]).toEqual(await inProcess(models[m], tasks));
+    expect(new Set(remote.map((r) => r.objective)).size).toBe(3);
+
+    const base = inMemory(models[0]);
+    const zoo = inMemory(makeMlp({ widths: [12, 24, 4], naming: 'layers', seed: 9 }).tensors);
+    const unit = transplantUnits(base.spec)[0].name;
+    const candidates = [
+      { model: 'zoo', layers: [unit], baseLayers: [unit] },
+      { model: 'zoo', layers: ['no-such-layer'], baseLayers: [unit] },
+    ];
+    const aligned = await d.alignCandidates(base, () => zoo, candidates, DEFAULT_ALIGNMENT, 7);
+    const reference = await alignCandidate(base, zoo, candidates[0], DEFAULT_ALIGNMENT, 7);
+    expect(aligned[0].aligned?.preScore).toBe(reference.preScore);
+    expect(aligned[0].aligned?.mapHashes).toEqual(reference.mapHashes);
+    expect(aligned[0].aligned?.problem.pairs.length).toBe(reference.problem.pairs.length);
+    expect(aligned[1].error).toMatch(/no-such-layer/);
+    expect(worker.log()).toMatch(/backend wasm: evaluate [0-9a-f]{12} done/);
+  });
+
+  it('redelivers the task of a worker killed mid-task to another worker, same numbers', async () => {
+    const first = spawnWorker(server.url, 'kill', ['--concurrency', '1', '--ack-wait-ms', '1500']);
+    const d = await dispatcher('kill');
+    const model = makeMlp({ widths: [64, 1024, 1024, 4], naming: 'layers', seed: 5 }).tensors;
+    const tasks: DispatchTask[] = [{ name: 'large', data: large, metric: 'loss', weight: 1 }];
+    const run = d.evaluateMany([model], specOf(model), {}, tasks);
+    const jsm = await nc.jetstreamManager();
+    await waitFor('the first worker to take the task', async () => {
+      const info = await jsm.consumers.info(TASK_STREAM, poolConsumerName('kill'));
+      return info.num_ack_pending === 1;
+    });
+    first.child.kill('SIGKILL');
+    await first.stop();
+    expect(first.log()).not.toMatch(/evaluate [0-9a-f]{12} done/);
+    const second = spawnWorker(server.url, 'kill', ['--concurrency', '1', '--ack-wait-ms', '1500']);
+    const [remote] = await run;
+    expect(remote).toEqual(await inProcess(model, tasks));
+    expect(second.log()).toMatch(/evaluate [0-9a-f]{12} done in \d+ ms \(delivery 2\)/);
+  });
+
+  it('terminates a task whose tensor is corrupt, records the error, and the dispatcher reports it', async () => {
+    const worker = spawnWorker(server.url, 'corrupt', ['--concurrency', '1']);
+    const d = await dispatcher('corrupt');
+    const model = makeMlp({ widths: [12, 16, 4], naming: 'layers', seed: 11 }).tensors;
+    const refs = await d.uploadTensors(model);
+    const badHash = sha256('bytes that claim to be a tensor');
+    await d.tensors.objects.putBlob({ name: badHash }, new TextEncoder().encode('not an Arrow stream'));
+    const task: TaskInput = {
+      kind: 'evaluate',
+      backend: 'wasm',
+      spec: specOf(model),
+      config: {},
+      batchSize: null,
+      tensors: refs.map((r, i) => (i === 0 ? { name: r.name, hash: badHash } : r)),
+      data: { source: small, layout: 'flat', start: 0, end: null },
+    };
+    const [record] = await d.run([task]);
+    expect(() => outputOf(record, encodeEnvelope(task).key)).toThrow(
+      /CorruptTensorError: tensor [0-9a-f]+ .*corrupt/,
+    );
+    // The worker records the error, then terminates the message, then logs: wait for the last of the three.
+    await waitFor('the worker to log the failure', async () => /failed for good/.test(worker.log()));
+    expect(worker.log()).toMatch(/failed for good: CorruptTensorError.*\(delivery 1\)/);
+    const jsm = await nc.jetstreamManager();
+    // Terminated, not left for redelivery: within 5 s, far inside its 30 s ack wait, nothing is outstanding.
+    await waitFor(
+      'the task to leave the queue',
+      async () => {
+        const info = await jsm.consumers.info(TASK_STREAM, poolConsumerName('corrupt'));
+        return info.num_pending + info.num_ack_pending === 0;
+      },
+      5_000,
+    );
+  });
+
+  it('finishes a run across a restart of NATS with its store kept', async () => {
+    const worker = spawnWorker(server.url, 'restart', ['--concurrency', '1']);
+    const d = await dispatcher('restart', 45_000);
+    const models = [21, 22, 23, 24, 25, 26].map(
+      (seed) => makeMlp({ widths: [64, 256, 256, 4], naming: 'layers', seed }).tensors,
+    );
+    const tasks: DispatchTask[] = [{ name: 'large', data: large, limit: 3000, metric: 'loss', weight: 1 }];
+    const run = d.evaluateMany(models, specOf(models[0]), {}, tasks);
+    await waitFor('a first result', async () => /evaluate [0-9a-f]{12} done/.test(worker.log()));
+    const doneBefore = worker.log().match(/evaluate [0-9a-f]{12} done/g)?.length ?? 0;
+    await server.restart();
+    const remote = await run;
+    // The restart fell inside the run: some tasks were still to do.
+    expect(doneBefore).toBeLessThan(models.length);
+    for (let m = 0; m < models.length; m++) expect(remote[m]).toEqual(await inProcess(models[m], tasks));
+  }, 60_000);
+});
