@@ -1,0 +1,122 @@
+/**
+ * What the NATS data plane costs: tasks per second and per-task overhead for a no-op task and a 1024×1024
+ * alignment, and object-store throughput, each against an in-process call of the same handler in the same run.
+ * Starts its own nats-server (Debian's, on a free loopback port) and one in-process task worker.
+ * Usage: npx tsx bench/nats-tasks.ts
+ */
+import { randomBytes } from 'node:crypto';
+import { connect } from 'nats';
+import { alignCandidate, type ModelInMemory } from '../src/assembly/candidate-alignment.js';
+import { DEFAULT_ALIGNMENT } from '../src/assembly/plan-file.js';
+import { transplantUnits } from '../src/assembly/transplant-units.js';
+import { deriveSpec } from '../src/spec/derive-spec.js';
+import { computeSpaceWidths } from '../src/spec/space-widths.js';
+import type { FloatTensor } from '../src/tensor/tensor.js';
+import { makeMlp } from '../test/support/model-factory.js';
+import { startNatsServer } from '../test/support/nats-server.js';
+import { natsConnectionOptions } from '../workers/nats/connection-options.js';
+import { NatsTaskDispatcher } from '../workers/nats/task-dispatcher.js';
+import type { TaskInput } from '../workers/nats/task-messages.js';
+import { NatsTensorStore } from '../workers/nats/tensor-store.js';
+import { packTensors } from '../workers/task-handlers/packed-tensors.js';
+import { runTask } from '../workers/task-handlers/task-thread.js';
+import { startTaskWorker } from '../workers/task-worker.js';
+
+function inMemory(tensors: Map<string, FloatTensor>): ModelInMemory {
+  const spec = deriveSpec([...tensors].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape })));
+  return {
+    spec,
+    widths: computeSpaceWidths(spec, new Map([...tensors].map(([n, t]) => [n, t.shape]))),
+    tensors,
+  };
+}
+
+function line(label: string, value: string): void {
+  console.log(`${label.padEnd(52)} ${value}`);
+}
+
+export async function main(): Promise<void> {
+  const server = await startNatsServer();
+  const connection = natsConnectionOptions({ url: server.url }, {});
+  const worker = await startTaskWorker({
+    connection,
+    pool: 'bench',
+    concurrency: 1,
+    backend: 'wasm',
+    ackWaitMs: 30_000,
+    maxDeliver: 5,
+    cacheBytes: 1 << 30,
+    log: () => {},
+  });
+  const dispatcher = await NatsTaskDispatcher.connect({ connection, pool: 'bench', backend: 'wasm' });
+  try {
+    console.log(`nats-server ${server.url}, one in-process task worker (1 thread), Node ${process.version}`);
+
+    // No-op: what the queue, the result KV and the thread hop cost on their own.
+    const tiny = await dispatcher.uploadTensors([['x', { shape: [4], data: new Float32Array(4) }]]);
+    const noop = (n: number, tag: string): TaskInput[] =>
+      Array.from({ length: n }, (_, i) => ({ kind: 'noop', tensors: tiny, nonce: `${tag}-${i}` }));
+    await dispatcher.run(noop(20, 'warm'));
+    const count = 500;
+    let t0 = performance.now();
+    await dispatcher.run(noop(count, 'run'));
+    const natsNoop = (performance.now() - t0) / count;
+    const packed = packTensors([['x', { shape: [4], data: new Float32Array(4) }]]);
+    t0 = performance.now();
+    for (let i = 0; i < count; i++) await runTask({ kind: 'noop', tensors: packed });
+    const localNoop = (performance.now() - t0) / count;
+    line(
+      'no-op task through NATS (500 tasks, 1 thread)',
+      `${(1000 / natsNoop).toFixed(0)} tasks/s, ${natsNoop.toFixed(3)} ms/task`,
+    );
+    line('no-op handler in process', `${localNoop.toFixed(4)} ms/task`);
+    line('per-task overhead of NATS', `${(natsNoop - localNoop).toFixed(3)} ms`);
+
+    // One 1024×1024 layer alignment: a hidden space of 1024 units against 1024.
+    const base = inMemory(makeMlp({ widths: [1024, 1024, 1024], naming: 'layers', seed: 1 }).tensors);
+    const seeds = [2, 3, 4];
+    const zoos = seeds.map((seed) =>
+      inMemory(makeMlp({ widths: [1024, 1024, 1024], naming: 'layers', seed }).tensors),
+    );
+    const unit = transplantUnits(base.spec)[0].name;
+    const candidates = seeds.map((seed) => ({ model: String(seed), layers: [unit], baseLayers: [unit] }));
+    const settings = { ...DEFAULT_ALIGNMENT, init: 'identity' as const };
+    t0 = performance.now();
+    for (let i = 0; i < candidates.length; i++)
+      await alignCandidate(base, zoos[i], candidates[i], settings, 1);
+    const localAlign = (performance.now() - t0) / candidates.length;
+    t0 = performance.now();
+    // One at a time, so the figure is the latency of one task, comparable with the in-process call.
+    for (let i = 0; i < candidates.length; i++) {
+      await dispatcher.alignCandidates(base, () => zoos[i], [candidates[i]], settings, 1);
+    }
+    const natsAlign = (performance.now() - t0) / candidates.length;
+    line('1024×1024 alignment in process', `${localAlign.toFixed(1)} ms/task`);
+    line(
+      '1024×1024 alignment through NATS (cold: uploads 8 MiB)',
+      `${natsAlign.toFixed(1)} ms/task, ${(1000 / natsAlign).toFixed(2)} tasks/s`,
+    );
+    line('per-task overhead of NATS (alignment)', `${(natsAlign - localAlign).toFixed(1)} ms`);
+
+    // Object store: one 64 MiB blob.
+    const blob = randomBytes(64 * 1024 * 1024);
+    t0 = performance.now();
+    const hash = await dispatcher.tensors.putBytes(blob);
+    const putSeconds = (performance.now() - t0) / 1000;
+    const reader = await connect(connection);
+    const fresh = await NatsTensorStore.open(reader.jetstream());
+    t0 = performance.now();
+    const back = await fresh.getBytes(hash);
+    const getSeconds = (performance.now() - t0) / 1000;
+    await reader.close();
+    if (back.length !== blob.length) throw new Error('object store gave back a different size');
+    line('object store put, 64 MiB', `${(64 / putSeconds).toFixed(0)} MB/s`);
+    line('object store get, 64 MiB', `${(64 / getSeconds).toFixed(0)} MB/s`);
+  } finally {
+    await dispatcher.close();
+    await worker.stop();
+    await server.stop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
