@@ -6,6 +6,7 @@ import { main as forward } from './forward.js';
 import { main as gemm } from './gemm.js';
 import { main as linearAssignment } from './linear-assignment.js';
 import { main as mergeModels } from './merge-models.js';
+import { main as natsTasks } from './nats-tasks.js';
 import { main as safetensorsRead } from './safetensors-read.js';
 
 const benches: readonly [string, () => Promise<void>][] = [
@@ -14,6 +15,7 @@ const benches: readonly [string, () => Promise<void>][] = [
   ['forward passes per backend', () => forward([])],
   ['safetensors read throughput', () => safetensorsRead()],
   ['merging two 1 GiB models', () => mergeModels([])],
+  ['tasks and tensors through NATS', () => natsTasks([])],
 ];
 
 for (const [name, run] of benches) {
