@@ -15,7 +15,7 @@ const benches: readonly [string, () => Promise<void>][] = [
   ['forward passes per backend', () => forward([])],
   ['safetensors read throughput', () => safetensorsRead()],
   ['merging two 1 GiB models', () => mergeModels([])],
-  ['tasks and tensors through NATS', () => natsTasks([])],
+  ['tasks and tensors through NATS', () => natsTasks()],
 ];
 
 for (const [name, run] of benches) {
