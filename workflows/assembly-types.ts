@@ -9,6 +9,10 @@ export interface AssemblyRunRef {
   readonly output: string;
   /** Backend preference; default: the plan's. */
   readonly backend?: string;
+  /** Starts from this model instead of the plan's base (the nightly integration continues a published model). */
+  readonly base?: string;
+  /** Takes candidates from this zoo folder instead of the plan's (its include/exclude lists still apply). */
+  readonly zoo?: string;
 }
 
 export interface PreparedRun {

@@ -49,7 +49,13 @@ export async function assemblyWorkflow(input: AssemblyWorkflowInput): Promise<Fi
     heartbeatTimeout,
     retry: { maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
   });
-  const ref = { plan: input.plan, output: input.output, backend: input.backend };
+  const ref = {
+    plan: input.plan,
+    output: input.output,
+    backend: input.backend,
+    base: input.base,
+    zoo: input.zoo,
+  };
   const stepsPerExecution = Math.max(1, input.stepsPerExecution ?? DEFAULT_STEPS_PER_EXECUTION);
 
   let phase: AssemblyPhase = 'preparing';

@@ -1,2 +1,3 @@
 // The entry point the Temporal worker bundles: every workflow type it serves.
 export { assemblyWorkflow } from './assembly-workflow.js';
+export { zooIntegrationWorkflow } from './zoo-integration-workflow.js';

@@ -7,6 +7,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { lmcCommand } from './commands/lmc.js';
 import { mergeCommand } from './commands/merge.js';
 import { runControlCommands } from './commands/run-control.js';
+import { scheduleCommands } from './commands/schedule.js';
 import { statusCommand } from './commands/status.js';
 import { submitCommand } from './commands/submit.js';
 import { temporalWorkerCommand } from './commands/temporal-worker.js';
@@ -25,6 +26,7 @@ const commands: readonly Command[] = [
   statusCommand,
   ...runControlCommands,
   temporalWorkerCommand,
+  ...scheduleCommands,
   workerCommand,
 ];
 

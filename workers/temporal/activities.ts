@@ -37,7 +37,7 @@ export function createAssemblyActivities(): {
   const sessions = new Map<string, Promise<AssemblySession>>();
 
   const sessionFor = async (ref: AssemblyRunRef): Promise<AssemblySession> => {
-    const key = JSON.stringify([ref.plan, ref.output, ref.backend ?? null]);
+    const key = sessionKey(ref);
     let session = sessions.get(key);
     if (session === undefined) {
       session = openAssemblySession(ref);
@@ -57,7 +57,7 @@ export function createAssemblyActivities(): {
   };
 
   const dropSession = async (ref: AssemblyRunRef): Promise<void> => {
-    const key = JSON.stringify([ref.plan, ref.output, ref.backend ?? null]);
+    const key = sessionKey(ref);
     const session = sessions.get(key);
     sessions.delete(key);
     if (session !== undefined) await (await session).close();
@@ -141,6 +141,10 @@ export function createAssemblyActivities(): {
       for (const s of open) await (await s).close();
     },
   };
+}
+
+function sessionKey(ref: AssemblyRunRef): string {
+  return JSON.stringify([ref.plan, ref.output, ref.backend ?? null, ref.base ?? null, ref.zoo ?? null]);
 }
 
 /** Heartbeats on a timer while `work` runs, when called inside an activity. */

@@ -19,14 +19,8 @@ import { evaluateTensors, forwardConfigOf, loadDatasetFor } from '../../src/eval
 import { type LoadedModel, loadModel, readFiniteFloatTensors } from '../../src/model/load-model.js';
 import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
 import { ContentStore, type StepStore, sha256 } from '../../src/store/content-store.js';
+import type { AssemblyRunRef } from '../../workflows/assembly-types.js';
 import { createEvaluator, type Evaluator } from '../evaluation-pool.js';
-
-/** Which run a session serves: the plan file, the output folder and the backend preference. */
-export interface AssemblyRunRef {
-  readonly plan: string;
-  readonly output: string;
-  readonly backend?: string;
-}
 
 /**
  * A run's loaded plan, models, data and evaluators, prepared once in a worker process and reused by every step
@@ -69,7 +63,12 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
   const backendArg = ref.backend ?? (plan0.backend === 'auto' ? undefined : plan0.backend);
   if (backendArg !== undefined && !isBackendPreference(backendArg))
     throw new UsageError(`unknown backend '${backendArg}'`);
-  const plan = { ...plan0, output: ref.output };
+  const plan = {
+    ...plan0,
+    output: ref.output,
+    base: ref.base ?? plan0.base,
+    zoo: ref.zoo === undefined ? plan0.zoo : { ...plan0.zoo, path: ref.zoo },
+  };
   const validation = await validatePlan(plan);
   const backend = await initBackend((backendArg as BackendPreference | undefined) ?? undefined);
 

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createAssemblyActivities } from './activities.js';
 import { type TemporalSettings, TemporalUnavailableError } from './temporal-settings.js';
+import { createZooIntegrationActivities } from './zoo-integration-activities.js';
 
 /**
  * The workflow bundle's entry: the compiled file next to this one in dist/, or the TypeScript source when this
@@ -21,7 +22,7 @@ export interface TemporalWorkerHandle {
   run(): Promise<void>;
 }
 
-/** A worker that runs the assembly workflows and their activities on one task queue. */
+/** A worker that runs the assembly and zoo-integration workflows and their activities on one task queue. */
 export async function createTemporalWorker(settings: TemporalSettings): Promise<TemporalWorkerHandle> {
   let connection: NativeConnection;
   try {
@@ -35,7 +36,7 @@ export async function createTemporalWorker(settings: TemporalSettings): Promise<
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     workflowsPath: workflowsEntry(),
-    activities: assembly.activities,
+    activities: { ...assembly.activities, ...createZooIntegrationActivities() },
     // Steps are CPU-bound and use the process's thread pool; running several at once only slows each.
     maxConcurrentActivityTaskExecutions: 1,
   });
