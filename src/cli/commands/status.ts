@@ -5,6 +5,17 @@ import type { AssemblyProgress, FinishedRun } from '../../../workflows/assembly-
 import { UsageError } from '../../errors.js';
 import type { Command } from '../command.js';
 
+/** A query needs a live worker to answer; without one the server would hold the call open. */
+const QUERY_TIMEOUT_SECONDS = 10;
+
+function withinSeconds<T>(seconds: number, promise: Promise<T | null>): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), seconds * 1000);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 export const statusCommand: Command = {
   name: 'status',
   summary: "Show a submitted run's state: workflow status, step, budget, objective, last accepted candidate.",
@@ -32,8 +43,11 @@ export const statusCommand: Command = {
       let progress: AssemblyProgress | null = null;
       let result: FinishedRun | null = null;
       if (status === 'RUNNING') {
-        // A run whose worker is down still answers queries from history once a worker is back; until then, say so.
-        progress = await handle.query<AssemblyProgress>('progress').catch(() => null);
+        // A run whose workers are all down cannot answer until one is back; say so rather than wait.
+        progress = await withinSeconds(
+          QUERY_TIMEOUT_SECONDS,
+          handle.query<AssemblyProgress>('progress').catch(() => null),
+        );
       } else if (status === 'COMPLETED') {
         result = (await handle.result()) as FinishedRun;
       }
