@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { writeAssemblyOutputs } from '../../src/assembly/assembly-outputs.js';
 import {
   finishAssembly as finishAssemblyRun,
   runAssemblyStep as runOneAssemblyStep,
@@ -14,7 +15,6 @@ import type {
   StepActivityInput,
   StepActivityResult,
 } from '../../workflows/assembly-types.js';
-import { writeAssemblyOutputs } from './assembly-outputs.js';
 import { type AssemblySession, openAssemblySession } from './assembly-session.js';
 
 /** How often a running activity heartbeats even when the step reports no progress (an evaluation can be long). */
@@ -118,7 +118,7 @@ export function createAssemblyActivities(): {
         const { steps, state } = await storedAssemblySteps(session.prepared, input.stepsDone);
         return finishAssemblyRun(session.prepared, steps, state, input.stopReason);
       });
-      const files = await writeAssemblyOutputs(input.output, result, session.plan, session.baseSpec);
+      const files = await writeAssemblyOutputs(input.output, result, session.baseSpec, session.plan);
       const { lineage } = result;
       await dropSession(input);
       return {

@@ -1,9 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import type { ModelInMemory } from '../../src/assembly/candidate-alignment.js';
-import type { Evaluated } from '../../src/assembly/lineage.js';
-import { evaluateOnTasks, type LoadedTask, objectiveOf } from '../../src/assembly/objective-evaluation.js';
 import { loadPlanFile } from '../../src/assembly/plan-file.js';
 import {
   type AssemblyEvents,
@@ -12,15 +6,14 @@ import {
 } from '../../src/assembly/run-assembly.js';
 import { validatePlan } from '../../src/assembly/validate-plan.js';
 import { type BackendPreference, initBackend, isBackendPreference } from '../../src/compute/backend.js';
-import { MalError, UsageError } from '../../src/errors.js';
-import type { Evaluation } from '../../src/eval/evaluate.js';
-import type { ForwardConfig } from '../../src/eval/forward.js';
-import { evaluateTensors, forwardConfigOf, loadDatasetFor } from '../../src/eval/model-evaluation.js';
-import { type LoadedModel, loadModel, readFiniteFloatTensors } from '../../src/model/load-model.js';
+import { UsageError } from '../../src/errors.js';
+import { forwardConfigOf } from '../../src/eval/model-evaluation.js';
 import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
-import { ContentStore, type StepStore, sha256 } from '../../src/store/content-store.js';
+import type { StepStore } from '../../src/store/content-store.js';
 import type { AssemblyRunRef } from '../../workflows/assembly-types.js';
-import { createEvaluator, type Evaluator } from '../evaluation-pool.js';
+import { openEmbeddedAssembly } from '../embedded-assembly.js';
+import { natsConnectionOptions } from '../nats/connection-options.js';
+import { NatsTaskDispatcher } from '../nats/task-dispatcher.js';
 
 /**
  * A run's loaded plan, models, data and evaluators, prepared once in a worker process and reused by every step
@@ -38,7 +31,10 @@ export interface AssemblySession {
   close(): Promise<void>;
 }
 
-/** Where step evaluations run: `local` in this process's thread pool; `nats` on the task-worker pools. */
+/**
+ * Where step evaluations run: `local` in this process's thread pool; `nats` on the task-worker pools
+ * (`mal worker --pool …`), through NATS. Alignment stays in the activity's process either way.
+ */
 export type TaskPlacement = 'local' | 'nats';
 
 export const TASKS_ENV = 'MAL_TASKS';
@@ -49,16 +45,11 @@ export function taskPlacementFromEnv(env: NodeJS.ProcessEnv = process.env): Task
   throw new UsageError(`${TASKS_ENV} must be 'local' or 'nats', got '${value}'`);
 }
 
-/** The NATS task dispatcher is not wired in yet; a worker asked for it says so instead of evaluating locally. */
-export class TaskPlacementUnavailableError extends MalError {
-  override readonly name = 'TaskPlacementUnavailableError';
-}
+/** Which task-worker pool receives the evaluations when MAL_TASKS=nats (default `cpu`). */
+export const TASK_POOL_ENV = 'MAL_TASK_POOL';
 
 export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore): Promise<AssemblySession> {
-  if (taskPlacementFromEnv() === 'nats')
-    throw new TaskPlacementUnavailableError(
-      `${TASKS_ENV}=nats: evaluation through the NATS task pools (NatsTaskDispatcher.evaluateMany) is not wired into the Temporal activities yet; unset ${TASKS_ENV} to evaluate in the Temporal worker`,
-    );
+  const placement = taskPlacementFromEnv();
   const plan0 = await loadPlanFile(ref.plan);
   const backendArg = ref.backend ?? (plan0.backend === 'auto' ? undefined : plan0.backend);
   if (backendArg !== undefined && !isBackendPreference(backendArg))
@@ -71,100 +62,36 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
   };
   const validation = await validatePlan(plan);
   const backend = await initBackend((backendArg as BackendPreference | undefined) ?? undefined);
-
-  const base = await loadModel(plan.base);
-  const zooModels: LoadedModel[] = [];
-  const evaluators: Evaluator[] = [];
+  const engine = await openEmbeddedAssembly(plan, validation, backend);
+  let dispatcher: NatsTaskDispatcher | undefined;
   const close = async (): Promise<void> => {
-    for (const e of evaluators) await e.close();
-    await base.source.close();
-    for (const m of zooModels) await m.source.close();
+    await dispatcher?.close();
+    await engine.close();
   };
   try {
-    const baseTensors = await readFiniteFloatTensors(base, base.source.tensorNames());
-    const config = forwardConfigOf(base);
-    const tasks: LoadedTask[] = [];
-    for (const [i, task] of plan.objective.tasks.entries()) {
-      const dataset = await loadDatasetFor(base.spec, task.data, {
-        dataDir: plan.data.dataDir,
-        limit: task.limit,
-      });
-      tasks.push({
-        name:
-          plan.objective.tasks.filter((t) => t.data === task.data).length > 1
-            ? `${task.data}#${i}`
-            : task.data,
-        task,
-        dataset,
-      });
-    }
-    const zoo: { id: string; sha256: string; model: ModelInMemory; config: ForwardConfig }[] = [];
-    for (const entry of validation.zooModels) {
-      const model = await loadModel(entry.path);
-      zooModels.push(model);
-      zoo.push({
-        id: entry.id,
-        sha256: entry.sha256,
-        model: {
-          spec: model.spec,
-          widths: model.widths,
-          tensors: await readFiniteFloatTensors(model, model.source.tensorNames()),
-        },
-        config: forwardConfigOf(model),
-      });
-    }
-    const evaluatorOf = new Map<LoadedTask, Evaluator>();
-    for (const t of tasks) {
-      const evaluator = await createEvaluator({
-        threads: availableParallelism(),
-        parallel: 'auto',
+    let evaluateMany = engine.inputs.evaluateMany;
+    if (placement === 'nats') {
+      const nats = await NatsTaskDispatcher.connect({
+        connection: natsConnectionOptions(),
+        pool: process.env[TASK_POOL_ENV] ?? 'cpu',
         backend: backend.name,
-        spec: base.spec,
-        config,
-        batchSize: 1000,
-        evaluateInProcess: (tensors, data) => evaluateTensors(tensors, base.spec, data, config),
       });
-      evaluators.push(evaluator);
-      evaluatorOf.set(t, evaluator);
+      dispatcher = nats;
+      const config = forwardConfigOf(engine.base);
+      const tasks = engine.inputs.tasks.map((t) => ({
+        name: t.name,
+        data: t.task.data,
+        limit: t.task.limit,
+        metric: t.task.metric,
+        weight: t.task.weight,
+      }));
+      evaluateMany = (models) => nats.evaluateMany(models, engine.base.spec, config, tasks);
     }
     let listener: AssemblyEvents | undefined;
     const prepared = await prepareAssembly({
-      plan,
-      base: {
-        path: base.path,
-        sha256: sha256(await readFile(base.source.path)),
-        order: base.source.tensorNames(),
-        spec: base.spec,
-        widths: base.widths,
-        tensors: baseTensors,
-      },
-      zoo: zoo.map((z) => ({ id: z.id, sha256: z.sha256, model: z.model })),
-      tasks,
-      backend: backend.name,
-      store: store ?? (await ContentStore.open(join(ref.output, 'store'))),
-      evaluateOn: (tensors, spec, on) =>
-        evaluateOnTasks(
-          tensors,
-          spec,
-          spec === base.spec ? config : (zoo.find((z) => z.model.spec === spec)?.config ?? {}),
-          on,
-        ),
-      evaluateMany: async (models) => {
-        const perTask: Evaluation[][] = [];
-        for (const t of tasks) {
-          const evaluator = evaluatorOf.get(t);
-          if (evaluator === undefined) throw new RangeError(`no evaluator for task ${t.name}`);
-          perTask.push(await evaluator.evaluateAll(models, t.dataset));
-        }
-        return models.map((_, m): Evaluated => {
-          const results = tasks.map((t, i) => ({
-            name: t.name,
-            loss: perTask[i][m].loss,
-            accuracy: perTask[i][m].accuracy,
-          }));
-          return { objective: objectiveOf(tasks, results), tasks: results };
-        });
-      },
+      ...engine.inputs,
+      store: store ?? engine.inputs.store,
+      evaluateMany,
       events: {
         stepStarted: (index, budget) => listener?.stepStarted?.(index, budget),
         progress: (phase, done, total, candidate) => listener?.progress?.(phase, done, total, candidate),
@@ -175,8 +102,8 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
       ref,
       prepared,
       plan,
-      baseSpec: base.spec,
-      baseLayerOrder: base.source.tensorNames(),
+      baseSpec: engine.base.spec,
+      baseLayerOrder: engine.base.source.tensorNames(),
       listen: (events) => {
         listener = events;
       },

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createAssemblyActivities } from './activities.js';
-import { TASKS_ENV, TaskPlacementUnavailableError, taskPlacementFromEnv } from './assembly-session.js';
+import { taskPlacementFromEnv } from './assembly-session.js';
 import { type TemporalSettings, TemporalUnavailableError } from './temporal-settings.js';
 import { createZooIntegrationActivities } from './zoo-integration-activities.js';
 
@@ -25,11 +25,8 @@ export interface TemporalWorkerHandle {
 
 /** A worker that runs the assembly and zoo-integration workflows and their activities on one task queue. */
 export async function createTemporalWorker(settings: TemporalSettings): Promise<TemporalWorkerHandle> {
-  // Refuse at start-up, not at the first step of someone's run.
-  if (taskPlacementFromEnv() === 'nats')
-    throw new TaskPlacementUnavailableError(
-      `${TASKS_ENV}=nats: the Temporal activities cannot dispatch evaluations to the NATS task pools yet; unset ${TASKS_ENV} (or set it to 'local')`,
-    );
+  // A bad MAL_TASKS is refused at start-up, not at the first step of someone's run.
+  taskPlacementFromEnv();
   let connection: NativeConnection;
   try {
     connection = await NativeConnection.connect({ address: settings.address });
