@@ -1,0 +1,124 @@
+/**
+ * `npm run e2e:cluster`: the whole distributed engine on this machine. Starts NATS (JetStream, own port and store),
+ * a Temporal dev server, a Temporal worker that sends evaluations to NATS, and two task-worker processes; submits
+ * the demo plan; waits; checks the model bytes against an embedded `mal assemble` of the same plan; stops
+ * everything it started. Exits non-zero on any difference.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startNatsServer } from '../test/support/nats-server.js';
+import { startTemporalServer } from '../test/support/temporal-server.js';
+
+const root = join(import.meta.dirname, '..');
+const bin = join(root, 'bin', 'mal.js');
+
+function mal(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd: root, env: { ...process.env, ...env }, maxBuffer: 64 * 2 ** 20 },
+      (error, stdout, stderr) =>
+        resolve({
+          code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1,
+          stdout,
+          stderr,
+        }),
+    );
+  });
+}
+
+function start(args: string[], env: NodeJS.ProcessEnv, log: (line: string) => void): ChildProcess {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim() !== '') log(`[${args[0]}] ${line}`);
+  });
+  return child;
+}
+
+export interface ClusterCheck {
+  readonly same: boolean;
+  readonly embeddedSeconds: number;
+  readonly clusterSeconds: number;
+  readonly embeddedSha: string;
+  readonly clusterSha: string;
+}
+
+/** Runs the plan on the embedded engine and on the cluster; returns whether the model bytes are equal. */
+export async function runClusterCheck(
+  plan = join(root, 'examples', 'demo-plan.yaml'),
+  log: (line: string) => void = (line) => console.error(line),
+): Promise<ClusterCheck> {
+  const dir = await mkdtemp(join(tmpdir(), 'mal-e2e-cluster-'));
+  const children: ChildProcess[] = [];
+  const nats = await startNatsServer();
+  const temporal = await startTemporalServer().catch(async (error) => {
+    await nats.stop();
+    throw error;
+  });
+  try {
+    const env = {
+      MAL_NATS_URL: nats.url,
+      MAL_TEMPORAL_ADDRESS: temporal.address,
+      MAL_TEMPORAL_NAMESPACE: temporal.namespace,
+      MAL_TASK_QUEUE: 'mal-e2e',
+      MAL_TASKS: 'nats',
+      MAL_BACKEND: 'wasm',
+    };
+    log(`NATS ${nats.url}, Temporal ${temporal.address}`);
+    children.push(start(['worker', '--pool', 'cpu'], env, log), start(['worker', '--pool', 'cpu'], env, log));
+    children.push(start(['temporal-worker'], env, log));
+
+    let t = performance.now();
+    const embedded = await mal(['assemble', plan, '--out', join(dir, 'embedded'), '--backend', 'wasm']);
+    if (embedded.code !== 0) throw new Error(`embedded run failed:\n${embedded.stderr}`);
+    const embeddedSeconds = (performance.now() - t) / 1000;
+
+    t = performance.now();
+    const cluster = await mal(
+      ['submit', plan, '--out', join(dir, 'cluster'), '--backend', 'wasm', '--wait'],
+      env,
+    );
+    if (cluster.code !== 0) throw new Error(`cluster run failed:\n${cluster.stdout}\n${cluster.stderr}`);
+    const clusterSeconds = (performance.now() - t) / 1000;
+
+    const { sha256 } = await import('../src/store/content-store.js');
+    const a = await readFile(join(dir, 'embedded', 'model.safetensors'));
+    const b = await readFile(join(dir, 'cluster', 'model.safetensors'));
+    return {
+      same: a.equals(b),
+      embeddedSeconds,
+      clusterSeconds,
+      embeddedSha: sha256(a),
+      clusterSha: sha256(b),
+    };
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(
+      children.map(
+        (c) => new Promise((resolve) => (c.exitCode !== null ? resolve(null) : c.once('exit', resolve))),
+      ),
+    );
+    await temporal.stop();
+    await nats.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const result = await runClusterCheck(process.argv[2]);
+  console.log(
+    `embedded ${result.embeddedSeconds.toFixed(1)} s, cluster ${result.clusterSeconds.toFixed(1)} s: ${result.same ? 'same bytes' : 'DIFFERENT bytes'} (${result.embeddedSha.slice(0, 12)} vs ${result.clusterSha.slice(0, 12)})`,
+  );
+  process.exitCode = result.same ? 0 : 1;
+}

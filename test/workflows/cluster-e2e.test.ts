@@ -1,0 +1,27 @@
+/**
+ * The same plan gives the same final bytes on the embedded engine and on the cluster: NATS (own server), a Temporal
+ * dev server, a Temporal worker sending every evaluation to two task-worker processes over NATS (`MAL_TASKS=nats`).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runClusterCheck } from '../../scripts/e2e-cluster.js';
+import { writeDemoPlan } from './workflow-test-harness.js';
+
+let dir: string;
+afterAll(async () => {
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+describe('cluster engine', () => {
+  it('gives the embedded engine’s bytes with evaluations on NATS task workers', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mal-cluster-'));
+    const plan = await writeDemoPlan(dir);
+    const lines: string[] = [];
+    const result = await runClusterCheck(plan, (line) => lines.push(line));
+    expect(result.same, lines.slice(-20).join('\n')).toBe(true);
+    // Evaluations really went through the task workers.
+    expect(lines.some((l) => l.includes('[worker]') && l.includes('evaluate'))).toBe(true);
+  }, 240_000);
+});
