@@ -8,6 +8,7 @@ import { evaluateOnTasks, type LoadedTask, objectiveOf } from '../src/assembly/o
 import type { AssemblyInputs } from '../src/assembly/run-assembly.js';
 import type { PlanValidation } from '../src/assembly/validate-plan.js';
 import type { BackendInfo } from '../src/compute/backend.js';
+import { MalError } from '../src/errors.js';
 import type { Evaluation } from '../src/eval/evaluate.js';
 import type { ForwardConfig } from '../src/eval/forward.js';
 import { evaluateTensors, forwardConfigOf, loadDatasetFor } from '../src/eval/model-evaluation.js';
@@ -51,16 +52,23 @@ export async function openEmbeddedAssembly(
       tasks.push({ name: repeated ? `${task.data}#${i}` : task.data, task, dataset });
     }
     const zoo: { id: string; sha256: string; model: ModelInMemory; config: ForwardConfig }[] = [];
+    const skipped = [...validation.skipped];
     for (const entry of validation.zooModels) {
-      const model = await loadModel(entry.path);
-      opened.push(model);
-      const tensors = await readFiniteFloatTensors(model, model.source.tensorNames());
-      zoo.push({
-        id: entry.id,
-        sha256: entry.sha256,
-        model: { spec: model.spec, widths: model.widths, tensors },
-        config: forwardConfigOf(model),
-      });
+      // A zoo model whose weights cannot be read (corrupt bytes, NaN or Inf) is left out with the reason; the run goes on.
+      try {
+        const model = await loadModel(entry.path);
+        opened.push(model);
+        const tensors = await readFiniteFloatTensors(model, model.source.tensorNames());
+        zoo.push({
+          id: entry.id,
+          sha256: entry.sha256,
+          model: { spec: model.spec, widths: model.widths, tensors },
+          config: forwardConfigOf(model),
+        });
+      } catch (error) {
+        if (!(error instanceof MalError)) throw error;
+        skipped.push({ id: entry.id, reason: error.message });
+      }
     }
     for (const _ of tasks) {
       evaluators.push(
@@ -86,6 +94,7 @@ export async function openEmbeddedAssembly(
         tensors: await readFiniteFloatTensors(base, base.source.tensorNames()),
       },
       zoo: zoo.map((z) => ({ id: z.id, sha256: z.sha256, model: z.model })),
+      skipped,
       tasks,
       backend: backend.name,
       store: await ContentStore.open(join(plan.output, 'store')),

@@ -10,6 +10,8 @@ export interface Lineage {
   readonly backend: string;
   readonly base: { readonly path: string; readonly sha256: string };
   readonly zoo: readonly { readonly id: string; readonly sha256: string }[];
+  /** Zoo models the run could not use (unreadable, incompatible, non-finite or corrupt weights), with the reason. */
+  readonly skipped: readonly { readonly id: string; readonly reason: string }[];
   readonly tasks: readonly {
     readonly name: string;
     readonly data: string;

@@ -26,6 +26,8 @@ export interface AssemblyInputs {
   };
   readonly zoo: readonly { readonly id: string; readonly sha256: string; readonly model: ModelInMemory }[];
   readonly tasks: readonly LoadedTask[];
+  /** Zoo models left out before the run, with the reason; recorded in the lineage. */
+  readonly skipped?: readonly { readonly id: string; readonly reason: string }[];
   readonly backend: string;
   readonly store: StepStore;
   /** Evaluates one model on the given tasks, in this thread. */
@@ -276,6 +278,7 @@ export async function finishAssembly(
       backend: inputs.backend,
       base: { path: base.path, sha256: base.sha256 },
       zoo: [...prepared.zooHashes],
+      skipped: [...(inputs.skipped ?? [])],
       tasks: inputs.tasks.map((t) => ({
         name: t.name,
         data: t.task.data,

@@ -131,6 +131,16 @@ function renderRunFacts(lineage: Lineage): string {
         .map((m) => `<li><code>${escapeMarkup(m.id)}</code> ${hash(m.sha256)}</li>`)
         .join('')}</ul></details>`,
     ],
+    ...(lineage.skipped.length === 0
+      ? []
+      : [
+          [
+            `Left out (${lineage.skipped.length})`,
+            `<ul class="compact">${lineage.skipped
+              .map((m) => `<li><code>${escapeMarkup(m.id)}</code>: ${escapeMarkup(m.reason)}</li>`)
+              .join('')}</ul>`,
+          ] as [string, string],
+        ]),
   ];
   return `<dl class="facts">${facts.map(([k, v]) => `<dt>${escapeMarkup(k)}</dt><dd>${v}</dd>`).join('')}</dl>`;
 }

@@ -119,6 +119,47 @@ describe('mal assemble', () => {
     expect(Buffer.compare(await readFile(join(out, 'model.safetensors')), reference)).toBe(0);
   });
 
+  it('leaves out a zoo model with non-finite weights, records why in the lineage, and goes on', async () => {
+    const zoo = join(dir, 'poisoned-zoo');
+    const good = join(root, 'zoo/demo/models/mlp-h128x128-s1-fmnist.safetensors');
+    const poisoned = join(dir, 'poisoned.safetensors');
+    const { SafetensorsReader } = await import('../../src/io/safetensors-reader.js');
+    const { writeSafetensorsTensors } = await import('../../src/io/safetensors-writer.js');
+    const reader = await SafetensorsReader.open(
+      join(root, 'zoo/demo/models/mlp-h64x64-s1-fmnist.safetensors'),
+    );
+    const tensors = new Map();
+    for (const name of reader.tensorNames()) tensors.set(name, await reader.read(name));
+    await reader.close();
+    const w = tensors.get('layers.1.weight');
+    const bytes = Uint8Array.from(w.bytes);
+    new DataView(bytes.buffer).setUint16(6, 0x7e00, true); // an F16 NaN in the fourth entry
+    tensors.set('layers.1.weight', { ...w, bytes });
+    await writeSafetensorsTensors(poisoned, tensors);
+    for (const [model, id] of [
+      [good, 'good'],
+      [poisoned, 'poisoned'],
+    ]) {
+      const added = await mal('zoo', 'add', model, '--zoo', zoo, '--id', id);
+      expect(added.code, added.stderr).toBe(0);
+    }
+    const zooPlan = join(dir, 'zoo-plan.yaml');
+    await writeFile(
+      zooPlan,
+      (await readFile(plan, 'utf8')).replace(/^zoo: .*$/m, `zoo: ${zoo}`).replace('steps: 3', 'steps: 1'),
+    );
+    const out = join(dir, 'poisoned-run');
+    const run = await mal('assemble', zooPlan, '--out', out);
+    expect(run.code, run.stderr).toBe(0);
+    const lineage = JSON.parse(await readFile(join(out, 'lineage.json'), 'utf8'));
+    expect(lineage.zoo.map((z: { id: string }) => z.id)).toEqual(['good']);
+    expect(lineage.skipped).toHaveLength(1);
+    expect(lineage.skipped[0].id).toBe('poisoned');
+    expect(lineage.skipped[0].reason).toContain("'layers.1.weight'");
+    expect(lineage.skipped[0].reason).toContain('NaN');
+    expect(lineage.final.objective).toBeLessThan(lineage.initial.objective);
+  });
+
   it('rejects a plan with an unknown key before any work, naming the line', async () => {
     const bad = join(dir, 'bad.yaml');
     await writeFile(bad, `${await readFile(plan, 'utf8')}colour: blue\n`);
