@@ -58,6 +58,7 @@ export interface ClusterCheck {
 export async function runClusterCheck(
   plan = join(root, 'examples', 'demo-plan.yaml'),
   log: (line: string) => void = (line) => console.error(line),
+  taskWorkers = 2,
 ): Promise<ClusterCheck> {
   const dir = await mkdtemp(join(tmpdir(), 'mal-e2e-cluster-'));
   const children: ChildProcess[] = [];
@@ -76,7 +77,7 @@ export async function runClusterCheck(
       MAL_BACKEND: 'wasm',
     };
     log(`NATS ${nats.url}, Temporal ${temporal.address}`);
-    children.push(start(['worker', '--pool', 'cpu'], env, log), start(['worker', '--pool', 'cpu'], env, log));
+    for (let i = 0; i < taskWorkers; i++) children.push(start(['worker', '--pool', 'cpu'], env, log));
     children.push(start(['temporal-worker'], env, log));
 
     let t = performance.now();

@@ -56,7 +56,8 @@ function describeUnits(
           const slice = gatherTensor(tensor.data, tensor.shape, indices, { axisOrder: order }).data;
           const per = slice.length / width;
           for (let u = 0; u < width; u++) {
-            const values = Array.from(slice.subarray(u * per, (u + 1) * per)).sort((x, y) => x - y);
+            // A typed array sorts numerically, and far faster than an Array with a comparator.
+            const values = slice.slice(u * per, (u + 1) * per).sort();
             rows[u].push(...quantiles(values));
           }
         }
@@ -79,7 +80,7 @@ function partUnits(problem: AlignmentProblem, spaceName: string, side: 'base' | 
 }
 
 /** `QUANTILES` evenly spaced order statistics of sorted values, linearly interpolated. */
-function quantiles(sorted: readonly number[]): number[] {
+function quantiles(sorted: ArrayLike<number>): number[] {
   const n = sorted.length;
   const out = new Array<number>(QUANTILES).fill(0);
   if (n === 0) return out;

@@ -8,6 +8,9 @@ import { type Candidate, candidateKey } from './candidates.js';
 import type { CandidateRef, CurvePoint, Evaluated, ScoredCandidate } from './lineage.js';
 import { brokenFloor, type LoadedTask } from './objective-evaluation.js';
 
+/** Most merged models held at once while scoring curves; bounds memory for large models. */
+const MODELS_PER_BATCH = 64;
+
 /** Evaluates many models on every task (in parallel where that pays), in order. */
 export type EvaluateModels = (models: readonly Map<string, FloatTensor>[]) => Promise<Evaluated[]>;
 
@@ -72,20 +75,33 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
   const scored: ScoredCandidate[] = [];
   const paths = new Map<ScoredCandidate, InterpolationPath>();
   done = 0;
-  for (const k of kept) {
-    const path = new InterpolationPath(
-      inputs.base.tensors,
-      k.result.problem,
-      k.result.maps,
-      plan.alignment.kernel,
-      plan.merge.unmatched,
+  // Several candidates' curves go out in one batch, so a pool of threads or task workers has work for all.
+  const perBatch = Math.max(1, Math.floor(MODELS_PER_BATCH / plan.merge.grid.length));
+  for (let first = 0; first < kept.length; first += perBatch) {
+    const batch = kept.slice(first, first + perBatch).map((k) => ({
+      k,
+      path: new InterpolationPath(
+        inputs.base.tensors,
+        k.result.problem,
+        k.result.maps,
+        plan.alignment.kernel,
+        plan.merge.unmatched,
+      ),
+    }));
+    const evaluations = await inputs.evaluate(
+      batch.flatMap(({ path }) => plan.merge.grid.map((lambda) => path.at(lambda))),
     );
-    const evaluations = await inputs.evaluate(plan.merge.grid.map((lambda) => path.at(lambda)));
-    const curve: CurvePoint[] = plan.merge.grid.map((lambda, i) => ({ lambda, ...evaluations[i] }));
-    const s = scoreCurve(k.ref, k.result, k.preScore, curve, inputs);
-    scored.push(s);
-    paths.set(s, path);
-    inputs.onProgress?.('score', ++done, kept.length, candidateKey(k.candidate));
+    batch.forEach(({ k, path }, b) => {
+      const offset = b * plan.merge.grid.length;
+      const curve: CurvePoint[] = plan.merge.grid.map((lambda, i) => ({
+        lambda,
+        ...evaluations[offset + i],
+      }));
+      const s = scoreCurve(k.ref, k.result, k.preScore, curve, inputs);
+      scored.push(s);
+      paths.set(s, path);
+      inputs.onProgress?.('score', ++done, kept.length, candidateKey(k.candidate));
+    });
   }
   let accepted: ScoredCandidate | null = null;
   for (const s of scored) {
