@@ -23,9 +23,23 @@ export interface StepInputs {
   readonly initial: Evaluated;
   readonly objectiveBefore: number;
   readonly evaluate: EvaluateModels;
+  /**
+   * Aligns candidates somewhere else (task workers); by default each is aligned here in turn. A candidate that
+   * cannot be aligned comes back with the reason.
+   */
+  readonly alignCandidates?: (
+    base: ModelInMemory,
+    candidates: readonly Candidate[],
+  ) => Promise<CandidateAlignment[]>;
   /** Evaluates models on the first few examples of each task, for the probe pre-score. */
   readonly evaluateProbe: EvaluateModels;
   readonly onProgress?: (phase: 'align' | 'score', done: number, total: number, candidate: string) => void;
+}
+
+export interface CandidateAlignment {
+  readonly candidate: Candidate;
+  readonly aligned?: AlignedCandidate;
+  readonly error?: string;
 }
 
 export interface StepOutcome {
@@ -47,20 +61,31 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
   const aligned: { candidate: Candidate; ref: CandidateRef; result: AlignedCandidate }[] = [];
   const failed: StepOutcome['failed'] = [];
   let done = 0;
-  for (const candidate of inputs.candidates) {
-    const zoo = await inputs.zooModel(candidate.model);
-    const ref: CandidateRef = { ...candidate, modelSha256: zoo.sha256 };
-    try {
-      aligned.push({
-        candidate,
-        ref,
-        result: await alignCandidate(inputs.base, zoo, candidate, plan.alignment, plan.seed),
-      });
-    } catch (error) {
-      if (!(error instanceof MalError)) throw error;
-      failed.push({ candidate: ref, reason: error.message });
-    }
-    inputs.onProgress?.('align', ++done, inputs.candidates.length, candidateKey(candidate));
+  const alignAll =
+    inputs.alignCandidates ??
+    (async (base: ModelInMemory, candidates: readonly Candidate[]): Promise<CandidateAlignment[]> => {
+      const out: CandidateAlignment[] = [];
+      for (const candidate of candidates) {
+        const zoo = await inputs.zooModel(candidate.model);
+        try {
+          out.push({
+            candidate,
+            aligned: await alignCandidate(base, zoo, candidate, plan.alignment, plan.seed),
+          });
+        } catch (error) {
+          if (!(error instanceof MalError)) throw error;
+          out.push({ candidate, error: error.message });
+        }
+        inputs.onProgress?.('align', ++done, candidates.length, candidateKey(candidate));
+      }
+      return out;
+    });
+  for (const result of await alignAll(inputs.base, inputs.candidates)) {
+    const zoo = await inputs.zooModel(result.candidate.model);
+    const ref: CandidateRef = { ...result.candidate, modelSha256: zoo.sha256 };
+    if (result.aligned !== undefined)
+      aligned.push({ candidate: result.candidate, ref, result: result.aligned });
+    else failed.push({ candidate: ref, reason: result.error ?? 'alignment failed' });
   }
   const preScores = await preScore(aligned, inputs);
   // Best pre-score first; equal scores keep candidate order, so the choice is deterministic.

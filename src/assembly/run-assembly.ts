@@ -3,7 +3,7 @@ import { MalError } from '../errors.js';
 import { hashOf, type StepStore } from '../store/content-store.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import type { AssemblyPlan } from './assembly-plan.js';
-import { assemblyStep, type EvaluateModels } from './assembly-step.js';
+import { assemblyStep, type EvaluateModels, type StepInputs } from './assembly-step.js';
 import type { ModelInMemory } from './candidate-alignment.js';
 import { type Candidate, generateCandidates } from './candidates.js';
 import type { Evaluated, Lineage, LineageStep } from './lineage.js';
@@ -38,6 +38,8 @@ export interface AssemblyInputs {
   ) => Promise<Evaluated>;
   /** Evaluates many models of the base's architecture on every task. */
   readonly evaluateMany: EvaluateModels;
+  /** Aligns a step's candidates elsewhere (task workers); in this process when absent. */
+  readonly alignCandidates?: StepInputs['alignCandidates'];
   readonly events?: AssemblyEvents;
 }
 
@@ -202,6 +204,7 @@ export async function runAssemblyStep(
     initial: prepared.initial,
     objectiveBefore: objective,
     evaluate: inputs.evaluateMany,
+    alignCandidates: inputs.alignCandidates,
     evaluateProbe: prepared.evaluateProbe,
     onProgress: events?.progress,
   });

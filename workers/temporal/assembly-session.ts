@@ -1,6 +1,7 @@
 import { loadPlanFile } from '../../src/assembly/plan-file.js';
 import {
   type AssemblyEvents,
+  type AssemblyInputs,
   type PreparedAssembly,
   prepareAssembly,
 } from '../../src/assembly/run-assembly.js';
@@ -70,6 +71,7 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
   };
   try {
     let evaluateMany = engine.inputs.evaluateMany;
+    let alignCandidates: AssemblyInputs['alignCandidates'];
     if (placement === 'nats') {
       const nats = await NatsTaskDispatcher.connect({
         connection: natsConnectionOptions(),
@@ -86,12 +88,26 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
         weight: t.task.weight,
       }));
       evaluateMany = (models) => nats.evaluateMany(models, engine.base.spec, config, tasks);
+      const zooById = new Map(engine.inputs.zoo.map((z) => [z.id, z.model]));
+      alignCandidates = (base, candidates) =>
+        nats.alignCandidates(
+          base,
+          (id) => {
+            const model = zooById.get(id);
+            if (model === undefined) throw new RangeError(`no zoo model '${id}'`);
+            return model;
+          },
+          candidates,
+          plan.alignment,
+          plan.seed,
+        );
     }
     let listener: AssemblyEvents | undefined;
     const prepared = await prepareAssembly({
       ...engine.inputs,
       store: store ?? engine.inputs.store,
       evaluateMany,
+      alignCandidates,
       events: {
         stepStarted: (index, budget) => listener?.stepStarted?.(index, budget),
         progress: (phase, done, total, candidate) => listener?.progress?.(phase, done, total, candidate),
