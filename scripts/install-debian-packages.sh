@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests and the demo need, when they are missing. Run as root (CI is), or it
+# Installs the Debian packages the tests (and benches) need, when they are missing. Run as root (CI is), or it
 # says what to run. Usage: scripts/install-debian-packages.sh [test|bench]
 set -euo pipefail
 packages=(dataset-fashion-mnist)            # Fashion-MNIST for evaluation and the zoo
