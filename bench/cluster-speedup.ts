@@ -10,8 +10,8 @@ import { runClusterCheck } from '../scripts/e2e-cluster.js';
 
 export async function main(): Promise<void> {
   const quiet = () => {};
-  const one = await runClusterCheck(undefined, quiet, 1);
-  const two = await runClusterCheck(undefined, quiet, 2);
+  const one = await runClusterCheck(undefined, quiet, { taskWorkers: 1 });
+  const two = await runClusterCheck(undefined, quiet, { taskWorkers: 2 });
   console.log(`embedded engine (reference):  ${one.embeddedSeconds.toFixed(1)} s`);
   console.log(
     `cluster, 1 task worker:       ${one.clusterSeconds.toFixed(1)} s (${one.same ? 'same bytes' : 'DIFFERENT bytes'})`,

@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { sha256 } from '../src/store/content-store.js';
 import { startNatsServer } from '../test/support/nats-server.js';
 import { startTemporalServer } from '../test/support/temporal-server.js';
 
@@ -46,7 +47,19 @@ function start(args: string[], env: NodeJS.ProcessEnv, log: (line: string) => vo
   return child;
 }
 
+export interface ClusterOptions {
+  /** Task-worker processes (default 2). */
+  readonly taskWorkers?: number;
+  /** Kill the first task worker with SIGKILL after it finished this many tasks (a fault test). */
+  readonly killWorkerAfterTasks?: number;
+  /** The pool consumer's ack wait: how soon a dead worker's task is delivered again. */
+  readonly ackWaitMs?: number;
+}
+
 export interface ClusterCheck {
+  /** Task deliveries after the first (a killed worker's tasks). */
+  readonly redeliveries: number;
+  readonly killedWorker: boolean;
   readonly same: boolean;
   readonly embeddedSeconds: number;
   readonly clusterSeconds: number;
@@ -58,8 +71,11 @@ export interface ClusterCheck {
 export async function runClusterCheck(
   plan = join(root, 'examples', 'demo-plan.yaml'),
   log: (line: string) => void = (line) => console.error(line),
-  taskWorkers = 2,
+  options: ClusterOptions = {},
 ): Promise<ClusterCheck> {
+  const taskWorkers = options.taskWorkers ?? 2;
+  let redeliveries = 0;
+  let killedWorker = false;
   const dir = await mkdtemp(join(tmpdir(), 'mal-e2e-cluster-'));
   const children: ChildProcess[] = [];
   const nats = await startNatsServer();
@@ -77,7 +93,23 @@ export async function runClusterCheck(
       MAL_BACKEND: 'wasm',
     };
     log(`NATS ${nats.url}, Temporal ${temporal.address}`);
-    for (let i = 0; i < taskWorkers; i++) children.push(start(['worker', '--pool', 'cpu'], env, log));
+    const workerArgs = [
+      'worker',
+      '--pool',
+      'cpu',
+      ...(options.ackWaitMs === undefined ? [] : ['--ack-wait-ms', String(options.ackWaitMs)]),
+    ];
+    for (let i = 0; i < taskWorkers; i++) {
+      let finished = 0;
+      const child: ChildProcess = start(workerArgs, env, (line) => {
+        log(line);
+        if (/\(delivery [2-9]\d*\)/.test(line)) redeliveries++;
+        if (i === 0 && / done in /.test(line) && ++finished === options.killWorkerAfterTasks) {
+          killedWorker = child.kill('SIGKILL');
+        }
+      });
+      children.push(child);
+    }
     children.push(start(['temporal-worker'], env, log));
 
     let t = performance.now();
@@ -93,11 +125,12 @@ export async function runClusterCheck(
     if (cluster.code !== 0) throw new Error(`cluster run failed:\n${cluster.stdout}\n${cluster.stderr}`);
     const clusterSeconds = (performance.now() - t) / 1000;
 
-    const { sha256 } = await import('../src/store/content-store.js');
     const a = await readFile(join(dir, 'embedded', 'model.safetensors'));
     const b = await readFile(join(dir, 'cluster', 'model.safetensors'));
     return {
       same: a.equals(b),
+      redeliveries,
+      killedWorker,
       embeddedSeconds,
       clusterSeconds,
       embeddedSha: sha256(a),
@@ -107,7 +140,10 @@ export async function runClusterCheck(
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(
       children.map(
-        (c) => new Promise((resolve) => (c.exitCode !== null ? resolve(null) : c.once('exit', resolve))),
+        (c) =>
+          new Promise((resolve) =>
+            c.exitCode !== null || c.signalCode !== null ? resolve(null) : c.once('exit', resolve),
+          ),
       ),
     );
     await temporal.stop();

@@ -24,4 +24,18 @@ describe('cluster engine', () => {
     // Evaluations really went through the task workers.
     expect(lines.some((l) => l.includes('[worker]') && l.includes('evaluate'))).toBe(true);
   }, 240_000);
+
+  it('completes with the same bytes when a task worker is killed with SIGKILL mid-run', async () => {
+    const plan = await writeDemoPlan(dir);
+    const lines: string[] = [];
+    const result = await runClusterCheck(plan, (line) => lines.push(line), {
+      taskWorkers: 2,
+      killWorkerAfterTasks: 5,
+      ackWaitMs: 2000,
+    });
+    expect(result.killedWorker).toBe(true);
+    // The killed worker's unfinished tasks were delivered again to the other one.
+    expect(result.redeliveries).toBeGreaterThan(0);
+    expect(result.same, lines.slice(-20).join('\n')).toBe(true);
+  }, 240_000);
 });
