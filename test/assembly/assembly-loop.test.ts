@@ -146,6 +146,7 @@ describe('runAssembly', () => {
       evaluateOn: (tensors, spec, on) => evaluateOnTasks(tensors, spec, {}, on),
       evaluateMany: async (models) =>
         Promise.all(models.map((m) => evaluateOnTasks(m, base.spec, {}, tasks))),
+      events: { stepFinished: (_step, wasResumed) => resumed.push(wasResumed) },
     });
   };
 
@@ -178,6 +179,7 @@ describe('runAssembly', () => {
     const first = await run(join(dir, 'b'), firstResumed);
     const second = await run(join(dir, 'b'), secondResumed);
     expect(firstResumed.every((r) => !r)).toBe(true);
+    expect(firstResumed.length).toBeGreaterThan(0);
     expect(secondResumed.length).toBe(firstResumed.length);
     expect(secondResumed.every((r) => r)).toBe(true);
     expect(Buffer.from(second.model).equals(Buffer.from(first.model))).toBe(true);
