@@ -79,13 +79,30 @@ describe('mal', () => {
   it('lists its commands and has --help on each', async () => {
     const top = await mal('--help');
     expect(top.code).toBe(0);
-    for (const command of ['inspect', 'align', 'merge']) {
-      expect(top.stdout).toContain(command);
-      const help = await mal(command, '--help');
-      expect(help.code, command).toBe(0);
-      expect(help.stdout).toContain(`Usage: mal ${command}`);
-      expect(help.stdout).toContain('--help');
-    }
+    // Every command the top-level help lists (two-word ones like `zoo train` included).
+    const listed = top.stdout
+      .split('\n')
+      .map((line) => /^ {2}(\S+(?: [a-z-]+)?)\s{2,}/.exec(line)?.[1])
+      .filter((c): c is string => c !== undefined);
+    expect(listed).toEqual(
+      expect.arrayContaining([
+        'inspect',
+        'align',
+        'merge',
+        'eval',
+        'lmc',
+        'assemble',
+        'zoo train',
+        'worker',
+        'submit',
+      ]),
+    );
+    const helps = await Promise.all(listed.map((command) => mal(...command.split(' '), '--help')));
+    listed.forEach((command, i) => {
+      expect(helps[i].code, command).toBe(0);
+      expect(helps[i].stdout).toContain(`Usage: mal ${command}`);
+      expect(helps[i].stdout).toContain('--help');
+    });
   });
 
   it('rejects an unknown command and a missing option with exit code 2', async () => {
