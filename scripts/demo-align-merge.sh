@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The most useful thing the project does so far: align a model of other widths to a base and merge it in.
+# The lower-level tools: inspect a model, align a model of other widths to a base, and merge it in.
 # Uses the example models shipped in examples/models (see scripts/make-example-models.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -85,6 +85,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   const command =
     commands.find((c) => c.name === name) ?? commands.find((c) => c.name === `${name} ${rest[0]}`);
   if (command === undefined) {
+    const sub = commands.filter((c) => c.name.startsWith(`${name} `));
+    if (sub.length > 0) {
+      io.err(
+        `mal ${name}: name a subcommand: ${sub.map((c) => c.name.slice(name.length + 1)).join(', ')} (each has --help)`,
+      );
+      return 2;
+    }
     io.err(`mal: unknown command '${name}'\n\n${mainUsage()}`);
     return 2;
   }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { InvalidFileError } from '../errors.js';
 
 /** Temporary name beside `path` (same folder, hence same file system, so the final rename is atomic). */
 export function temporaryPathFor(path: string): string {
@@ -36,9 +37,23 @@ export class StagedFile {
     readonly handle: FileHandle,
   ) {}
 
+  /** Creates the folder if needed; a final path that is an existing folder is refused before anything is written. */
   static async create(finalPath: string): Promise<StagedFile> {
+    const existing = await stat(finalPath).catch(() => undefined);
+    if (existing?.isDirectory()) {
+      throw new InvalidFileError(finalPath, 'is a folder; give the path of a file to write');
+    }
+    try {
+      await mkdir(dirname(finalPath), { recursive: true });
+    } catch (error) {
+      throw new InvalidFileError(finalPath, `cannot create its folder: ${(error as Error).message}`);
+    }
     const temporaryPath = temporaryPathFor(finalPath);
-    return new StagedFile(finalPath, temporaryPath, await open(temporaryPath, 'wx'));
+    try {
+      return new StagedFile(finalPath, temporaryPath, await open(temporaryPath, 'wx'));
+    } catch (error) {
+      throw new InvalidFileError(finalPath, `cannot write here: ${(error as Error).message}`);
+    }
   }
 
   async seal(): Promise<void> {

@@ -49,7 +49,7 @@ export class SafetensorsReader implements TensorSource {
       if (headerBytes > MAX_HEADER_BYTES) {
         throw new InvalidFileError(
           path,
-          `header length ${headerBytes} exceeds the ${MAX_HEADER_BYTES}-byte cap`,
+          `not a safetensors file: its first 8 bytes give a header length of ${headerBytes}, over the ${MAX_HEADER_BYTES}-byte cap`,
         );
       }
       if (LENGTH_PREFIX_BYTES + headerBytes > size) {

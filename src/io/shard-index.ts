@@ -40,7 +40,10 @@ export async function readShardIndex(indexPath: string): Promise<ShardIndex> {
   const { metadata = {}, weight_map: weightMap } = json;
   if (!isPlainObject(metadata)) throw new InvalidFileError(indexPath, "'metadata' must be an object");
   if (!isPlainObject(weightMap)) {
-    throw new InvalidFileError(indexPath, "'weight_map' must be an object of tensor name → shard file");
+    throw new InvalidFileError(
+      indexPath,
+      "not a sharded-model index (model.safetensors.index.json): 'weight_map' must be an object of tensor name → shard file",
+    );
   }
   const map = new Map<string, string>();
   for (const [tensor, shard] of Object.entries(weightMap)) {

@@ -72,7 +72,7 @@ describe('mal assemble', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(join(out, 'model.safetensors'));
     expect(run.stdout).toContain(join(out, 'report.html'));
-    expect(run.stdout).toMatch(/objective of the base/);
+    expect(run.stdout).toMatch(/objective \(lower is better\)/);
     expect(run.stdout).toMatch(/best single zoo model/);
     const lineage = JSON.parse(await readFile(join(out, 'lineage.json'), 'utf8'));
     expect(lineage.final.objective).toBeLessThan(lineage.initial.objective);

@@ -26,15 +26,23 @@ describe('writeFileAtomic', () => {
     expect(await readFile(path, 'utf8')).toBe('new');
   });
 
-  it('fails when the folder does not exist, leaving nothing behind', async () => {
-    await expect(writeFileAtomic(scratch.file('no/such/folder/x.json'), 'x')).rejects.toThrow();
-    expect(await readdir(scratch.path)).toEqual([]);
+  it('creates missing folders on the way to the file', async () => {
+    await writeFileAtomic(scratch.file('no/such/folder/x.json'), 'x');
+    expect(await readdir(scratch.file('no/such/folder'))).toEqual(['x.json']);
+  });
+
+  it('fails with the path named when the folder cannot be created, leaving nothing behind', async () => {
+    await writeFileAtomic(scratch.file('plain'), 'p');
+    await expect(writeFileAtomic(scratch.file('plain/x.json'), 'x')).rejects.toThrow(
+      /plain\/x\.json.*cannot create its folder/,
+    );
+    expect(await readdir(scratch.path)).toEqual(['plain']);
   });
 
   it('fails when the final name is a folder, removing the temporary file', async () => {
     await writeFileAtomic(scratch.file('keep.txt'), 'k');
     await mkdir(scratch.file('dir'));
-    await expect(writeFileAtomic(scratch.file('dir'), 'x')).rejects.toThrow();
+    await expect(writeFileAtomic(scratch.file('dir'), 'x')).rejects.toThrow(/is a folder/);
     expect((await readdir(scratch.path)).sort()).toEqual(['dir', 'keep.txt']);
   });
 });

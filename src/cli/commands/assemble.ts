@@ -52,7 +52,7 @@ export const assembleCommand: Command = {
     });
     if (!json) {
       io.err(
-        `plan ${plan.file}: ${validation.zooModels.length} zoo models, ${validation.skipped.length} skipped; ${describeBackend(backend)}`,
+        `plan ${plan.file}: ${validation.zooModels.length} donor model(s) from the zoo, ${validation.skipped.length} left out; ${describeBackend(backend)}`,
       );
       for (const s of validation.skipped) io.err(`  skipped ${s.id}: ${s.reason}`);
     }
@@ -111,13 +111,14 @@ export const assembleCommand: Command = {
       });
       if (!json) {
         io.out(
-          `assembled ${engine.base.path} with ${l.steps.filter((s) => s.accepted !== null).length} transplant(s) in ${seconds.toFixed(1)} s (${l.stopReason})`,
+          `assembled a new model from the base ${engine.base.path}: ${l.steps.filter((s) => s.accepted !== null).length} transplant(s) accepted in ${seconds.toFixed(1)} s; stopped because ${l.stopReason}`,
         );
-        io.out(`  objective of the base            ${describeEvaluated(l.initial)}`);
+        io.out('  objective (lower is better)');
+        io.out(`    base                   ${describeEvaluated(l.initial)}`);
         if (l.bestZooModel !== undefined) {
-          io.out(`  best single zoo model (${l.bestZooModel.id})  ${describeEvaluated(l.bestZooModel)}`);
+          io.out(`    best single zoo model  ${describeEvaluated(l.bestZooModel)}  ${l.bestZooModel.id}`);
         }
-        io.out(`  assembled model                  ${describeEvaluated(l.final)}`);
+        io.out(`    assembled model        ${describeEvaluated(l.final)}`);
         io.out(`model   ${paths.model}`);
         io.out(`report  ${paths.report}`);
       }
@@ -133,8 +134,9 @@ function describeStep(step: LineageStep, resumed: boolean): string {
   const what =
     a === null
       ? 'nothing improved the objective'
-      : `${a.candidate.model} ${a.candidate.layers.join('+')} → ${a.candidate.baseLayers.join('+')} at λ = ${a.lambda} (λ* = ${a.threshold})`;
-  return `step ${step.index + 1}${resumed ? ' (resumed from the store)' : ''}: ${what}; objective ${step.objectiveBefore.toFixed(4)} → ${step.objectiveAfter.toFixed(4)}`;
+      : `${a.candidate.model} ${a.candidate.layers.join('+')} → ${a.candidate.baseLayers.join('+')} merged at λ = ${a.lambda} (safe up to λ* = ${a.threshold})`;
+  const change = step.objectiveAfter - step.objectiveBefore;
+  return `step ${step.index + 1}${resumed ? ' (resumed from the store)' : ''}: ${what}; objective ${step.objectiveBefore.toFixed(4)} → ${step.objectiveAfter.toFixed(4)} (${change === 0 ? 'no change' : change.toPrecision(3)})`;
 }
 
 function describeEvaluated(e: Evaluated): string {
