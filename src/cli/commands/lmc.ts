@@ -66,7 +66,7 @@ export const lmcCommand: Command = {
     const opts = evaluationArgs(args);
     const grid = parseLambdaGrid(args.strings.get('grid') ?? '0:0.1:1');
     const unmatched: UnmatchedPolicy = choiceOption(args, 'unmatched', UNMATCHED_POLICIES) ?? 'zero';
-    const epsilonFraction = numberOption(args, 'epsilon', 0, 10) ?? 0.01;
+    const epsilonFraction = numberOption(args, 'epsilon', 0, 1) ?? 0.01;
     const threads = numberOption(args, 'threads', 1, 256);
     if (threads !== undefined && !Number.isInteger(threads))
       throw new UsageError('--threads must be a whole number');
