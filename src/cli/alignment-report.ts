@@ -8,8 +8,7 @@ export function describeSpaces(maps: Iterable<SpaceMap>): string[] {
   for (const m of maps) {
     const matched = Math.min(m.baseWidth, m.targetWidth);
     let fit = 'same width';
-    if (m.baseWidth > m.targetWidth)
-      fit = `${m.baseWidth - m.targetWidth} base units unmatched`;
+    if (m.baseWidth > m.targetWidth) fit = `${m.baseWidth - m.targetWidth} base units unmatched`;
     if (m.baseWidth < m.targetWidth) fit = `${m.targetWidth - m.baseWidth} target units dropped`;
     let moved = 0;
     for (let i = 0; i < m.map.length; i++) if (m.map[i] >= 0 && m.map[i] !== i) moved++;
