@@ -2,33 +2,14 @@
  * `mal assemble` end to end on the shipped demo zoo: outputs, a plan error, and the resume guarantee — a run killed
  * with SIGKILL mid-way and started again ends with the same bytes as a run never interrupted.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-
-const root = join(import.meta.dirname, '..', '..');
-const bin = join(root, 'bin', 'mal.js');
-
-function mal(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bin, ...args],
-      { cwd: root, maxBuffer: 64 * 2 ** 20 },
-      (error, stdout, stderr) => {
-        resolve({
-          code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1,
-          stdout,
-          stderr,
-        });
-      },
-    );
-  });
-}
+import { bin, mal, root } from '../support/mal-cli.js';
 
 function events(stdout: string): Record<string, unknown>[] {
   return stdout

@@ -1,36 +1,13 @@
-/**
- * `mal eval` and `mal lmc` end to end on the shipped demo zoo and the shipped validation subset, including the
- * Git Re-Basin check of MAL §7: two same-width MLPs trained with different seeds have a large loss barrier when
- * interpolated naively and almost none after weight matching.
- */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mal, root } from '../support/mal-cli.js';
 
-const root = join(import.meta.dirname, '..', '..');
 const zoo = join(root, 'zoo', 'demo', 'models');
 const seed1 = join(zoo, 'mlp-h256x256-s1-fmnist.safetensors');
 const seed2 = join(zoo, 'mlp-h256x256-s2-fmnist.safetensors');
-
-function mal(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(root, 'bin', 'mal.js'), ...args],
-      { cwd: root },
-      (error, stdout, stderr) => {
-        resolve({
-          code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1,
-          stdout,
-          stderr,
-        });
-      },
-    );
-  });
-}
 
 let dir: string;
 beforeAll(async () => {

@@ -1,7 +1,3 @@
-/**
- * The `mal` program end to end: the compiled CLI (`npm run build`) run as a user runs it, on real files.
- */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +8,7 @@ import { writeSafetensorsTensors } from '../../src/io/safetensors-writer.js';
 import { SeededRandom } from '../../src/random/seeded-random.js';
 import { fromFloat32, toFloat32 } from '../../src/tensor/float-conversion.js';
 import type { FloatTensor } from '../../src/tensor/tensor.js';
+import { mal, root } from '../support/mal-cli.js';
 import { makeMlp } from '../support/model-factory.js';
 import {
   inversePermutation,
@@ -19,24 +16,6 @@ import {
   specOf,
   transformModel,
 } from '../support/transform-model.js';
-
-const root = join(import.meta.dirname, '..', '..');
-const bin = join(root, 'bin', 'mal.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function mal(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: root }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 async function save(path: string, tensors: Map<string, FloatTensor>): Promise<void> {
   await writeSafetensorsTensors(

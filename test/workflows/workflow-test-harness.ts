@@ -1,32 +1,13 @@
-/** What the workflow tests share: the CLI runner, a polling wait, the demo plan and an in-process worker. */
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createAssemblyActivities } from '../../workers/temporal/activities.js';
 import { workflowsEntry } from '../../workers/temporal/temporal-worker.js';
 import { createZooIntegrationActivities } from '../../workers/temporal/zoo-integration-activities.js';
+import { root } from '../support/mal-cli.js';
 import type { TemporalTestServer } from '../support/temporal-server.js';
 
-export const root = join(import.meta.dirname, '..', '..');
-export const bin = join(root, 'bin', 'mal.js');
-
-export function mal(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bin, ...args],
-      { cwd: root, maxBuffer: 64 * 2 ** 20 },
-      (error, stdout, stderr) => {
-        resolve({
-          code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1,
-          stdout,
-          stderr,
-        });
-      },
-    );
-  });
-}
+export { bin, mal, root } from '../support/mal-cli.js';
 
 export async function until<T>(
   what: string,
