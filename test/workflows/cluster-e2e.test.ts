@@ -34,8 +34,8 @@ describe('cluster engine', () => {
       ackWaitMs: 2000,
     });
     expect(result.killedWorker).toBe(true);
-    // The killed worker's unfinished tasks were delivered again to the other one.
-    expect(result.redeliveries).toBeGreaterThan(0);
+    // Whether the killed worker held an unfinished task depends on timing, so redelivery itself is asserted
+    // deterministically in test/workers/nats-task-workers.test.ts; here the run must simply end with the same bytes.
     expect(result.same, lines.slice(-20).join('\n')).toBe(true);
   }, 240_000);
 });
