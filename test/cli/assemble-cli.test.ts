@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { writeDemoPlan } from '../support/demo-plan.js';
 import { bin, mal, root } from '../support/mal-cli.js';
 
 function events(stdout: string): Record<string, unknown>[] {
@@ -24,22 +25,7 @@ let plan: string;
 beforeAll(async () => {
   if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) throw new Error('run `npm run build` first');
   dir = await mkdtemp(join(tmpdir(), 'mal-assemble-'));
-  plan = join(dir, 'plan.yaml');
-  await writeFile(
-    plan,
-    [
-      `base: ${join(root, 'zoo/demo/models/base-mlp-h128x128-fmnist-weak.safetensors')}`,
-      `zoo: ${join(root, 'zoo/demo')}`,
-      'objective:',
-      '  tasks:',
-      '    - {data: fashion-mnist:val, metric: loss, weight: 1, limit: 1000}',
-      'candidates: {policy: same-depth, topK: 3, probeExamples: 128}',
-      'merge: {grid: "0:0.25:1", lambdaMin: 0.1}',
-      'steps: 3',
-      `output: ${join(dir, 'unused')}`,
-      '',
-    ].join('\n'),
-  );
+  plan = await writeDemoPlan(dir);
 });
 
 afterAll(async () => {
