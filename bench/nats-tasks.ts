@@ -9,6 +9,8 @@ import { connect } from 'nats';
 import { alignCandidate, type ModelInMemory } from '../src/assembly/candidate-alignment.js';
 import { DEFAULT_ALIGNMENT } from '../src/assembly/plan-file.js';
 import { transplantUnits } from '../src/assembly/transplant-units.js';
+import { packTensors } from '../src/engine/packed-tensors.js';
+import { runTask } from '../src/engine/task-thread.js';
 import { deriveSpec } from '../src/spec/derive-spec.js';
 import { computeSpaceWidths } from '../src/spec/space-widths.js';
 import type { FloatTensor } from '../src/tensor/tensor.js';
@@ -18,8 +20,6 @@ import { natsConnectionOptions } from '../workers/nats/connection-options.js';
 import { NatsTaskDispatcher } from '../workers/nats/task-dispatcher.js';
 import type { TaskInput } from '../workers/nats/task-messages.js';
 import { NatsTensorStore } from '../workers/nats/tensor-store.js';
-import { packTensors } from '../workers/task-handlers/packed-tensors.js';
-import { runTask } from '../workers/task-handlers/task-thread.js';
 import { startTaskWorker } from '../workers/task-worker.js';
 
 function inMemory(tensors: Map<string, FloatTensor>): ModelInMemory {

@@ -3,7 +3,6 @@
  * data, runs them on a Piscina pool, stores each result under the task's key and only then acknowledges it.
  */
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import {
   type ConnectionOptions,
   type Consumer,
@@ -12,8 +11,11 @@ import {
   type JsMsg,
   millis,
 } from 'nats';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import type { BackendName } from '../src/compute/backend.js';
+import { packTensors } from '../src/engine/packed-tensors.js';
+import type { ThreadOutcome, ThreadTask } from '../src/engine/task-thread.js';
+import { createTaskThreadPool } from '../src/engine/task-thread-pool.js';
 import { MalError } from '../src/errors.js';
 import type { FloatTensor } from '../src/tensor/tensor.js';
 import { DatasetCache } from './nats/dataset-cache.js';
@@ -34,8 +36,6 @@ import {
 } from './nats/task-messages.js';
 import { TensorCache } from './nats/tensor-cache.js';
 import { NatsTensorStore } from './nats/tensor-store.js';
-import { packTensors } from './task-handlers/packed-tensors.js';
-import type { ThreadOutcome, ThreadTask } from './task-handlers/task-thread.js';
 
 export interface TaskWorkerOptions extends PoolConsumerSettings {
   readonly connection: ConnectionOptions;
@@ -77,15 +77,7 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<Runni
   const tensors = new TensorCache(await NatsTensorStore.open(js), options.cacheBytes);
   const results = await NatsResultStore.open(js);
   const datasets = new DatasetCache(options.dataDir);
-  const fromSource = import.meta.url.endsWith('.ts');
-  const threads = new Piscina({
-    filename: fileURLToPath(
-      new URL(`./task-handlers/task-thread.${fromSource ? 'ts' : 'js'}`, import.meta.url),
-    ),
-    minThreads: options.concurrency,
-    maxThreads: options.concurrency,
-    execArgv: fromSource ? ['--import', 'tsx'] : [],
-  });
+  const threads = createTaskThreadPool(options.concurrency);
   const consumer = await js.consumers.get(TASK_STREAM, poolConsumerName(options.pool));
   const context: TaskContext = { options, id, ackWaitMs, maxDeliver, tensors, results, datasets, threads };
 
@@ -160,7 +152,7 @@ interface TaskContext {
   readonly tensors: TensorCache;
   readonly results: NatsResultStore;
   readonly datasets: DatasetCache;
-  readonly threads: Piscina;
+  readonly threads: Piscina<ThreadTask, ThreadOutcome>;
 }
 
 async function handleMessage(msg: JsMsg, context: TaskContext): Promise<void> {

@@ -7,6 +7,8 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+// The loop's policy imports nothing, so it is safe in the workflow sandbox; the embedded loop uses the same one.
+import { afterStep, budgetSpentReason, stoppedByRequestReason } from '../src/assembly/loop-policy.js';
 import type {
   AcceptedCandidateSummary,
   AssemblyActivities,
@@ -25,11 +27,6 @@ export const stopSignal = defineSignal('stop');
 
 export const DEFAULT_STEPS_PER_EXECUTION = 20;
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 120;
-
-// Kept equal to the embedded loop's reasons (src/assembly/run-assembly.ts) so lineages read the same; not
-// imported because workflow code must not pull in Node modules.
-const NOTHING_IMPROVED_REASON = 'no candidate improved the objective';
-const budgetSpentReason = (budget: number): string => `the step budget (${budget}) is spent`;
 
 /**
  * The assembly loop of MAL §6 as durable steps. Each step is an activity keyed by (index, state hash) whose
@@ -102,7 +99,7 @@ export async function assemblyWorkflow(input: AssemblyWorkflowInput): Promise<Fi
   while (index < run.budget) {
     await condition(() => !paused || stopping);
     if (stopping) {
-      stopReason = `stopped by request after ${index} step(s)`;
+      stopReason = stoppedByRequestReason(index);
       break;
     }
     if (stepsThisExecution >= stepsPerExecution || workflowInfo().continueAsNewSuggested) {
@@ -127,14 +124,16 @@ export async function assemblyWorkflow(input: AssemblyWorkflowInput): Promise<Fi
       objective: objective ?? run.initialObjective,
     });
     stepsThisExecution++;
-    index = result.index + 1;
     stateHash = result.stateAfter;
     objective = result.objectiveAfter;
-    if (result.accepted === null) {
-      stopReason = NOTHING_IMPROVED_REASON;
+    if (result.accepted !== null) lastAccepted = result.accepted;
+    const decision = afterStep(result.index, run.budget, result.accepted !== null);
+    if ('stop' in decision) {
+      index = result.index + 1;
+      stopReason = decision.stop;
       break;
     }
-    lastAccepted = result.accepted;
+    index = decision.next;
   }
   phase = 'finishing';
   const finished = await quick.finishAssembly({ ...ref, stepsDone: index, stopReason });

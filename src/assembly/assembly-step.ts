@@ -3,10 +3,16 @@ import { InterpolationPath } from '../eval/interpolation-path.js';
 import { summarizeLmc } from '../eval/lmc-metrics.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import type { AssemblyPlan } from './assembly-plan.js';
-import { type AlignedCandidate, alignCandidate, type ModelInMemory } from './candidate-alignment.js';
+import {
+  type AlignedCandidate,
+  alignCandidate,
+  type CandidateAlignment,
+  type ModelInMemory,
+} from './candidate-alignment.js';
 import { type Candidate, candidateKey } from './candidates.js';
 import type { CandidateRef, CurvePoint, Evaluated, ScoredCandidate } from './lineage.js';
-import { brokenFloor, type LoadedTask } from './objective-evaluation.js';
+import { chooseAccepted, rejectionOf } from './loop-policy.js';
+import { brokenTaskFloor, type LoadedTask } from './objective-evaluation.js';
 
 /** Most merged models held at once while scoring curves; bounds memory for large models. */
 const MODELS_PER_BATCH = 64;
@@ -34,12 +40,6 @@ export interface StepInputs {
   /** Evaluates models on the first few examples of each task, for the probe pre-score. */
   readonly evaluateProbe: EvaluateModels;
   readonly onProgress?: (phase: 'align' | 'score', done: number, total: number, candidate: string) => void;
-}
-
-export interface CandidateAlignment {
-  readonly candidate: Candidate;
-  readonly aligned?: AlignedCandidate;
-  readonly error?: string;
 }
 
 export interface StepOutcome {
@@ -128,11 +128,7 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
       inputs.onProgress?.('score', ++done, kept.length, candidateKey(k.candidate));
     });
   }
-  let accepted: ScoredCandidate | null = null;
-  for (const s of scored) {
-    if (s.rejected === undefined && (accepted === null || s.objectiveAtLambda < accepted.objectiveAtLambda))
-      accepted = s;
-  }
+  const accepted = chooseAccepted(scored);
   if (accepted === null) return { scored, pruned, failed, accepted };
   return { scored, pruned, failed, accepted, state: paths.get(accepted)!.at(accepted.lambda) };
 }
@@ -179,14 +175,12 @@ function scoreCurve(
   if (merge.lambdaChoice === 'best') {
     for (const p of curve) if (p.lambda <= threshold && p.objective < chosen.objective) chosen = p;
   }
-  let rejected: string | undefined;
-  if (threshold < merge.lambdaMin) {
-    rejected = `λ* = ${threshold} is below λ_min = ${merge.lambdaMin}`;
-  } else if (!(chosen.objective < inputs.objectiveBefore)) {
-    rejected = `objective ${chosen.objective.toFixed(5)} at λ = ${chosen.lambda} does not improve on ${inputs.objectiveBefore.toFixed(5)}`;
-  } else {
-    rejected = brokenFloor(inputs.tasks, inputs.initial, chosen);
-  }
+  const rejected = rejectionOf(
+    { threshold, lambda: chosen.lambda, objective: chosen.objective },
+    merge.lambdaMin,
+    inputs.objectiveBefore,
+    () => brokenTaskFloor(inputs.tasks, inputs.initial, chosen),
+  );
   return {
     candidate,
     preScore: preScoreValue,

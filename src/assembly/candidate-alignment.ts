@@ -16,6 +16,13 @@ export interface ModelInMemory {
   readonly tensors: ReadonlyMap<string, FloatTensor>;
 }
 
+/** A candidate's alignment, or why it could not be aligned (an IncompatibleModelsError's message). */
+export interface CandidateAlignment {
+  readonly candidate: Candidate;
+  readonly aligned?: AlignedCandidate;
+  readonly error?: string;
+}
+
 export interface AlignedCandidate {
   readonly problem: AlignmentProblem;
   readonly maps: SpaceMaps;
@@ -36,30 +43,8 @@ export async function alignCandidate(
   settings: AlignmentSettings,
   seed: number,
 ): Promise<AlignedCandidate> {
-  if (candidate.layers.length !== candidate.baseLayers.length || candidate.layers.length === 0) {
-    throw new IncompatibleModelsError('a candidate pairs as many zoo layers as base layers, at least one');
-  }
-  const baseUnits = new Map(transplantUnits(base.spec).map((u) => [u.name, u]));
-  const zooUnits = new Map(transplantUnits(zooModel.spec).map((u) => [u.name, u]));
-  const pairs: [string, string][] = [];
-  candidate.layers.forEach((layer, i) => {
-    const baseLayer = candidate.baseLayers[i];
-    const b = baseUnits.get(baseLayer);
-    const z = zooUnits.get(layer);
-    if (b === undefined)
-      throw new IncompatibleModelsError(`base has no dense or convolution layer '${baseLayer}'`);
-    if (z === undefined)
-      throw new IncompatibleModelsError(`zoo model has no dense or convolution layer '${layer}'`);
-    const unitPairs = pairUnitTensors(b, z);
-    if (unitPairs === undefined) {
-      throw new IncompatibleModelsError(
-        `layers '${layer}' (${z.kind}) and '${baseLayer}' (${b.kind}) differ in structure`,
-      );
-    }
-    pairs.push(...unitPairs);
-  });
-  const plan = planAlignment(base, zooModel, pairs);
-  const problem = withTensors(plan, base.tensors, zooModel.tensors);
+  const pairs = candidateTensorPairs(base, zooModel, candidate);
+  const problem = candidateProblem(base, zooModel, pairs);
   const result = await weightMatching(problem, { ...settings, seed });
   let dot = 0;
   let baseNorm = 0;
@@ -84,4 +69,47 @@ export async function alignCandidate(
       .digest('hex');
   }
   return { problem, maps: result.maps, preScore: denominator > 0 ? dot / denominator : 0, mapHashes };
+}
+
+/**
+ * The (base, zoo) tensor pairs a candidate's alignment reads: its tensors paired by role, layer by layer. Throws
+ * IncompatibleModelsError with the reason when the layers do not pair.
+ */
+export function candidateTensorPairs(
+  base: ModelInMemory,
+  zoo: ModelInMemory,
+  candidate: Candidate,
+): [string, string][] {
+  if (candidate.layers.length !== candidate.baseLayers.length || candidate.layers.length === 0) {
+    throw new IncompatibleModelsError('a candidate pairs as many zoo layers as base layers, at least one');
+  }
+  const baseUnits = new Map(transplantUnits(base.spec).map((u) => [u.name, u]));
+  const zooUnits = new Map(transplantUnits(zoo.spec).map((u) => [u.name, u]));
+  const pairs: [string, string][] = [];
+  candidate.layers.forEach((layer, i) => {
+    const baseLayer = candidate.baseLayers[i];
+    const b = baseUnits.get(baseLayer);
+    const z = zooUnits.get(layer);
+    if (b === undefined)
+      throw new IncompatibleModelsError(`base has no dense or convolution layer '${baseLayer}'`);
+    if (z === undefined)
+      throw new IncompatibleModelsError(`zoo model has no dense or convolution layer '${layer}'`);
+    const unitPairs = pairUnitTensors(b, z);
+    if (unitPairs === undefined) {
+      throw new IncompatibleModelsError(
+        `layers '${layer}' (${z.kind}) and '${baseLayer}' (${b.kind}) differ in structure`,
+      );
+    }
+    pairs.push(...unitPairs);
+  });
+  return pairs;
+}
+
+/** The alignment problem of a candidate's tensor pairs; a remote alignment rebuilds it here, so no tensors travel back. */
+export function candidateProblem(
+  base: ModelInMemory,
+  zoo: ModelInMemory,
+  pairs: readonly [string, string][],
+): AlignmentProblem {
+  return withTensors(planAlignment(base, zoo, pairs), base.tensors, zoo.tensors);
 }

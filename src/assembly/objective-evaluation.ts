@@ -5,6 +5,7 @@ import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import type { ObjectiveTask } from './assembly-plan.js';
 import type { Evaluated, TaskResult } from './lineage.js';
+import { brokenFloor, type FlooredTask, objectiveOf } from './loop-policy.js';
 
 /** A task with its data loaded. */
 export interface LoadedTask {
@@ -13,14 +14,19 @@ export interface LoadedTask {
   readonly dataset: Dataset;
 }
 
-/** `Σ weight · value` with value the loss, or −accuracy: lower is better either way. */
-export function objectiveOf(tasks: readonly LoadedTask[], results: readonly TaskResult[]): number {
-  let total = 0;
-  tasks.forEach((t, i) => {
-    const r = results[i];
-    total += t.task.weight * (t.task.metric === 'loss' ? r.loss : -r.accuracy);
-  });
-  return total;
+/** The tasks as the loop's policy reads them: name, metric, weight and floor. */
+export function flooredTasks(tasks: readonly LoadedTask[]): FlooredTask[] {
+  return tasks.map((t) => ({
+    name: t.name,
+    metric: t.task.metric,
+    weight: t.task.weight,
+    ...(t.task.maxDrop === undefined ? {} : { maxDrop: t.task.maxDrop }),
+  }));
+}
+
+/** Per-task results summed into the objective (lower is better). */
+export function evaluatedOf(tasks: readonly LoadedTask[], results: TaskResult[]): Evaluated {
+  return { objective: objectiveOf(flooredTasks(tasks), results), tasks: results };
 }
 
 /** Evaluates one model on every task, in this thread. */
@@ -35,26 +41,14 @@ export async function evaluateOnTasks(
     const e = await evaluateTensors(tensors, spec, t.dataset, config);
     results.push({ name: t.name, loss: e.loss, accuracy: e.accuracy });
   }
-  return { objective: objectiveOf(tasks, results), tasks: results };
+  return evaluatedOf(tasks, results);
 }
 
 /** The first task floor that `candidate` breaks relative to the original base, described; undefined if none. */
-export function brokenFloor(
+export function brokenTaskFloor(
   tasks: readonly LoadedTask[],
   initial: Evaluated,
   candidate: Evaluated,
 ): string | undefined {
-  for (let i = 0; i < tasks.length; i++) {
-    const maxDrop = tasks[i].task.maxDrop;
-    if (maxDrop === undefined) continue;
-    const before = initial.tasks[i];
-    const after = candidate.tasks[i];
-    if (tasks[i].task.metric === 'loss' && after.loss > before.loss + maxDrop) {
-      return `task ${tasks[i].name}: loss ${after.loss.toFixed(4)} exceeds the floor ${before.loss.toFixed(4)} + ${maxDrop}`;
-    }
-    if (tasks[i].task.metric === 'accuracy' && after.accuracy < before.accuracy - maxDrop) {
-      return `task ${tasks[i].name}: accuracy ${after.accuracy.toFixed(4)} is below the floor ${before.accuracy.toFixed(4)} − ${maxDrop}`;
-    }
-  }
-  return undefined;
+  return brokenFloor(flooredTasks(tasks), initial.tasks, candidate.tasks);
 }

@@ -7,6 +7,7 @@ import { assemblyStep, type EvaluateModels, type StepInputs } from './assembly-s
 import type { ModelInMemory } from './candidate-alignment.js';
 import { type Candidate, generateCandidates } from './candidates.js';
 import type { Evaluated, Lineage, LineageStep } from './lineage.js';
+import { afterStep, budgetSpentReason } from './loop-policy.js';
 import { decodeState, encodeState } from './model-state.js';
 import type { LoadedTask } from './objective-evaluation.js';
 
@@ -96,24 +97,20 @@ export async function runAssembly(inputs: AssemblyInputs): Promise<AssemblyResul
   const steps: LineageStep[] = [];
   let stopReason = budgetSpentReason(plan.steps);
 
-  for (let index = 0; index < plan.steps; index++) {
+  for (let index = 0; index < plan.steps; ) {
     const run = await runAssemblyStep(prepared, { index, stateHash, objective, state });
     steps.push(run.step);
     state = run.state;
     stateHash = run.step.stateAfter;
     objective = run.step.objectiveAfter;
-    if (run.step.accepted === null) {
-      stopReason = NOTHING_IMPROVED_REASON;
+    const decision = afterStep(index, plan.steps, run.step.accepted !== null);
+    if ('stop' in decision) {
+      stopReason = decision.stop;
       break;
     }
+    index = decision.next;
   }
   return finishAssembly(prepared, steps, state, stopReason);
-}
-
-export const NOTHING_IMPROVED_REASON = 'no candidate improved the objective';
-
-export function budgetSpentReason(budget: number): string {
-  return `the step budget (${budget}) is spent`;
 }
 
 /** Stores the base as the first state and evaluates it: what every step of the run shares. */

@@ -6,17 +6,24 @@ import {
   KvWatchInclude,
   type NatsConnection,
 } from 'nats';
-import type { SpaceMap } from '../../src/align/space-map.js';
+import { checkMapsFitPlan } from '../../src/align/check-maps.js';
+import { parseMapsDocument } from '../../src/align/maps-file.js';
 import type { AlignmentSettings } from '../../src/assembly/assembly-plan.js';
-import type { AlignedCandidate, ModelInMemory } from '../../src/assembly/candidate-alignment.js';
+import {
+  type CandidateAlignment,
+  candidateProblem,
+  candidateTensorPairs,
+  type ModelInMemory,
+} from '../../src/assembly/candidate-alignment.js';
 import type { Candidate } from '../../src/assembly/candidates.js';
 import type { Evaluated, TaskResult } from '../../src/assembly/lineage.js';
+import { objectiveOf } from '../../src/assembly/loop-policy.js';
 import type { BackendName } from '../../src/compute/backend.js';
+import { MalError } from '../../src/errors.js';
 import type { ForwardConfig } from '../../src/eval/forward.js';
 import { exampleLayoutFor } from '../../src/eval/model-evaluation.js';
 import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
 import type { FloatTensor } from '../../src/tensor/tensor.js';
-import { candidateProblem, candidateTensorPairs } from './alignment-tensors.js';
 import { describeServers } from './connection-options.js';
 import { DispatchTimeoutError, TaskFailedError } from './nats-errors.js';
 import { NatsResultStore, parseRecord } from './result-store.js';
@@ -56,13 +63,6 @@ export interface DispatchTask {
   readonly limit?: number;
   readonly metric: 'loss' | 'accuracy';
   readonly weight: number;
-}
-
-export interface CandidateAlignmentResult {
-  readonly candidate: Candidate;
-  readonly aligned?: AlignedCandidate;
-  /** Why it could not be aligned (the worker's MalError message). */
-  readonly error?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 30 * 60_000;
@@ -192,47 +192,63 @@ export class NatsTaskDispatcher {
     candidates: readonly Candidate[],
     settings: AlignmentSettings,
     seed: number,
-  ): Promise<CandidateAlignmentResult[]> {
+  ): Promise<CandidateAlignment[]> {
     const inputs: TaskInput[] = [];
-    const sides: { zoo: ModelInMemory; pairs: [string, string][] | undefined }[] = [];
+    const sides: { zoo: ModelInMemory; pairs: [string, string][]; task: number }[] = [];
+    const out: CandidateAlignment[] = [];
     for (const candidate of candidates) {
       const zoo = await zooModel(candidate.model);
-      const pairs = candidateTensorPairs(base, zoo, candidate);
-      sides.push({ zoo, pairs });
-      const side = async (m: ModelInMemory, names: Set<string> | undefined): Promise<AlignModelInput> => ({
+      let pairs: [string, string][];
+      try {
+        pairs = candidateTensorPairs(base, zoo, candidate);
+      } catch (error) {
+        // Layers that do not pair fail here exactly as they would on a worker: no task is sent.
+        if (!(error instanceof MalError)) throw error;
+        out.push({ candidate, error: error.message });
+        continue;
+      }
+      const side = async (m: ModelInMemory, names: Set<string>): Promise<AlignModelInput> => ({
         spec: m.spec,
         widths: [...m.widths],
-        tensors: await this.uploadTensors([...m.tensors].filter(([name]) => names?.has(name) ?? true)),
+        tensors: await this.uploadTensors([...m.tensors].filter(([name]) => names.has(name))),
       });
+      sides.push({ zoo, pairs, task: out.length });
+      out.push({ candidate });
       inputs.push({
         kind: 'align',
-        base: await side(base, pairs && new Set(pairs.map(([b]) => b))),
-        zoo: await side(zoo, pairs && new Set(pairs.map(([, z]) => z))),
+        base: await side(base, new Set(pairs.map(([b]) => b))),
+        zoo: await side(zoo, new Set(pairs.map(([, z]) => z))),
         candidate: { model: candidate.model, layers: candidate.layers, baseLayers: candidate.baseLayers },
         settings,
         seed,
       });
     }
     const records = await this.run(inputs);
-    return candidates.map((candidate, i) => {
-      const record = records[i];
-      if (!record.ok) return { candidate, error: record.error.message };
-      const { pairs, zoo } = sides[i];
-      if (pairs === undefined) throw new Error('a worker aligned a candidate whose units do not pair here');
+    records.forEach((record, i) => {
+      const { zoo, pairs, task } = sides[i];
+      const candidate = out[task].candidate;
+      if (!record.ok) {
+        out[task] = { candidate, error: record.error.message };
+        return;
+      }
       const output = record.output as AlignOutput;
-      const maps = new Map<string, SpaceMap>(
-        output.maps.map((m) => [m.baseSpace, { ...m, map: Int32Array.from(m.map) }]),
-      );
-      return {
+      // A peer's maps are checked exactly as `mal merge --maps` checks a maps file: each a generalized permutation
+      // of its stated widths, and those widths the problem's.
+      const source = `the result of alignment task ${encodeEnvelope(inputs[i]).key}`;
+      const maps = parseMapsDocument(output, source);
+      const problem = candidateProblem(base, zoo, pairs);
+      checkMapsFitPlan(problem, maps, source);
+      out[task] = {
         candidate,
         aligned: {
-          problem: candidateProblem(base, zoo, pairs),
+          problem,
           maps,
           preScore: output.preScore,
           mapHashes: { ...output.mapHashes },
         },
       };
     });
+    return out;
   }
 
   async close(): Promise<void> {
@@ -314,16 +330,6 @@ export class NatsTaskDispatcher {
 export function outputOf(record: TaskResultRecord, key: string): TaskOutput {
   if (!record.ok) throw new TaskFailedError(key, record.error.name, record.error.message);
   return record.output;
-}
-
-/** `Σ weight · value` with value the loss or −accuracy, summed in task order exactly as objectiveOf sums it. */
-function objectiveOf(tasks: readonly DispatchTask[], results: readonly TaskResult[]): number {
-  let total = 0;
-  tasks.forEach((t, i) => {
-    const r = results[i];
-    total += t.weight * (t.metric === 'loss' ? r.loss : -r.accuracy);
-  });
-  return total;
 }
 
 function delay(ms: number): Promise<void> {

@@ -2,10 +2,13 @@ import type { AlignmentSettings } from '../../src/assembly/assembly-plan.js';
 import type { Candidate } from '../../src/assembly/candidates.js';
 import type { BackendName } from '../../src/compute/backend.js';
 import type { ExampleLayout } from '../../src/data/dataset.js';
+import type { TaskOutput } from '../../src/engine/task-thread.js';
 import type { ForwardConfig } from '../../src/eval/forward.js';
-import type { ArchitectureSpec, SpaceKind } from '../../src/spec/architecture-spec.js';
+import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
 import { canonicalJson, hashOf } from '../../src/store/content-store.js';
 import { BadTaskError } from './nats-errors.js';
+
+export type { AlignOutput, EvaluateOutput, NoopOutput, TaskOutput } from '../../src/engine/task-thread.js';
 
 /** A tensor by name in its model and by the sha256 of its Arrow IPC bytes in the object store. */
 export interface TensorRef {
@@ -59,33 +62,6 @@ export interface NoopTaskInput {
 }
 
 export type TaskInput = EvaluateTaskInput | AlignTaskInput | NoopTaskInput;
-
-export interface EvaluateOutput {
-  readonly loss: number;
-  readonly accuracy: number;
-  readonly count: number;
-}
-
-export interface SerializedSpaceMap {
-  readonly baseSpace: string;
-  readonly targetSpace: string;
-  readonly kind: SpaceKind;
-  readonly baseWidth: number;
-  readonly targetWidth: number;
-  readonly map: readonly number[];
-}
-
-export interface AlignOutput {
-  readonly maps: readonly SerializedSpaceMap[];
-  readonly preScore: number;
-  readonly mapHashes: Readonly<Record<string, string>>;
-}
-
-export interface NoopOutput {
-  readonly elements: number;
-}
-
-export type TaskOutput = EvaluateOutput | AlignOutput | NoopOutput;
 
 /** What a worker stores under a task's key: the output, or the error that ended the task for good. */
 export type TaskResultRecord =

@@ -1,10 +1,10 @@
 import { Context } from '@temporalio/activity';
-import { writeAssemblyOutputs } from '../../src/assembly/assembly-outputs.js';
 import {
   finishAssembly as finishAssemblyRun,
   runAssemblyStep as runOneAssemblyStep,
   storedAssemblySteps,
 } from '../../src/assembly/run-assembly.js';
+import { writeAssemblyOutputs } from '../../src/engine/assembly-outputs.js';
 import { sha256 } from '../../src/store/content-store.js';
 import type {
   AssemblyActivities,

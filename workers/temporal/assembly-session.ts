@@ -1,18 +1,16 @@
-import { loadPlanFile } from '../../src/assembly/plan-file.js';
 import {
   type AssemblyEvents,
   type AssemblyInputs,
   type PreparedAssembly,
   prepareAssembly,
 } from '../../src/assembly/run-assembly.js';
-import { validatePlan } from '../../src/assembly/validate-plan.js';
-import { type BackendPreference, initBackend, isBackendPreference } from '../../src/compute/backend.js';
+import { openEmbeddedAssembly } from '../../src/engine/embedded-assembly.js';
+import { loadAssemblyRun } from '../../src/engine/load-assembly-run.js';
 import { UsageError } from '../../src/errors.js';
 import { forwardConfigOf } from '../../src/eval/model-evaluation.js';
 import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
 import type { StepStore } from '../../src/store/content-store.js';
 import type { AssemblyRunRef } from '../../workflows/assembly-types.js';
-import { openEmbeddedAssembly } from '../embedded-assembly.js';
 import { natsConnectionOptions } from '../nats/connection-options.js';
 import { NatsTaskDispatcher } from '../nats/task-dispatcher.js';
 
@@ -51,18 +49,7 @@ export const TASK_POOL_ENV = 'MAL_TASK_POOL';
 
 export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore): Promise<AssemblySession> {
   const placement = taskPlacementFromEnv();
-  const plan0 = await loadPlanFile(ref.plan);
-  const backendArg = ref.backend ?? (plan0.backend === 'auto' ? undefined : plan0.backend);
-  if (backendArg !== undefined && !isBackendPreference(backendArg))
-    throw new UsageError(`unknown backend '${backendArg}'`);
-  const plan = {
-    ...plan0,
-    output: ref.output,
-    base: ref.base ?? plan0.base,
-    zoo: ref.zoo === undefined ? plan0.zoo : { ...plan0.zoo, path: ref.zoo },
-  };
-  const validation = await validatePlan(plan);
-  const backend = await initBackend((backendArg as BackendPreference | undefined) ?? undefined);
+  const { plan, validation, backend } = await loadAssemblyRun(ref.plan, ref);
   const engine = await openEmbeddedAssembly(plan, validation, backend);
   let dispatcher: NatsTaskDispatcher | undefined;
   const close = async (): Promise<void> => {

@@ -1,17 +1,9 @@
-import { openEmbeddedAssembly } from '../../../workers/embedded-assembly.js';
-import { writeAssemblyOutputs } from '../../assembly/assembly-outputs.js';
 import type { Evaluated, LineageStep } from '../../assembly/lineage.js';
-import { loadPlanFile } from '../../assembly/plan-file.js';
 import { runAssembly } from '../../assembly/run-assembly.js';
-import { validatePlan } from '../../assembly/validate-plan.js';
-import {
-  BACKEND_PREFERENCES,
-  type BackendPreference,
-  describeBackend,
-  initBackend,
-  isBackendPreference,
-} from '../../compute/backend.js';
-import { UsageError } from '../../errors.js';
+import { BACKEND_PREFERENCES, describeBackend } from '../../compute/backend.js';
+import { writeAssemblyOutputs } from '../../engine/assembly-outputs.js';
+import { openEmbeddedAssembly } from '../../engine/embedded-assembly.js';
+import { loadAssemblyRun } from '../../engine/load-assembly-run.js';
 import type { Command } from '../command.js';
 import { progressBar } from '../progress-bar.js';
 
@@ -30,19 +22,14 @@ export const assembleCommand: Command = {
     json: { type: 'boolean', description: 'print one JSON event per line on stdout instead of the summary' },
   },
   async run(args, io) {
-    const plan0 = await loadPlanFile(args.positionals[0]);
-    const output = args.strings.get('out') ?? plan0.output;
-    const backendArg = args.strings.get('backend') ?? (plan0.backend === 'auto' ? undefined : plan0.backend);
-    if (backendArg !== undefined && !isBackendPreference(backendArg))
-      throw new UsageError(`unknown backend '${backendArg}'`);
-    const plan = { ...plan0, output };
+    const { plan, validation, backend } = await loadAssemblyRun(args.positionals[0], {
+      output: args.strings.get('out'),
+      backend: args.strings.get('backend'),
+    });
     const json = args.flags.has('json');
     const emit = (event: Record<string, unknown>): void => {
       if (json) io.out(JSON.stringify(event));
     };
-
-    const validation = await validatePlan(plan);
-    const backend = await initBackend((backendArg as BackendPreference | undefined) ?? undefined);
     emit({
       event: 'validated',
       plan: plan.file,

@@ -1,8 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname } from 'node:path';
-import { createEvaluator } from '../../../workers/evaluation-pool.js';
 import { describeBackend, initBackend } from '../../compute/backend.js';
+import { createEvaluator } from '../../engine/evaluation-pool.js';
 import { UsageError } from '../../errors.js';
 import { parseLambdaGrid } from '../../eval/lambda-grid.js';
 import { linearModeConnectivity } from '../../eval/lmc-run.js';

@@ -1,12 +1,13 @@
-import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
-import type { BackendName } from '../src/compute/backend.js';
-import type { Dataset } from '../src/data/dataset.js';
-import type { Evaluation } from '../src/eval/evaluate.js';
-import type { ForwardConfig } from '../src/eval/forward.js';
-import type { ArchitectureSpec } from '../src/spec/architecture-spec.js';
-import type { FloatTensor } from '../src/tensor/tensor.js';
-import type { EvaluateTask } from './evaluate-task.js';
+import type { Piscina } from 'piscina';
+import type { BackendName } from '../compute/backend.js';
+import type { Dataset } from '../data/dataset.js';
+import type { Evaluation } from '../eval/evaluate.js';
+import type { ForwardConfig } from '../eval/forward.js';
+import type { ArchitectureSpec } from '../spec/architecture-spec.js';
+import type { FloatTensor } from '../tensor/tensor.js';
+import { packTensors } from './packed-tensors.js';
+import type { EvaluateOutput, ThreadOutcome, ThreadTask } from './task-thread.js';
+import { createTaskThreadPool, outputOf } from './task-thread-pool.js';
 
 export interface EvaluatorOptions {
   /** Most threads to use; 1 evaluates in this thread only. */
@@ -36,17 +37,10 @@ export interface Evaluator {
  * independent, and each TensorFlow.js WebAssembly backend uses one core.
  */
 export async function createEvaluator(options: EvaluatorOptions): Promise<Evaluator> {
-  let pool: Piscina | undefined;
+  let pool: Piscina<ThreadTask, ThreadOutcome> | undefined;
   let threadsUsed = 1;
   const startPool = (): Piscina => {
-    // From compiled code the task is workers/evaluate-task.js; from sources (tests, tsx) it is the .ts file.
-    const fromSource = import.meta.url.endsWith('.ts');
-    pool ??= new Piscina({
-      filename: fileURLToPath(new URL(`./evaluate-task.${fromSource ? 'ts' : 'js'}`, import.meta.url)),
-      minThreads: options.threads,
-      maxThreads: options.threads,
-      execArgv: fromSource ? ['--import', 'tsx'] : [],
-    });
+    pool ??= createTaskThreadPool(options.threads);
     threadsUsed = options.threads;
     return pool;
   };
@@ -79,19 +73,20 @@ export async function createEvaluator(options: EvaluatorOptions): Promise<Evalua
       const shared = shareDataset(dataset);
       const others = await Promise.all(
         rest.map(async (model) => {
-          const { tensors, weights } = packModel(model);
-          const task: EvaluateTask = {
+          const tensors = packTensors(model);
+          const task: ThreadTask = {
+            kind: 'evaluate',
             backend: options.backend,
             spec: options.spec,
             config: options.config,
             batchSize: options.batchSize,
             tensors,
-            weights,
             dataset: shared,
           };
-          const result: Evaluation = await workers.run(task, {
-            transferList: [weights.buffer as ArrayBuffer],
-          });
+          const { loss, accuracy, count } = outputOf<EvaluateOutput>(
+            await workers.run(task, { transferList: [tensors.weights.buffer as ArrayBuffer] }),
+          );
+          const result: Evaluation = { loss, accuracy, count };
           options.onDone?.(++done, models.length);
           return result;
         }),
@@ -121,21 +116,4 @@ function shareDataset(dataset: Dataset): Dataset {
   const labels = new Int32Array(new SharedArrayBuffer(dataset.labels.byteLength));
   labels.set(dataset.labels);
   return { ...dataset, features, labels };
-}
-
-function packModel(model: ReadonlyMap<string, FloatTensor>): {
-  tensors: EvaluateTask['tensors'];
-  weights: Float32Array;
-} {
-  let total = 0;
-  for (const t of model.values()) total += t.data.length;
-  const weights = new Float32Array(total);
-  const tensors: { name: string; shape: readonly number[]; offset: number }[] = [];
-  let offset = 0;
-  for (const [name, t] of model) {
-    weights.set(t.data, offset);
-    tensors.push({ name, shape: t.shape, offset });
-    offset += t.data.length;
-  }
-  return { tensors, weights };
 }

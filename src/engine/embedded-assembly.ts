@@ -1,19 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { AssemblyPlan } from '../src/assembly/assembly-plan.js';
-import type { ModelInMemory } from '../src/assembly/candidate-alignment.js';
-import type { Evaluated } from '../src/assembly/lineage.js';
-import { evaluateOnTasks, type LoadedTask, objectiveOf } from '../src/assembly/objective-evaluation.js';
-import type { AssemblyInputs } from '../src/assembly/run-assembly.js';
-import type { PlanValidation } from '../src/assembly/validate-plan.js';
-import type { BackendInfo } from '../src/compute/backend.js';
-import { MalError } from '../src/errors.js';
-import type { Evaluation } from '../src/eval/evaluate.js';
-import type { ForwardConfig } from '../src/eval/forward.js';
-import { evaluateTensors, forwardConfigOf, loadDatasetFor } from '../src/eval/model-evaluation.js';
-import { type LoadedModel, loadModel, readFiniteFloatTensors } from '../src/model/load-model.js';
-import { ContentStore, sha256 } from '../src/store/content-store.js';
+import type { AssemblyPlan } from '../assembly/assembly-plan.js';
+import type { ModelInMemory } from '../assembly/candidate-alignment.js';
+import type { Evaluated } from '../assembly/lineage.js';
+import { evaluatedOf, evaluateOnTasks, type LoadedTask } from '../assembly/objective-evaluation.js';
+import type { AssemblyInputs } from '../assembly/run-assembly.js';
+import type { PlanValidation } from '../assembly/validate-plan.js';
+import type { BackendInfo } from '../compute/backend.js';
+import { MalError } from '../errors.js';
+import type { Evaluation } from '../eval/evaluate.js';
+import type { ForwardConfig } from '../eval/forward.js';
+import { evaluateTensors, forwardConfigOf, loadDatasetFor } from '../eval/model-evaluation.js';
+import { type LoadedModel, loadModel, readFiniteFloatTensors } from '../model/load-model.js';
+import { ContentStore, sha256 } from '../store/content-store.js';
 import { createEvaluator, type Evaluator } from './evaluation-pool.js';
 
 /** Everything a run needs, loaded once, plus what must be released after it. */
@@ -109,14 +109,17 @@ export async function openEmbeddedAssembly(
         const perTask: Evaluation[][] = [];
         for (const [i, t] of tasks.entries())
           perTask.push(await evaluators[i].evaluateAll(models, t.dataset));
-        return models.map((_, m): Evaluated => {
-          const results = tasks.map((t, i) => ({
-            name: t.name,
-            loss: perTask[i][m].loss,
-            accuracy: perTask[i][m].accuracy,
-          }));
-          return { objective: objectiveOf(tasks, results), tasks: results };
-        });
+        return models.map(
+          (_, m): Evaluated =>
+            evaluatedOf(
+              tasks,
+              tasks.map((t, i) => ({
+                name: t.name,
+                loss: perTask[i][m].loss,
+                accuracy: perTask[i][m].accuracy,
+              })),
+            ),
+        );
       },
     };
     return { inputs, base, close };

@@ -1,13 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { AssemblyPlan } from '../assembly/assembly-plan.js';
+import type { AssemblyResult } from '../assembly/run-assembly.js';
+import { transplantUnits } from '../assembly/transplant-units.js';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { renderAssemblyReport } from '../report/assembly-report.js';
 import { renderModelCard } from '../report/model-card.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import { serializeSpec } from '../spec/spec-file.js';
-import type { AssemblyPlan } from './assembly-plan.js';
-import type { AssemblyResult } from './run-assembly.js';
-import { transplantUnits } from './transplant-units.js';
 
 export interface AssemblyOutputPaths {
   readonly model: string;

@@ -1,18 +1,18 @@
 /**
- * Piscina task module of `mal worker`: runs one dispatched task with its tensors already fetched. Errors come
- * back as values, because a MalError's class does not survive the trip between threads and the worker needs it
- * to tell a task that will always fail from one worth retrying.
+ * The one Piscina task module: the embedded engine's evaluation pool and `mal worker`'s task threads both run
+ * their tasks here. Errors come back as values, because a MalError's class does not survive the trip between
+ * threads and a worker needs it to tell a task that will always fail from one worth retrying.
  */
-import type { AlignmentSettings } from '../../src/assembly/assembly-plan.js';
-import { alignCandidate } from '../../src/assembly/candidate-alignment.js';
-import type { Candidate } from '../../src/assembly/candidates.js';
-import { type BackendName, initBackend } from '../../src/compute/backend.js';
-import type { Dataset } from '../../src/data/dataset.js';
-import { MalError } from '../../src/errors.js';
-import type { ForwardConfig } from '../../src/eval/forward.js';
-import { evaluateTensors } from '../../src/eval/model-evaluation.js';
-import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
-import type { AlignOutput, EvaluateOutput, NoopOutput } from '../nats/task-messages.js';
+import { type MapsDocumentSpace, spaceMapsToDocument } from '../align/maps-file.js';
+import type { AlignmentSettings } from '../assembly/assembly-plan.js';
+import { alignCandidate } from '../assembly/candidate-alignment.js';
+import type { Candidate } from '../assembly/candidates.js';
+import { type BackendName, initBackend } from '../compute/backend.js';
+import type { Dataset } from '../data/dataset.js';
+import { MalError } from '../errors.js';
+import type { ForwardConfig } from '../eval/forward.js';
+import { evaluateTensors } from '../eval/model-evaluation.js';
+import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import { type PackedTensors, unpackTensors } from './packed-tensors.js';
 
 export interface ThreadEvaluateTask {
@@ -22,7 +22,7 @@ export interface ThreadEvaluateTask {
   readonly config: ForwardConfig;
   readonly batchSize: number | undefined;
   readonly tensors: PackedTensors;
-  /** Features and labels in SharedArrayBuffers, shared by every task on this batch. */
+  /** Features and labels in SharedArrayBuffers: every task on this data set reads the same memory. */
   readonly dataset: Dataset;
 }
 
@@ -48,8 +48,27 @@ export interface ThreadNoopTask {
 
 export type ThreadTask = ThreadEvaluateTask | ThreadAlignTask | ThreadNoopTask;
 
+export interface EvaluateOutput {
+  readonly loss: number;
+  readonly accuracy: number;
+  readonly count: number;
+}
+
+export interface AlignOutput {
+  /** Every space's map, keyed by base space, as a maps file holds them (and checked as one when read back). */
+  readonly spaces: Readonly<Record<string, MapsDocumentSpace>>;
+  readonly preScore: number;
+  readonly mapHashes: Readonly<Record<string, string>>;
+}
+
+export interface NoopOutput {
+  readonly elements: number;
+}
+
+export type TaskOutput = EvaluateOutput | AlignOutput | NoopOutput;
+
 export type ThreadOutcome =
-  | { readonly ok: true; readonly output: EvaluateOutput | AlignOutput | NoopOutput }
+  | { readonly ok: true; readonly output: TaskOutput }
   | {
       readonly ok: false;
       /** True for a MalError: the same input will fail the same way on any worker. */
@@ -58,7 +77,7 @@ export type ThreadOutcome =
       readonly message: string;
     };
 
-export async function runTask(task: ThreadTask): Promise<EvaluateOutput | AlignOutput | NoopOutput> {
+export async function runTask(task: ThreadTask): Promise<TaskOutput> {
   switch (task.kind) {
     case 'evaluate': {
       await initBackend(task.backend);
@@ -85,14 +104,7 @@ export async function runTask(task: ThreadTask): Promise<EvaluateOutput | AlignO
         task.seed,
       );
       return {
-        maps: [...aligned.maps.values()].map((m) => ({
-          baseSpace: m.baseSpace,
-          targetSpace: m.targetSpace,
-          kind: m.kind,
-          baseWidth: m.baseWidth,
-          targetWidth: m.targetWidth,
-          map: Array.from(m.map),
-        })),
+        spaces: spaceMapsToDocument(aligned.maps.values()),
         preScore: aligned.preScore,
         mapHashes: aligned.mapHashes,
       };

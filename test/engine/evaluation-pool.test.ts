@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/compute/backend.js';
 import type { Dataset } from '../../src/data/dataset.js';
+import { createEvaluator, worthThreads } from '../../src/engine/evaluation-pool.js';
 import { evaluateTensors } from '../../src/eval/model-evaluation.js';
 import { SeededRandom } from '../../src/random/seeded-random.js';
 import { deriveSpec } from '../../src/spec/derive-spec.js';
-import { createEvaluator, worthThreads } from '../../workers/evaluation-pool.js';
 import { makeMlp } from '../support/model-factory.js';
 
 describe('evaluation pool', () => {
