@@ -106,18 +106,14 @@ describe('fashion-mnist:train (needs the Debian package dataset-fashion-mnist)',
     requireFashionMnist();
   });
 
-  it('holds 60 000 images, 6 000 per class, and loads in well under 2 s', async () => {
-    const start = performance.now();
+  it('holds 60 000 images, 6 000 per class', async () => {
     const train = await loadDataset('fashion-mnist:train', { layout: 'flat' });
-    const seconds = (performance.now() - start) / 1000;
     expect(train.count).toBe(60_000);
     expect(train.features.length).toBe(60_000 * 784);
     const perClass = new Array<number>(10).fill(0);
     for (const label of train.labels) perClass[label] += 1;
     expect(perClass).toEqual(new Array(10).fill(6000));
     expect(train.labels[0]).toBe(gunzipFile(TRAIN_LABELS_GZ)[8]);
-    // Generous for a loaded CI machine; about 0.7 s here.
-    expect(seconds).toBeLessThan(2);
   });
 });
 

@@ -464,7 +464,10 @@ describe('deploy/k8s manifests', () => {
   });
 
   const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
-  it.skipIf(kubectl.status !== 0)('builds with kubectl kustomize (offline)', () => {
+  it('builds with kubectl kustomize (offline)', (context) => {
+    // kubectl is no Debian package of a version that knows today's kustomize: where it is missing the skip and
+    // its reason are printed with the run's summary.
+    if (kubectl.status !== 0) context.skip('kubectl is not installed; the structural checks above still ran');
     const built = spawnSync('kubectl', ['kustomize', join(DEPLOY, 'k8s')], { encoding: 'utf8' });
     expect(built.stderr).toBe('');
     expect(built.status).toBe(0);

@@ -8,8 +8,12 @@ import { join } from 'node:path';
 /** Debian's nats-server 2.9 (the `nats-server` package); MAL_NATS_SERVER points elsewhere. */
 export const NATS_SERVER_BINARY = process.env.MAL_NATS_SERVER ?? '/usr/sbin/nats-server';
 
-export function natsServerAvailable(): boolean {
-  return existsSync(NATS_SERVER_BINARY);
+/** A missing server fails the tests that need one, with what to do: CI installs it, so it must be there. */
+function requireNatsServer(): void {
+  if (!existsSync(NATS_SERVER_BINARY))
+    throw new Error(
+      `no nats-server at ${NATS_SERVER_BINARY}: install Debian's nats-server (npm test does, through scripts/install-debian-packages.sh) or point MAL_NATS_SERVER at one`,
+    );
 }
 
 export interface TestNatsServer {
@@ -77,6 +81,7 @@ function stopChild(child: ChildProcess): Promise<void> {
 
 /** Starts a JetStream-enabled nats-server on a free loopback port with a temporary store. */
 export async function startNatsServer(): Promise<TestNatsServer> {
+  requireNatsServer();
   const port = await freePort();
   const storeDir = await mkdtemp(join(tmpdir(), 'mal-nats-'));
   let child = launch(port, storeDir);

@@ -27,7 +27,7 @@ import { type DispatchTask, NatsTaskDispatcher, outputOf } from '../../workers/n
 import { poolConsumerName, TASK_STREAM } from '../../workers/nats/task-infrastructure.js';
 import { encodeEnvelope, type TaskInput } from '../../workers/nats/task-messages.js';
 import { makeMlp } from '../support/model-factory.js';
-import { natsServerAvailable, startNatsServer, type TestNatsServer } from '../support/nats-server.js';
+import { startNatsServer, type TestNatsServer } from '../support/nats-server.js';
 
 interface WorkerProcess {
   readonly child: ChildProcess;
@@ -119,7 +119,7 @@ async function waitFor(what: string, check: () => Promise<boolean>, ms = 20_000)
   }
 }
 
-describe.skipIf(!natsServerAvailable())('NATS task workers', () => {
+describe('NATS task workers', () => {
   let server: TestNatsServer;
   let dataDir: string;
   let small: string;
@@ -200,7 +200,12 @@ describe.skipIf(!natsServerAvailable())('NATS task workers', () => {
     const second = spawnWorker(server.url, 'kill', ['--concurrency', '1', '--ack-wait-ms', '1500']);
     const [remote] = await run;
     expect(remote).toEqual(await inProcess(model, tasks));
-    expect(second.log()).toMatch(/evaluate [0-9a-f]{12} done in \d+ ms \(delivery 2\)/);
+    // The task came back to the queue when its first delivery's ack wait ran out. Which delivery the second
+    // worker finishes depends on how soon its first progress ack beats the next ack wait, so only "not the first"
+    // is certain.
+    const delivery = /evaluate [0-9a-f]{12} done in \d+ ms \(delivery (\d+)\)/.exec(second.log());
+    expect(delivery, second.log()).not.toBeNull();
+    expect(Number(delivery?.[1])).toBeGreaterThanOrEqual(2);
   });
 
   it('terminates a task whose tensor is corrupt, records the error, and the dispatcher reports it', async () => {

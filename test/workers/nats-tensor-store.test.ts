@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/store/content-store.js';
 import { CorruptTensorError, MissingTensorError } from '../../workers/nats/nats-errors.js';
 import { encodeTensor, NatsTensorStore } from '../../workers/nats/tensor-store.js';
-import { natsServerAvailable, startNatsServer, type TestNatsServer } from '../support/nats-server.js';
+import { startNatsServer, type TestNatsServer } from '../support/nats-server.js';
 
-describe.skipIf(!natsServerAvailable())('NATS object store of Arrow tensors', () => {
+describe('NATS object store of Arrow tensors', () => {
   let server: TestNatsServer;
   let nc: NatsConnection;
   beforeAll(async () => {
