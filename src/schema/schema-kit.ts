@@ -22,9 +22,9 @@ export function strictObject<Shape extends z.core.$ZodLooseShape>(shape: Shape) 
 }
 
 export function nonEmptyString() {
-  return z
-    .string()
-    .min(1, { error: (issue) => `expected a non-empty string, got ${describeValue(issue.input)}` });
+  const error = (issue: { input?: unknown }) =>
+    `expected a non-empty string, got ${describeValue(issue.input)}`;
+  return z.string({ error }).min(1, { error });
 }
 
 /** Bounds of a number field; `above` is exclusive, `min` and `max` inclusive. */

@@ -110,13 +110,15 @@ interface Explained {
 
 function explainIssue(issue: Issue, prefix: readonly PropertyKey[], root: unknown): Explained {
   const path = [...prefix, ...issue.path];
-  const value = valueAt(root, path);
+  const found = valueAt(root, path);
+  const value = found === null && path.length === 0 ? undefined : found; // an empty document
   const key = path[path.length - 1];
   const owner = valueAt(root, path.slice(0, -1));
-  if (value === undefined && path.length > 0 && isRecord(owner) && !Object.hasOwn(owner, key as string)) {
-    if (issue.code === 'invalid_type' || issue.code === 'invalid_union') {
+  if (issue.code === 'invalid_type' || issue.code === 'invalid_union' || issue.code === 'invalid_value') {
+    if (value === undefined && path.length > 0 && isRecord(owner) && !Object.hasOwn(owner, key as string)) {
       return { path: path.slice(0, -1), detail: `missing required key '${String(key)}'`, atOwner: true };
     }
+    if (value === null) return { path, detail: 'has no value' };
   }
   switch (issue.code) {
     case 'invalid_union': {
@@ -133,7 +135,6 @@ function explainIssue(issue: Issue, prefix: readonly PropertyKey[], root: unknow
     case 'unrecognized_keys':
       return { path: [...path, issue.keys[0]], detail: issue.message };
     case 'invalid_type': {
-      if (value === null) return { path, detail: 'has no value' };
       if (!isDefault(issue.message)) return { path, detail: issue.message };
       if (issue.expected === 'int')
         return { path, detail: `must be an integer, got ${describeValue(value)}` };
