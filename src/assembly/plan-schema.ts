@@ -136,7 +136,7 @@ export const listedCandidateSchema = strictObject({
 const candidateListSchema = z
   .array(listedCandidateSchema)
   .min(1, { error: 'must list at least one candidate' })
-  .describe("With policy 'list': the only candidates tried.");
+  .meta({ id: 'candidateList', description: "With policy 'list': the only candidates tried." });
 
 const candidatePolicyFields = {
   policy: z
@@ -157,7 +157,7 @@ const candidatePolicyFields = {
   probeExamples: boundedNumber({ integer: true, min: 1 })
     .default(256)
     .describe('Examples per task for the probe.'),
-  list: candidateListSchema.optional(),
+  list: candidateListSchema.optional().describe("With policy 'list': the only candidates tried."),
 };
 
 export const candidatePolicySchema = z
@@ -304,6 +304,6 @@ export function planFileSchema(place: PlanPlace) {
 export function planJsonSchema(): object {
   return {
     title: 'mal assembly plan',
-    ...z.toJSONSchema(planFileSchema({ file: 'plan.yaml' }), { io: 'input', unrepresentable: 'any' }),
+    ...z.toJSONSchema(planFileSchema({ file: 'plan.yaml' }), { io: 'input' }),
   };
 }

@@ -117,7 +117,9 @@ const tensorSchema = z
 
 const layerSchema = strictObject({
   name: nonEmptyString().describe('The layer name, unique in the spec.'),
-  kind: layerKindSchema,
+  kind: layerKindSchema.describe(
+    'What the layer computes: dense, conv, batchnorm, norm, embedding, attention or other.',
+  ),
   tensors: z
     .array(nonEmptyString())
     .describe('The tensors of the layer; a tensor belongs to at most one layer.'),
@@ -161,10 +163,11 @@ function checkReferences(spec: SpecFileFields, context: z.RefinementCtx): void {
     const axes = Array.isArray(tensor) ? tensor : tensor.axes;
     axes.forEach((axis, axisIndex) => {
       if (typeof axis === 'string') checkSpace(splitPart(axis).space, [...path, axisIndex]);
-      else
-        axis?.forEach((part, partIndex) =>
-          checkSpace(splitPart(part).space, [...path, axisIndex, partIndex]),
-        );
+      else {
+        for (const [partIndex, part] of (axis ?? []).entries()) {
+          checkSpace(splitPart(part).space, [...path, axisIndex, partIndex]);
+        }
+      }
     });
   }
   const layers = new Set<string>();
