@@ -78,8 +78,9 @@ export const alignmentSettingsSchema = strictObject({
 }).describe('Options of the weight alignment (generalized permutation) of every candidate.');
 
 /**
- * The fields of `merge:`. The merge-method registry adds `method: <name>` and that method's parameters here:
- * `mergeSettingsSchema.extend({ method: … })`, or intersect this object with the registry's method schema.
+ * The fields of `merge:`. The merge-method registry adds `method: <name>` and that method's parameters by spreading
+ * this shape into a new object, `strictObject({ ...mergeSettingsShape, method: mergeMethodSchema })` (so an unknown
+ * key's message lists them too), or one such object per method in a `z.discriminatedUnion('method', …)`.
  */
 export const mergeSettingsShape = {
   unmatched: z

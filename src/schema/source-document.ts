@@ -9,9 +9,6 @@ import type { MalError } from '../errors.js';
  * through the document's nodes to the line where the field is written.
  */
 
-/** Field path → 1-based line, for every mapping key and list item of a document (`objective.tasks[0].data`). */
-export type FieldLines = ReadonlyMap<string, number>;
-
 export interface SourceDocument {
   readonly file: string;
   /** The document as plain data (what the schema parses). */
@@ -69,7 +66,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
-/** The line of every mapping key and list item, by field path. */
+/** Field path (`objective.tasks[0].data`) → 1-based line, for every mapping key and list item. */
 export function fieldLines(source: SourceDocument): Map<string, number> {
   const lines = new Map<string, number>();
   const visit = (node: unknown, path: PropertyKey[]): void => {

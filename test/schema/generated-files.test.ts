@@ -1,9 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { parsePlanFile } from '../../src/assembly/plan-file.js';
-import { mergeSettingsSchema, planJsonSchema } from '../../src/assembly/plan-schema.js';
+import { mergeSettingsShape, planJsonSchema } from '../../src/assembly/plan-schema.js';
 import { EXAMPLE_PLAN, generatedSchemaFiles } from '../../src/schema/schema-files.js';
+import { strictObject } from '../../src/schema/schema-kit.js';
 import { specJsonSchema } from '../../src/spec/spec-schema.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -82,9 +84,19 @@ describe('example plans', () => {
 });
 
 describe('the merge section leaves room for merge methods', () => {
-  it('extends with a method field and stays strict', () => {
-    const withMethod = mergeSettingsSchema.extend({ method: mergeSettingsSchema.shape.lambdaChoice });
-    expect(withMethod.parse({ method: 'threshold' })).toMatchObject({ method: 'threshold', lambdaMin: 0.1 });
-    expect(withMethod.safeParse({ methd: 'x' }).success).toBe(false);
+  it('takes a method field by spreading its shape, and stays strict', () => {
+    const withMethod = strictObject({
+      ...mergeSettingsShape,
+      method: z.enum(['mal', 'ties']).default('mal'),
+    });
+    expect(withMethod.parse({ lambdaMin: 0.2 })).toMatchObject({
+      method: 'mal',
+      lambdaMin: 0.2,
+      epsilon: 0.01,
+    });
+    const refused = withMethod.safeParse({ methd: 'ties' });
+    expect(refused.error?.issues[0].message).toBe(
+      "unknown key 'methd' (expected one of unmatched, grid, epsilon, lambdaMin, lambdaChoice, method)",
+    );
   });
 });
