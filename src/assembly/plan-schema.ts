@@ -161,14 +161,13 @@ const candidatePolicyFields = {
   list: candidateListSchema.optional().describe("With policy 'list': the only candidates tried."),
 };
 
+const candidateObjectSchema = strictObject(candidatePolicyFields);
+const { policy: _, ...CANDIDATE_DEFAULTS } = candidateObjectSchema.parse({});
+
 export const candidatePolicySchema = z
   .union([
-    candidateListSchema.transform((list) => ({
-      ...strictObject(candidatePolicyFields).parse({}),
-      policy: 'list' as const,
-      list,
-    })),
-    strictObject(candidatePolicyFields).transform(({ policy: given, list, ...rest }, context) => {
+    candidateListSchema.transform((list) => ({ ...CANDIDATE_DEFAULTS, policy: 'list' as const, list })),
+    candidateObjectSchema.transform(({ policy: given, list, ...rest }, context) => {
       const policy = given ?? (list === undefined ? 'same-depth' : 'list');
       if (policy === 'list' && list === undefined) {
         context.addIssue({
