@@ -1,0 +1,309 @@
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { BACKEND_PREFERENCES } from '../compute/backend.js';
+import { parseDataSource } from '../data/data-source.js';
+import { MalError } from '../errors.js';
+import { parseLambdaGrid } from '../eval/lambda-grid.js';
+import type { UnmatchedPolicy } from '../merge/mal-interpolation.js';
+import { boundedNumber, distinctList, nonEmptyString, strictObject } from '../schema/schema-kit.js';
+import { isValidZooId } from '../zoo/zoo-manifest.js';
+
+/*
+ * The plan file of `mal assemble <plan.yaml>` (YAML, or JSON with the same structure), as one zod schema: it
+ * gives the plan's types (assembly-plan.ts), its defaults, its checks, the JSON Schema editors read
+ * (docs/schema/plan.schema.json) and the format's documentation (docs/plan-format.md). Every description below
+ * is user documentation. Relative paths are relative to the plan file's folder; unknown keys are errors.
+ */
+
+/** Where the plan file lies: relative paths resolve against its folder, the default output is named after it. */
+export interface PlanPlace {
+  /** The plan file as given (kept in the plan for messages). */
+  readonly file: string;
+}
+
+const PLAN_EXTENSIONS = ['.yaml', '.yml', '.json'];
+
+/** The plan file's name without its extension: the default output folder's name. */
+function planName(file: string): string {
+  const name = basename(file);
+  const extension = extname(name);
+  return PLAN_EXTENSIONS.includes(extension.toLowerCase()) ? name.slice(0, -extension.length) : name;
+}
+
+// ---- Sections that need no plan folder -------------------------------------------------------------------
+
+export const LAMBDA_GRID_DEFAULT = '0:0.1:1';
+
+/** `start:step:end`, a comma list in a string, or a list of numbers; parseLambdaGrid checks all three. */
+const lambdaGridSchema = z
+  .union([z.string(), z.array(z.number())], { error: "expected 'start:step:end' or a list of numbers" })
+  .transform((grid, context) => {
+    const text = typeof grid === 'string' ? grid : grid.join(',');
+    try {
+      return parseLambdaGrid(text);
+    } catch (error) {
+      if (!(error instanceof MalError)) throw error;
+      context.addIssue({ code: 'custom', message: error.message, input: grid });
+      return z.NEVER;
+    }
+  });
+
+export const alignmentSettingsSchema = strictObject({
+  init: z
+    .enum(['identity', 'sorted', 'best'])
+    .default('best')
+    .describe(
+      'Where coordinate descent starts: identity (identity with truncation, as Git Re-Basin), sorted (units matched by their sorted weights), or best (both, keeping the higher final objective).',
+    ),
+  order: z
+    .enum(['network', 'random'])
+    .default('network')
+    .describe(
+      'network: free spaces in network order every sweep; random: a fresh seeded shuffle each sweep.',
+    ),
+  maxSweeps: boundedNumber({ integer: true, min: 1 })
+    .default(50)
+    .describe('Most coordinate-descent sweeps over all spaces.'),
+  tolerance: boundedNumber({ min: 0 })
+    .default(1e-9)
+    .describe(
+      'Stop when a whole sweep raises the alignment objective by no more than tolerance · max(1, |objective|).',
+    ),
+  kernel: z
+    .enum(['incompatible', 'centre'])
+    .default('incompatible')
+    .describe(
+      'A convolution kernel whose size differs between base and target: incompatible (refuse the candidate) or centre (centre-pad or centre-crop the smaller one).',
+    ),
+}).describe('Options of the weight alignment (generalized permutation) of every candidate.');
+
+/**
+ * The fields of `merge:`. The merge-method registry adds `method: <name>` and that method's parameters by spreading
+ * this shape into a new object, `strictObject({ ...mergeSettingsShape, method: mergeMethodSchema })` (so an unknown
+ * key's message lists them too), or one such object per method in a `z.discriminatedUnion('method', …)`.
+ */
+export const mergeSettingsShape = {
+  unmatched: z
+    .enum(['zero', 'keep'] as const satisfies readonly UnmatchedPolicy[])
+    .default('zero')
+    .describe(
+      'Base entries no target unit lands on (the target is narrower): zero (the aligned target is zero there) or keep (the base keeps its values there).',
+    ),
+  grid: lambdaGridSchema
+    .prefault(LAMBDA_GRID_DEFAULT)
+    .describe(
+      "The λ grid each candidate is scored along: 'start:step:end' (inclusive) or a list of numbers, increasing from 0 to 1.",
+    ),
+  epsilon: boundedNumber({ min: 0 })
+    .default(0.01)
+    .describe(
+      'ε of λ* (the largest grid λ such that every grid point up to it has an objective ≤ its value at λ = 0 plus ε), as a fraction of the objective at λ = 0.',
+    ),
+  lambdaMin: boundedNumber({ min: 0, max: 1 })
+    .default(0.1)
+    .describe('Candidates whose λ* is below this are not accepted.'),
+  lambdaChoice: z
+    .enum(['threshold', 'best'])
+    .default('best')
+    .describe('threshold: merge at λ*; best: at the grid point up to λ* with the best objective.'),
+};
+
+export const mergeSettingsSchema = strictObject(mergeSettingsShape).describe(
+  'How an aligned candidate is merged into the base: θ ← (1−λ)·θ + λ·T(θ_target).',
+);
+
+const zooId = z
+  .string()
+  .refine(isValidZooId, { error: (issue) => `'${String(issue.input)}' is not a zoo model id` });
+
+const layerNames = distinctList(nonEmptyString()).min(1, { error: 'must list at least one name' });
+
+export const listedCandidateSchema = strictObject({
+  model: nonEmptyString().describe('The zoo model id the layers come from.'),
+  layers: layerNames.describe('Layers of the zoo model, paired in order with baseLayers.'),
+  baseLayers: layerNames.describe('The base layers they replace; as many as layers.'),
+})
+  .superRefine((candidate, context) => {
+    if (candidate.baseLayers.length !== candidate.layers.length) {
+      context.addIssue({
+        code: 'custom',
+        path: ['baseLayers'],
+        message: `pairs in order with layers, so needs ${candidate.layers.length} name(s), got ${candidate.baseLayers.length}`,
+      });
+    }
+  })
+  .describe('One candidate: layers of one zoo model that replace base layers.');
+
+const candidateListSchema = z
+  .array(listedCandidateSchema)
+  .min(1, { error: 'must list at least one candidate' })
+  .meta({ id: 'candidateList', description: "With policy 'list': the only candidates tried." });
+
+const candidatePolicyFields = {
+  policy: z
+    .enum(['same-depth', 'all', 'list'])
+    .optional()
+    .describe(
+      'same-depth: each base layer with the zoo layer at the same relative depth, plus whole models of the same depth; all: every compatible (base layer, zoo layer) pair; list: only `list`. Default same-depth, or list when `list` is given.',
+    ),
+  topK: boundedNumber({ integer: true, min: 1 })
+    .default(6)
+    .describe('Candidates kept after the pre-score, for scoring along the λ grid.'),
+  preScore: z
+    .enum(['probe', 'alignment'])
+    .default('probe')
+    .describe(
+      'How candidates are ranked before the λ grid. probe: the objective of the merge at λ = 0.5 and 1 on the first probeExamples examples of each task; alignment: the cosine between base and aligned target weights (no data, but it favours small layers over whole models).',
+    ),
+  probeExamples: boundedNumber({ integer: true, min: 1 })
+    .default(256)
+    .describe('Examples per task for the probe.'),
+  list: candidateListSchema.optional().describe("With policy 'list': the only candidates tried."),
+};
+
+const candidateObjectSchema = strictObject(candidatePolicyFields);
+const { policy: _, ...CANDIDATE_DEFAULTS } = candidateObjectSchema.parse({});
+
+export const candidatePolicySchema = z
+  .union([
+    candidateListSchema.transform((list) => ({ ...CANDIDATE_DEFAULTS, policy: 'list' as const, list })),
+    candidateObjectSchema.transform(({ policy: given, list, ...rest }, context) => {
+      const policy = given ?? (list === undefined ? 'same-depth' : 'list');
+      if (policy === 'list' && list === undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: ['list'],
+          message: "policy 'list' needs a list of candidates",
+          input: list,
+        });
+      }
+      if (policy !== 'list' && list !== undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: ['list'],
+          message: `is only used with policy 'list' (the policy is '${policy}')`,
+          input: list,
+        });
+      }
+      return { ...rest, policy, list: list ?? [] };
+    }),
+  ])
+  .prefault({})
+  .describe(
+    'Which (base layer, zoo layer) pairs are tried, and how many survive the pre-score. A list of candidates is short for {policy: list, list: […]}.',
+  );
+
+// ---- The plan --------------------------------------------------------------------------------------------
+
+/** The plan schema for a plan file at `place`: paths come out absolute, every default filled in. */
+export function planFileSchema(place: PlanPlace) {
+  const folder = dirname(resolve(place.file));
+  const path = nonEmptyString().transform((text) => resolve(folder, text));
+
+  /** Checks the source's form without touching the disk; an Arrow file's relative path gets the plan's folder. */
+  const dataSource = nonEmptyString().transform((text, context) => {
+    let source: ReturnType<typeof parseDataSource>;
+    try {
+      source = parseDataSource(text);
+    } catch (error) {
+      if (!(error instanceof MalError)) throw error;
+      context.addIssue({ code: 'custom', message: error.message, input: text });
+      return z.NEVER;
+    }
+    if (source.kind !== 'arrow' || isAbsolute(source.path)) return text;
+    const absolute = resolve(folder, source.path);
+    return text.startsWith('arrow:') ? `arrow:${absolute}` : absolute;
+  });
+
+  const zooMapping = strictObject({
+    path: path.describe('The zoo folder (holding zoo.json).'),
+    include: distinctList(zooId)
+      .min(1, { error: 'must list at least one name' })
+      .optional()
+      .describe('Only these model ids, in this order. Default: every readable model.'),
+    exclude: distinctList(zooId).default([]).describe('Never these model ids.'),
+  }).superRefine((zoo, context) => {
+    if (zoo.include === undefined) return;
+    const both = zoo.exclude.findIndex((id) => zoo.include?.includes(id));
+    if (both >= 0) {
+      context.addIssue({
+        code: 'custom',
+        path: ['exclude', both],
+        message: `'${zoo.exclude[both]}' is also in zoo.include`,
+      });
+    }
+  });
+
+  const taskSchema = strictObject({
+    data: dataSource.describe(
+      'A data source: fashion-mnist:train|val|test, mnist:train|test, an Arrow file (path ending in .arrow or .feather, or arrow:<path>).',
+    ),
+    metric: z
+      .enum(['loss', 'accuracy'])
+      .describe('loss, or accuracy (counted as −accuracy: lower is better).'),
+    weight: boundedNumber({ above: 0 }).default(1).describe('The task weight in the objective; > 0.'),
+    limit: boundedNumber({ integer: true, min: 1 })
+      .optional()
+      .describe('Evaluate on the first n examples only. Default: all.'),
+    maxDrop: boundedNumber({ min: 0 })
+      .optional()
+      .describe(
+        "The floor: how much worse than the original base this task may get, in the metric's units (loss may rise by at most this, accuracy fall by at most this). Default: no floor.",
+      ),
+  }).describe('One task: a data source and a metric.');
+
+  return strictObject({
+    base: path.describe('The model to improve: a safetensors file or model folder.'),
+    zoo: z
+      .union([
+        path.transform((zooPath): z.output<typeof zooMapping> => ({ path: zooPath, exclude: [] })),
+        zooMapping,
+      ])
+      .describe('The zoo to take layers from: its folder (holding zoo.json), or {path, include, exclude}.'),
+    objective: strictObject({
+      tasks: z
+        .array(taskSchema)
+        .min(1, { error: 'must list at least one task' })
+        .describe('At least one task.'),
+    }).describe('What the assembly minimises: Σ weight · value over the tasks, value = loss or −accuracy.'),
+    candidates: candidatePolicySchema,
+    alignment: alignmentSettingsSchema.prefault({}),
+    merge: mergeSettingsSchema.prefault({}),
+    steps: boundedNumber({ integer: true, min: 0 }).default(5).describe('Most accepted steps.'),
+    seed: boundedNumber({ integer: true, min: 0, max: 0xffff_ffff })
+      .default(0)
+      .describe('Seed of every random choice (alignment order, probe examples); an integer in [0, 2^32).'),
+    output: path
+      .optional()
+      .describe(
+        'Where the assembled model, lineage, model card and report go. Default: <plan folder>/out/<plan file name without extension>.',
+      ),
+    data: strictObject({
+      dataDir: path
+        .optional()
+        .describe(
+          "The Fashion-MNIST IDX folder. Default: MAL_DATA_DIR, else Debian's /usr/share/datasets/fashion-mnist.",
+        ),
+    })
+      .prefault({})
+      .describe('Where data sets are found.'),
+    backend: z
+      .enum(BACKEND_PREFERENCES)
+      .default('auto')
+      .describe('TensorFlow.js backend preference (the --backend option overrides it).'),
+  })
+    .transform(({ output, ...plan }) => ({
+      file: place.file,
+      ...plan,
+      output: output ?? join(folder, 'out', planName(place.file)),
+    }))
+    .describe('An assembly plan for `mal assemble <plan.yaml>`.');
+}
+
+/** The plan's JSON Schema (draft 2020-12), for editors and `mal plan schema`: what a plan file may hold. */
+export function planJsonSchema(): object {
+  return {
+    title: 'mal assembly plan',
+    ...z.toJSONSchema(planFileSchema({ file: 'plan.yaml' }), { io: 'input' }),
+  };
+}
