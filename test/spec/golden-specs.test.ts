@@ -30,7 +30,7 @@ describe('deriveSpec matches the golden specs of the code it replaced', () => {
   });
 
   it.each(cases.map((golden, index) => [label(golden, index), golden] as const))('%s', (_, golden) => {
-    const tensors = golden.tensors.map(([name, shape]) => ({ name, dtype: 'F32', shape }));
+    const tensors = golden.tensors.map(([name, shape]) => ({ name, dtype: 'F32' as const, shape }));
     let outcome: Pick<GoldenCase, 'spec' | 'error'>;
     try {
       const spec = deriveSpec(tensors, { config: golden.config, family: golden.family });
