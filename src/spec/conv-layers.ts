@@ -1,6 +1,6 @@
 import type { TensorInfo } from '../io/tensor-source.js';
 import { type ModuleTensors, unexpectedParams } from './module-names.js';
-import { axisOf, type SpecBuilder, unplacedTensorError } from './spec-builder.js';
+import { axisOf, type SpecBuilder } from './spec-builder.js';
 
 /** A convolution: `weight [out, in, kh, kw]` and an optional `bias [out]`. */
 export interface ConvModule {
@@ -22,11 +22,10 @@ export function asConvModule(builder: SpecBuilder, module: ModuleTensors): ConvM
   const weight = module.params.get('weight');
   if (weight === undefined || weight.shape.length !== 4) return undefined;
   const stray = unexpectedParams(module, ['weight', 'bias']);
-  if (stray.length > 0)
-    throw unplacedTensorError(builder.family, stray[0], 'a convolution holds only weight and bias');
+  if (stray.length > 0) throw builder.unplaced(stray[0], 'a convolution holds only weight and bias');
   const bias = module.params.get('bias');
   if (bias !== undefined && bias.shape.length !== 1) {
-    throw unplacedTensorError(builder.family, bias, 'a convolution bias must be a vector');
+    throw builder.unplaced(bias, 'a convolution bias must be a vector');
   }
   return { name: module.name, weight, bias };
 }
@@ -94,4 +93,29 @@ export function findNormedConv(normName: string, convNames: ReadonlySet<string>)
       best = { name: conv, index: convIndex };
   }
   return best?.name;
+}
+
+/** The norm that follows each convolution (see findNormedConv); refuses a norm that follows none, or a second one. */
+export function pairNormsWithConvs(
+  builder: SpecBuilder,
+  norms: readonly NormModule[],
+  convs: readonly ConvModule[],
+): Map<string, NormModule> {
+  const convNames = new Set(convs.map((conv) => conv.name));
+  const normOfConv = new Map<string, NormModule>();
+  for (const norm of norms) {
+    const firstTensor = [...norm.module.params.values()][0];
+    const conv = findNormedConv(norm.name, convNames);
+    if (conv === undefined)
+      throw builder.unplaced(firstTensor, 'no convolution found for this norm to follow');
+    const other = normOfConv.get(conv);
+    if (other !== undefined) {
+      throw builder.unplaced(
+        firstTensor,
+        `convolution '${conv}' is already followed by norm '${other.name}'`,
+      );
+    }
+    normOfConv.set(conv, norm);
+  }
+  return normOfConv;
 }

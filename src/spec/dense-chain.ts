@@ -1,7 +1,7 @@
 import { SpecError } from '../errors.js';
 import type { TensorInfo } from '../io/tensor-source.js';
 import { type ModuleTensors, unexpectedParams } from './module-names.js';
-import { axisOf, type SpecBuilder, unplacedTensorError } from './spec-builder.js';
+import { axisOf, type SpecBuilder } from './spec-builder.js';
 
 /** A dense module: `weight [out, in]` and an optional `bias [out]`. */
 export interface DenseModule {
@@ -15,11 +15,10 @@ export function asDenseModule(builder: SpecBuilder, module: ModuleTensors): Dens
   const weight = module.params.get('weight');
   if (weight === undefined || weight.shape.length !== 2) return undefined;
   const stray = unexpectedParams(module, ['weight', 'bias']);
-  if (stray.length > 0)
-    throw unplacedTensorError(builder.family, stray[0], 'a dense layer holds only weight and bias');
+  if (stray.length > 0) throw builder.unplaced(stray[0], 'a dense layer holds only weight and bias');
   const bias = module.params.get('bias');
   if (bias !== undefined && bias.shape.length !== 1) {
-    throw unplacedTensorError(builder.family, bias, 'a dense bias must be a vector');
+    throw builder.unplaced(bias, 'a dense bias must be a vector');
   }
   return { name: module.name, weight, bias };
 }

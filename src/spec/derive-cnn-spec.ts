@@ -7,14 +7,15 @@ import {
   asConvModule,
   asNormModule,
   type ConvModule,
-  findNormedConv,
   type NormModule,
+  pairNormsWithConvs,
 } from './conv-layers.js';
 import { addDenseChain, asDenseModule, type DenseModule, hiddenSpace } from './dense-chain.js';
-import { configAttribute, type ModelConfig } from './model-config.js';
+import type { FamilyTemplate } from './family-template.js';
+import type { ModelConfig } from './model-config.js';
 import { groupByModule } from './module-names.js';
 import { compareNatural } from './natural-sort.js';
-import { SpecBuilder, unplacedTensorError } from './spec-builder.js';
+import { SpecBuilder } from './spec-builder.js';
 
 /**
  * A VGG-style network: convolutions in a chain (`features.N` or `convN`), each optionally followed by a
@@ -22,8 +23,12 @@ import { SpecBuilder, unplacedTensorError } from './spec-builder.js';
  * channels. `input` (fixed, image channels) → one free space per convolution and per hidden dense layer,
  * named after it → `output` (fixed).
  */
-export function deriveCnnSpec(tensors: readonly TensorInfo[], config?: ModelConfig): ArchitectureSpec {
-  const builder = new SpecBuilder('cnn', tensors);
+export function deriveCnnSpec(
+  template: FamilyTemplate,
+  tensors: readonly TensorInfo[],
+  config?: ModelConfig,
+): ArchitectureSpec {
+  const builder = new SpecBuilder(template, tensors);
   const convs: ConvModule[] = [];
   const denses: DenseModule[] = [];
   const norms: NormModule[] = [];
@@ -35,17 +40,13 @@ export function deriveCnnSpec(tensors: readonly TensorInfo[], config?: ModelConf
     else if (dense !== undefined) denses.push(dense);
     else if (norm !== undefined) norms.push(norm);
     else
-      throw unplacedTensorError(
-        'cnn',
-        [...module.params.values()][0],
-        'not a convolution, BatchNorm or dense layer',
-      );
+      throw builder.unplaced([...module.params.values()][0], 'not a convolution, BatchNorm or dense layer');
   }
   if (convs.length === 0)
     throw new SpecError('a VGG-style CNN needs at least one convolution (a 4-D weight)');
   convs.sort((a, b) => compareNatural(a.name, b.name));
   denses.sort((a, b) => compareNatural(a.name, b.name));
-  const normOfConv = pairNormsWithConvs(norms, convs);
+  const normOfConv = pairNormsWithConvs(builder, norms, convs);
 
   let space = builder.space('input', 'fixed', 'input');
   convs.forEach((conv, index) => {
@@ -70,30 +71,6 @@ export function deriveCnnSpec(tensors: readonly TensorInfo[], config?: ModelConf
     space,
     channels: { count: lastConv.shape[0], writtenBy: `tensor '${lastConv.name}' axis 0` },
   });
-  builder.attribute('activation', configAttribute(config, ['activation', 'hidden_act']) ?? 'relu');
+  builder.addAttributes(template.attributes, config);
   return builder.build();
-}
-
-function pairNormsWithConvs(
-  norms: readonly NormModule[],
-  convs: readonly ConvModule[],
-): Map<string, NormModule> {
-  const convNames = new Set(convs.map((conv) => conv.name));
-  const normOfConv = new Map<string, NormModule>();
-  for (const norm of norms) {
-    const firstTensor = [...norm.module.params.values()][0];
-    const conv = findNormedConv(norm.name, convNames);
-    if (conv === undefined)
-      throw unplacedTensorError('cnn', firstTensor, 'no convolution found for this norm to follow');
-    const other = normOfConv.get(conv);
-    if (other !== undefined) {
-      throw unplacedTensorError(
-        'cnn',
-        firstTensor,
-        `convolution '${conv}' is already followed by norm '${other.name}'`,
-      );
-    }
-    normOfConv.set(conv, norm);
-  }
-  return normOfConv;
 }

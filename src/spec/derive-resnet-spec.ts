@@ -7,15 +7,15 @@ import {
   asConvModule,
   asNormModule,
   type ConvModule,
-  findNormedConv,
   type NormModule,
+  pairNormsWithConvs,
 } from './conv-layers.js';
 import { addDenseChain, asDenseModule, type DenseModule, hiddenSpace } from './dense-chain.js';
-import { configAttribute, type ModelConfig } from './model-config.js';
-import type { ModuleTensors } from './module-names.js';
-import { groupByModule } from './module-names.js';
+import type { FamilyTemplate } from './family-template.js';
+import type { ModelConfig } from './model-config.js';
+import { groupByModule, type ModuleTensors } from './module-names.js';
 import { compareNatural } from './natural-sort.js';
-import { SpecBuilder, unplacedTensorError } from './spec-builder.js';
+import { SpecBuilder } from './spec-builder.js';
 
 const BLOCK_MODULE = /^(layer\d+\.\d+)\.(.+)$/;
 const SHORTCUT_MODULE = /^(?:downsample|shortcut)\.(\d+)$/;
@@ -41,8 +41,12 @@ interface ResidualBlock {
  * projection writes back into the residual space it reads. Each inner convolution of a block writes a free space
  * named after it (`layer1.0.conv1`).
  */
-export function deriveResnetSpec(tensors: readonly TensorInfo[], config?: ModelConfig): ArchitectureSpec {
-  const builder = new SpecBuilder('resnet', tensors);
+export function deriveResnetSpec(
+  template: FamilyTemplate,
+  tensors: readonly TensorInfo[],
+  config?: ModelConfig,
+): ArchitectureSpec {
+  const builder = new SpecBuilder(template, tensors);
   const stem: ConvGroup = { convs: [], norms: [] };
   const head: DenseModule[] = [];
   const blocks = new Map<string, ResidualBlock>();
@@ -66,11 +70,7 @@ export function deriveResnetSpec(tensors: readonly TensorInfo[], config?: ModelC
     } else if (BLOCK_CONV.test(inner) || /^bn\d+$/.test(inner)) {
       collectConvOrNorm(builder, module, block.main, 'not a block convolution or BatchNorm');
     } else {
-      throw unplacedTensorError(
-        'resnet',
-        [...module.params.values()][0],
-        `block '${blockName}' has no module '${inner}'`,
-      );
+      throw builder.unplaced([...module.params.values()][0], `block '${blockName}' has no module '${inner}'`);
     }
   }
   if (stem.convs.length === 0) throw new SpecError('a ResNet needs a stem convolution (conv1.weight)');
@@ -81,7 +81,7 @@ export function deriveResnetSpec(tensors: readonly TensorInfo[], config?: ModelC
 
   for (const block of [...blocks.values()].sort((a, b) => compareNatural(a.name, b.name))) {
     if (block.main.convs.length === 0) {
-      throw unplacedTensorError('resnet', firstTensorOf(block), `block '${block.name}' has no convolutions`);
+      throw builder.unplaced(firstTensorOf(block), `block '${block.name}' has no convolutions`);
     }
     const lastConv = block.main.convs.sort((a, b) => compareNatural(a.name, b.name))[
       block.main.convs.length - 1
@@ -90,8 +90,7 @@ export function deriveResnetSpec(tensors: readonly TensorInfo[], config?: ModelC
     if (block.shortcut.convs.length > 0) {
       output = `residual.${block.name}`;
     } else if (block.shortcut.norms.length > 0) {
-      throw unplacedTensorError(
-        'resnet',
+      throw builder.unplaced(
         firstTensorOf(block),
         `block '${block.name}' has a shortcut norm without a convolution`,
       );
@@ -112,7 +111,7 @@ export function deriveResnetSpec(tensors: readonly TensorInfo[], config?: ModelC
     space: residual,
     channels: { count: residualWriter.shape[0], writtenBy: `tensor '${residualWriter.name}' axis 0` },
   });
-  builder.attribute('activation', configAttribute(config, ['activation', 'hidden_act']) ?? 'relu');
+  builder.addAttributes(template.attributes, config);
   return builder.build();
 }
 
@@ -126,7 +125,7 @@ function collectConvOrNorm(
   const norm = conv === undefined ? asNormModule(module) : undefined;
   if (conv !== undefined) group.convs.push(conv);
   else if (norm !== undefined) group.norms.push(norm);
-  else throw unplacedTensorError('resnet', [...module.params.values()][0], reason);
+  else throw builder.unplaced([...module.params.values()][0], reason);
 }
 
 /**
@@ -135,22 +134,7 @@ function collectConvOrNorm(
  */
 function addConvChain(builder: SpecBuilder, group: ConvGroup, input: string, output: string): TensorInfo {
   const convs = sortByName(group.convs);
-  const convNames = new Set(convs.map((conv) => conv.name));
-  const normOfConv = new Map<string, NormModule>();
-  for (const norm of group.norms) {
-    const conv = findNormedConv(norm.name, convNames);
-    const firstTensor = [...norm.module.params.values()][0];
-    if (conv === undefined)
-      throw unplacedTensorError('resnet', firstTensor, 'no convolution found for this norm to follow');
-    if (normOfConv.has(conv)) {
-      throw unplacedTensorError(
-        'resnet',
-        firstTensor,
-        `convolution '${conv}' is already followed by another norm`,
-      );
-    }
-    normOfConv.set(conv, norm);
-  }
+  const normOfConv = pairNormsWithConvs(builder, group.norms, convs);
   let space = input;
   convs.forEach((conv, index) => {
     const isLast = index === convs.length - 1;
