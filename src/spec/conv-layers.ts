@@ -1,5 +1,8 @@
+import { SpecError } from '../errors.js';
 import type { TensorInfo } from '../io/tensor-source.js';
+import { hiddenSpace } from './dense-chain.js';
 import { type ModuleTensors, unexpectedParams } from './module-names.js';
+import { compareNatural } from './natural-sort.js';
 import { axisOf, type SpecBuilder } from './spec-builder.js';
 
 /** A convolution: `weight [out, in, kh, kw]` and an optional `bias [out]`. */
@@ -96,7 +99,7 @@ export function findNormedConv(normName: string, convNames: ReadonlySet<string>)
 }
 
 /** The norm that follows each convolution (see findNormedConv); refuses a norm that follows none, or a second one. */
-export function pairNormsWithConvs(
+function pairNormsWithConvs(
   builder: SpecBuilder,
   norms: readonly NormModule[],
   convs: readonly ConvModule[],
@@ -118,4 +121,36 @@ export function pairNormsWithConvs(
     normOfConv.set(conv, norm);
   }
   return normOfConv;
+}
+
+/**
+ * Adds convolutions in name order, each followed by its norm. Each writes a free space named after itself but
+ * the last, which writes `last(name)`; `checkChain` refuses consecutive convolutions that disagree on a width.
+ * Returns the space the chain writes and the weight that writes it.
+ */
+export function addConvChain(
+  builder: SpecBuilder,
+  group: { readonly convs: readonly ConvModule[]; readonly norms: readonly NormModule[] },
+  input: string,
+  last: (conv: string) => string,
+  checkChain = false,
+): { space: string; weight: TensorInfo } {
+  const convs = [...group.convs].sort((a, b) => compareNatural(a.name, b.name));
+  const normOfConv = pairNormsWithConvs(builder, group.norms, convs);
+  let space = input;
+  convs.forEach((conv, index) => {
+    const previous = convs[index - 1];
+    if (checkChain && previous !== undefined && previous.weight.shape[0] !== conv.weight.shape[1]) {
+      throw new SpecError(
+        `tensor '${conv.weight.name}' axis 1 has length ${conv.weight.shape[1]} but the previous convolution's ` +
+          `tensor '${previous.weight.name}' axis 0 has length ${previous.weight.shape[0]}; consecutive convolutions must agree`,
+      );
+    }
+    const output = index === convs.length - 1 ? last(conv.name) : hiddenSpace(builder, conv.name, 'channels');
+    addConv(builder, conv, space, output);
+    const norm = normOfConv.get(conv.name);
+    if (norm !== undefined) addNorm(builder, norm, output);
+    space = output;
+  });
+  return { space, weight: convs[convs.length - 1].weight };
 }

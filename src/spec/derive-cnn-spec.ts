@@ -1,15 +1,7 @@
 import { SpecError } from '../errors.js';
 import type { TensorInfo } from '../io/tensor-source.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
-import {
-  addConv,
-  addNorm,
-  asConvModule,
-  asNormModule,
-  type ConvModule,
-  type NormModule,
-  pairNormsWithConvs,
-} from './conv-layers.js';
+import { addConvChain, asConvModule, asNormModule, type ConvModule, type NormModule } from './conv-layers.js';
 import { addDenseChain, asDenseModule, type DenseModule, hiddenSpace } from './dense-chain.js';
 import type { FamilyTemplate } from './family-template.js';
 import type { ModelConfig } from './model-config.js';
@@ -44,32 +36,14 @@ export function deriveCnnSpec(
   }
   if (convs.length === 0)
     throw new SpecError('a VGG-style CNN needs at least one convolution (a 4-D weight)');
-  convs.sort((a, b) => compareNatural(a.name, b.name));
   denses.sort((a, b) => compareNatural(a.name, b.name));
-  const normOfConv = pairNormsWithConvs(builder, norms, convs);
-
-  let space = builder.space('input', 'fixed', 'input');
-  convs.forEach((conv, index) => {
-    const previous = convs[index - 1];
-    if (previous !== undefined && previous.weight.shape[0] !== conv.weight.shape[1]) {
-      throw new SpecError(
-        `tensor '${conv.weight.name}' axis 1 has length ${conv.weight.shape[1]} but the previous convolution's ` +
-          `tensor '${previous.weight.name}' axis 0 has length ${previous.weight.shape[0]}; consecutive convolutions must agree`,
-      );
-    }
-    const writesOutput = index === convs.length - 1 && denses.length === 0;
-    const output = writesOutput
-      ? builder.space('output', 'fixed', 'output')
-      : hiddenSpace(builder, conv.name, 'channels');
-    addConv(builder, conv, space, output);
-    const norm = normOfConv.get(conv.name);
-    if (norm !== undefined) addNorm(builder, norm, output);
-    space = output;
-  });
-  const lastConv = convs[convs.length - 1].weight;
+  const input = builder.space('input', 'fixed', 'input');
+  const last = (conv: string): string =>
+    denses.length === 0 ? builder.space('output', 'fixed', 'output') : hiddenSpace(builder, conv, 'channels');
+  const { space, weight } = addConvChain(builder, { convs, norms }, input, last, true);
   addDenseChain(builder, denses, {
     space,
-    channels: { count: lastConv.shape[0], writtenBy: `tensor '${lastConv.name}' axis 0` },
+    channels: { count: weight.shape[0], writtenBy: `tensor '${weight.name}' axis 0` },
   });
   builder.addAttributes(template.attributes, config);
   return builder.build();

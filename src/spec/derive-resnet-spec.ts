@@ -1,16 +1,8 @@
 import { SpecError } from '../errors.js';
 import type { TensorInfo } from '../io/tensor-source.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
-import {
-  addConv,
-  addNorm,
-  asConvModule,
-  asNormModule,
-  type ConvModule,
-  type NormModule,
-  pairNormsWithConvs,
-} from './conv-layers.js';
-import { addDenseChain, asDenseModule, type DenseModule, hiddenSpace } from './dense-chain.js';
+import { addConvChain, asConvModule, asNormModule, type ConvModule, type NormModule } from './conv-layers.js';
+import { addDenseChain, asDenseModule, type DenseModule } from './dense-chain.js';
 import type { FamilyTemplate } from './family-template.js';
 import type { ModelConfig } from './model-config.js';
 import { groupByModule, type ModuleTensors } from './module-names.js';
@@ -75,8 +67,9 @@ export function deriveResnetSpec(
   }
   if (stem.convs.length === 0) throw new SpecError('a ResNet needs a stem convolution (conv1.weight)');
 
+  const residualSpace = (name: string) => (): string => builder.space(name, 'free', 'residual');
   let residual = builder.space('input', 'fixed', 'input');
-  let residualWriter = addConvChain(builder, stem, residual, 'residual.stem');
+  let residualWriter = addConvChain(builder, stem, residual, residualSpace('residual.stem')).weight;
   residual = 'residual.stem';
 
   for (const block of [...blocks.values()].sort((a, b) => compareNatural(a.name, b.name))) {
@@ -101,8 +94,9 @@ export function deriveResnetSpec(
           'convolution; a parameter-free (padding) shortcut fixes where units go, so write a spec file and pass it with --spec',
       );
     }
-    const blockOutputWriter = addConvChain(builder, block.main, residual, output);
-    if (block.shortcut.convs.length > 0) addConvChain(builder, block.shortcut, residual, output);
+    const blockOutputWriter = addConvChain(builder, block.main, residual, residualSpace(output)).weight;
+    if (block.shortcut.convs.length > 0)
+      addConvChain(builder, block.shortcut, residual, residualSpace(output));
     residual = output;
     residualWriter = blockOutputWriter;
   }
@@ -126,27 +120,6 @@ function collectConvOrNorm(
   if (conv !== undefined) group.convs.push(conv);
   else if (norm !== undefined) group.norms.push(norm);
   else throw builder.unplaced([...module.params.values()][0], reason);
-}
-
-/**
- * Adds the group's convolutions in name order, each followed by its norm: inner convolutions write free spaces
- * named after themselves, the last writes `output` (declared as a residual space). Returns the last weight.
- */
-function addConvChain(builder: SpecBuilder, group: ConvGroup, input: string, output: string): TensorInfo {
-  const convs = sortByName(group.convs);
-  const normOfConv = pairNormsWithConvs(builder, group.norms, convs);
-  let space = input;
-  convs.forEach((conv, index) => {
-    const isLast = index === convs.length - 1;
-    const written = isLast
-      ? builder.space(output, 'free', 'residual')
-      : hiddenSpace(builder, conv.name, 'channels');
-    addConv(builder, conv, space, written);
-    const norm = normOfConv.get(conv.name);
-    if (norm !== undefined) addNorm(builder, norm, written);
-    space = written;
-  });
-  return convs[convs.length - 1].weight;
 }
 
 function sortByName<T extends { readonly name: string }>(items: readonly T[]): T[] {

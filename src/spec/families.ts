@@ -1,19 +1,37 @@
 import { type FamilyTemplate, familyTemplateSchema, type LayerTemplate } from './family-template.js';
 
-/** A norm over the residual stream: `weight` and `bias`, either optional (GPT-2) or the weight required (LLaMA). */
-function norm(
+type Axes = LayerTemplate['tensors'][string];
+
+function layer(
+  kind: LayerTemplate['kind'],
   module: string,
-  weight: 'weight' | 'weight?',
+  [input, output]: readonly [string, string],
+  tensors: Record<string, Axes>,
   extra: Partial<LayerTemplate> = {},
 ): LayerTemplate {
-  const tensors = { [weight]: ['residual'], 'bias?': ['residual'] };
-  return { module, kind: 'norm', input: 'residual', output: 'residual', tensors, ...extra };
+  return { module, kind, input, output, tensors, ...extra };
 }
 
-/** A dense layer, nn.Linear layout `[out, in]` (or GPT-2's Conv1D `[in, out]`), bias optional. */
+/** A norm over the residual stream; GPT-2's may lack its weight, LLaMA's may lack its bias. */
+function norm(module: string, weight: 'weight' | 'weight?', extra?: Partial<LayerTemplate>): LayerTemplate {
+  return layer(
+    'norm',
+    module,
+    ['residual', 'residual'],
+    { [weight]: ['residual'], 'bias?': ['residual'] },
+    extra,
+  );
+}
+
+/** A dense layer, nn.Linear `[out, in]` or GPT-2's Conv1D `[in, out]`, its bias optional. */
 function dense(module: string, input: string, output: string, layout: 'linear' | 'conv1d'): LayerTemplate {
   const weight = layout === 'linear' ? [output, input] : [input, output];
-  return { module, kind: 'dense', input, output, tensors: { weight, 'bias?': [output] } };
+  return layer('dense', module, [input, output], { weight, 'bias?': [output] });
+}
+
+/** A token (or position) embedding `[rows, width]`. */
+function embedding(module: string, rows: string, extra: Partial<LayerTemplate>): LayerTemplate {
+  return layer('embedding', module, [rows, 'residual'], { weight: [rows, 'residual'] }, extra);
 }
 
 const QKV = 'heads*head|heads*head|heads*head';
@@ -43,54 +61,27 @@ const GPT2 = {
     hidden: { name: 'h.{i}.mlp', kind: 'free', role: 'hidden' },
   },
   pre: [
-    {
-      module: 'wte',
-      kind: 'embedding',
-      input: 'vocab',
-      output: 'residual',
-      tensors: { weight: ['vocab', 'residual'] },
-      missing: 'wte.weight (the token embedding)',
-    },
-    {
-      module: 'wpe',
-      kind: 'embedding',
-      input: 'positions',
-      output: 'residual',
-      tensors: { weight: ['positions', 'residual'] },
-      optional: true,
-    },
+    embedding('wte', 'vocab', { missing: 'wte.weight (the token embedding)' }),
+    embedding('wpe', 'positions', { optional: true }),
   ],
   layers: [
     norm('h.{i}.ln_1', 'weight?'),
-    {
-      module: 'h.{i}.attn',
-      kind: 'attention',
-      input: 'residual',
-      output: 'residual',
-      tensors: {
-        'c_attn.weight': ['residual', QKV],
-        'c_attn.bias?': [QKV],
-        'c_proj.weight': ['heads*head', 'residual'],
-        'c_proj.bias?': ['residual'],
-        // The causal mask and its fill value: copied from the base, never permuted or merged.
-        'bias?': 'buffer',
-        'masked_bias?': 'buffer',
-      },
-    },
+    layer('attention', 'h.{i}.attn', ['residual', 'residual'], {
+      'c_attn.weight': ['residual', QKV],
+      'c_attn.bias?': [QKV],
+      'c_proj.weight': ['heads*head', 'residual'],
+      'c_proj.bias?': ['residual'],
+      // The causal mask and its fill value: copied from the base, never permuted or merged.
+      'bias?': 'buffer',
+      'masked_bias?': 'buffer',
+    }),
     norm('h.{i}.ln_2', 'weight?'),
     dense('h.{i}.mlp.c_fc', 'residual', 'hidden', 'conv1d'),
     dense('h.{i}.mlp.c_proj', 'hidden', 'residual', 'conv1d'),
   ],
   post: [
     norm('ln_f', 'weight?', { missing: 'ln_f.weight (the final norm)' }),
-    {
-      module: 'lm_head',
-      kind: 'dense',
-      input: 'residual',
-      output: 'vocab',
-      tensors: { weight: ['vocab', 'residual'] },
-      optional: true,
-    },
+    layer('dense', 'lm_head', ['residual', 'vocab'], { weight: ['vocab', 'residual'] }, { optional: true }),
   ],
   attributes: {
     n_head: 'heads',
@@ -129,36 +120,21 @@ const LLAMA = {
     heads: { name: 'layers.{i}.self_attn', kind: 'free', role: 'kv-head groups' },
     hidden: { name: 'layers.{i}.mlp', kind: 'free', role: 'hidden' },
   },
-  pre: [
-    {
-      module: 'embed_tokens',
-      kind: 'embedding',
-      input: 'vocab',
-      output: 'residual',
-      tensors: { weight: ['vocab', 'residual'] },
-      missing: 'model.embed_tokens.weight (the token embedding)',
-    },
-  ],
+  pre: [embedding('embed_tokens', 'vocab', { missing: 'model.embed_tokens.weight (the token embedding)' })],
   layers: [
     norm('layers.{i}.input_layernorm', 'weight'),
-    {
-      module: 'layers.{i}.self_attn',
-      kind: 'attention',
-      input: 'residual',
-      output: 'residual',
-      tensors: {
-        'q_proj.weight': ['heads*group', 'residual'],
-        'q_proj.bias?': ['heads*group'],
-        'k_proj.weight': ['heads*head', 'residual'],
-        'k_proj.bias?': ['heads*head'],
-        'v_proj.weight': ['heads*head', 'residual'],
-        'v_proj.bias?': ['heads*head'],
-        'o_proj.weight': ['residual', 'heads*group'],
-        'o_proj.bias?': ['residual'],
-        // Older checkpoints save RoPE's inverse frequencies: copied from the base, never merged.
-        'rotary_emb.inv_freq?': 'buffer',
-      },
-    },
+    layer('attention', 'layers.{i}.self_attn', ['residual', 'residual'], {
+      'q_proj.weight': ['heads*group', 'residual'],
+      'q_proj.bias?': ['heads*group'],
+      'k_proj.weight': ['heads*head', 'residual'],
+      'k_proj.bias?': ['heads*head'],
+      'v_proj.weight': ['heads*head', 'residual'],
+      'v_proj.bias?': ['heads*head'],
+      'o_proj.weight': ['residual', 'heads*group'],
+      'o_proj.bias?': ['residual'],
+      // Older checkpoints save RoPE's inverse frequencies: copied from the base, never merged.
+      'rotary_emb.inv_freq?': 'buffer',
+    }),
     norm('layers.{i}.post_attention_layernorm', 'weight'),
     dense('layers.{i}.mlp.gate_proj', 'residual', 'hidden', 'linear'),
     dense('layers.{i}.mlp.up_proj', 'residual', 'hidden', 'linear'),
