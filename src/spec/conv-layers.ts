@@ -1,16 +1,9 @@
 import { SpecError } from '../errors.js';
 import type { TensorInfo } from '../io/tensor-source.js';
 import { hiddenSpace } from './dense-chain.js';
-import { type ModuleTensors, unexpectedParams } from './module-names.js';
+import { type ModuleTensors, unexpectedParams, type WeightModule } from './module-names.js';
 import { compareNatural } from './natural-sort.js';
 import { axisOf, type SpecBuilder } from './spec-builder.js';
-
-/** A convolution: `weight [out, in, kh, kw]` and an optional `bias [out]`. */
-export interface ConvModule {
-  readonly name: string;
-  readonly weight: TensorInfo;
-  readonly bias: TensorInfo | undefined;
-}
 
 /** A BatchNorm (or an affine-only norm) over one channel space. */
 export interface NormModule {
@@ -20,18 +13,6 @@ export interface NormModule {
 
 const NORM_VECTORS = ['weight', 'bias', 'running_mean', 'running_var'];
 const NORM_PARAMS = [...NORM_VECTORS, 'num_batches_tracked'];
-
-export function asConvModule(builder: SpecBuilder, module: ModuleTensors): ConvModule | undefined {
-  const weight = module.params.get('weight');
-  if (weight === undefined || weight.shape.length !== 4) return undefined;
-  const stray = unexpectedParams(module, ['weight', 'bias']);
-  if (stray.length > 0) throw builder.unplaced(stray[0], 'a convolution holds only weight and bias');
-  const bias = module.params.get('bias');
-  if (bias !== undefined && bias.shape.length !== 1) {
-    throw builder.unplaced(bias, 'a convolution bias must be a vector');
-  }
-  return { name: module.name, weight, bias };
-}
 
 /** The module as a norm when it holds only norm parameters, all vectors but the step counter. */
 export function asNormModule(module: ModuleTensors): NormModule | undefined {
@@ -44,14 +25,14 @@ export function asNormModule(module: ModuleTensors): NormModule | undefined {
   return { name: module.name, module };
 }
 
-export function addConv(builder: SpecBuilder, conv: ConvModule, input: string, output: string): void {
+function addConv(builder: SpecBuilder, conv: WeightModule, input: string, output: string): void {
   const tensors = [builder.tensor(conv.weight.name, [axisOf(output), axisOf(input), null, null])];
   if (conv.bias !== undefined) tensors.push(builder.tensor(conv.bias.name, [axisOf(output)]));
   builder.layer({ name: conv.name, kind: 'conv', tensors, input, output });
 }
 
 /** Norm vectors live in the channel space they normalize; the step counter is copied, never merged. */
-export function addNorm(builder: SpecBuilder, norm: NormModule, space: string): void {
+function addNorm(builder: SpecBuilder, norm: NormModule, space: string): void {
   const tensors: string[] = [];
   for (const [param, tensor] of norm.module.params) {
     tensors.push(
@@ -75,7 +56,7 @@ export function addNorm(builder: SpecBuilder, norm: NormModule, space: string): 
  * `bn2` follows `conv2` beside it, and `features.4` follows the nearest convolution before it in the same
  * Sequential (`features.3`, or `features.2` when an activation sits between).
  */
-export function findNormedConv(normName: string, convNames: ReadonlySet<string>): string | undefined {
+function findNormedConv(normName: string, convNames: ReadonlySet<string>): string | undefined {
   const dot = normName.lastIndexOf('.');
   const parent = dot < 0 ? '' : normName.slice(0, dot + 1);
   const last = normName.slice(dot + 1);
@@ -102,7 +83,7 @@ export function findNormedConv(normName: string, convNames: ReadonlySet<string>)
 function pairNormsWithConvs(
   builder: SpecBuilder,
   norms: readonly NormModule[],
-  convs: readonly ConvModule[],
+  convs: readonly WeightModule[],
 ): Map<string, NormModule> {
   const convNames = new Set(convs.map((conv) => conv.name));
   const normOfConv = new Map<string, NormModule>();
@@ -130,7 +111,7 @@ function pairNormsWithConvs(
  */
 export function addConvChain(
   builder: SpecBuilder,
-  group: { readonly convs: readonly ConvModule[]; readonly norms: readonly NormModule[] },
+  group: { readonly convs: readonly WeightModule[]; readonly norms: readonly NormModule[] },
   input: string,
   last: (conv: string) => string,
   checkChain = false,

@@ -1,27 +1,6 @@
 import { SpecError } from '../errors.js';
-import type { TensorInfo } from '../io/tensor-source.js';
-import { type ModuleTensors, unexpectedParams } from './module-names.js';
+import type { WeightModule } from './module-names.js';
 import { axisOf, type SpecBuilder } from './spec-builder.js';
-
-/** A dense module: `weight [out, in]` and an optional `bias [out]`. */
-export interface DenseModule {
-  readonly name: string;
-  readonly weight: TensorInfo;
-  readonly bias: TensorInfo | undefined;
-}
-
-/** The module as a dense layer, or undefined when its weight is not a matrix. Throws on stray parameters. */
-export function asDenseModule(builder: SpecBuilder, module: ModuleTensors): DenseModule | undefined {
-  const weight = module.params.get('weight');
-  if (weight === undefined || weight.shape.length !== 2) return undefined;
-  const stray = unexpectedParams(module, ['weight', 'bias']);
-  if (stray.length > 0) throw builder.unplaced(stray[0], 'a dense layer holds only weight and bias');
-  const bias = module.params.get('bias');
-  if (bias !== undefined && bias.shape.length !== 1) {
-    throw builder.unplaced(bias, 'a dense bias must be a vector');
-  }
-  return { name: module.name, weight, bias };
-}
 
 /** Where a dense chain starts reading: the space, and the tensor axis that last wrote it (for messages). */
 export interface ChainInput {
@@ -39,7 +18,7 @@ export interface ChainInput {
  */
 export function addDenseChain(
   builder: SpecBuilder,
-  modules: readonly DenseModule[],
+  modules: readonly WeightModule[],
   input: ChainInput,
 ): void {
   let space = input.space;

@@ -1,11 +1,11 @@
 import { SpecError } from '../errors.js';
 import type { TensorInfo } from '../io/tensor-source.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
-import { addConvChain, asConvModule, asNormModule, type ConvModule, type NormModule } from './conv-layers.js';
-import { addDenseChain, asDenseModule, type DenseModule, hiddenSpace } from './dense-chain.js';
+import { addConvChain, asNormModule, type NormModule } from './conv-layers.js';
+import { addDenseChain, hiddenSpace } from './dense-chain.js';
 import type { FamilyTemplate } from './family-template.js';
 import type { ModelConfig } from './model-config.js';
-import { groupByModule } from './module-names.js';
+import { asWeightModule, groupByModule, type WeightModule } from './module-names.js';
 import { compareNatural } from './natural-sort.js';
 import { SpecBuilder } from './spec-builder.js';
 
@@ -21,12 +21,12 @@ export function deriveCnnSpec(
   config?: ModelConfig,
 ): ArchitectureSpec {
   const builder = new SpecBuilder(template, tensors);
-  const convs: ConvModule[] = [];
-  const denses: DenseModule[] = [];
+  const convs: WeightModule[] = [];
+  const denses: WeightModule[] = [];
   const norms: NormModule[] = [];
   for (const module of groupByModule(tensors).values()) {
-    const conv = asConvModule(builder, module);
-    const dense = conv === undefined ? asDenseModule(builder, module) : undefined;
+    const conv = asWeightModule(builder, module, 4);
+    const dense = conv === undefined ? asWeightModule(builder, module, 2) : undefined;
     const norm = conv === undefined && dense === undefined ? asNormModule(module) : undefined;
     if (conv !== undefined) convs.push(conv);
     else if (dense !== undefined) denses.push(dense);

@@ -1,9 +1,9 @@
 import type { TensorInfo } from '../io/tensor-source.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
-import { addDenseChain, asDenseModule } from './dense-chain.js';
+import { addDenseChain } from './dense-chain.js';
 import type { FamilyTemplate } from './family-template.js';
 import type { ModelConfig } from './model-config.js';
-import { groupByModule } from './module-names.js';
+import { asWeightModule, groupByModule } from './module-names.js';
 import { compareNatural } from './natural-sort.js';
 import { SpecBuilder } from './spec-builder.js';
 
@@ -18,7 +18,7 @@ export function deriveMlpSpec(
 ): ArchitectureSpec {
   const builder = new SpecBuilder(template, tensors);
   const modules = [...groupByModule(tensors).values()].map((module) => {
-    const dense = asDenseModule(builder, module);
+    const dense = asWeightModule(builder, module, 2);
     if (dense !== undefined) return dense;
     const first = module.params.get('weight') ?? [...module.params.values()][0];
     throw builder.unplaced(first, 'an MLP holds only dense layers (weight [out, in], bias [out])');

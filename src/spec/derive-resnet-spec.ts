@@ -1,11 +1,11 @@
 import { SpecError } from '../errors.js';
 import type { TensorInfo } from '../io/tensor-source.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
-import { addConvChain, asConvModule, asNormModule, type ConvModule, type NormModule } from './conv-layers.js';
-import { addDenseChain, asDenseModule, type DenseModule } from './dense-chain.js';
+import { addConvChain, asNormModule, type NormModule } from './conv-layers.js';
+import { addDenseChain } from './dense-chain.js';
 import type { FamilyTemplate } from './family-template.js';
 import type { ModelConfig } from './model-config.js';
-import { groupByModule, type ModuleTensors } from './module-names.js';
+import { asWeightModule, groupByModule, type ModuleTensors, type WeightModule } from './module-names.js';
 import { compareNatural } from './natural-sort.js';
 import { SpecBuilder } from './spec-builder.js';
 
@@ -15,7 +15,7 @@ const BLOCK_CONV = /^conv\d+$/;
 
 /** Convolutions and norms of one module list: the stem, or one residual block's main path. */
 interface ConvGroup {
-  convs: ConvModule[];
+  convs: WeightModule[];
   norms: NormModule[];
 }
 
@@ -40,13 +40,13 @@ export function deriveResnetSpec(
 ): ArchitectureSpec {
   const builder = new SpecBuilder(template, tensors);
   const stem: ConvGroup = { convs: [], norms: [] };
-  const head: DenseModule[] = [];
+  const head: WeightModule[] = [];
   const blocks = new Map<string, ResidualBlock>();
 
   for (const module of groupByModule(tensors).values()) {
     const blockMatch = BLOCK_MODULE.exec(module.name);
     if (blockMatch === null) {
-      const dense = asDenseModule(builder, module);
+      const dense = asWeightModule(builder, module, 2);
       if (dense !== undefined) head.push(dense);
       else collectConvOrNorm(builder, module, stem, 'not a stem convolution, BatchNorm or dense head');
       continue;
@@ -115,7 +115,7 @@ function collectConvOrNorm(
   group: ConvGroup,
   reason: string,
 ): void {
-  const conv = asConvModule(builder, module);
+  const conv = asWeightModule(builder, module, 4);
   const norm = conv === undefined ? asNormModule(module) : undefined;
   if (conv !== undefined) group.convs.push(conv);
   else if (norm !== undefined) group.norms.push(norm);
