@@ -1,9 +1,7 @@
 import { SpecError } from '../errors.js';
 import type { TensorInfo } from '../io/tensor-source.js';
 import type { ArchitectureFamily, ArchitectureSpec } from './architecture-spec.js';
-import { deriveCnnSpec } from './derive-cnn-spec.js';
-import { deriveMlpSpec } from './derive-mlp-spec.js';
-import { deriveResnetSpec } from './derive-resnet-spec.js';
+import { deriveChainSpec } from './derive-chain-spec.js';
 import { deriveTransformerSpec } from './derive-transformer-spec.js';
 import { FAMILY_TEMPLATES } from './families.js';
 import { configNames, detects, type FamilyTemplate } from './family-template.js';
@@ -28,16 +26,9 @@ export function deriveSpec(
     );
   }
   const template = chooseTemplate(tensors, options.config, options.family ?? detectFamily(tensors));
-  switch (template.kind) {
-    case 'transformer':
-      return deriveTransformerSpec(template, tensors, options.config);
-    case 'resnet':
-      return deriveResnetSpec(template, tensors, options.config);
-    case 'cnn':
-      return deriveCnnSpec(template, tensors, options.config);
-    case 'mlp':
-      return deriveMlpSpec(template, tensors, options.config);
-  }
+  return template.kind === 'transformer'
+    ? deriveTransformerSpec(template, tensors, options.config)
+    : deriveChainSpec(template, tensors, options.config);
 }
 
 /** The template of a family: the one config.json names (`model_type`, `architectures`), else the first. */

@@ -80,6 +80,7 @@ const chainTemplate = z.strictObject({ ...common, kind: z.enum(['mlp', 'cnn', 'r
 export const familyTemplateSchema = z.discriminatedUnion('kind', [transformerTemplate, chainTemplate]);
 export type FamilyTemplate = z.output<typeof familyTemplateSchema>;
 export type TransformerTemplate = z.output<typeof transformerTemplate>;
+export type ChainTemplate = z.output<typeof chainTemplate>;
 export type LayerTemplate = z.output<typeof layerTemplate>;
 export type AttributeTemplate = z.output<typeof attributeTemplate>;
 

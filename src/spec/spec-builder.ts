@@ -18,14 +18,6 @@ export function axisOf(space: string, block = 1): AxisSpec {
   return [{ space, block }];
 }
 
-/** The error every deriver raises for a tensor its family's layout has no place for. */
-export function unplacedTensorError(label: string, tensor: TensorInfo, reason?: string): SpecError {
-  return new SpecError(
-    `cannot place tensor '${tensor.name}' (shape [${tensor.shape.join(', ')}]) in a ${label} layout` +
-      `${reason === undefined ? '' : `: ${reason}`}; write a spec file for this model and pass it with --spec`,
-  );
-}
-
 /**
  * Collects the spaces, tensors and layers a deriver finds, then checks the result as a whole: every model tensor
  * placed exactly once, tensors in file order, and every axis the length its spaces imply.
@@ -37,16 +29,11 @@ export class SpecBuilder {
   private readonly layers: LayerSpec[] = [];
   private readonly attributes: Record<string, string | number> = {};
 
-  readonly family: ArchitectureFamily;
-  /** How messages name the family (`GPT-2`, `Mistral`). */
-  readonly label: string;
-
+  /** `label`: how messages name the family (`GPT-2`, `Mistral`). */
   constructor(
-    template: { readonly family: ArchitectureFamily; readonly label: string },
+    private readonly template: { readonly family: ArchitectureFamily; readonly label: string },
     private readonly tensors: readonly TensorInfo[],
   ) {
-    this.family = template.family;
-    this.label = template.label;
     for (const tensor of tensors) {
       if (this.infos.has(tensor.name)) throw new SpecError(`the model lists tensor '${tensor.name}' twice`);
       this.infos.set(tensor.name, tensor);
@@ -60,7 +47,7 @@ export class SpecBuilder {
   info(name: string): TensorInfo {
     const info = this.infos.get(name);
     if (info === undefined) {
-      throw new SpecError(`a ${this.label} model needs tensor '${name}', which the model lacks`);
+      throw new SpecError(`a ${this.template.label} model needs tensor '${name}', which the model lacks`);
     }
     return info;
   }
@@ -86,7 +73,7 @@ export class SpecBuilder {
     if (this.placed.has(name))
       throw new SpecError(`tensor '${name}' was placed twice while deriving the spec`);
     if (info.shape.length !== axes.length) {
-      throw unplacedTensorError(this.label, info, `expected a tensor of rank ${axes.length}`);
+      throw this.unplaced(info, `expected a tensor of rank ${axes.length}`);
     }
     this.placed.set(name, { name, axes, merge });
     return name;
@@ -120,17 +107,20 @@ export class SpecBuilder {
     }
   }
 
-  /** The error for a tensor this family's layout has no place for. */
+  /** The error every deriver raises for a tensor its family's layout has no place for. */
   unplaced(tensor: TensorInfo, reason?: string): SpecError {
-    return unplacedTensorError(this.label, tensor, reason);
+    return new SpecError(
+      `cannot place tensor '${tensor.name}' (shape [${tensor.shape.join(', ')}]) in a ${this.template.label} layout` +
+        `${reason === undefined ? '' : `: ${reason}`}; write a spec file for this model and pass it with --spec`,
+    );
   }
 
   build(): ArchitectureSpec {
     for (const tensor of this.tensors) {
-      if (!this.placed.has(tensor.name)) throw unplacedTensorError(this.label, tensor);
+      if (!this.placed.has(tensor.name)) throw this.unplaced(tensor);
     }
     const spec: ArchitectureSpec = {
-      family: this.family,
+      family: this.template.family,
       spaces: [...this.spaces],
       tensors: this.tensors.map((tensor) => this.placed.get(tensor.name)!),
       layers: [...this.layers],

@@ -1,9 +1,128 @@
 import { SpecError } from '../errors.js';
 import type { TensorInfo } from '../io/tensor-source.js';
-import { hiddenSpace } from './dense-chain.js';
-import { type ModuleTensors, unexpectedParams, type WeightModule } from './module-names.js';
 import { compareNatural } from './natural-sort.js';
 import { axisOf, type SpecBuilder } from './spec-builder.js';
+
+// The layers of models made of chains of PyTorch modules (MLPs, VGG-style CNNs, ResNets), found from module
+// names and tensor shapes.
+
+/** The tensors of one PyTorch module, keyed by parameter name (`weight`, `bias`, `running_mean`, ...). */
+export interface ModuleTensors {
+  readonly name: string;
+  readonly params: ReadonlyMap<string, TensorInfo>;
+}
+
+/** Splits `features.0.weight` into module `features.0` and parameter `weight`. */
+export function splitTensorName(name: string): { module: string; param: string } {
+  const dot = name.lastIndexOf('.');
+  return dot < 0 ? { module: '', param: name } : { module: name.slice(0, dot), param: name.slice(dot + 1) };
+}
+
+/** Groups tensors by the module that owns them, modules in first-seen order. */
+export function groupByModule(tensors: readonly TensorInfo[]): Map<string, ModuleTensors> {
+  const params = new Map<string, Map<string, TensorInfo>>();
+  for (const tensor of tensors) {
+    const { module, param } = splitTensorName(tensor.name);
+    let moduleParams = params.get(module);
+    if (moduleParams === undefined) {
+      moduleParams = new Map();
+      params.set(module, moduleParams);
+    }
+    moduleParams.set(param, tensor);
+  }
+  return new Map([...params].map(([name, moduleParams]) => [name, { name, params: moduleParams }]));
+}
+
+/** Parameters of the module that are not among `allowed`, so a deriver can refuse what it does not understand. */
+export function unexpectedParams(module: ModuleTensors, allowed: readonly string[]): TensorInfo[] {
+  return [...module.params].filter(([param]) => !allowed.includes(param)).map(([, tensor]) => tensor);
+}
+
+/** A dense layer (`weight [out, in]`) or a convolution (`weight [out, in, kh, kw]`), with an optional `bias [out]`. */
+export interface WeightModule {
+  readonly name: string;
+  readonly weight: TensorInfo;
+  readonly bias: TensorInfo | undefined;
+}
+
+/** The module as a dense layer (rank 2) or convolution (rank 4), or undefined when its weight has another rank. */
+export function asWeightModule(
+  builder: SpecBuilder,
+  module: ModuleTensors,
+  rank: 2 | 4,
+): WeightModule | undefined {
+  const weight = module.params.get('weight');
+  if (weight === undefined || weight.shape.length !== rank) return undefined;
+  const [what, whose] = rank === 2 ? ['a dense layer', 'a dense'] : ['a convolution', 'a convolution'];
+  const stray = unexpectedParams(module, ['weight', 'bias']);
+  if (stray.length > 0) throw builder.unplaced(stray[0], `${what} holds only weight and bias`);
+  const bias = module.params.get('bias');
+  if (bias !== undefined && bias.shape.length !== 1)
+    throw builder.unplaced(bias, `${whose} bias must be a vector`);
+  return { name: module.name, weight, bias };
+}
+
+/** Where a dense chain starts reading: the space, and the tensor axis that last wrote it (for messages). */
+export interface ChainInput {
+  readonly space: string;
+  /**
+   * Units of `space`, when a convolution produced it: the first dense layer then reads the flattened C×H×W
+   * features, one block of H·W entries per channel. Undefined for a plain input (one entry per unit).
+   */
+  readonly channels?: { readonly count: number; readonly writtenBy: string };
+}
+
+/**
+ * Adds dense layers that run one after another, each reading the previous one's output: hidden spaces are
+ * free and named after the layer that writes them, the last layer writes the fixed `output` space.
+ */
+export function addDenseChain(
+  builder: SpecBuilder,
+  modules: readonly WeightModule[],
+  input: ChainInput,
+): void {
+  let space = input.space;
+  let block = 1;
+  if (input.channels !== undefined && modules.length > 0) {
+    const first = modules[0].weight;
+    const features = first.shape[1];
+    if (features % input.channels.count !== 0) {
+      throw new SpecError(
+        `tensor '${first.name}' axis 1 has length ${features}, which is not a whole number of blocks over the ` +
+          `${input.channels.count} channels of ${input.channels.writtenBy} (a flattened C×H×W input needs a multiple of C)`,
+      );
+    }
+    block = features / input.channels.count;
+  }
+  modules.forEach((module, index) => {
+    const previous = modules[index - 1];
+    if (previous !== undefined && previous.weight.shape[0] !== module.weight.shape[1]) {
+      throw new SpecError(
+        `tensor '${module.weight.name}' axis 1 has length ${module.weight.shape[1]} but the previous layer's ` +
+          `tensor '${previous.weight.name}' axis 0 has length ${previous.weight.shape[0]}; consecutive dense layers must agree`,
+      );
+    }
+    const isLast = index === modules.length - 1;
+    const output = isLast
+      ? builder.space('output', 'fixed', 'output')
+      : hiddenSpace(builder, module.name, 'hidden');
+    const tensors = [builder.tensor(module.weight.name, [axisOf(output), axisOf(space, block)])];
+    if (module.bias !== undefined) tensors.push(builder.tensor(module.bias.name, [axisOf(output)]));
+    builder.layer({ name: module.name, kind: 'dense', tensors, input: space, output });
+    space = output;
+    block = 1;
+  });
+}
+
+/**
+ * A free space named after the module that writes it. A module named like a reserved space (`input`,
+ * `output`, `residual`) gets a suffix so it cannot merge with it.
+ */
+export function hiddenSpace(builder: SpecBuilder, module: string, role: string): string {
+  const reserved = ['input', 'output', 'residual', 'vocab', 'positions'];
+  const name = reserved.includes(module) ? `${module}.out` : module;
+  return builder.space(name, 'free', role);
+}
 
 /** A BatchNorm (or an affine-only norm) over one channel space. */
 export interface NormModule {

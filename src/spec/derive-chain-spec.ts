@@ -1,13 +1,81 @@
 import { SpecError } from '../errors.js';
 import type { TensorInfo } from '../io/tensor-source.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
-import { addConvChain, asNormModule, type NormModule } from './conv-layers.js';
-import { addDenseChain } from './dense-chain.js';
-import type { FamilyTemplate } from './family-template.js';
+import {
+  addConvChain,
+  addDenseChain,
+  asNormModule,
+  asWeightModule,
+  groupByModule,
+  hiddenSpace,
+  type ModuleTensors,
+  type NormModule,
+  type WeightModule,
+} from './chain-layers.js';
+import type { ChainTemplate } from './family-template.js';
 import type { ModelConfig } from './model-config.js';
-import { asWeightModule, groupByModule, type ModuleTensors, type WeightModule } from './module-names.js';
 import { compareNatural } from './natural-sort.js';
 import { SpecBuilder } from './spec-builder.js';
+
+/** The spec of an MLP, a VGG-style CNN or a ResNet: layers found from module names and tensor shapes. */
+export function deriveChainSpec(
+  template: ChainTemplate,
+  tensors: readonly TensorInfo[],
+  config?: ModelConfig,
+): ArchitectureSpec {
+  const builder = new SpecBuilder(template, tensors);
+  const add = { mlp: addMlp, cnn: addCnn, resnet: addResnet }[template.kind];
+  add(builder, [...groupByModule(tensors).values()]);
+  builder.addAttributes(template.attributes, config);
+  return builder.build();
+}
+
+/**
+ * A chain of nn.Linear layers (`fc1`, `layers.0`, `net.0`, ...), ordered by natural sort of their module
+ * names: `input` (fixed) → one free space per hidden layer, named after it → `output` (fixed).
+ */
+function addMlp(builder: SpecBuilder, modules: readonly ModuleTensors[]): void {
+  const denses = modules.map((module) => {
+    const dense = asWeightModule(builder, module, 2);
+    if (dense !== undefined) return dense;
+    const first = module.params.get('weight') ?? [...module.params.values()][0];
+    throw builder.unplaced(first, 'an MLP holds only dense layers (weight [out, in], bias [out])');
+  });
+  addDenseChain(builder, sortByName(denses), { space: builder.space('input', 'fixed', 'input') });
+}
+
+/**
+ * A VGG-style network: convolutions in a chain (`features.N` or `convN`), each optionally followed by a
+ * BatchNorm (`features.N+1` or `bnN`), then a dense head (`classifier.N`, `fcN`) reading the flattened
+ * channels. `input` (fixed, image channels) → one free space per convolution and per hidden dense layer,
+ * named after it → `output` (fixed).
+ */
+function addCnn(builder: SpecBuilder, modules: readonly ModuleTensors[]): void {
+  const convs: WeightModule[] = [];
+  const denses: WeightModule[] = [];
+  const norms: NormModule[] = [];
+  for (const module of modules) {
+    const conv = asWeightModule(builder, module, 4);
+    const dense = conv === undefined ? asWeightModule(builder, module, 2) : undefined;
+    const norm = conv === undefined && dense === undefined ? asNormModule(module) : undefined;
+    if (conv !== undefined) convs.push(conv);
+    else if (dense !== undefined) denses.push(dense);
+    else if (norm !== undefined) norms.push(norm);
+    else
+      throw builder.unplaced([...module.params.values()][0], 'not a convolution, BatchNorm or dense layer');
+  }
+  if (convs.length === 0)
+    throw new SpecError('a VGG-style CNN needs at least one convolution (a 4-D weight)');
+  denses.sort((a, b) => compareNatural(a.name, b.name));
+  const input = builder.space('input', 'fixed', 'input');
+  const last = (conv: string): string =>
+    denses.length === 0 ? builder.space('output', 'fixed', 'output') : hiddenSpace(builder, conv, 'channels');
+  const { space, weight } = addConvChain(builder, { convs, norms }, input, last, true);
+  addDenseChain(builder, denses, {
+    space,
+    channels: { count: weight.shape[0], writtenBy: `tensor '${weight.name}' axis 0` },
+  });
+}
 
 const BLOCK_MODULE = /^(layer\d+\.\d+)\.(.+)$/;
 const SHORTCUT_MODULE = /^(?:downsample|shortcut)\.(\d+)$/;
@@ -33,17 +101,12 @@ interface ResidualBlock {
  * projection writes back into the residual space it reads. Each inner convolution of a block writes a free space
  * named after it (`layer1.0.conv1`).
  */
-export function deriveResnetSpec(
-  template: FamilyTemplate,
-  tensors: readonly TensorInfo[],
-  config?: ModelConfig,
-): ArchitectureSpec {
-  const builder = new SpecBuilder(template, tensors);
+function addResnet(builder: SpecBuilder, modules: readonly ModuleTensors[]): void {
   const stem: ConvGroup = { convs: [], norms: [] };
   const head: WeightModule[] = [];
   const blocks = new Map<string, ResidualBlock>();
 
-  for (const module of groupByModule(tensors).values()) {
+  for (const module of modules) {
     const blockMatch = BLOCK_MODULE.exec(module.name);
     if (blockMatch === null) {
       const dense = asWeightModule(builder, module, 2);
@@ -76,9 +139,7 @@ export function deriveResnetSpec(
     if (block.main.convs.length === 0) {
       throw builder.unplaced(firstTensorOf(block), `block '${block.name}' has no convolutions`);
     }
-    const lastConv = block.main.convs.sort((a, b) => compareNatural(a.name, b.name))[
-      block.main.convs.length - 1
-    ];
+    const lastConv = sortByName(block.main.convs).at(-1)!;
     let output = residual;
     if (block.shortcut.convs.length > 0) {
       output = `residual.${block.name}`;
@@ -105,8 +166,6 @@ export function deriveResnetSpec(
     space: residual,
     channels: { count: residualWriter.shape[0], writtenBy: `tensor '${residualWriter.name}' axis 0` },
   });
-  builder.addAttributes(template.attributes, config);
-  return builder.build();
 }
 
 function collectConvOrNorm(
