@@ -12,25 +12,16 @@ export interface ModuleTensors {
   readonly params: ReadonlyMap<string, TensorInfo>;
 }
 
-/** Splits `features.0.weight` into module `features.0` and parameter `weight`. */
-export function splitTensorName(name: string): { module: string; param: string } {
-  const dot = name.lastIndexOf('.');
-  return dot < 0 ? { module: '', param: name } : { module: name.slice(0, dot), param: name.slice(dot + 1) };
-}
-
-/** Groups tensors by the module that owns them, modules in first-seen order. */
-export function groupByModule(tensors: readonly TensorInfo[]): Map<string, ModuleTensors> {
-  const params = new Map<string, Map<string, TensorInfo>>();
+/** Groups tensors by the module that owns them (`features.0.weight`: module `features.0`), in first-seen order. */
+export function groupByModule(tensors: readonly TensorInfo[]): ModuleTensors[] {
+  const modules = new Map<string, Map<string, TensorInfo>>();
   for (const tensor of tensors) {
-    const { module, param } = splitTensorName(tensor.name);
-    let moduleParams = params.get(module);
-    if (moduleParams === undefined) {
-      moduleParams = new Map();
-      params.set(module, moduleParams);
-    }
-    moduleParams.set(param, tensor);
+    const dot = tensor.name.lastIndexOf('.');
+    const module = dot < 0 ? '' : tensor.name.slice(0, dot);
+    if (!modules.has(module)) modules.set(module, new Map());
+    modules.get(module)!.set(tensor.name.slice(dot + 1), tensor);
   }
-  return new Map([...params].map(([name, moduleParams]) => [name, { name, params: moduleParams }]));
+  return [...modules].map(([name, params]) => ({ name, params }));
 }
 
 /** Parameters of the module that are not among `allowed`, so a deriver can refuse what it does not understand. */
@@ -124,24 +115,18 @@ export function hiddenSpace(builder: SpecBuilder, module: string, role: string):
   return builder.space(name, 'free', role);
 }
 
-/** A BatchNorm (or an affine-only norm) over one channel space. */
-export interface NormModule {
-  readonly name: string;
-  readonly module: ModuleTensors;
-}
-
 const NORM_VECTORS = ['weight', 'bias', 'running_mean', 'running_var'];
 const NORM_PARAMS = [...NORM_VECTORS, 'num_batches_tracked'];
 
-/** The module as a norm when it holds only norm parameters, all vectors but the step counter. */
-export function asNormModule(module: ModuleTensors): NormModule | undefined {
+/** The module as a BatchNorm (or an affine-only norm) when it holds only norm parameters, all vectors but the step counter. */
+export function asModuleTensors(module: ModuleTensors): ModuleTensors | undefined {
   if (unexpectedParams(module, NORM_PARAMS).length > 0) return undefined;
   for (const param of NORM_VECTORS) {
     const tensor = module.params.get(param);
     if (tensor !== undefined && tensor.shape.length !== 1) return undefined;
   }
   if (![...module.params.keys()].some((param) => NORM_VECTORS.includes(param))) return undefined;
-  return { name: module.name, module };
+  return module;
 }
 
 function addConv(builder: SpecBuilder, conv: WeightModule, input: string, output: string): void {
@@ -151,23 +136,18 @@ function addConv(builder: SpecBuilder, conv: WeightModule, input: string, output
 }
 
 /** Norm vectors live in the channel space they normalize; the step counter is copied, never merged. */
-function addNorm(builder: SpecBuilder, norm: NormModule, space: string): void {
+function addNorm(builder: SpecBuilder, norm: ModuleTensors, space: string): void {
   const tensors: string[] = [];
-  for (const [param, tensor] of norm.module.params) {
+  for (const [param, tensor] of norm.params) {
     tensors.push(
       param === 'num_batches_tracked'
         ? builder.buffer(tensor.name)
         : builder.tensor(tensor.name, [axisOf(space)]),
     );
   }
-  const hasRunningStats = norm.module.params.has('running_mean') || norm.module.params.has('running_var');
-  builder.layer({
-    name: norm.name,
-    kind: hasRunningStats ? 'batchnorm' : 'norm',
-    tensors,
-    input: space,
-    output: space,
-  });
+  const hasRunningStats = norm.params.has('running_mean') || norm.params.has('running_var');
+  const kind = hasRunningStats ? 'batchnorm' : 'norm';
+  builder.layer({ name: norm.name, kind, tensors, input: space, output: space });
 }
 
 /**
@@ -201,13 +181,13 @@ function findNormedConv(normName: string, convNames: ReadonlySet<string>): strin
 /** The norm that follows each convolution (see findNormedConv); refuses a norm that follows none, or a second one. */
 function pairNormsWithConvs(
   builder: SpecBuilder,
-  norms: readonly NormModule[],
+  norms: readonly ModuleTensors[],
   convs: readonly WeightModule[],
-): Map<string, NormModule> {
+): Map<string, ModuleTensors> {
   const convNames = new Set(convs.map((conv) => conv.name));
-  const normOfConv = new Map<string, NormModule>();
+  const normOfConv = new Map<string, ModuleTensors>();
   for (const norm of norms) {
-    const firstTensor = [...norm.module.params.values()][0];
+    const firstTensor = [...norm.params.values()][0];
     const conv = findNormedConv(norm.name, convNames);
     if (conv === undefined)
       throw builder.unplaced(firstTensor, 'no convolution found for this norm to follow');
@@ -230,7 +210,7 @@ function pairNormsWithConvs(
  */
 export function addConvChain(
   builder: SpecBuilder,
-  group: { readonly convs: readonly WeightModule[]; readonly norms: readonly NormModule[] },
+  group: { readonly convs: readonly WeightModule[]; readonly norms: readonly ModuleTensors[] },
   input: string,
   last: (conv: string) => string,
   checkChain = false,

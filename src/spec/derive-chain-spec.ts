@@ -4,12 +4,11 @@ import type { ArchitectureSpec } from './architecture-spec.js';
 import {
   addConvChain,
   addDenseChain,
-  asNormModule,
+  asModuleTensors,
   asWeightModule,
   groupByModule,
   hiddenSpace,
   type ModuleTensors,
-  type NormModule,
   type WeightModule,
 } from './chain-layers.js';
 import type { ChainTemplate } from './family-template.js';
@@ -25,7 +24,7 @@ export function deriveChainSpec(
 ): ArchitectureSpec {
   const builder = new SpecBuilder(template, tensors);
   const add = { mlp: addMlp, cnn: addCnn, resnet: addResnet }[template.kind];
-  add(builder, [...groupByModule(tensors).values()]);
+  add(builder, groupByModule(tensors));
   builder.addAttributes(template.attributes, config);
   return builder.build();
 }
@@ -53,11 +52,11 @@ function addMlp(builder: SpecBuilder, modules: readonly ModuleTensors[]): void {
 function addCnn(builder: SpecBuilder, modules: readonly ModuleTensors[]): void {
   const convs: WeightModule[] = [];
   const denses: WeightModule[] = [];
-  const norms: NormModule[] = [];
+  const norms: ModuleTensors[] = [];
   for (const module of modules) {
     const conv = asWeightModule(builder, module, 4);
     const dense = conv === undefined ? asWeightModule(builder, module, 2) : undefined;
-    const norm = conv === undefined && dense === undefined ? asNormModule(module) : undefined;
+    const norm = conv === undefined && dense === undefined ? asModuleTensors(module) : undefined;
     if (conv !== undefined) convs.push(conv);
     else if (dense !== undefined) denses.push(dense);
     else if (norm !== undefined) norms.push(norm);
@@ -84,7 +83,7 @@ const BLOCK_CONV = /^conv\d+$/;
 /** Convolutions and norms of one module list: the stem, or one residual block's main path. */
 interface ConvGroup {
   convs: WeightModule[];
-  norms: NormModule[];
+  norms: ModuleTensors[];
 }
 
 interface ResidualBlock {
@@ -175,7 +174,7 @@ function collectConvOrNorm(
   reason: string,
 ): void {
   const conv = asWeightModule(builder, module, 4);
-  const norm = conv === undefined ? asNormModule(module) : undefined;
+  const norm = conv === undefined ? asModuleTensors(module) : undefined;
   if (conv !== undefined) group.convs.push(conv);
   else if (norm !== undefined) group.norms.push(norm);
   else throw builder.unplaced([...module.params.values()][0], reason);
@@ -188,5 +187,5 @@ function sortByName<T extends { readonly name: string }>(items: readonly T[]): T
 function firstTensorOf(block: ResidualBlock): TensorInfo {
   const modules = [...block.main.convs, ...block.shortcut.convs];
   if (modules.length > 0) return modules[0].weight;
-  return [...[...block.main.norms, ...block.shortcut.norms][0].module.params.values()][0];
+  return [...[...block.main.norms, ...block.shortcut.norms][0].params.values()][0];
 }
