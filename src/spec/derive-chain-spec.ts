@@ -101,7 +101,8 @@ interface ResidualBlock {
  * named after it (`layer1.0.conv1`).
  */
 function addResnet(builder: SpecBuilder, modules: readonly ModuleTensors[]): void {
-  const stem: ConvGroup = { convs: [], norms: [] };
+  const group = (): ConvGroup => ({ convs: [], norms: [] });
+  const stem = group();
   const head: WeightModule[] = [];
   const blocks = new Map<string, ResidualBlock>();
 
@@ -114,11 +115,8 @@ function addResnet(builder: SpecBuilder, modules: readonly ModuleTensors[]): voi
       continue;
     }
     const [, blockName, inner] = blockMatch;
-    let block = blocks.get(blockName);
-    if (block === undefined) {
-      block = { name: blockName, main: { convs: [], norms: [] }, shortcut: { convs: [], norms: [] } };
-      blocks.set(blockName, block);
-    }
+    const block = blocks.get(blockName) ?? { name: blockName, main: group(), shortcut: group() };
+    blocks.set(blockName, block);
     if (SHORTCUT_MODULE.test(inner)) {
       collectConvOrNorm(builder, module, block.shortcut, 'not a shortcut convolution or BatchNorm');
     } else if (BLOCK_CONV.test(inner) || /^bn\d+$/.test(inner)) {

@@ -25,18 +25,14 @@ export function deriveSpec(
       "a 'custom' architecture has no derivation; write a spec file and pass it with --spec",
     );
   }
-  const template = chooseTemplate(tensors, options.config, options.family ?? detectFamily(tensors));
+  const template = chooseTemplate(options.family ?? detectFamily(tensors), options.config);
   return template.kind === 'transformer'
     ? deriveTransformerSpec(template, tensors, options.config)
     : deriveChainSpec(template, tensors, options.config);
 }
 
 /** The template of a family: the one config.json names (`model_type`, `architectures`), else the first. */
-export function chooseTemplate(
-  tensors: readonly TensorInfo[],
-  config: ModelConfig | undefined,
-  family: ArchitectureFamily = detectFamily(tensors),
-): FamilyTemplate {
+export function chooseTemplate(family: ArchitectureFamily, config?: ModelConfig): FamilyTemplate {
   const candidates = FAMILY_TEMPLATES.filter((template) => template.family === family);
   return candidates.find((template) => configNames(template, config)) ?? candidates[0];
 }

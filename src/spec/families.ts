@@ -165,37 +165,23 @@ const MISTRAL = {
   attributes: { ...LLAMA.attributes, sliding_window: { config: ['sliding_window'] } },
 } as const;
 
-/**
- * torchvision-style ResNets: residual spaces are `residual.stem` and `residual.<block>` for a block with a
- * projection shortcut; each inner convolution writes a free space named after it (see derive-resnet-spec.ts).
- */
-const RESNET = {
-  kind: 'resnet',
-  name: 'resnet',
-  family: 'resnet',
-  label: 'ResNet',
-  detect: 'layer{i}.{i}.conv{i}.weight',
-  attributes: { activation: { config: ['activation', 'hidden_act'], default: 'relu' } },
-} as const;
+/** A family found by code from module names and shapes; `activation` lists the config fields naming it. */
+function chain(kind: 'mlp' | 'cnn' | 'resnet', label: string, activation: string[], detect?: string) {
+  return {
+    kind,
+    name: kind,
+    family: kind,
+    label,
+    detect,
+    attributes: { activation: { config: activation, default: 'relu' } },
+  };
+}
 
+/** torchvision ResNets (derive-chain-spec.ts): residual spaces `residual.stem` and `residual.<block>`. */
+const RESNET = chain('resnet', 'ResNet', ['activation', 'hidden_act'], 'layer{i}.{i}.conv{i}.weight');
 /** VGG-style CNNs (any 4-D weight) and MLPs (matrices and vectors): chains of layers ordered by name. */
-const CNN = {
-  kind: 'cnn',
-  name: 'cnn',
-  family: 'cnn',
-  label: 'VGG-style CNN',
-  attributes: { activation: { config: ['activation', 'hidden_act'], default: 'relu' } },
-} as const;
-
-const MLP = {
-  kind: 'mlp',
-  name: 'mlp',
-  family: 'mlp',
-  label: 'MLP',
-  attributes: {
-    activation: { config: ['activation', 'hidden_act', 'activation_function'], default: 'relu' },
-  },
-} as const;
+const CNN = chain('cnn', 'VGG-style CNN', ['activation', 'hidden_act']);
+const MLP = chain('mlp', 'MLP', ['activation', 'hidden_act', 'activation_function']);
 
 /**
  * Every family, in detection order (the first whose `detect` name a model has). Among templates of one spec

@@ -46,10 +46,8 @@ export class SpecBuilder {
 
   info(name: string): TensorInfo {
     const info = this.infos.get(name);
-    if (info === undefined) {
-      throw new SpecError(`a ${this.template.label} model needs tensor '${name}', which the model lacks`);
-    }
-    return info;
+    if (info !== undefined) return info;
+    throw new SpecError(`a ${this.template.label} model needs tensor '${name}', which the model lacks`);
   }
 
   shape(name: string): readonly number[] {
@@ -72,20 +70,16 @@ export class SpecBuilder {
     const info = this.info(name);
     if (this.placed.has(name))
       throw new SpecError(`tensor '${name}' was placed twice while deriving the spec`);
-    if (info.shape.length !== axes.length) {
+    if (info.shape.length !== axes.length)
       throw this.unplaced(info, `expected a tensor of rank ${axes.length}`);
-    }
     this.placed.set(name, { name, axes, merge });
     return name;
   }
 
   /** A buffer that is copied from the base and never merged: every axis outside any space. */
   buffer(name: string): string {
-    return this.tensor(
-      name,
-      this.shape(name).map(() => null),
-      false,
-    );
+    const outside = this.shape(name).map(() => null);
+    return this.tensor(name, outside, false);
   }
 
   layer(layer: LayerSpec): void {
