@@ -69,7 +69,7 @@ const transformerTemplate = z.strictObject({
   heads: z.strictObject({ count: configKeys, kv: configKeys.optional(), dim: configKeys.optional() }),
   spaces: z.record(z.string(), spaceTemplate),
   /** Layers before the blocks (the first is the token embedding, `[vocab, width]`), in each block, after. */
-  pre: z.array(layerTemplate),
+  pre: z.array(layerTemplate).min(1),
   layers: z.array(layerTemplate),
   post: z.array(layerTemplate),
 });
