@@ -1,11 +1,10 @@
 import { SpecError } from '../errors.js';
 import type { TensorInfo } from '../io/tensor-source.js';
 import type { ArchitectureFamily, ArchitectureSpec } from './architecture-spec.js';
-import { deriveCnnSpec } from './derive-cnn-spec.js';
-import { deriveGpt2Spec } from './derive-gpt2-spec.js';
-import { deriveLlamaSpec } from './derive-llama-spec.js';
-import { deriveMlpSpec } from './derive-mlp-spec.js';
-import { deriveResnetSpec } from './derive-resnet-spec.js';
+import { deriveChainSpec } from './derive-chain-spec.js';
+import { deriveTransformerSpec } from './derive-transformer-spec.js';
+import { FAMILY_TEMPLATES } from './families.js';
+import { configNames, detects, type FamilyTemplate } from './family-template.js';
 import type { ModelConfig } from './model-config.js';
 
 export interface DeriveSpecOptions {
@@ -21,34 +20,33 @@ export function deriveSpec(
   options: DeriveSpecOptions = {},
 ): ArchitectureSpec {
   if (tensors.length === 0) throw new SpecError('cannot derive a spec for a model without tensors');
-  const family = options.family ?? detectFamily(tensors);
-  switch (family) {
-    case 'mlp':
-      return deriveMlpSpec(tensors, options.config);
-    case 'cnn':
-      return deriveCnnSpec(tensors, options.config);
-    case 'resnet':
-      return deriveResnetSpec(tensors, options.config);
-    case 'gpt2':
-      return deriveGpt2Spec(tensors, options.config);
-    case 'llama':
-      return deriveLlamaSpec(tensors, options.config);
-    case 'custom':
-      throw new SpecError(
-        "a 'custom' architecture has no derivation; write a spec file and pass it with --spec",
-      );
+  if (options.family === 'custom') {
+    throw new SpecError(
+      "a 'custom' architecture has no derivation; write a spec file and pass it with --spec",
+    );
   }
+  const template = chooseTemplate(options.family ?? detectFamily(tensors), options.config);
+  return template.kind === 'transformer'
+    ? deriveTransformerSpec(template, tensors, options.config)
+    : deriveChainSpec(template, tensors, options.config);
+}
+
+/** The template of a family: the one config.json names (`model_type`, `architectures`), else the first. */
+export function chooseTemplate(family: ArchitectureFamily, config?: ModelConfig): FamilyTemplate {
+  const candidates = FAMILY_TEMPLATES.filter((template) => template.family === family);
+  return candidates.find((template) => configNames(template, config)) ?? candidates[0];
 }
 
 /**
- * The family a model's tensor names point to. Transformer and ResNet names are distinctive; otherwise any 4-D
- * weight makes a CNN and matrices with vectors make an MLP. A tensor of rank above 4 fits none.
+ * The family a model's tensor names point to: the first template whose marking name the model has
+ * (transformer and ResNet names are distinctive); otherwise any 4-D weight makes a CNN and matrices with vectors
+ * make an MLP. A tensor of rank above 4 fits none.
  */
-export function detectFamily(tensors: readonly TensorInfo[]): ArchitectureFamily {
-  const names = tensors.map((tensor) => tensor.name);
-  if (names.some((name) => /(^|\.)layers\.\d+\.self_attn\.q_proj\.weight$/.test(name))) return 'llama';
-  if (names.some((name) => /(^|\.)h\.\d+\.attn\.c_attn\.weight$/.test(name))) return 'gpt2';
-  if (names.some((name) => /^layer\d+\.\d+\.conv\d+\.weight$/.test(name))) return 'resnet';
+export function detectFamily(tensors: readonly TensorInfo[]): Exclude<ArchitectureFamily, 'custom'> {
+  const byName = FAMILY_TEMPLATES.find((template) =>
+    tensors.some((tensor) => detects(template, tensor.name)),
+  );
+  if (byName !== undefined) return byName.family;
   const oddRank = tensors.find((tensor) => tensor.shape.length > 4 || tensor.shape.length === 3);
   if (oddRank !== undefined) {
     throw new SpecError(

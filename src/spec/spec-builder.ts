@@ -3,48 +3,19 @@ import type { TensorInfo } from '../io/tensor-source.js';
 import type {
   ArchitectureFamily,
   ArchitectureSpec,
-  AxisPart,
   AxisSpec,
   LayerSpec,
   SpaceKind,
   SpaceSpec,
   TensorSpec,
 } from './architecture-spec.js';
+import type { AttributeTemplate } from './family-template.js';
+import { configAttribute, type ModelConfig } from './model-config.js';
 import { computeSpaceWidths } from './space-widths.js';
-
-const FAMILY_LABELS: Readonly<Record<ArchitectureFamily, string>> = {
-  mlp: 'MLP',
-  cnn: 'VGG-style CNN',
-  resnet: 'ResNet',
-  gpt2: 'GPT-2',
-  llama: 'LLaMA',
-  custom: 'custom',
-};
-
-export function familyLabel(family: ArchitectureFamily): string {
-  return FAMILY_LABELS[family];
-}
 
 /** An axis that is one space, each unit spanning `block` entries. */
 export function axisOf(space: string, block = 1): AxisSpec {
   return [{ space, block }];
-}
-
-/** An axis that concatenates several parts (GPT-2's fused q|k|v). */
-export function axisOfParts(...parts: AxisPart[]): AxisSpec {
-  return parts;
-}
-
-/** The error every deriver raises for a tensor its family's layout has no place for. */
-export function unplacedTensorError(
-  family: ArchitectureFamily,
-  tensor: TensorInfo,
-  reason?: string,
-): SpecError {
-  return new SpecError(
-    `cannot place tensor '${tensor.name}' (shape [${tensor.shape.join(', ')}]) in a ${familyLabel(family)} layout` +
-      `${reason === undefined ? '' : `: ${reason}`}; write a spec file for this model and pass it with --spec`,
-  );
 }
 
 /**
@@ -58,8 +29,9 @@ export class SpecBuilder {
   private readonly layers: LayerSpec[] = [];
   private readonly attributes: Record<string, string | number> = {};
 
+  /** `label`: how messages name the family (`GPT-2`, `Mistral`). */
   constructor(
-    readonly family: ArchitectureFamily,
+    private readonly template: { readonly family: ArchitectureFamily; readonly label: string },
     private readonly tensors: readonly TensorInfo[],
   ) {
     for (const tensor of tensors) {
@@ -74,12 +46,8 @@ export class SpecBuilder {
 
   info(name: string): TensorInfo {
     const info = this.infos.get(name);
-    if (info === undefined) {
-      throw new SpecError(
-        `a ${familyLabel(this.family)} model needs tensor '${name}', which the model lacks`,
-      );
-    }
-    return info;
+    if (info !== undefined) return info;
+    throw new SpecError(`a ${this.template.label} model needs tensor '${name}', which the model lacks`);
   }
 
   shape(name: string): readonly number[] {
@@ -102,36 +70,51 @@ export class SpecBuilder {
     const info = this.info(name);
     if (this.placed.has(name))
       throw new SpecError(`tensor '${name}' was placed twice while deriving the spec`);
-    if (info.shape.length !== axes.length) {
-      throw unplacedTensorError(this.family, info, `expected a tensor of rank ${axes.length}`);
-    }
+    if (info.shape.length !== axes.length)
+      throw this.unplaced(info, `expected a tensor of rank ${axes.length}`);
     this.placed.set(name, { name, axes, merge });
     return name;
   }
 
   /** A buffer that is copied from the base and never merged: every axis outside any space. */
   buffer(name: string): string {
-    return this.tensor(
-      name,
-      this.shape(name).map(() => null),
-      false,
-    );
+    const outside = this.shape(name).map(() => null);
+    return this.tensor(name, outside, false);
   }
 
   layer(layer: LayerSpec): void {
     this.layers.push(layer);
   }
 
-  attribute(key: string, value: string | number | undefined): void {
-    if (value !== undefined) this.attributes[key] = value;
+  /** A family template's attributes: counts the derivation found, or config fields with their defaults. */
+  addAttributes(
+    templates: Readonly<Record<string, AttributeTemplate>>,
+    config: ModelConfig | undefined,
+    counts: Readonly<Record<string, number>> = {},
+  ): void {
+    for (const [key, template] of Object.entries(templates)) {
+      const value =
+        typeof template === 'string'
+          ? counts[template]
+          : (configAttribute(config, template.config) ?? template.default);
+      if (value !== undefined) this.attributes[key] = value;
+    }
+  }
+
+  /** The error every deriver raises for a tensor its family's layout has no place for. */
+  unplaced(tensor: TensorInfo, reason?: string): SpecError {
+    return new SpecError(
+      `cannot place tensor '${tensor.name}' (shape [${tensor.shape.join(', ')}]) in a ${this.template.label} layout` +
+        `${reason === undefined ? '' : `: ${reason}`}; write a spec file for this model and pass it with --spec`,
+    );
   }
 
   build(): ArchitectureSpec {
     for (const tensor of this.tensors) {
-      if (!this.placed.has(tensor.name)) throw unplacedTensorError(this.family, tensor);
+      if (!this.placed.has(tensor.name)) throw this.unplaced(tensor);
     }
     const spec: ArchitectureSpec = {
-      family: this.family,
+      family: this.template.family,
       spaces: [...this.spaces],
       tensors: this.tensors.map((tensor) => this.placed.get(tensor.name)!),
       layers: [...this.layers],
