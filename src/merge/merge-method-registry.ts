@@ -51,7 +51,10 @@ export class UnknownMergeMethodError extends MalError {
 }
 
 function unknownMethodMessage(method: string, suggestion: string | undefined): string {
-  return `unknown merge method '${method}'${suggestion === undefined ? '' : `; did you mean '${suggestion}'?`} Known methods: ${MERGE_METHOD_NAMES.join(', ')}`;
+  const known = MERGE_METHOD_NAMES.join(', ');
+  return suggestion === undefined
+    ? `unknown merge method '${method}'; known methods: ${known}`
+    : `unknown merge method '${method}'; did you mean '${suggestion}'? Known methods: ${known}`;
 }
 
 export function isMergeMethodName(name: string): name is MergeMethodName {
