@@ -85,6 +85,15 @@ export const mergeMethodChoiceSchema = z.discriminatedUnion(
   },
 );
 
+/**
+ * A plan field for the method: a bare name (`method: ties`, all defaults) or a choice with parameters
+ * (`method: { method: ties, density: 0.3 }`); parses to a `MergeMethodChoice` either way.
+ */
+export const mergeMethodFieldSchema = z.preprocess(
+  (value) => (typeof value === 'string' ? { method: value } : value),
+  mergeMethodChoiceSchema,
+);
+
 /** A method with its parameters, defaults filled in (what `mergeMethodChoiceSchema` parses to). */
 export type MergeMethodChoice = z.output<typeof mergeMethodChoiceSchema>;
 /** A method with its parameters as written, defaults optional. */

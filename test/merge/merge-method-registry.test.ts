@@ -11,6 +11,7 @@ import {
   mergeMethod,
   mergeMethodChoiceFromStrings,
   mergeMethodChoiceSchema,
+  mergeMethodFieldSchema,
   mergeMethodParameterRows,
   mergeTensorWith,
   nearestName,
@@ -161,6 +162,17 @@ describe('the merge-method registry', () => {
     for (const name of MERGE_METHOD_NAMES) expect(help).toContain(mergeMethod(name).summary);
     expect(help).toContain('density (number in (0, 1], default 0.5): fraction of each task vector kept');
     expect(help).toContain('needs an ancestor');
+  });
+
+  it('reads a plan field given as a bare name or as a choice', () => {
+    expect(mergeMethodFieldSchema.parse('ties')).toEqual({ method: 'ties', density: 0.5 });
+    expect(mergeMethodFieldSchema.parse({ method: 'ties', density: 0.3 })).toEqual({
+      method: 'ties',
+      density: 0.3,
+    });
+    expect(mergeMethodFieldSchema.safeParse('tie').error?.issues[0].message).toContain(
+      "did you mean 'ties'?",
+    );
   });
 
   it('reads parameters given as command-line strings', () => {
