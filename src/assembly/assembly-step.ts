@@ -1,5 +1,5 @@
 import { MalError } from '../errors.js';
-import { InterpolationPath } from '../eval/interpolation-path.js';
+import { InterpolationPath, planPathMerge } from '../eval/interpolation-path.js';
 import { summarizeLmc } from '../eval/lmc-metrics.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import type { AssemblyPlan } from './assembly-plan.js';
@@ -110,7 +110,7 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
         k.result.problem,
         k.result.maps,
         plan.alignment.kernel,
-        plan.merge.unmatched,
+        planPathMerge(plan.merge, plan.seed),
       ),
     }));
     const evaluations = await inputs.evaluate(
@@ -150,7 +150,7 @@ async function preScore(
       a.result.problem,
       a.result.maps,
       plan.alignment.kernel,
-      plan.merge.unmatched,
+      planPathMerge(plan.merge, plan.seed),
     );
     const [half, full] = await inputs.evaluateProbe([path.at(0.5), path.at(1)]);
     scores.push(-Math.min(half.objective, full.objective));

@@ -2,33 +2,80 @@ import type { AlignmentProblem } from '../align/alignment-problem.js';
 import { mapTargetTensor } from '../align/apply-maps.js';
 import type { KernelPolicy } from '../align/axis-index.js';
 import type { SpaceMaps } from '../align/space-map.js';
-import { malInterpolate, type UnmatchedPolicy } from '../merge/mal-interpolation.js';
+import { IncompatibleModelsError } from '../errors.js';
+import type { UnmatchedPolicy } from '../merge/mal-interpolation.js';
+import {
+  assertAncestorGiven,
+  assertMethodFitsWidths,
+  choiceNeedsMatchedMask,
+  type MergeMethodChoice,
+  mergeTensorWith,
+} from '../merge/merge-method-registry.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 
+/** How a path merges: the method with its parameters, and what the method may need besides the two models. */
+export interface PathMerge {
+  readonly choice: MergeMethodChoice;
+  /**
+   * The common ancestor's tensors by base tensor name (a model of the base's architecture), for methods that
+   * need one (task-arithmetic, ties, dare-*); every paired tensor must be there, in the base's shape.
+   */
+  readonly ancestor?: ReadonlyMap<string, FloatTensor>;
+  /** Seeds methods that draw random numbers (DARE); default 0. */
+  readonly seed?: number;
+}
+
 /**
- * The straight line between a base model (λ = 0) and a target mapped into its frame (λ = 1), as MAL merges it:
- * every paired tensor is interpolated, every other base tensor stays. The target is mapped once; each point of
- * a curve is then one pass over the weights.
+ * The merge a plan's `merge` section asks for: its `method` when given, otherwise MAL with its `unmatched`
+ * policy (the behaviour before methods were selectable).
+ */
+export function planPathMerge(
+  merge: { readonly unmatched: UnmatchedPolicy; readonly method?: MergeMethodChoice },
+  seed: number,
+  ancestor?: ReadonlyMap<string, FloatTensor>,
+): PathMerge {
+  return { choice: merge.method ?? { method: 'mal', unmatched: merge.unmatched }, seed, ancestor };
+}
+
+/**
+ * The path between a base model (λ = 0) and a target mapped into its frame, as the chosen merge method walks it
+ * (by default MAL's straight line `(1−λ)·θ + λ·T(θ_target)`): every paired tensor is merged with weight λ of the
+ * target, every other base tensor stays. The target is mapped once; each point of a curve is then one pass over
+ * the weights.
  */
 export class InterpolationPath {
   private readonly mapped = new Map<string, { data: Float32Array; matched?: Uint8Array }>();
+  private readonly merge: PathMerge;
 
+  /**
+   * `merge`: a `PathMerge`, or just MAL's unmatched policy. A method that needs equal widths throws
+   * `IncompatibleModelsError` when the maps pair spaces of different widths; one that needs an ancestor throws
+   * `InvalidMergeOptionError` naming the method when none is given.
+   */
   constructor(
     private readonly baseTensors: ReadonlyMap<string, FloatTensor>,
     problem: AlignmentProblem,
     maps: SpaceMaps,
     kernel: KernelPolicy,
-    private readonly unmatched: UnmatchedPolicy,
+    merge: UnmatchedPolicy | PathMerge,
   ) {
+    this.merge = typeof merge === 'string' ? { choice: { method: 'mal', unmatched: merge } } : merge;
+    const { choice, ancestor } = this.merge;
+    assertMethodFitsWidths(choice.method, maps);
+    assertAncestorGiven(choice.method, ancestor !== undefined);
+    const withMask = choiceNeedsMatchedMask(choice);
     for (const pair of problem.pairs) {
-      const m = mapTargetTensor({ ...pair, baseShape: pair.base.shape }, maps, kernel, unmatched === 'keep');
+      const m = mapTargetTensor({ ...pair, baseShape: pair.base.shape }, maps, kernel, withMask);
       this.mapped.set(pair.baseName, { data: m.data, matched: m.matched });
+      if (ancestor !== undefined) checkAncestorTensor(ancestor, pair.baseName, pair.base.shape);
     }
   }
 
-  /** The model at merge factor λ: base tensors, with paired ones replaced by `(1−λ)·θ + λ·T(θ_target)`. */
+  /** The model at merge factor λ: base tensors, with paired ones replaced by the method's merge at λ. */
   at(lambda: number): Map<string, FloatTensor> {
     const out = new Map<string, FloatTensor>();
+    const { choice, ancestor, seed = 0 } = this.merge;
+    let tensorIndex = 0;
     for (const [name, tensor] of this.baseTensors) {
       const m = this.mapped.get(name);
       out.set(
@@ -37,10 +84,34 @@ export class InterpolationPath {
           ? tensor
           : {
               shape: tensor.shape,
-              data: malInterpolate(tensor.data, m.data, lambda, this.unmatched, m.matched),
+              data: mergeTensorWith(choice, {
+                tensorName: name,
+                tensorIndex,
+                base: tensor.data,
+                mapped: m.data,
+                matched: m.matched,
+                ancestor: ancestor?.get(name)?.data,
+                lambda,
+                seed,
+              }),
             },
       );
+      tensorIndex++;
     }
     return out;
+  }
+}
+
+function checkAncestorTensor(
+  ancestor: ReadonlyMap<string, FloatTensor>,
+  name: string,
+  shape: readonly number[],
+): void {
+  const tensor = ancestor.get(name);
+  if (tensor === undefined) throw new IncompatibleModelsError(`the ancestor has no tensor '${name}'`);
+  if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
+    throw new IncompatibleModelsError(
+      `the ancestor's tensor '${name}' has shape [${tensor.shape.join(', ')}], the base [${shape.join(', ')}]`,
+    );
   }
 }

@@ -1,18 +1,22 @@
-import { dare } from './dare.js';
-import { malInterpolate, type UnmatchedPolicy } from './mal-interpolation.js';
-import { InvalidMergeOptionError } from './merge-options-error.js';
-import { slerp } from './slerp.js';
-import { taskArithmetic } from './task-arithmetic.js';
-import { ties } from './ties.js';
+import type { UnmatchedPolicy } from './mal-interpolation.js';
+import {
+  MERGE_METHOD_NAMES,
+  type MergeMethodChoice,
+  type MergeMethodName,
+  mergeMethod,
+  mergeTensorWith,
+  parseMergeMethodChoice,
+} from './merge-method-registry.js';
 
 /**
- * How a base tensor and the target tensor mapped into its frame become one. `mal` is MAL's interpolation and works
- * across widths; the others are the usual homogeneous operators (mergekit's), for models of equal widths after
- * alignment. `task-arithmetic`, `ties` and `dare-*` read task vectors against a common ancestor: the base keeps its
- * own task vector and the target's is added with weight λ.
+ * The command line's flat view of the registry (`src/merge/merge-method-registry.ts`): how a base tensor and the
+ * target tensor mapped into its frame become one. `mal` is MAL's interpolation and works across widths; the others
+ * are the usual homogeneous operators (mergekit's), for models of equal widths after alignment.
+ * `task-arithmetic`, `ties` and `dare-*` read task vectors against a common ancestor: the base keeps its own task
+ * vector and the target's is added with weight λ. New code should use the registry's method choices.
  */
-export const MERGE_METHODS = ['mal', 'slerp', 'task-arithmetic', 'ties', 'dare-linear', 'dare-ties'] as const;
-export type MergeMethod = (typeof MERGE_METHODS)[number];
+export const MERGE_METHODS = MERGE_METHOD_NAMES;
+export type MergeMethod = MergeMethodName;
 
 export interface MergeMethodSettings {
   readonly method: MergeMethod;
@@ -26,9 +30,21 @@ export interface MergeMethodSettings {
 }
 
 export function methodNeedsAncestor(method: MergeMethod): boolean {
-  return (
-    method === 'task-arithmetic' || method === 'ties' || method === 'dare-linear' || method === 'dare-ties'
-  );
+  return mergeMethod(method).needsAncestor;
+}
+
+/** The registry's choice for flat settings: the method with those of the settings' parameters it takes. */
+export function choiceFromSettings(settings: MergeMethodSettings): MergeMethodChoice {
+  const all: Record<string, unknown> = {
+    unmatched: settings.unmatched,
+    density: settings.density,
+    dropProbability: settings.dropProbability,
+  };
+  const parameters = Object.keys(mergeMethod(settings.method).parameters.shape);
+  return parseMergeMethodChoice({
+    method: settings.method,
+    ...Object.fromEntries(parameters.map((p) => [p, all[p]])),
+  });
 }
 
 /** Merges one tensor. `tensorIndex` varies DARE's seed per tensor so equal shapes get different drop patterns. */
@@ -41,27 +57,14 @@ export function mergeTensor(
   ancestor: Float32Array | undefined,
   settings: MergeMethodSettings,
 ): Float32Array {
-  const { method, lambda } = settings;
-  if (method === 'mal') return malInterpolate(base, mapped, lambda, settings.unmatched, matched);
-  if (method === 'slerp') return slerp(base, mapped, lambda, { tensorName });
-  if (ancestor === undefined) {
-    throw new InvalidMergeOptionError('ancestor', `is required by method '${method}'`, tensorName);
-  }
-  const models = [base, mapped];
-  const weights = [1, lambda];
-  switch (method) {
-    case 'task-arithmetic':
-      return taskArithmetic(ancestor, models, weights, { tensorName });
-    case 'ties':
-      return ties(ancestor, models, { tensorName, density: settings.density, weights });
-    case 'dare-linear':
-    case 'dare-ties':
-      return dare(ancestor, models, {
-        tensorName,
-        dropProbability: settings.dropProbability,
-        seed: (settings.seed + Math.imul(tensorIndex + 1, 0x9e3779b1)) >>> 0,
-        combination: method === 'dare-ties' ? 'ties' : 'linear',
-        weights,
-      });
-  }
+  return mergeTensorWith(choiceFromSettings(settings), {
+    tensorName,
+    tensorIndex,
+    base,
+    mapped,
+    matched,
+    ancestor,
+    lambda: settings.lambda,
+    seed: settings.seed,
+  });
 }

@@ -7,10 +7,19 @@ import { writeSafetensors } from '../io/safetensors-writer.js';
 import type { LoadedModel } from '../model/load-model.js';
 import { readFiniteFloatTensor } from '../model/load-model.js';
 import { fromFloat32 } from '../tensor/float-conversion.js';
-import { type MergeMethodSettings, mergeTensor } from './merge-method.js';
+import { choiceFromSettings, type MergeMethodSettings } from './merge-method.js';
+import { type MergeMethodChoice, mergeTensorWith } from './merge-method-registry.js';
+
+/** A method with its parameters, the merge factor λ (the method's weight of the target) and the run's seed. */
+export interface MergeRun {
+  readonly choice: MergeMethodChoice;
+  readonly lambda: number;
+  readonly seed: number;
+}
 
 export interface MergeModelsOptions {
-  readonly method: MergeMethodSettings;
+  /** The method: a registry choice with λ and seed, or the command line's flat settings. */
+  readonly method: MergeRun | MergeMethodSettings;
   /** The common ancestor that task-vector methods (task arithmetic, TIES, DARE) measure against. */
   readonly ancestor?: LoadedModel;
   readonly kernel: KernelPolicy;
@@ -40,6 +49,14 @@ export async function mergeModels(
   outPath: string,
   options: MergeModelsOptions,
 ): Promise<MergeSummary> {
+  const run: MergeRun =
+    'choice' in options.method
+      ? options.method
+      : {
+          choice: choiceFromSettings(options.method),
+          lambda: options.method.lambda,
+          seed: options.method.seed,
+        };
   const pairing = new Map(plan.pairs.map((p) => [p.baseName, p]));
   const names = base.source.tensorNames();
   const merged: string[] = [];
@@ -74,15 +91,16 @@ export async function mergeModels(
           options.ancestor === undefined
             ? undefined
             : await readAncestor(options.ancestor, name, baseTensor.shape);
-        const out = mergeTensor(
-          name,
-          done,
-          baseTensor.data,
-          mapped.data,
-          mapped.matched,
+        const out = mergeTensorWith(run.choice, {
+          tensorName: name,
+          tensorIndex: done,
+          base: baseTensor.data,
+          mapped: mapped.data,
+          matched: mapped.matched,
           ancestor,
-          options.method,
-        );
+          lambda: run.lambda,
+          seed: run.seed,
+        });
         for (const m of mapped.matched ?? []) if (m === 0) unmatchedEntries++;
         totalEntries += out.length;
         bytes = fromFloat32(out, base.source.info(name).dtype, baseTensor.shape).bytes;
