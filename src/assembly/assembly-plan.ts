@@ -4,7 +4,6 @@ import type {
   alignmentSettingsSchema,
   candidatePolicySchema,
   listedCandidateSchema,
-  mergeSettingsSchema,
   planFileSchema,
 } from './plan-schema.js';
 
@@ -29,6 +28,6 @@ export type ListedCandidate = DeepReadonly<z.output<typeof listedCandidateSchema
 
 export type AlignmentSettings = DeepReadonly<z.output<typeof alignmentSettingsSchema>>;
 
-export type MergeSettings = DeepReadonly<z.output<typeof mergeSettingsSchema>>;
+export type MergeSettings = AssemblyPlan['merge'];
 
 export type DataSettings = AssemblyPlan['data'];

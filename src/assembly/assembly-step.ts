@@ -1,6 +1,7 @@
 import { MalError } from '../errors.js';
 import { InterpolationPath, planPathMerge } from '../eval/interpolation-path.js';
 import { summarizeLmc } from '../eval/lmc-metrics.js';
+import { assertMethodFitsWidths } from '../merge/merge-method-registry.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import type { AssemblyPlan } from './assembly-plan.js';
 import {
@@ -29,6 +30,8 @@ export interface StepInputs {
   readonly initial: Evaluated;
   readonly objectiveBefore: number;
   readonly evaluate: EvaluateModels;
+  /** The common ancestor's tensors, for merge methods that measure task vectors against one. */
+  readonly ancestor?: ReadonlyMap<string, FloatTensor>;
   /**
    * Aligns candidates somewhere else (task workers); by default each is aligned here in turn. A candidate that
    * cannot be aligned comes back with the reason.
@@ -61,6 +64,7 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
   const aligned: { candidate: Candidate; ref: CandidateRef; result: AlignedCandidate }[] = [];
   const failed: StepOutcome['failed'] = [];
   let done = 0;
+  const unfit = unfitFor(plan);
   const alignAll =
     inputs.alignCandidates ??
     (async (base: ModelInMemory, candidates: readonly Candidate[]): Promise<CandidateAlignment[]> => {
@@ -83,9 +87,11 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
   for (const result of await alignAll(inputs.base, inputs.candidates)) {
     const zoo = await inputs.zooModel(result.candidate.model);
     const ref: CandidateRef = { ...result.candidate, modelSha256: zoo.sha256 };
-    if (result.aligned !== undefined)
+    const reason =
+      result.aligned === undefined ? (result.error ?? 'alignment failed') : unfit(result.aligned);
+    if (reason === undefined && result.aligned !== undefined)
       aligned.push({ candidate: result.candidate, ref, result: result.aligned });
-    else failed.push({ candidate: ref, reason: result.error ?? 'alignment failed' });
+    else failed.push({ candidate: ref, reason: reason ?? 'alignment failed' });
   }
   const preScores = await preScore(aligned, inputs);
   // Best pre-score first; equal scores keep candidate order, so the choice is deterministic.
@@ -110,7 +116,7 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
         k.result.problem,
         k.result.maps,
         plan.alignment.kernel,
-        planPathMerge(plan.merge, plan.seed),
+        planPathMerge(plan.merge, plan.seed, inputs.ancestor),
       ),
     }));
     const evaluations = await inputs.evaluate(
@@ -133,6 +139,20 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
   return { scored, pruned, failed, accepted, state: paths.get(accepted)!.at(accepted.lambda) };
 }
 
+/** Why the plan's merge method cannot merge this alignment (a method for equal widths, other widths), if so. */
+function unfitFor(plan: AssemblyPlan): (aligned: AlignedCandidate) => string | undefined {
+  const method = plan.merge.method?.method ?? 'mal';
+  return (aligned) => {
+    try {
+      assertMethodFitsWidths(method, aligned.maps);
+      return undefined;
+    } catch (error) {
+      if (error instanceof MalError) return error.message;
+      throw error;
+    }
+  };
+}
+
 /**
  * Higher is better. `alignment`: the weight cosine after alignment. `probe`: minus the best objective of the merge
  * at λ = 0.5 and λ = 1 on a few examples per task, which ranks whole-model and small-layer transplants alike.
@@ -150,7 +170,7 @@ async function preScore(
       a.result.problem,
       a.result.maps,
       plan.alignment.kernel,
-      planPathMerge(plan.merge, plan.seed),
+      planPathMerge(plan.merge, plan.seed, inputs.ancestor),
     );
     const [half, full] = await inputs.evaluateProbe([path.at(0.5), path.at(1)]);
     scores.push(-Math.min(half.objective, full.objective));

@@ -5,6 +5,7 @@ import { parseDataSource } from '../data/data-source.js';
 import { MalError } from '../errors.js';
 import { parseLambdaGrid } from '../eval/lambda-grid.js';
 import type { UnmatchedPolicy } from '../merge/mal-interpolation.js';
+import { mergeMethod, mergeMethodFieldSchema } from '../merge/merge-method-registry.js';
 import { boundedNumber, distinctList, nonEmptyString, strictObject } from '../schema/schema-kit.js';
 import { isValidZooId } from '../zoo/zoo-manifest.js';
 
@@ -268,7 +269,30 @@ export function planFileSchema(place: PlanPlace) {
     }).describe('What the assembly minimises: Σ weight · value over the tasks, value = loss or −accuracy.'),
     candidates: candidatePolicySchema,
     alignment: alignmentSettingsSchema.prefault({}),
-    merge: mergeSettingsSchema.prefault({}),
+    merge: strictObject({
+      ...mergeSettingsShape,
+      method: mergeMethodFieldSchema
+        .optional()
+        .describe(
+          "The merge method and its parameters: a name ('slerp') or {method: ties, density: 0.3}. Default: MAL's interpolation with `unmatched`. Methods other than mal need equal widths after alignment; a candidate of other widths is recorded as failed.",
+        ),
+      ancestor: path
+        .optional()
+        .describe(
+          "The common ancestor that task-vector methods (task-arithmetic, ties, dare-linear, dare-ties) measure against: a model with the base's tensors and shapes.",
+        ),
+    })
+      .superRefine((merge, context) => {
+        const method = merge.method?.method ?? 'mal';
+        if (mergeMethod(method).needsAncestor && merge.ancestor === undefined)
+          context.addIssue({
+            code: 'custom',
+            path: ['method'],
+            message: `method '${method}' measures task vectors against a common ancestor: give merge.ancestor`,
+          });
+      })
+      .prefault({})
+      .describe('How an aligned candidate is merged into the base: by default θ ← (1−λ)·θ + λ·T(θ_target).'),
     steps: boundedNumber({ integer: true, min: 0 }).default(5).describe('Most accepted steps.'),
     seed: boundedNumber({ integer: true, min: 0, max: 0xffff_ffff })
       .default(0)

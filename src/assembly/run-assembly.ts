@@ -27,6 +27,8 @@ export interface AssemblyInputs {
   };
   readonly zoo: readonly { readonly id: string; readonly sha256: string; readonly model: ModelInMemory }[];
   readonly tasks: readonly LoadedTask[];
+  /** The plan's merge.ancestor, loaded: task-vector merge methods measure against it. */
+  readonly ancestor?: { readonly sha256: string; readonly tensors: ReadonlyMap<string, FloatTensor> };
   /** Zoo models left out before the run, with the reason; recorded in the lineage. */
   readonly skipped?: readonly { readonly id: string; readonly reason: string }[];
   readonly backend: string;
@@ -155,6 +157,8 @@ export function assemblyStepKey(prepared: PreparedAssembly, index: number, state
     options: prepared.options,
     zoo: prepared.zooHashes,
     backend: prepared.inputs.backend,
+    // Present only with an ancestor, so the keys of runs without one stay what they were.
+    ...(prepared.inputs.ancestor === undefined ? {} : { ancestor: prepared.inputs.ancestor.sha256 }),
   });
 }
 
@@ -201,6 +205,7 @@ export async function runAssemblyStep(
     initial: prepared.initial,
     objectiveBefore: objective,
     evaluate: inputs.evaluateMany,
+    ancestor: inputs.ancestor?.tensors,
     alignCandidates: inputs.alignCandidates,
     evaluateProbe: prepared.evaluateProbe,
     onProgress: events?.progress,

@@ -8,12 +8,13 @@ import { evaluatedOf, evaluateOnTasks, type LoadedTask } from '../assembly/objec
 import type { AssemblyInputs } from '../assembly/run-assembly.js';
 import type { PlanValidation } from '../assembly/validate-plan.js';
 import type { BackendInfo } from '../compute/backend.js';
-import { MalError } from '../errors.js';
+import { IncompatibleModelsError, MalError } from '../errors.js';
 import type { Evaluation } from '../eval/evaluate.js';
 import type { ForwardConfig } from '../eval/forward.js';
 import { evaluateTensors, forwardConfigOf, loadDatasetFor } from '../eval/model-evaluation.js';
 import { type LoadedModel, loadModel, readFiniteFloatTensors } from '../model/load-model.js';
 import { ContentStore, sha256 } from '../store/content-store.js';
+import type { FloatTensor } from '../tensor/tensor.js';
 import { createEvaluator, type Evaluator } from './evaluation-pool.js';
 
 /** Everything a run needs, loaded once, plus what must be released after it. */
@@ -83,6 +84,8 @@ export async function openEmbeddedAssembly(
         }),
       );
     }
+    const ancestor =
+      plan.merge.ancestor === undefined ? undefined : await loadAncestor(plan.merge.ancestor, base);
     const inputs: Omit<AssemblyInputs, 'events'> = {
       plan,
       base: {
@@ -96,6 +99,7 @@ export async function openEmbeddedAssembly(
       zoo: zoo.map((z) => ({ id: z.id, sha256: z.sha256, model: z.model })),
       skipped,
       tasks,
+      ...(ancestor === undefined ? {} : { ancestor }),
       backend: backend.name,
       store: await ContentStore.open(join(plan.output, 'store')),
       evaluateOn: (tensors, spec, on) =>
@@ -126,5 +130,31 @@ export async function openEmbeddedAssembly(
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+/** The plan's common ancestor: every base tensor must be there with the base's shape. */
+async function loadAncestor(
+  path: string,
+  base: LoadedModel,
+): Promise<{ sha256: string; tensors: Map<string, FloatTensor> }> {
+  const ancestor = await loadModel(path);
+  try {
+    for (const name of base.source.tensorNames()) {
+      if (!ancestor.source.tensorNames().includes(name))
+        throw new IncompatibleModelsError(`merge.ancestor ${path} has no tensor '${name}' of the base`);
+      const want = base.source.info(name).shape;
+      const got = ancestor.source.info(name).shape;
+      if (want.join(',') !== got.join(','))
+        throw new IncompatibleModelsError(
+          `merge.ancestor ${path}: tensor '${name}' has shape [${got.join(', ')}], the base's is [${want.join(', ')}]`,
+        );
+    }
+    return {
+      sha256: sha256(await readFile(ancestor.source.path)),
+      tensors: await readFiniteFloatTensors(ancestor, base.source.tensorNames()),
+    };
+  } finally {
+    await ancestor.source.close();
   }
 }

@@ -62,10 +62,10 @@ export function defineMergeMethod<const Name extends string, Shape extends z.Zod
   return {
     ...rest,
     parameters: z.strictObject(parameters),
-    choice: z.strictObject({ method: z.literal(spec.name), ...parameters }) as MergeMethodDefinition<
-      Name,
-      Shape
-    >['choice'],
+    choice: z.strictObject({
+      method: z.literal(spec.name).describe(spec.summary),
+      ...parameters,
+    }) as MergeMethodDefinition<Name, Shape>['choice'],
     needsMatchedMask: (params) => needsMatchedMask?.(params) ?? false,
     mergeTensor,
   };

@@ -189,3 +189,67 @@ describe('runAssembly', () => {
     expect(second.lineage.final.sha256).toBe(first.lineage.final.sha256);
   });
 });
+
+describe('runAssembly with another merge method from the plan', () => {
+  let twin: { id: string; sha256: string; model: ModelInMemory };
+  beforeAll(async () => {
+    const model = await trainModel({
+      architecture: 'mlp',
+      hidden: [12, 12],
+      dataset: clusters(600, 1),
+      epochs: 4,
+      seed: 6,
+      batchSize: 32,
+    });
+    twin = { id: 'twin', sha256: 'twin'.padEnd(64, '0'), model: inMemory(model.tensors) };
+  });
+
+  const run = async (output: string, merge: Partial<AssemblyPlan['merge']>, ancestor?: ModelInMemory) =>
+    runAssembly({
+      plan: { ...plan(output), steps: 1, merge: { ...plan(output).merge, ...merge } },
+      base: { ...base, path: 'base', sha256: '0'.repeat(64), order: [...base.tensors.keys()] },
+      zoo: [...zoo, twin],
+      tasks,
+      backend: 'wasm',
+      store: await ContentStore.open(join(output, 'store')),
+      ...(ancestor === undefined ? {} : { ancestor: { sha256: '1'.repeat(64), tensors: ancestor.tensors } }),
+      evaluateOn: (tensors, spec, on) => evaluateOnTasks(tensors, spec, {}, on),
+      evaluateMany: async (models) =>
+        Promise.all(models.map((m) => evaluateOnTasks(m, base.spec, {}, tasks))),
+    });
+
+  it('merges with slerp; candidates of other widths are recorded as failed, not merged', async () => {
+    const { lineage } = await run(join(dir, 'slerp'), { method: { method: 'slerp' } });
+    const [step] = lineage.steps;
+    const failedModels = new Set(step.failed.map((f) => f.candidate.model));
+    expect(failedModels).toEqual(new Set(['wide', 'narrow']));
+    for (const f of step.failed)
+      expect(f.reason).toMatch(/merge method 'slerp' needs models of equal widths/);
+    expect(step.scored.length).toBeGreaterThan(0);
+    for (const s of step.scored) {
+      expect(s.candidate.model).toBe('twin');
+      expect(s.curve[0].objective).toBeCloseTo(step.objectiveBefore, 5);
+    }
+  });
+
+  it('task arithmetic against the base as ancestor walks the same curve as MAL interpolation', async () => {
+    // θ + λ·(T(θ_twin) − θ) is (1−λ)·θ + λ·T(θ_twin): equal widths leave no entry unmatched.
+    const viaTaskVector = await run(join(dir, 'ta'), { method: { method: 'task-arithmetic' } }, base);
+    const viaMal = await run(join(dir, 'mal'), {});
+    const twinCurves = (l: typeof viaMal.lineage) =>
+      l.steps[0].scored
+        .filter((s) => s.candidate.model === 'twin')
+        .map((s) => [s.candidate.layers.join('+'), s.curve.map((p) => p.objective)] as const);
+    const expected = new Map(twinCurves(viaMal.lineage));
+    const actual = twinCurves(viaTaskVector.lineage);
+    expect(actual.length).toBeGreaterThan(0);
+    for (const [layers, curve] of actual) {
+      const reference = expected.get(layers);
+      if (reference === undefined) continue;
+      curve.forEach((value, i) => {
+        expect(value).toBeCloseTo(reference[i], 5);
+      });
+    }
+    expect(actual.some(([layers]) => expected.has(layers))).toBe(true);
+  });
+});

@@ -234,7 +234,7 @@ describe('parsePlanFile: errors name the file, the line and the field path', () 
 
   it('lists the keys it knows', () => {
     expect(errorOf(withMinimal('merge: {lambda: 0.3}\n'))).toBe(
-      "/plans/demo/plan.yaml:6: merge.lambda: unknown key 'lambda' (expected one of unmatched, grid, epsilon, lambdaMin, lambdaChoice)",
+      "/plans/demo/plan.yaml:6: merge.lambda: unknown key 'lambda' (expected one of unmatched, grid, epsilon, lambdaMin, lambdaChoice, method, ancestor)",
     );
   });
 
@@ -450,5 +450,32 @@ describe('loadPlanFile', () => {
     const file = join(folder, 'missing.yaml');
     await expect(loadPlanFile(file)).rejects.toThrow(PlanError);
     await expect(loadPlanFile(file)).rejects.toThrow(`${file}: cannot read plan file`);
+  });
+});
+
+describe('parsePlanFile: the merge method', () => {
+  it('reads a method by name or with its parameters, and an ancestor against the plan folder', () => {
+    expect(parse(withMinimal('merge: {method: slerp}\n')).merge.method).toEqual({ method: 'slerp' });
+    const ties = parse(
+      withMinimal('merge:\n  method: {method: ties, density: 0.3}\n  ancestor: ../models/init.safetensors\n'),
+    );
+    expect(ties.merge.method).toEqual({ method: 'ties', density: 0.3 });
+    expect(ties.merge.ancestor).toBe('/plans/models/init.safetensors');
+  });
+
+  it('leaves the method out when the plan does, so earlier runs keep their step keys', () => {
+    expect('method' in parse(MINIMAL).merge).toBe(false);
+  });
+
+  it('names the field and its line for a method that needs an ancestor, bad parameters and unknown methods', () => {
+    expect(errorOf(withMinimal('merge: {method: ties}\n'))).toMatch(
+      /plan\.yaml:6: merge\.method: .*give merge\.ancestor/,
+    );
+    expect(
+      errorOf(withMinimal('merge:\n  method: {method: ties, density: 2}\n  ancestor: a.safetensors\n')),
+    ).toMatch(/plan\.yaml:7: merge\.method\.density: .*\(0, 1\]/);
+    expect(errorOf(withMinimal('merge: {method: slerpp}\n'))).toMatch(
+      /plan\.yaml:6: merge\.method.*did you mean 'slerp'/,
+    );
   });
 });
