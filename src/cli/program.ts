@@ -34,9 +34,9 @@ export async function runProgram(
   io: CommandIO,
   options: ProgramOptions,
 ): Promise<number> {
-  // `mal help zoo train` selects like `mal zoo train`.
-  const words = argv[0] === 'help' ? argv.slice(1) : argv;
-  const selected = select(registry, words);
+  // `mal help zoo train` is `mal zoo train --help`.
+  if (argv[0] === 'help') argv = [...argv.slice(1), '--help'];
+  const selected = select(registry, argv);
   let definition: CommandDefinition | undefined;
   try {
     definition = selected?.command === undefined ? undefined : await selected.command.load();
@@ -113,7 +113,7 @@ function buildProgram(
     .description(options.description ?? DESCRIPTION)
     .version(options.version, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show this help')
-    .helpCommand('help [command]', 'show the help of a command')
+    .helpCommand(false)
     .exitOverride()
     .showSuggestionAfterError(true)
     .configureOutput({
@@ -131,14 +131,14 @@ function buildProgram(
     });
   for (const entry of registry) {
     if (isGroup(entry)) {
-      const group = program.command(entry.name).description(entry.summary);
+      const group = program.command(entry.name).description(entry.summary).summary(entry.summary);
       for (const sub of entry.subcommands) {
         const word = sub.name.split(' ').pop() ?? sub.name;
-        const cmd = group.command(word).description(sub.summary);
+        const cmd = group.command(word).description(sub.summary).summary(sub.summary);
         if (sub === selected && definition !== undefined) define(cmd, definition, io, onExit);
       }
     } else {
-      const cmd = program.command(entry.name).description(entry.summary);
+      const cmd = program.command(entry.name).description(entry.summary).summary(entry.summary);
       if (entry === selected && definition !== undefined) define(cmd, definition, io, onExit);
     }
   }
