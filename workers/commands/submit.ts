@@ -1,5 +1,5 @@
 import type { CommandDefinition } from '../../src/cli/command.js';
-import { BACKEND_PREFERENCES } from '../../src/compute/backend.js';
+import { BACKEND_PREFERENCES } from '../../src/compute/backend-preference.js';
 import { temporalOptionSpecs } from '../temporal/temporal-settings.js';
 
 export const submitCommand: CommandDefinition = {
