@@ -27,7 +27,6 @@ let client: Client;
 let embeddedModel: Buffer;
 
 beforeAll(async () => {
-  if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) throw new Error('run `npm run build` first');
   dir = await mkdtemp(join(tmpdir(), 'mal-workflow-'));
   plan = await writeDemoPlan(dir);
   const [started, embedded] = await Promise.all([
