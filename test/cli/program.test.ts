@@ -224,6 +224,19 @@ describe('mal', () => {
     expect(zero.stderr).toContain('absent-a.safetensors');
   });
 
+  it('runs in-process with the environment and folder it is given, and restores both', async () => {
+    const before = { backend: process.env.MAL_BACKEND, cwd: process.cwd() };
+    const r = await runMal(['eval', 'model.safetensors', '--data', 'fashion-mnist:val'], {
+      env: { MAL_BACKEND: 'bogus' },
+      cwd: join(root, 'examples'),
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("MAL_BACKEND: unknown backend 'bogus'");
+    expect({ backend: process.env.MAL_BACKEND, cwd: process.cwd() }).toEqual(before);
+    const relative = await runMal(['inspect', 'models/mlp-base', '--json'], { cwd: join(root, 'examples') });
+    expect(relative.code, relative.stderr).toBe(0);
+  });
+
   it('explains in --help why its alignment defaults differ from plans', async () => {
     for (const command of ['align', 'merge', 'lmc']) {
       const help = (await mal(command, '--help')).stdout;

@@ -4,6 +4,7 @@ import { loadPlanFile } from '../../src/assembly/plan-file.js';
 import { validatePlan } from '../../src/assembly/validate-plan.js';
 import type { CommandIO, ParsedArgs } from '../../src/cli/command.js';
 import { numberOption } from '../../src/cli/command.js';
+import { ASSEMBLY_OBJECTIVE } from '../../src/cli/directions.js';
 import { isBackendPreference } from '../../src/compute/backend.js';
 import { UsageError } from '../../src/errors.js';
 import { sha256 } from '../../src/store/content-store.js';
@@ -53,7 +54,7 @@ export async function runSubmit(args: ParsedArgs, io: CommandIO): Promise<number
     io.err(`submitted ${planPath} → ${output} on task queue '${settings.taskQueue}'`);
     if (!args.flags.has('wait')) return 0;
     const result = (await handle.result()) as FinishedRun;
-    io.out(JSON.stringify(result));
+    io.out(JSON.stringify({ ...result, directions: { objective: ASSEMBLY_OBJECTIVE } }));
     return 0;
   } finally {
     await close();

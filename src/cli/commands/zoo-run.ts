@@ -99,6 +99,9 @@ export async function runZooLs(args: ParsedArgs, io: CommandIO): Promise<number>
     return 0;
   }
   for (const line of zooTable(zoo.manifest.models)) io.out(line);
+  if (zoo.manifest.models.some((m) => Object.keys(m.metrics).length > 0)) {
+    io.out('ACCURACY is measured on the ON data set: higher is better.');
+  }
   return 0;
 }
 
