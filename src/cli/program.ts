@@ -60,10 +60,7 @@ export async function runProgram(
       io.err(`Run '${prefix} --help' for usage.`);
       return EXIT_USAGE;
     }
-    if (error instanceof UsageError) {
-      io.err(`${prefix}: ${error.message}`);
-      return error.exitCode;
-    }
+    // A UsageError is a MalError with exit code 2.
     if (error instanceof MalError) {
       io.err(`${prefix}: ${error.message}`);
       return error.exitCode;
