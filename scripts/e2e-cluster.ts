@@ -17,13 +17,14 @@ const root = join(import.meta.dirname, '..');
 const bin = join(root, 'bin', 'mal.js');
 
 function mal(
+  command: readonly string[],
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [bin, ...args],
+      [...command, ...args],
       { cwd: root, env: { ...process.env, ...env }, maxBuffer: 64 * 2 ** 20 },
       (error, stdout, stderr) =>
         resolve({
@@ -35,8 +36,13 @@ function mal(
   });
 }
 
-function start(args: string[], env: NodeJS.ProcessEnv, log: (line: string) => void): ChildProcess {
-  const child = spawn(process.execPath, [bin, ...args], {
+function start(
+  command: readonly string[],
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+): ChildProcess {
+  const child = spawn(process.execPath, [...command, ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -54,6 +60,8 @@ export interface ClusterOptions {
   readonly killWorkerAfterTasks?: number;
   /** The pool consumer's ack wait: how soon a dead worker's task is delivered again. */
   readonly ackWaitMs?: number;
+  /** The node arguments that start `mal` (default: bin/mal.js, the compiled program; tests run the sources). */
+  readonly malArgv?: readonly string[];
 }
 
 export interface ClusterCheck {
@@ -74,6 +82,7 @@ export async function runClusterCheck(
   options: ClusterOptions = {},
 ): Promise<ClusterCheck> {
   const taskWorkers = options.taskWorkers ?? 2;
+  const command = options.malArgv ?? [bin];
   let redeliveries = 0;
   let killedWorker = false;
   const dir = await mkdtemp(join(tmpdir(), 'mal-e2e-cluster-'));
@@ -101,7 +110,7 @@ export async function runClusterCheck(
     ];
     for (let i = 0; i < taskWorkers; i++) {
       let finished = 0;
-      const child: ChildProcess = start(workerArgs, env, (line) => {
+      const child: ChildProcess = start(command, workerArgs, env, (line) => {
         log(line);
         if (/\(delivery [2-9]\d*\)/.test(line)) redeliveries++;
         if (i === 0 && / done in /.test(line) && ++finished === options.killWorkerAfterTasks) {
@@ -110,15 +119,23 @@ export async function runClusterCheck(
       });
       children.push(child);
     }
-    children.push(start(['temporal-worker'], env, log));
+    children.push(start(command, ['temporal-worker'], env, log));
 
     let t = performance.now();
-    const embedded = await mal(['assemble', plan, '--out', join(dir, 'embedded'), '--backend', 'wasm']);
+    const embedded = await mal(command, [
+      'assemble',
+      plan,
+      '--out',
+      join(dir, 'embedded'),
+      '--backend',
+      'wasm',
+    ]);
     if (embedded.code !== 0) throw new Error(`embedded run failed:\n${embedded.stderr}`);
     const embeddedSeconds = (performance.now() - t) / 1000;
 
     t = performance.now();
     const cluster = await mal(
+      command,
       ['submit', plan, '--out', join(dir, 'cluster'), '--backend', 'wasm', '--wait'],
       env,
     );

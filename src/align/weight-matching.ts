@@ -7,6 +7,7 @@ import type { KernelPolicy } from './axis-index.js';
 import { CostMatrixBuilder } from './cost-matrix.js';
 import { sortedWeightInit } from './sorted-weight-init.js';
 import { identityWithTruncation, type SpaceMap, type SpaceMaps } from './space-map.js';
+import { DEFAULT_WEIGHT_MATCHING } from './weight-matching-defaults.js';
 
 export interface WeightMatchingOptions {
   /** Stop when a whole sweep raises the objective by no more than `tolerance · max(1, |objective|)`. */
@@ -26,14 +27,8 @@ export interface WeightMatchingOptions {
   readonly onStep?: (step: WeightMatchingStep) => void;
 }
 
-export const DEFAULT_WEIGHT_MATCHING: WeightMatchingOptions = {
-  tolerance: 1e-9,
-  maxSweeps: 100,
-  order: 'network',
-  seed: 0,
-  kernel: 'incompatible',
-  init: 'identity',
-};
+// The defaults need none of the solver: the command line's help reads them from there.
+export { DEFAULT_WEIGHT_MATCHING } from './weight-matching-defaults.js';
 
 export interface WeightMatchingStep {
   readonly sweep: number;

@@ -1,55 +1,81 @@
 import type { KernelPolicy } from '../align/axis-index.js';
-import { DEFAULT_WEIGHT_MATCHING, type WeightMatchingOptions } from '../align/weight-matching.js';
-import { UsageError } from '../errors.js';
+import type { WeightMatchingOptions } from '../align/weight-matching.js';
+import { DEFAULT_WEIGHT_MATCHING } from '../align/weight-matching-defaults.js';
 import { choiceOption, numberOption, type OptionSpec, type ParsedArgs } from './command.js';
 
 const KERNEL_POLICIES: readonly KernelPolicy[] = ['incompatible', 'centre'];
+const ORDERS = ['network', 'random'] as const;
+const INITS = ['identity', 'sorted', 'best'] as const;
 
 export const alignmentOptionSpecs: Record<string, OptionSpec> = {
   order: {
-    type: 'string',
-    valueName: 'network|random',
+    type: 'choice',
+    choices: ORDERS,
     description: 'order in which coordinate descent visits the free spaces',
     default: DEFAULT_WEIGHT_MATCHING.order,
   },
-  seed: { type: 'string', valueName: 'n', description: 'seed for --order random', default: '0' },
-  'max-sweeps': {
-    type: 'string',
+  seed: {
+    type: 'number',
+    integer: true,
+    min: 0,
+    max: 2 ** 32 - 1,
     valueName: 'n',
-    description: 'most sweeps over the free spaces',
-    default: String(DEFAULT_WEIGHT_MATCHING.maxSweeps),
+    description: 'seed for --order random',
+    default: 0,
+  },
+  'max-sweeps': {
+    type: 'number',
+    integer: true,
+    min: 1,
+    max: 1e6,
+    valueName: 'n',
+    description: 'most sweeps over the free spaces (plans: 50, see below)',
+    default: DEFAULT_WEIGHT_MATCHING.maxSweeps,
   },
   tolerance: {
-    type: 'string',
+    type: 'number',
+    min: 0,
+    max: 1,
     valueName: 'x',
     description: 'stop when a sweep raises the objective by no more than x·|objective|',
-    default: String(DEFAULT_WEIGHT_MATCHING.tolerance),
+    default: DEFAULT_WEIGHT_MATCHING.tolerance,
   },
   init: {
-    type: 'string',
-    valueName: 'identity|sorted|best',
+    type: 'choice',
+    choices: INITS,
     description:
-      'start of coordinate descent: identity-with-truncation, units matched by sorted weights, or both keeping the better',
+      'start of coordinate descent: identity-with-truncation, units matched by sorted weights, or both keeping the better (plans: best, see below)',
     default: DEFAULT_WEIGHT_MATCHING.init,
   },
   kernel: {
-    type: 'string',
-    valueName: KERNEL_POLICIES.join('|'),
+    type: 'choice',
+    choices: KERNEL_POLICIES,
     description: 'convolution kernels of different sizes: refuse, or centre-pad / centre-crop',
     default: DEFAULT_WEIGHT_MATCHING.kernel,
   },
 };
 
+/** Why the command line's alignment defaults differ from an assembly plan's (src/assembly/plan-file.ts). */
+export const alignmentDefaultsNote = [
+  'Alignment defaults differ from assembly plans (src/assembly/plan-file.ts) on purpose:',
+  "  --init identity is Git Re-Basin's start, so two models align as in that paper (a test compares the result",
+  '    with an independent Git Re-Basin implementation). Plans default to best because an assembly aligns lone',
+  '    layers whose input and output maps are both unknown, where trying the sorted-weights start as well finds',
+  '    better matches.',
+  '  --max-sweeps 100 lets one alignment run to convergence. Plans cap it at 50 because every step of an',
+  '    assembly aligns every candidate, and the cap bounds the time of a step.',
+  'The weight-matching objective is the sum of <θ_base, T(θ_target)> over paired tensors: higher is better.',
+].join('\n');
+
 export function alignmentOptions(args: ParsedArgs): WeightMatchingOptions {
   return {
     ...DEFAULT_WEIGHT_MATCHING,
-    order: choiceOption(args, 'order', ['network', 'random'] as const) ?? DEFAULT_WEIGHT_MATCHING.order,
-    seed: integer(numberOption(args, 'seed', 0, 2 ** 32 - 1), 'seed') ?? 0,
-    maxSweeps:
-      integer(numberOption(args, 'max-sweeps', 1, 1e6), 'max-sweeps') ?? DEFAULT_WEIGHT_MATCHING.maxSweeps,
-    tolerance: numberOption(args, 'tolerance', 0, 1) ?? DEFAULT_WEIGHT_MATCHING.tolerance,
+    order: choiceOption(args, 'order', ORDERS) ?? DEFAULT_WEIGHT_MATCHING.order,
+    seed: numberOption(args, 'seed') ?? 0,
+    maxSweeps: numberOption(args, 'max-sweeps') ?? DEFAULT_WEIGHT_MATCHING.maxSweeps,
+    tolerance: numberOption(args, 'tolerance') ?? DEFAULT_WEIGHT_MATCHING.tolerance,
     kernel: choiceOption(args, 'kernel', KERNEL_POLICIES) ?? DEFAULT_WEIGHT_MATCHING.kernel,
-    init: choiceOption(args, 'init', ['identity', 'sorted', 'best'] as const) ?? DEFAULT_WEIGHT_MATCHING.init,
+    init: choiceOption(args, 'init', INITS) ?? DEFAULT_WEIGHT_MATCHING.init,
   };
 }
 
@@ -63,11 +89,4 @@ export function recordedAlignmentOptions(options: WeightMatchingOptions): Record
     kernel: options.kernel,
     init: options.init,
   };
-}
-
-function integer(value: number | undefined, name: string): number | undefined {
-  if (value !== undefined && !Number.isInteger(value)) {
-    throw new UsageError(`--${name} must be an integer, got ${value}`);
-  }
-  return value;
 }

@@ -1,13 +1,17 @@
-import { BACKEND_PREFERENCES, type BackendPreference, backendPreferenceFromEnv } from '../compute/backend.js';
+import {
+  BACKEND_PREFERENCES,
+  type BackendPreference,
+  backendPreferenceFromEnv,
+} from '../compute/backend-preference.js';
 import { describeDataSources } from '../data/data-source.js';
-import { UsageError } from '../errors.js';
-import { choiceOption, numberOption, type OptionSpec, type ParsedArgs } from './command.js';
+import { choiceOption, numberOption, type OptionSpec, type ParsedArgs, requiredString } from './command.js';
 
 export const evaluationOptionSpecs: Record<string, OptionSpec> = {
   data: {
     type: 'string',
     valueName: 'source',
-    description: `validation data (required): ${describeDataSources()}`,
+    description: `validation data: ${describeDataSources()}`,
+    required: true,
   },
   'data-dir': {
     type: 'string',
@@ -15,11 +19,25 @@ export const evaluationOptionSpecs: Record<string, OptionSpec> = {
     description:
       "folder with the Fashion-MNIST IDX files (default: $MAL_DATA_DIR, then Debian's dataset-fashion-mnist)",
   },
-  limit: { type: 'string', valueName: 'n', description: 'evaluate on the first n examples only' },
-  'batch-size': { type: 'string', valueName: 'n', description: 'examples per forward pass', default: '1000' },
+  limit: {
+    type: 'number',
+    integer: true,
+    min: 1,
+    valueName: 'n',
+    description: 'evaluate on the first n examples only',
+  },
+  'batch-size': {
+    type: 'number',
+    integer: true,
+    min: 1,
+    max: 1_000_000,
+    valueName: 'n',
+    description: 'examples per forward pass',
+    default: 1000,
+  },
   backend: {
-    type: 'string',
-    valueName: BACKEND_PREFERENCES.join('|'),
+    type: 'choice',
+    choices: BACKEND_PREFERENCES,
     description: 'TensorFlow.js backend (default: $MAL_BACKEND, else the best available)',
   },
 };
@@ -33,18 +51,11 @@ export interface EvaluationArgs {
 }
 
 export function evaluationArgs(args: ParsedArgs): EvaluationArgs {
-  const data = args.strings.get('data');
-  if (data === undefined) throw new UsageError(`--data <source> is required (${describeDataSources()})`);
-  const limit = numberOption(args, 'limit', 1, Number.MAX_SAFE_INTEGER);
-  const batchSize = numberOption(args, 'batch-size', 1, 1_000_000) ?? 1000;
-  if ((limit !== undefined && !Number.isInteger(limit)) || !Number.isInteger(batchSize)) {
-    throw new UsageError('--limit and --batch-size must be whole numbers');
-  }
   return {
-    data,
+    data: requiredString(args, 'data'),
     dataDir: args.strings.get('data-dir'),
-    limit,
-    batchSize,
+    limit: numberOption(args, 'limit'),
+    batchSize: numberOption(args, 'batch-size') ?? 1000,
     backend: choiceOption(args, 'backend', BACKEND_PREFERENCES) ?? backendPreferenceFromEnv(),
   };
 }

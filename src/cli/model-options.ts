@@ -13,8 +13,8 @@ export function modelOptions(prefix: '' | 'base-' | 'target-'): Record<string, O
       description: `hand-written architecture spec (JSON or YAML) for ${whose}`,
     },
     [`${prefix}family`]: {
-      type: 'string',
-      valueName: FAMILIES.join('|'),
+      type: 'choice',
+      choices: FAMILIES,
       description: `architecture family of ${whose} (default: detected from tensor names)`,
     },
   };

@@ -13,12 +13,21 @@ import path from 'node:path';
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { MalError, UsageError } from '../errors.js';
+import { MalError } from '../errors.js';
+import { type BackendName, type BackendPreference, backendPreferenceFromEnv } from './backend-preference.js';
 import { startWebGpu, WebGpuUnavailable } from './webgpu-backend.js';
 
-export const BACKEND_PREFERENCES = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu'] as const;
-export type BackendPreference = (typeof BACKEND_PREFERENCES)[number];
-export type BackendName = Exclude<BackendPreference, 'auto'>;
+// The names and parsing of backends need no TensorFlow.js: the command line's help reads them from there.
+export {
+  BACKEND_ENV,
+  BACKEND_PREFERENCES,
+  type BackendName,
+  type BackendPreference,
+  backendOptionSpec,
+  backendPreferenceFromEnv,
+  isBackendPreference,
+  parseBackendPreference,
+} from './backend-preference.js';
 
 /** The order `auto` tries, best first. */
 const AUTO_ORDER: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu'];
@@ -31,36 +40,6 @@ export interface BackendInfo {
   readonly automatic: boolean;
 }
 
-/** Help text for the CLI's `--backend` option. */
-export const backendOptionSpec =
-  '--backend <auto|tfjs-node-gpu|tfjs-node|webgpu|wasm|cpu>  TensorFlow.js backend for forward passes and ' +
-  'training (default: $MAL_BACKEND, else auto: tfjs-node-gpu if installed with a GPU, tfjs-node if installed, ' +
-  'webgpu if a GPU adapter exists, else wasm, else cpu). A named backend that cannot start is an error.';
-
-/** The environment variable that sets the default backend. */
-export const BACKEND_ENV = 'MAL_BACKEND';
-
-export function isBackendPreference(text: string): text is BackendPreference {
-  return (BACKEND_PREFERENCES as readonly string[]).includes(text);
-}
-
-/** Parses a `--backend` value or `MAL_BACKEND`; `source` names where it came from, for the message. */
-export function parseBackendPreference(text: string, source: string): BackendPreference {
-  const value = text.trim().toLowerCase();
-  if (isBackendPreference(value)) return value;
-  throw new UsageError(
-    `${source}: unknown backend '${text}'; expected one of ${BACKEND_PREFERENCES.join(', ')}`,
-  );
-}
-
-/** `MAL_BACKEND` when set and not empty, else `auto`. */
-export function backendPreferenceFromEnv(env: NodeJS.ProcessEnv = process.env): BackendPreference {
-  const raw = env[BACKEND_ENV];
-  if (raw === undefined || raw.trim() === '') return 'auto';
-  return parseBackendPreference(raw, BACKEND_ENV);
-}
-
-/** One line for the run log: which backend did the maths. */
 export function describeBackend(info: BackendInfo): string {
   return `backend: ${info.name} (${info.detail})${info.automatic ? ', chosen automatically' : ''}`;
 }

@@ -83,8 +83,8 @@ export function renderLineChartSvg(options: LineChartOptions): string {
   const height = panelHeight + legendHeight;
   const attributes = ` id="${escapeMarkup(options.id)}" class="${escapeMarkup(['line-chart', options.className ?? ''].join(' ').trim())}"`;
   const parts = [
-    `<svg${attributes} width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" font-family="system-ui, sans-serif" font-size="11">`,
-    `<title>${escapeMarkup(options.description)}</title>`,
+    `<svg${attributes} width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${escapeMarkup(`${options.id}-title`)}" font-family="system-ui, sans-serif" font-size="11">`,
+    `<title id="${escapeMarkup(`${options.id}-title`)}">${escapeMarkup(options.description)}</title>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     ...options.panels.map((panel, i) =>
       renderPanel(

@@ -19,7 +19,10 @@ export function renderLmcPlotSvg(title: string, series: readonly LmcSeries[]): s
   const width = PANEL.width * 2;
   const height = PANEL.height + 30;
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    // An image to assistive technology, named by its title and described by the numbers it shows.
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="lmc-plot-title" aria-describedby="lmc-plot-desc" font-family="sans-serif" font-size="11">`,
+    `<title id="lmc-plot-title">${escapeXml(`Linear mode connectivity: ${title}`)}</title>`,
+    `<desc id="lmc-plot-desc">${escapeXml(describeSeries(series))}</desc>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${width / 2}" y="16" text-anchor="middle" font-size="13">${escapeXml(title)}</text>`,
     panel(series, 'loss', 'loss (cross-entropy)', 0),
@@ -95,6 +98,26 @@ function legend(series: readonly LmcSeries[], y: number): string {
       return `<line x1="${x}" x2="${x + 18}" y1="${y - 4}" y2="${y - 4}" stroke="${color}" stroke-width="2"/><text x="${x + 24}" y="${y}">${escapeXml(s.label + star)}</text>`;
     })
     .join('\n');
+}
+
+/** The plot in words: for each series, the loss and accuracy at both ends, the worst loss and λ*. */
+function describeSeries(series: readonly LmcSeries[]): string {
+  const lines = series.map((s) => {
+    if (s.points.length === 0) return `${s.label}: no points.`;
+    const first = s.points[0];
+    const last = s.points[s.points.length - 1];
+    const worst = s.points.reduce((a, b) => (b.loss > a.loss ? b : a));
+    const star = s.threshold === undefined ? '' : ` λ* = ${s.threshold}.`;
+    return (
+      `${s.label}: loss ${first.loss.toPrecision(4)} at λ = ${first.lambda} and ${last.loss.toPrecision(4)} at λ = ${last.lambda}, ` +
+      `highest ${worst.loss.toPrecision(4)} at λ = ${worst.lambda}; accuracy ${(100 * first.accuracy).toFixed(1)}% and ` +
+      `${(100 * last.accuracy).toFixed(1)}%.${star}`
+    );
+  });
+  return [
+    'Loss (cross-entropy, lower is better) and accuracy (higher is better) of (1−λ)·base + λ·target, λ from 0 (base) to 1 (target).',
+    ...lines,
+  ].join(' ');
 }
 
 function fmt(v: number): string {

@@ -62,7 +62,11 @@ export function zooEntryLines(entry: ZooEntry, absolutePath: string): string[] {
   if (entry.classes !== undefined) lines.push(`classes:   ${entry.classes.join(', ')}`);
   if (entry.seed !== undefined) lines.push(`seed:      ${entry.seed}`);
   const metrics = Object.entries(entry.metrics);
-  lines.push(metrics.length === 0 ? 'metrics:   none recorded' : 'metrics:');
+  lines.push(
+    metrics.length === 0
+      ? 'metrics:   none recorded'
+      : 'metrics (accuracy: higher is better; loss, mean cross-entropy: lower is better):',
+  );
   for (const [source, metric] of metrics) {
     const examples = metric.examples === undefined ? '' : ` on ${metric.examples} examples`;
     lines.push(

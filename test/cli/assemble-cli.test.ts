@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { writeDemoPlan } from '../support/demo-plan.js';
-import { bin, mal, root } from '../support/mal-cli.js';
+import { malArgv, root } from '../support/mal-cli.js';
+import { runMal } from '../support/run-mal.js';
 
 function events(stdout: string): Record<string, unknown>[] {
   return stdout
@@ -19,11 +20,12 @@ function events(stdout: string): Record<string, unknown>[] {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+const mal = (...args: string[]) => runMal(args);
+
 let dir: string;
 let plan: string;
 
 beforeAll(async () => {
-  if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) throw new Error('run `npm run build` first');
   dir = await mkdtemp(join(tmpdir(), 'mal-assemble-'));
   plan = await writeDemoPlan(dir);
 });
@@ -57,9 +59,14 @@ describe('mal assemble', () => {
     const out = join(dir, 'b');
     // Kill the run as soon as its first step is stored.
     const killed = await new Promise<{ signal: NodeJS.Signals | null; steps: number }>((resolve) => {
-      const child: ChildProcess = spawn(process.execPath, [bin, 'assemble', plan, '--out', out, '--json'], {
-        cwd: root,
-      });
+      // A real process, from the sources (never a stale dist/), to be killed.
+      const child: ChildProcess = spawn(
+        process.execPath,
+        [...malArgv, 'assemble', plan, '--out', out, '--json'],
+        {
+          cwd: root,
+        },
+      );
       let buffer = '';
       let steps = 0;
       child.stdout?.on('data', (chunk: Buffer) => {

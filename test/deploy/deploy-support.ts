@@ -2,7 +2,7 @@
 // checker for `mal …` argument lists in compose and Kubernetes files.
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -61,59 +61,21 @@ export interface CliCommand {
   readonly options: ReadonlySet<string>;
 }
 
-interface CommandLike {
-  readonly name: string;
-  readonly summary: string;
-  readonly options: Record<string, unknown>;
-}
-
-function isCommandLike(value: unknown): value is CommandLike {
-  return (
-    isObject(value) &&
-    typeof value.name === 'string' &&
-    typeof value.summary === 'string' &&
-    isObject(value.options) &&
-    typeof value.run === 'function'
-  );
-}
-
 /**
- * The commands src/cli/main.ts registers: the identifiers in its `commands` array, resolved through its imports
- * and loaded, so a deploy file can only name commands and options the CLI really has.
+ * The commands the `mal` program registers (workers/mal.ts: the core and the cluster commands), each definition
+ * loaded, so a deploy file can only name commands and options the CLI really has.
  */
 export async function cliCommands(): Promise<Map<string, CliCommand>> {
-  const mainPath = join(ROOT, 'src/cli/main.ts');
-  const main = readFileSync(mainPath, 'utf8');
-  const list = /const commands[^=]*=\s*\[([\s\S]*?)\];/.exec(main);
-  if (list === null) throw new Error(`${mainPath}: no 'const commands = [...]' array found`);
-  const identifiers = list[1]
-    .split(',')
-    .map((s) => s.replace(/\/\/.*$/gm, '').trim())
-    .filter((s) => s !== '')
-    .map((s) => s.replace(/^\.\.\./, ''));
-  const sources = new Map<string, string>();
-  for (const m of main.matchAll(/import\s*\{([^}]*)\}\s*from\s*'([^']+)'/g)) {
-    for (const part of m[1].split(',')) {
-      const local = part
-        .trim()
-        .replace(/^type\s+/, '')
-        .split(/\s+as\s+/)
-        .pop()
-        ?.trim();
-      if (local) sources.set(local, m[2]);
-    }
-  }
+  const { malCommands } = await import('../../workers/mal.js');
+  const { isGroup } = await import('../../src/cli/command.js');
   const found = new Map<string, CliCommand>();
-  for (const id of identifiers) {
-    const from = sources.get(id);
-    if (from === undefined) throw new Error(`${mainPath}: command '${id}' is not imported from a module`);
-    const file = resolve(dirname(mainPath), from.replace(/\.js$/, '.ts'));
-    const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-    const exported = module[id];
-    const items = Array.isArray(exported) ? exported : [exported];
-    for (const item of items) {
-      if (!isCommandLike(item)) throw new Error(`${file}: export '${id}' is not a command`);
-      found.set(item.name, { name: item.name, options: new Set(Object.keys(item.options)) });
+  for (const entry of malCommands) {
+    for (const lazy of isGroup(entry) ? entry.subcommands : [entry]) {
+      const definition = await lazy.load();
+      found.set(definition.name, {
+        name: definition.name,
+        options: new Set(Object.keys(definition.options)),
+      });
     }
   }
   return found;
@@ -130,7 +92,7 @@ export function checkMalArgs(args: readonly string[], commands: ReadonlyMap<stri
     (second !== undefined ? commands.get(`${first} ${second}`) : undefined) ?? commands.get(first);
   if (command === undefined) {
     return [
-      `'mal ${first}' is not a command src/cli/main.ts registers (known: ${[...commands.keys()].join(', ')})`,
+      `'mal ${first}' is not a command workers/mal.ts registers (known: ${[...commands.keys()].join(', ')})`,
     ];
   }
   const problems: string[] = [];

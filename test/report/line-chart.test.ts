@@ -47,7 +47,8 @@ describe('renderLineChartSvg', () => {
   it('is inline SVG (no xmlns, no URL) with escaped text and an id', () => {
     expect(svg.startsWith('<svg id="c&lt;1&gt;" class="line-chart"')).toBe(true);
     expect(svg).not.toContain('http');
-    expect(svg).toContain('<title>a &amp; b</title>');
+    expect(svg).toContain('role="img" aria-labelledby="c&lt;1&gt;-title"');
+    expect(svg).toContain('<title id="c&lt;1&gt;-title">a &amp; b</title>');
     expect(svg).toContain('s&lt;1&gt;');
   });
 

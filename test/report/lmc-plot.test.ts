@@ -20,6 +20,17 @@ describe('renderLmcPlotSvg', () => {
     expect(svg).not.toContain('NaN');
   });
 
+  it('is an image with a title and a description for assistive technology', () => {
+    const svg = renderLmcPlotSvg('a ← b', [{ label: 'aligned', points, threshold: 0.5 }]);
+    expect(svg).toMatch(
+      /^<svg [^>]*role="img" aria-labelledby="lmc-plot-title" aria-describedby="lmc-plot-desc"/,
+    );
+    expect(svg).toContain('<title id="lmc-plot-title">Linear mode connectivity: a ← b</title>');
+    expect(svg).toMatch(
+      /<desc id="lmc-plot-desc">Loss \(cross-entropy, lower is better\) and accuracy \(higher is better\).*aligned: loss 1\.000 at λ = 0 and 2\.000 at λ = 1, highest 2\.000 at λ = 1; accuracy 90\.0% and 80\.0%\. λ\* = 0\.5\.<\/desc>/,
+    );
+  });
+
   it('copes with a flat curve', () => {
     const flat = [0, 1].map((lambda) => ({ lambda, loss: 2, accuracy: 1 }));
     expect(renderLmcPlotSvg('flat', [{ label: 'x', points: flat }])).not.toContain('NaN');

@@ -26,6 +26,7 @@ import { natsConnectionOptions } from '../../workers/nats/connection-options.js'
 import { type DispatchTask, NatsTaskDispatcher, outputOf } from '../../workers/nats/task-dispatcher.js';
 import { poolConsumerName, TASK_STREAM } from '../../workers/nats/task-infrastructure.js';
 import { encodeEnvelope, type TaskInput } from '../../workers/nats/task-messages.js';
+import { malArgv } from '../support/mal-cli.js';
 import { makeMlp } from '../support/model-factory.js';
 import { startNatsServer, type TestNatsServer } from '../support/nats-server.js';
 
@@ -40,7 +41,7 @@ const started: WorkerProcess[] = [];
 function spawnWorker(url: string, pool: string, extra: string[] = []): WorkerProcess {
   const child = spawn(
     process.execPath,
-    ['bin/mal.js', 'worker', '--pool', pool, '--backend', 'wasm', '--nats-url', url, ...extra],
+    [...malArgv, 'worker', '--pool', pool, '--backend', 'wasm', '--nats-url', url, ...extra],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';

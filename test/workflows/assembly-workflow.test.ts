@@ -15,7 +15,7 @@ import { sha256 } from '../../src/store/content-store.js';
 import { workflowsEntry } from '../../workers/temporal/temporal-worker.js';
 import type { AssemblyProgress, AssemblyWorkflowInput, FinishedRun } from '../../workflows/assembly-types.js';
 import { startTemporalServer, type TemporalTestServer } from '../support/temporal-server.js';
-import { bin, mal, root, until, withWorker, writeDemoPlan } from './workflow-test-harness.js';
+import { mal, malArgv, root, until, withWorker, writeDemoPlan } from './workflow-test-harness.js';
 
 const progressOf = (handle: WorkflowHandle) => handle.query<AssemblyProgress>('progress');
 
@@ -27,7 +27,6 @@ let client: Client;
 let embeddedModel: Buffer;
 
 beforeAll(async () => {
-  if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) throw new Error('run `npm run build` first');
   dir = await mkdtemp(join(tmpdir(), 'mal-workflow-'));
   plan = await writeDemoPlan(dir);
   const [started, embedded] = await Promise.all([
@@ -127,7 +126,10 @@ describe('assemblyWorkflow', () => {
   it('survives its Temporal worker process killed with SIGKILL mid-run: same bytes', async () => {
     const connectionFlags = ['--address', server.address, '--task-queue', 'q-kill'];
     const startWorker = (): ChildProcess =>
-      spawn(process.execPath, [bin, 'temporal-worker', ...connectionFlags], { cwd: root, stdio: 'ignore' });
+      spawn(process.execPath, [...malArgv, 'temporal-worker', ...connectionFlags], {
+        cwd: root,
+        stdio: 'ignore',
+      });
     let worker = startWorker();
     try {
       const output = join(dir, 'killed');

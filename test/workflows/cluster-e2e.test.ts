@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runClusterCheck } from '../../scripts/e2e-cluster.js';
-import { writeDemoPlan } from './workflow-test-harness.js';
+import { malArgv, writeDemoPlan } from './workflow-test-harness.js';
 
 let dir: string;
 afterAll(async () => {
@@ -19,7 +19,7 @@ describe('cluster engine', () => {
     dir = await mkdtemp(join(tmpdir(), 'mal-cluster-'));
     const plan = await writeDemoPlan(dir);
     const lines: string[] = [];
-    const result = await runClusterCheck(plan, (line) => lines.push(line));
+    const result = await runClusterCheck(plan, (line) => lines.push(line), { malArgv });
     expect(result.same, lines.slice(-20).join('\n')).toBe(true);
     // Evaluations really went through the task workers.
     expect(lines.some((l) => l.includes('[worker]') && l.includes('evaluate'))).toBe(true);
@@ -32,6 +32,7 @@ describe('cluster engine', () => {
       taskWorkers: 2,
       killWorkerAfterTasks: 5,
       ackWaitMs: 2000,
+      malArgv,
     });
     expect(result.killedWorker).toBe(true);
     // Whether the killed worker held an unfinished task depends on timing, so redelivery itself is asserted

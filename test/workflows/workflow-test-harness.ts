@@ -5,7 +5,7 @@ import { createZooIntegrationActivities } from '../../workers/temporal/zoo-integ
 import type { TemporalTestServer } from '../support/temporal-server.js';
 
 export { writeDemoPlan } from '../support/demo-plan.js';
-export { bin, mal, root } from '../support/mal-cli.js';
+export { mal, malArgv, root } from '../support/mal-cli.js';
 
 export async function until<T>(
   what: string,

@@ -21,7 +21,6 @@ let connection: Connection;
 let client: Client;
 
 beforeAll(async () => {
-  if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) throw new Error('run `npm run build` first');
   dir = await mkdtemp(join(tmpdir(), 'mal-nightly-'));
   plan = await writeDemoPlan(dir);
   server = await startTemporalServer();

@@ -1,5 +1,5 @@
-import { type Command, type CommandIO, parseCommandArgs, usageOf } from '../../src/cli/command.js';
-import { MalError } from '../../src/errors.js';
+import type { CommandDefinition, CommandIO, RegistryEntry } from '../../src/cli/command.js';
+import { runProgram } from '../../src/cli/program.js';
 
 export interface CommandRun {
   readonly code: number;
@@ -8,28 +8,23 @@ export interface CommandRun {
   readonly progress: string[];
 }
 
-/** Runs a command object as main.ts does (parse, help, MalError → message and exit code) with captured output. */
-export async function runCommand(command: Command, argv: readonly string[]): Promise<CommandRun> {
+/**
+ * Runs one command definition through the real program (parsing, checks, help, exit codes) with captured output,
+ * progress lines included (a terminal would draw them; test/support/run-mal.ts drops them like a pipe).
+ */
+export async function runCommand(command: CommandDefinition, argv: readonly string[]): Promise<CommandRun> {
   const out: string[] = [];
   const err: string[] = [];
   const progress: string[] = [];
   const io: CommandIO = {
-    out: (line) => out.push(line),
-    err: (line) => err.push(line),
+    out: (line) => out.push(...line.split('\n')),
+    err: (line) => err.push(...line.split('\n')),
     progress: (line) => progress.push(line),
   };
-  try {
-    const args = parseCommandArgs(command, argv);
-    if (args === 'help') {
-      out.push(usageOf(command));
-      return { code: 0, out, err, progress };
-    }
-    return { code: await command.run(args, io), out, err, progress };
-  } catch (error) {
-    if (error instanceof MalError) {
-      err.push(`mal ${command.name}: ${error.message}`);
-      return { code: error.exitCode, out, err, progress };
-    }
-    throw error;
-  }
+  const words = command.name.split(' ');
+  const lazy = { name: command.name, summary: command.summary, load: async () => command };
+  const registry: RegistryEntry[] =
+    words.length === 1 ? [lazy] : [{ name: words[0], summary: '', subcommands: [lazy] }];
+  const code = await runProgram([...words, ...argv], registry, io, { version: 'test' });
+  return { code, out, err, progress };
 }

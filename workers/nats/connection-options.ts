@@ -2,17 +2,9 @@ import { readFileSync } from 'node:fs';
 import { type ConnectionOptions, credsAuthenticator } from 'nats';
 import { UsageError } from '../../src/errors.js';
 
-/** Where a worker or a dispatcher finds NATS when neither a flag nor the environment says. */
-export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+import { DEFAULT_NATS_URL, NATS_ENV } from './nats-defaults.js';
 
-/** The environment variables read, with what each sets; the command's help text lists the same. */
-export const NATS_ENV = {
-  url: 'MAL_NATS_URL',
-  creds: 'MAL_NATS_CREDS',
-  user: 'MAL_NATS_USER',
-  password: 'MAL_NATS_PASSWORD',
-  tlsCa: 'MAL_NATS_TLS_CA',
-} as const;
+export { DEFAULT_NATS_URL, NATS_ENV } from './nats-defaults.js';
 
 /** Connection settings given on the command line; each overrides its environment variable. */
 export interface NatsConnectionFlags {

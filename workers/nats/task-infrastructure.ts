@@ -16,9 +16,7 @@ export const TENSOR_BUCKET = 'mal-tensors';
 /** Task results (JSON), keyed by the hash of the task's input. */
 export const RESULT_BUCKET = 'mal-results';
 
-export const DEFAULT_ACK_WAIT_MS = 30_000;
-/** Enough for a worker death or two and a server restart; the last delivery records its failure as the result. */
-export const DEFAULT_MAX_DELIVER = 5;
+export { DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_DELIVER } from './nats-defaults.js';
 
 export function taskSubject(pool: string): string {
   return `mal.tasks.${pool}`;

@@ -1,102 +1,19 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { alignModels } from '../../align/align-models.js';
-import { type MapsDocument, spaceMapsToDocument } from '../../align/maps-file.js';
-import { writeAlignedTarget } from '../../align/write-aligned.js';
-import { UsageError } from '../../errors.js';
-import { writeFileAtomic } from '../../io/atomic-file.js';
-import { loadModel } from '../../model/load-model.js';
-import { alignmentOptionSpecs, alignmentOptions, recordedAlignmentOptions } from '../alignment-options.js';
-import { describeSpaces, stepReporter } from '../alignment-report.js';
-import type { Command } from '../command.js';
-import { modelLoadOptions, modelOptions } from '../model-options.js';
+import { alignmentDefaultsNote, alignmentOptionSpecs } from '../alignment-options.js';
+import type { CommandDefinition } from '../command.js';
+import { modelOptions } from '../model-options.js';
 
-export const alignCommand: Command = {
+export const alignCommand: CommandDefinition = {
   name: 'align',
   summary:
     "Map the target model into the base model's frame by weight matching (generalized permutations, zero-padding the narrower side). Writes <dir>/maps.json and <dir>/aligned.safetensors.",
   positionals: ['base', 'target'],
   options: {
-    out: { type: 'string', valueName: 'dir', description: 'output folder (required)' },
+    out: { type: 'string', valueName: 'dir', description: 'output folder', required: true },
     ...alignmentOptionSpecs,
     ...modelOptions('base-'),
     ...modelOptions('target-'),
     json: { type: 'boolean', description: 'print a machine-readable summary on stdout' },
   },
-  async run(args, io) {
-    const outDir = args.strings.get('out');
-    if (outDir === undefined) throw new UsageError('--out <dir> is required');
-    const options = alignmentOptions(args);
-    const json = args.flags.has('json');
-    const base = await loadModel(args.positionals[0], modelLoadOptions(args, 'base-'));
-    try {
-      const target = await loadModel(args.positionals[1], modelLoadOptions(args, 'target-'));
-      try {
-        const { problem, result, unpaired } = await alignModels(base, target, {
-          ...options,
-          onStep: json ? undefined : stepReporter(io),
-        });
-        await mkdir(outDir, { recursive: true });
-        const alignedPath = join(outDir, 'aligned.safetensors');
-        const mapsPath = join(outDir, 'maps.json');
-        await writeAlignedTarget(base, problem, result.maps, options.kernel, alignedPath, {
-          format: 'pt',
-          'mal.kind': 'aligned',
-          'mal.base': base.path,
-          'mal.target': target.path,
-        });
-        const doc: MapsDocument = {
-          version: 1,
-          base: base.path,
-          target: target.path,
-          objective: result.objective,
-          initialObjective: result.initialObjective,
-          sweeps: result.sweeps,
-          converged: result.converged,
-          options: recordedAlignmentOptions(options),
-          spaces: spaceMapsToDocument(result.maps.values()),
-          iterations: result.steps,
-        };
-        await writeFileAtomic(mapsPath, `${JSON.stringify(doc, null, 2)}\n`);
-        if (json) {
-          io.out(
-            JSON.stringify({
-              maps: mapsPath,
-              aligned: alignedPath,
-              objective: result.objective,
-              initialObjective: result.initialObjective,
-              sweeps: result.sweeps,
-              converged: result.converged,
-              tensors: problem.pairs.length,
-              unpaired,
-              spaces: Object.fromEntries(
-                [...result.maps.values()].map((m) => [
-                  m.baseSpace,
-                  { kind: m.kind, baseWidth: m.baseWidth, targetWidth: m.targetWidth },
-                ]),
-              ),
-            }),
-          );
-        } else {
-          io.out(
-            `aligned ${target.path} (${target.spec.family}) into the frame of ${base.path} (${base.spec.family})`,
-          );
-          for (const line of describeSpaces(result.maps.values())) io.out(`  ${line}`);
-          io.out(
-            `  objective ${result.initialObjective.toPrecision(6)} → ${result.objective.toPrecision(6)} in ${result.sweeps} sweep(s)${result.converged ? '' : ' (not converged: raise --max-sweeps)'}`,
-          );
-          io.out(
-            `  ${problem.pairs.length} tensors mapped${unpaired.length > 0 ? `, ${unpaired.length} base tensors have no partner: ${unpaired.join(', ')}` : ''}`,
-          );
-          io.out(`wrote ${mapsPath}`);
-          io.out(`wrote ${alignedPath}`);
-        }
-        return 0;
-      } finally {
-        await target.source.close();
-      }
-    } finally {
-      await base.source.close();
-    }
-  },
+  notes: alignmentDefaultsNote,
+  run: async (args, io) => (await import('./align-run.js')).runAlign(args, io),
 };

@@ -1,11 +1,8 @@
-import { describeBackend, initBackend } from '../../compute/backend.js';
-import { evaluateTensors, forwardConfigOf, loadDatasetFor } from '../../eval/model-evaluation.js';
-import { loadModel, readFiniteFloatTensors } from '../../model/load-model.js';
-import type { Command } from '../command.js';
-import { evaluationArgs, evaluationOptionSpecs } from '../evaluation-options.js';
-import { modelLoadOptions, modelOptions } from '../model-options.js';
+import type { CommandDefinition } from '../command.js';
+import { evaluationOptionSpecs } from '../evaluation-options.js';
+import { modelOptions } from '../model-options.js';
 
-export const evalCommand: Command = {
+export const evalCommand: CommandDefinition = {
   name: 'eval',
   summary: 'Evaluate a model on a data set: mean cross-entropy loss (natural log) and accuracy.',
   positionals: ['model'],
@@ -14,47 +11,5 @@ export const evalCommand: Command = {
     ...modelOptions(''),
     json: { type: 'boolean', description: 'print the result as JSON' },
   },
-  async run(args, io) {
-    const opts = evaluationArgs(args);
-    const backend = await initBackend(opts.backend);
-    const model = await loadModel(args.positionals[0], modelLoadOptions(args, ''));
-    try {
-      const dataset = await loadDatasetFor(model.spec, opts.data, {
-        dataDir: opts.dataDir,
-        limit: opts.limit,
-      });
-      const tensors = await readFiniteFloatTensors(model, model.source.tensorNames());
-      io.progress(`evaluating on ${dataset.count} examples of ${dataset.name}`);
-      const started = performance.now();
-      const result = await evaluateTensors(
-        tensors,
-        model.spec,
-        dataset,
-        forwardConfigOf(model),
-        opts.batchSize,
-      );
-      const seconds = (performance.now() - started) / 1000;
-      if (args.flags.has('json')) {
-        io.out(
-          JSON.stringify({
-            model: model.path,
-            data: dataset.name,
-            count: result.count,
-            loss: result.loss,
-            accuracy: result.accuracy,
-            backend: backend.name,
-            seconds,
-          }),
-        );
-      } else {
-        io.out(`${model.path} on ${dataset.name} (${result.count} examples)`);
-        io.out(`  loss      ${result.loss.toFixed(4)}`);
-        io.out(`  accuracy  ${(100 * result.accuracy).toFixed(2)}%`);
-        io.out(`  ${describeBackend(backend)}, ${seconds.toFixed(2)} s`);
-      }
-      return 0;
-    } finally {
-      await model.source.close();
-    }
-  },
+  run: async (args, io) => (await import('./eval-run.js')).runEval(args, io),
 };

@@ -1,25 +1,13 @@
-import { mkdir } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
-import { basename, dirname } from 'node:path';
-import { describeBackend, initBackend } from '../../compute/backend.js';
-import { createEvaluator } from '../../engine/evaluation-pool.js';
-import { UsageError } from '../../errors.js';
-import { parseLambdaGrid } from '../../eval/lambda-grid.js';
-import { linearModeConnectivity } from '../../eval/lmc-run.js';
-import { evaluateTensors, forwardConfigOf, loadDatasetFor } from '../../eval/model-evaluation.js';
-import { writeFileAtomic } from '../../io/atomic-file.js';
-import { UNMATCHED_POLICIES, type UnmatchedPolicy } from '../../merge/mal-interpolation.js';
-import { loadModel } from '../../model/load-model.js';
-import { renderLmcPlotSvg } from '../../report/lmc-plot.js';
-import { alignmentOptionSpecs, alignmentOptions } from '../alignment-options.js';
-import { type Command, choiceOption, numberOption } from '../command.js';
-import { evaluationArgs, evaluationOptionSpecs } from '../evaluation-options.js';
-import { modelLoadOptions, modelOptions } from '../model-options.js';
+import { UNMATCHED_POLICIES } from '../../merge/mal-interpolation.js';
+import { alignmentDefaultsNote, alignmentOptionSpecs } from '../alignment-options.js';
+import type { CommandDefinition } from '../command.js';
+import { evaluationOptionSpecs } from '../evaluation-options.js';
+import { modelOptions } from '../model-options.js';
 
-export const lmcCommand: Command = {
+export const lmcCommand: CommandDefinition = {
   name: 'lmc',
   summary:
-    'Linear mode connectivity: align the target to the base (or not, with --naive), evaluate (1−λ)·θ + λ·T(θ_target) along a λ grid, and report the curve, the mean LMC loss, the barrier and the merge-factor threshold λ*. Writes an SVG plot.',
+    'Linear mode connectivity: align the target to the base (or not, with --naive), evaluate (1−λ)·θ + λ·T(θ_target) along a λ grid, and report the curve, the mean LMC loss, the barrier and the merge-factor threshold λ*. With --plot, also draws the curve as an SVG file.',
   positionals: ['base', 'target'],
   options: {
     ...evaluationOptionSpecs,
@@ -34,25 +22,29 @@ export const lmcCommand: Command = {
       description: 'interpolate without aligning (identity maps, truncated or zero-padded)',
     },
     unmatched: {
-      type: 'string',
-      valueName: UNMATCHED_POLICIES.join('|'),
+      type: 'choice',
+      choices: UNMATCHED_POLICIES,
       description: 'base entries no target unit lands on: scale by 1−λ (zero) or keep',
       default: 'zero',
     },
     epsilon: {
-      type: 'string',
+      type: 'number',
+      min: 0,
+      max: 1,
       valueName: 'fraction',
       description: 'λ* tolerance ε as a fraction of L(0)',
-      default: '0.01',
+      default: 0.01,
     },
     plot: {
       type: 'string',
       valueName: 'file.svg',
-      description: 'where to write the plot',
-      default: 'lmc.svg',
+      description: 'draw the loss and accuracy curves into this SVG file (default: no plot)',
     },
     threads: {
-      type: 'string',
+      type: 'number',
+      integer: true,
+      min: 1,
+      max: 256,
       valueName: 'n',
       description:
         'evaluate λ points on n threads (default: one per core when the first point shows it pays off)',
@@ -62,119 +54,6 @@ export const lmcCommand: Command = {
     ...modelOptions('target-'),
     json: { type: 'boolean', description: 'print the curve and summary as JSON' },
   },
-  async run(args, io) {
-    const opts = evaluationArgs(args);
-    const grid = parseLambdaGrid(args.strings.get('grid') ?? '0:0.1:1');
-    const unmatched: UnmatchedPolicy = choiceOption(args, 'unmatched', UNMATCHED_POLICIES) ?? 'zero';
-    const epsilonFraction = numberOption(args, 'epsilon', 0, 1) ?? 0.01;
-    const threads = numberOption(args, 'threads', 1, 256);
-    if (threads !== undefined && !Number.isInteger(threads))
-      throw new UsageError('--threads must be a whole number');
-    const layers = args.strings
-      .get('layers')
-      ?.split(',')
-      .map((l) => l.trim())
-      .filter((l) => l !== '');
-    const plotPath = args.strings.get('plot') ?? 'lmc.svg';
-    const naive = args.flags.has('naive');
-    const json = args.flags.has('json');
-
-    const backend = await initBackend(opts.backend);
-    const base = await loadModel(args.positionals[0], modelLoadOptions(args, 'base-'));
-    try {
-      const target = await loadModel(args.positionals[1], modelLoadOptions(args, 'target-'));
-      try {
-        const dataset = await loadDatasetFor(base.spec, opts.data, {
-          dataDir: opts.dataDir,
-          limit: opts.limit,
-        });
-        const config = forwardConfigOf(base);
-        const evaluator = await createEvaluator({
-          threads: Math.min(threads ?? availableParallelism(), grid.length),
-          parallel: threads === undefined ? 'auto' : 'always',
-          backend: backend.name,
-          spec: base.spec,
-          config,
-          batchSize: opts.batchSize,
-          evaluateInProcess: (tensors, data) =>
-            evaluateTensors(tensors, base.spec, data, config, opts.batchSize),
-          onDone: (done, total) => io.progress(`evaluated ${done}/${total} λ points`),
-        });
-        const started = performance.now();
-        let result: Awaited<ReturnType<typeof linearModeConnectivity>>;
-        try {
-          result = await linearModeConnectivity(base, target, dataset, {
-            grid,
-            naive,
-            layers,
-            unmatched,
-            alignment: alignmentOptions(args),
-            epsilonFraction,
-            evaluateAll: evaluator.evaluateAll,
-          });
-        } finally {
-          await evaluator.close();
-        }
-        const seconds = (performance.now() - started) / 1000;
-        const title = `${basename(base.path)} ← ${basename(target.path)} on ${dataset.name}${naive ? ' (naive)' : ''}`;
-        await mkdir(dirname(plotPath), { recursive: true });
-        await writeFileAtomic(
-          plotPath,
-          renderLmcPlotSvg(title, [
-            {
-              label: naive ? 'naive' : 'aligned',
-              points: result.points,
-              threshold: result.summary.threshold,
-            },
-          ]),
-        );
-        if (json) {
-          io.out(
-            JSON.stringify({
-              base: base.path,
-              target: target.path,
-              data: dataset.name,
-              count: dataset.count,
-              naive,
-              unmatched,
-              backend: backend.name,
-              threads: evaluator.threads,
-              seconds,
-              alignment: result.alignment,
-              transplanted: result.transplanted,
-              points: result.points,
-              summary: result.summary,
-              plot: plotPath,
-            }),
-          );
-        } else {
-          io.out(title);
-          io.out('      λ     loss  accuracy');
-          for (const p of result.points) {
-            io.out(
-              `  ${p.lambda.toFixed(3).padStart(5)}  ${p.loss.toFixed(4).padStart(7)}  ${(100 * p.accuracy).toFixed(2).padStart(7)}%`,
-            );
-          }
-          const s = result.summary;
-          io.out(`mean LMC loss  ${s.meanLoss.toFixed(4)}`);
-          io.out(`barrier        ${s.barrier.toFixed(4)} (at λ = ${s.barrierLambda})`);
-          io.out(
-            `λ*             ${s.threshold} (ε = ${s.epsilon.toPrecision(3)}, ${epsilonFraction * 100}% of L(0))`,
-          );
-          if (result.alignment !== null) {
-            io.out(
-              `alignment      objective ${result.alignment.initialObjective.toPrecision(6)} → ${result.alignment.objective.toPrecision(6)} in ${result.alignment.sweeps} sweep(s)`,
-            );
-          }
-          io.out(`${describeBackend(backend)}, ${evaluator.threads} thread(s), ${seconds.toFixed(1)} s`);
-          io.out(`wrote ${plotPath}`);
-        }
-        return 0;
-      } finally {
-        await target.source.close();
-      }
-    } finally {
-      await base.source.close();
-    }
-  },
+  notes: `Loss (mean cross-entropy), the mean LMC loss and the barrier: lower is better; accuracy: higher is better.\n${alignmentDefaultsNote}`,
+  run: async (args, io) => (await import('./lmc-run.js')).runLmc(args, io),
 };

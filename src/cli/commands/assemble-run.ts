@@ -1,0 +1,121 @@
+import type { Evaluated, LineageStep } from '../../assembly/lineage.js';
+import { runAssembly } from '../../assembly/run-assembly.js';
+import { describeBackend } from '../../compute/backend.js';
+import { writeAssemblyOutputs } from '../../engine/assembly-outputs.js';
+import { openEmbeddedAssembly } from '../../engine/embedded-assembly.js';
+import { loadAssemblyRun } from '../../engine/load-assembly-run.js';
+import type { CommandIO, ParsedArgs } from '../command.js';
+import { ASSEMBLY_OBJECTIVE, EVALUATION_DIRECTIONS, LOWER_IS_BETTER } from '../directions.js';
+import { progressBar } from '../progress-bar.js';
+
+export async function runAssemble(args: ParsedArgs, io: CommandIO): Promise<number> {
+  const { plan, validation, backend } = await loadAssemblyRun(args.positionals[0], {
+    output: args.strings.get('out'),
+    backend: args.strings.get('backend'),
+  });
+  const json = args.flags.has('json');
+  const directions = { objective: ASSEMBLY_OBJECTIVE, ...EVALUATION_DIRECTIONS };
+  const emit = (event: Record<string, unknown>): void => {
+    if (json) io.out(JSON.stringify(event));
+  };
+
+  emit({
+    event: 'validated',
+    plan: plan.file,
+    zoo: validation.zooModels.length,
+    skipped: validation.skipped,
+    backend: backend.name,
+  });
+  if (!json) {
+    io.err(
+      `plan ${plan.file}: ${validation.zooModels.length} donor model(s) from the zoo, ${validation.skipped.length} left out; ${describeBackend(backend)}`,
+    );
+    for (const s of validation.skipped) io.err(`  skipped ${s.id}: ${s.reason}`);
+  }
+
+  const engine = await openEmbeddedAssembly(plan, validation, backend);
+  try {
+    const started = performance.now();
+    let phaseStarted = performance.now();
+    let lastPhase = '';
+    const result = await runAssembly({
+      ...engine.inputs,
+      events: {
+        stepStarted: (index, budget) => {
+          emit({ event: 'step-started', step: index, budget });
+          io.progress(`step ${index + 1}/${budget}: aligning candidates`);
+        },
+        progress: (phase, done, total, candidate) => {
+          if (phase !== lastPhase) {
+            phaseStarted = performance.now();
+            lastPhase = phase;
+          }
+          emit({ event: 'candidate', phase, done, total, candidate });
+          io.progress(
+            `${phase === 'align' ? 'aligning' : 'scoring '} ${progressBar(done, total, phaseStarted, performance.now())} ${candidate}`,
+          );
+        },
+        stepFinished: (step, resumed) => {
+          lastPhase = '';
+          emit({
+            event: 'step-finished',
+            step: step.index,
+            resumed,
+            accepted: step.accepted?.candidate ?? null,
+            lambda: step.accepted?.lambda ?? null,
+            objectiveBefore: step.objectiveBefore,
+            objectiveAfter: step.objectiveAfter,
+            stateAfter: step.stateAfter,
+            directions,
+          });
+          if (!json) io.err(describeStep(step, resumed));
+        },
+      },
+    });
+    const paths = await writeAssemblyOutputs(plan.output, result, engine.base.spec, plan);
+    const seconds = (performance.now() - started) / 1000;
+    const l = result.lineage;
+    emit({
+      event: 'done',
+      model: paths.model,
+      report: paths.report,
+      initial: l.initial,
+      final: l.final,
+      bestZooModel: l.bestZooModel ?? null,
+      steps: l.steps.length,
+      stopReason: l.stopReason,
+      seconds,
+      directions,
+    });
+    if (!json) {
+      io.out(
+        `assembled a new model from the base ${engine.base.path}: ${l.steps.filter((s) => s.accepted !== null).length} transplant(s) accepted in ${seconds.toFixed(1)} s; stopped because ${l.stopReason}`,
+      );
+      io.out(`  objective ${LOWER_IS_BETTER}`);
+      io.out(`    base                   ${describeEvaluated(l.initial)}`);
+      if (l.bestZooModel !== undefined) {
+        io.out(`    best single zoo model  ${describeEvaluated(l.bestZooModel)}  ${l.bestZooModel.id}`);
+      }
+      io.out(`    assembled model        ${describeEvaluated(l.final)}`);
+      io.out(`model   ${paths.model}`);
+      io.out(`report  ${paths.report}`);
+    }
+    return 0;
+  } finally {
+    await engine.close();
+  }
+}
+
+function describeStep(step: LineageStep, resumed: boolean): string {
+  const a = step.accepted;
+  const what =
+    a === null
+      ? 'nothing improved the objective'
+      : `${a.candidate.model} ${a.candidate.layers.join('+')} → ${a.candidate.baseLayers.join('+')} merged at λ = ${a.lambda} (safe up to λ* = ${a.threshold})`;
+  const change = step.objectiveAfter - step.objectiveBefore;
+  return `step ${step.index + 1}${resumed ? ' (resumed from the store)' : ''}: ${what}; objective ${step.objectiveBefore.toFixed(4)} → ${step.objectiveAfter.toFixed(4)} (${change === 0 ? 'no change' : change.toPrecision(3)}; ${LOWER_IS_BETTER.slice(1, -1)})`;
+}
+
+function describeEvaluated(e: Evaluated): string {
+  return `${e.objective.toFixed(4)}  (${e.tasks.map((t) => `${t.name}: loss ${t.loss.toFixed(4)}, accuracy ${(100 * t.accuracy).toFixed(2)}%`).join('; ')})`;
+}

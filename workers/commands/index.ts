@@ -1,0 +1,74 @@
+import type { RegistryEntry } from '../../src/cli/command.js';
+
+/**
+ * The cluster commands (Temporal, NATS): names and one-line summaries for `mal --help`, and loaders; nothing
+ * here imports a command module statically. They live in workers/ because src/ never imports workers/ or
+ * workflows/.
+ */
+export const clusterCommands: readonly RegistryEntry[] = [
+  {
+    name: 'submit',
+    summary: 'Submit an assembly plan to the Temporal cluster as a durable run and print its run id',
+    load: async () => (await import('./submit.js')).submitCommand,
+  },
+  {
+    name: 'status',
+    summary:
+      "Show a submitted run's state: workflow status, step, budget, objective, last accepted candidate",
+    load: async () => (await import('./status.js')).statusCommand,
+  },
+  {
+    name: 'pause',
+    summary: 'Pause a submitted run after its current step',
+    load: async () => (await import('./run-control.js')).pauseCommand,
+  },
+  {
+    name: 'resume',
+    summary: 'Resume a paused run',
+    load: async () => (await import('./run-control.js')).resumeCommand,
+  },
+  {
+    name: 'stop',
+    summary: 'Stop a submitted run after its current step and write its outputs',
+    load: async () => (await import('./run-control.js')).stopCommand,
+  },
+  {
+    name: 'temporal-worker',
+    summary:
+      'Run a Temporal worker that executes assembly workflows and their steps (prepare, step, finish) until SIGINT or SIGTERM',
+    load: async () => (await import('./temporal-worker.js')).temporalWorkerCommand,
+  },
+  {
+    name: 'schedule',
+    summary: 'Temporal Schedules for the nightly zoo integration: create, list, trigger, delete',
+    subcommands: [
+      {
+        name: 'schedule nightly',
+        summary:
+          'Create a Temporal Schedule that assembles new zoo models into the published model every night and publishes improvements',
+        load: async () => (await import('./schedule.js')).nightlyCommand,
+      },
+      {
+        name: 'schedule ls',
+        summary: 'List the Temporal Schedules: id, workflow, next run',
+        load: async () => (await import('./schedule.js')).listCommand,
+      },
+      {
+        name: 'schedule trigger',
+        summary: 'Run a schedule now, once',
+        load: async () => (await import('./schedule.js')).triggerCommand,
+      },
+      {
+        name: 'schedule delete',
+        summary: 'Delete a schedule (runs already started go on)',
+        load: async () => (await import('./schedule.js')).deleteCommand,
+      },
+    ],
+  },
+  {
+    name: 'worker',
+    summary:
+      'Run a task worker: pull alignment and evaluation tasks of one pool from NATS JetStream and run them on a thread pool',
+    load: async () => (await import('./worker.js')).workerCommand,
+  },
+];

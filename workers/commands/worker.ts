@@ -1,0 +1,87 @@
+import type { CommandDefinition } from '../../src/cli/command.js';
+import {
+  DEFAULT_ACK_WAIT_MS,
+  DEFAULT_MAX_DELIVER,
+  DEFAULT_NATS_URL,
+  NATS_ENV,
+} from '../nats/nats-defaults.js';
+
+export const workerCommand: CommandDefinition = {
+  name: 'worker',
+  summary:
+    'Run a task worker: pull alignment and evaluation tasks of one pool from NATS JetStream and run them on a thread pool. ' +
+    `Connection: --nats-url or $${NATS_ENV.url} (default ${DEFAULT_NATS_URL}), --nats-creds or $${NATS_ENV.creds}, ` +
+    `$${NATS_ENV.user} and $${NATS_ENV.password}, --nats-tls-ca or $${NATS_ENV.tlsCa}. Stops cleanly on SIGINT or SIGTERM, finishing running tasks.`,
+  positionals: [],
+  options: {
+    pool: {
+      type: 'string',
+      valueName: 'name',
+      description: 'pool to serve (gpu, cpu, …): tasks on mal.tasks.<name>',
+      required: true,
+    },
+    concurrency: {
+      type: 'number',
+      integer: true,
+      min: 1,
+      valueName: 'n',
+      description: 'tasks at once, one thread each (default: cores)',
+    },
+    backend: {
+      type: 'string',
+      valueName: 'name',
+      description:
+        'TensorFlow.js backend for evaluations (default: $MAL_BACKEND, else the best available); evaluation tasks name the backend they need',
+    },
+    'nats-url': {
+      type: 'string',
+      valueName: 'url',
+      description: `NATS server(s), comma-separated (default: $${NATS_ENV.url}, else ${DEFAULT_NATS_URL})`,
+    },
+    'nats-creds': {
+      type: 'string',
+      valueName: 'file',
+      description: `NATS credentials file (default: $${NATS_ENV.creds})`,
+    },
+    'nats-user': {
+      type: 'string',
+      valueName: 'user',
+      description: `NATS user (default: $${NATS_ENV.user}; password from $${NATS_ENV.password})`,
+    },
+    'nats-tls-ca': {
+      type: 'string',
+      valueName: 'file',
+      description: `CA certificate for TLS to NATS (default: $${NATS_ENV.tlsCa})`,
+    },
+    'data-dir': {
+      type: 'string',
+      valueName: 'dir',
+      description: 'folder of the Fashion-MNIST files (default: $MAL_DATA_DIR)',
+    },
+    'ack-wait-ms': {
+      type: 'number',
+      integer: true,
+      min: 1,
+      valueName: 'ms',
+      description: 'how long a task may go without a sign of life before it is given to another worker',
+      default: DEFAULT_ACK_WAIT_MS,
+    },
+    'max-deliver': {
+      type: 'number',
+      integer: true,
+      min: 1,
+      valueName: 'n',
+      description: 'deliveries of one task before its last failure is recorded as its result',
+      default: DEFAULT_MAX_DELIVER,
+    },
+    'cache-mb': {
+      type: 'number',
+      integer: true,
+      min: 1,
+      valueName: 'mb',
+      description: 'memory for fetched tensors',
+      default: 2048,
+    },
+  },
+  run: async (args, io) => (await import('./worker-run.js')).runWorker(args, io),
+};
