@@ -4,7 +4,7 @@
  *   command definition the registries load import (statically) only light project modules. The heavy parts of
  *   a command live in its `*-run.ts` module, imported when it runs.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { root } from '../support/mal-cli.js';
