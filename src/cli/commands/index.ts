@@ -42,6 +42,22 @@ export const coreCommands: readonly RegistryEntry[] = [
     load: async () => (await import('./assemble.js')).assembleCommand,
   },
   {
+    name: 'plan',
+    summary: 'Assembly plans: check one without running it, or print the JSON Schema plans follow',
+    subcommands: [
+      {
+        name: 'plan check',
+        summary: 'Check a plan without running it: fields, models, layers, data and the memory estimate',
+        load: async () => (await import('./plan.js')).planCheckCommand,
+      },
+      {
+        name: 'plan schema',
+        summary: 'Print the JSON Schema of assembly plans (--spec: of architecture spec files)',
+        load: async () => (await import('./plan.js')).planSchemaCommand,
+      },
+    ],
+  },
+  {
     name: 'zoo',
     summary: 'A zoo of models: train, add, list, show and verify its models',
     subcommands: [
