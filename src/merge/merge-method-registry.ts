@@ -228,6 +228,15 @@ export interface MergeMethodParameterRow {
   readonly jsonType: string;
   /** The default as text (`0.5`, `zero`), or '' when there is none. */
   readonly default: string;
+  /** The allowed values of a choice parameter. */
+  readonly choices?: readonly string[];
+  /** The bounds of a number parameter, as its schema states them. */
+  readonly bounds?: {
+    readonly minimum?: number;
+    readonly exclusiveMinimum?: number;
+    readonly maximum?: number;
+    readonly exclusiveMaximum?: number;
+  };
   readonly description: string;
 }
 
@@ -255,6 +264,17 @@ export function mergeMethodParameterRows(method: string): MergeMethodParameterRo
     jsonType: p.type ?? (p.enum === undefined ? 'unknown' : 'string'),
     default: p.default === undefined ? '' : String(p.default),
     description: p.description ?? '',
+    ...(p.enum === undefined ? {} : { choices: p.enum.map(String) }),
+    ...(p.type === 'number' || p.type === 'integer'
+      ? {
+          bounds: {
+            minimum: p.minimum,
+            exclusiveMinimum: p.exclusiveMinimum,
+            maximum: p.maximum,
+            exclusiveMaximum: p.exclusiveMaximum,
+          },
+        }
+      : {}),
   }));
 }
 

@@ -22,7 +22,7 @@ export const coreCommands: readonly RegistryEntry[] = [
     name: 'merge',
     summary:
       'Merge the target into the base: θ ← (1−λ)·θ + λ·T(θ_target), with T the alignment maps (computed unless --maps is given)',
-    load: async () => (await import('./merge.js')).mergeCommand,
+    load: async () => (await import('./merge.js')).mergeCommand(),
   },
   {
     name: 'eval',

@@ -37,7 +37,7 @@ export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number>
     lambda,
     unmatched,
     density: numberOption(args, 'density') ?? 0.5,
-    dropProbability: numberOption(args, 'drop') ?? 0.5,
+    dropProbability: numberOption(args, 'drop-probability') ?? 0.5,
     seed: options.seed,
   };
 

@@ -1,68 +1,112 @@
-import { UNMATCHED_POLICIES } from '../../merge/mal-interpolation.js';
-import { MERGE_METHODS } from '../../merge/merge-method.js';
 import { alignmentDefaultsNote, alignmentOptionSpecs } from '../alignment-options.js';
-import type { CommandDefinition } from '../command.js';
+import type { CommandDefinition, OptionSpec } from '../command.js';
 import { modelOptions } from '../model-options.js';
 
-export const mergeCommand: CommandDefinition = {
-  name: 'merge',
-  summary:
-    "Merge the target into the base: θ ← (1−λ)·θ + λ·T(θ_target), with T the alignment maps (computed unless --maps is given). Writes one safetensors file in the base's layout.",
-  positionals: ['base', 'target'],
-  options: {
-    lambda: {
-      type: 'number',
-      min: 0,
-      max: 1,
-      valueName: 'λ',
-      description: 'merge factor in [0, 1]',
-      required: true,
+/**
+ * `mal merge`, its method options generated from the merge-method registry: every method's parameters become
+ * options (`--density`, `--drop-probability`, …) and the help lists each method with its parameters, so a new
+ * method file shows up here with nothing else to change. The registry (and zod) load only when `merge` is named.
+ */
+export async function mergeCommand(): Promise<CommandDefinition> {
+  const registry = await import('../../merge/merge-method-registry.js');
+  const parameters: Record<string, OptionSpec> = {};
+  const users = new Map<string, string[]>();
+  for (const method of registry.MERGE_METHOD_NAMES) {
+    for (const row of registry.mergeMethodParameterRows(method)) {
+      users.set(row.flag, [...(users.get(row.flag) ?? []), method]);
+      if (parameters[row.flag] !== undefined) continue;
+      parameters[row.flag] = parameterOption(row);
+    }
+  }
+  for (const [flag, methods] of users) {
+    const spec = parameters[flag];
+    parameters[flag] = { ...spec, description: `${methods.join(', ')}: ${spec.description}` };
+  }
+  return {
+    name: 'merge',
+    summary:
+      "Merge the target into the base: θ ← (1−λ)·θ + λ·T(θ_target), with T the alignment maps (computed unless --maps is given). Writes one safetensors file in the base's layout.",
+    positionals: ['base', 'target'],
+    options: {
+      lambda: {
+        type: 'number',
+        min: 0,
+        max: 1,
+        valueName: 'λ',
+        description: "merge factor in [0, 1]: the target's weight",
+        required: true,
+      },
+      out: { type: 'string', valueName: 'file', description: 'output safetensors file', required: true },
+      maps: {
+        type: 'string',
+        valueName: 'maps.json',
+        description: "maps written by 'mal align' (skips alignment)",
+      },
+      method: {
+        type: 'choice',
+        choices: registry.MERGE_METHOD_NAMES,
+        description: 'the merge method (each with its parameters below, under Methods)',
+        default: 'mal',
+      },
+      ancestor: {
+        type: 'string',
+        valueName: 'model',
+        description: `common ancestor, needed by ${registry.MERGE_METHOD_DEFINITIONS.filter(
+          (m) => m.needsAncestor,
+        )
+          .map((m) => m.name)
+          .join(', ')}`,
+      },
+      ...parameters,
+      ...alignmentOptionSpecs,
+      ...modelOptions('base-'),
+      ...modelOptions('target-'),
+      json: { type: 'boolean', description: 'print a machine-readable summary on stdout' },
     },
-    out: { type: 'string', valueName: 'file', description: 'output safetensors file', required: true },
-    maps: {
-      type: 'string',
-      valueName: 'maps.json',
-      description: "maps written by 'mal align' (skips alignment)",
-    },
-    method: {
+    notes: `Methods:\n${registry.describeMergeMethods()}\n\n${alignmentDefaultsNote}`,
+    run: async (args, io) => (await import('./merge-run.js')).runMerge(args, io),
+  };
+}
+
+function parameterOption(row: {
+  readonly flag: string;
+  readonly description: string;
+  readonly default: string;
+  readonly choices?: readonly string[];
+  readonly bounds?: {
+    readonly minimum?: number;
+    readonly exclusiveMinimum?: number;
+    readonly maximum?: number;
+    readonly exclusiveMaximum?: number;
+  };
+}): OptionSpec {
+  if (row.choices !== undefined)
+    return {
       type: 'choice',
-      choices: MERGE_METHODS,
-      description:
-        "mal: (1−λ)·θ + λ·T(θ_target), any widths; the others need equal widths after alignment (slerp at t = λ; task-arithmetic, ties, dare-* add λ × the target's task vector to the base's, against --ancestor)",
-      default: 'mal',
-    },
-    ancestor: {
-      type: 'string',
-      valueName: 'model',
-      description: 'common ancestor for task-arithmetic, ties and dare-*',
-    },
-    density: {
+      choices: row.choices,
+      description: row.description,
+      default: row.default || undefined,
+    };
+  if (row.bounds !== undefined) {
+    const { minimum, exclusiveMinimum, maximum, exclusiveMaximum } = row.bounds;
+    return {
       type: 'number',
-      above: 0,
-      max: 1,
-      valueName: 'x',
-      description: 'ties: fraction of each task vector kept',
-      default: 0.5,
-    },
-    drop: {
-      type: 'number',
-      min: 0,
-      max: 0.999999,
-      valueName: 'p',
-      description: 'dare: drop probability',
-      default: 0.5,
-    },
-    unmatched: {
-      type: 'choice',
-      choices: UNMATCHED_POLICIES,
-      description: 'base entries no target unit lands on: scale by 1−λ (zero) or keep as they are (keep)',
-      default: 'zero',
-    },
-    ...alignmentOptionSpecs,
-    ...modelOptions('base-'),
-    ...modelOptions('target-'),
-    json: { type: 'boolean', description: 'print a machine-readable summary on stdout' },
-  },
-  notes: alignmentDefaultsNote,
-  run: async (args, io) => (await import('./merge-run.js')).runMerge(args, io),
-};
+      valueName: row.flag === 'density' ? 'x' : 'p',
+      description: row.description,
+      ...(minimum === undefined ? {} : { min: minimum }),
+      ...(exclusiveMinimum === undefined ? {} : { above: exclusiveMinimum }),
+      // The command line's ranges are inclusive above: the largest double below an exclusive bound stands in.
+      ...(maximum !== undefined
+        ? { max: maximum }
+        : exclusiveMaximum !== undefined
+          ? { max: exclusiveMaximum - Number.EPSILON }
+          : {}),
+      ...(row.default === '' ? {} : { default: Number(row.default) }),
+    };
+  }
+  return {
+    type: 'string',
+    description: row.description,
+    ...(row.default === '' ? {} : { default: row.default }),
+  };
+}
