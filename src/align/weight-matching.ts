@@ -7,36 +7,18 @@ import type { KernelPolicy } from './axis-index.js';
 import { CostMatrixBuilder } from './cost-matrix.js';
 import { sortedWeightInit } from './sorted-weight-init.js';
 import { identityWithTruncation, type SpaceMap, type SpaceMaps } from './space-map.js';
-import { DEFAULT_WEIGHT_MATCHING } from './weight-matching-defaults.js';
+import {
+  DEFAULT_WEIGHT_MATCHING,
+  type WeightMatchingOptions,
+  type WeightMatchingStep,
+} from './weight-matching-options.js';
 
-export interface WeightMatchingOptions {
-  /** Stop when a whole sweep raises the objective by no more than `tolerance · max(1, |objective|)`. */
-  readonly tolerance: number;
-  readonly maxSweeps: number;
-  /** `network`: free spaces in network order every sweep; `random`: a fresh seeded shuffle each sweep. */
-  readonly order: 'network' | 'random';
-  readonly seed: number;
-  readonly kernel: KernelPolicy;
-  /**
-   * Where coordinate descent starts: `identity` (identity-with-truncation, MAL's default and Git Re-Basin's),
-   * `sorted` (units matched by their sorted weights, see sortedWeightInit), or `best`: both, keeping the higher
-   * final objective (identity on a tie).
-   */
-  readonly init: 'identity' | 'sorted' | 'best';
-  /** Called after every space update, for progress. */
-  readonly onStep?: (step: WeightMatchingStep) => void;
-}
-
-// The defaults need none of the solver: the command line's help reads them from there.
-export { DEFAULT_WEIGHT_MATCHING } from './weight-matching-defaults.js';
-
-export interface WeightMatchingStep {
-  readonly sweep: number;
-  readonly space: string;
-  readonly objective: number;
-  /** False when the assignment would have lowered the objective (possible only for a space on two axes of one tensor) and the previous map was kept. */
-  readonly accepted: boolean;
-}
+// Options and defaults need none of the solver: the command line's help reads them from there.
+export {
+  DEFAULT_WEIGHT_MATCHING,
+  type WeightMatchingOptions,
+  type WeightMatchingStep,
+} from './weight-matching-options.js';
 
 export interface WeightMatchingResult {
   /** The start the result came from. */

@@ -1,6 +1,6 @@
 import type { KernelPolicy } from '../align/axis-index.js';
 import type { WeightMatchingOptions } from '../align/weight-matching.js';
-import { DEFAULT_WEIGHT_MATCHING } from '../align/weight-matching-defaults.js';
+import { DEFAULT_WEIGHT_MATCHING } from '../align/weight-matching-options.js';
 import { choiceOption, numberOption, type OptionSpec, type ParsedArgs } from './command.js';
 
 const KERNEL_POLICIES: readonly KernelPolicy[] = ['incompatible', 'centre'];

@@ -7,8 +7,7 @@ import { UsageError } from '../../src/errors.js';
 import { openZoo } from '../../src/zoo/zoo-folder.js';
 import type { ZooIntegrationInput } from '../../workflows/zoo-integration-types.js';
 import { connectTemporalClient } from '../temporal/temporal-client.js';
-import { temporalSettings } from '../temporal/temporal-settings.js';
-import { DEFAULT_SCHEDULE_ID } from './schedule.js';
+import { DEFAULT_SCHEDULE_ID, temporalSettings } from '../temporal/temporal-settings.js';
 
 export async function runNightly(args: ParsedArgs, io: CommandIO): Promise<number> {
   const plan = resolve(requiredString(args, 'plan'));

@@ -1,7 +1,5 @@
 import type { CommandDefinition } from '../../src/cli/command.js';
-import { temporalOptionSpecs } from '../temporal/temporal-settings.js';
-
-export const DEFAULT_SCHEDULE_ID = 'mal-nightly';
+import { DEFAULT_SCHEDULE_ID, temporalOptionSpecs } from '../temporal/temporal-settings.js';
 
 export const nightlyCommand: CommandDefinition = {
   name: 'schedule nightly',

@@ -60,3 +60,6 @@ export class TemporalUnavailableError extends MalError {
     );
   }
 }
+
+/** The nightly zoo integration's schedule id unless `--id` names another. */
+export const DEFAULT_SCHEDULE_ID = 'mal-nightly';

@@ -1,0 +1,37 @@
+import type { KernelPolicy } from './axis-index.js';
+
+export interface WeightMatchingOptions {
+  /** Stop when a whole sweep raises the objective by no more than `tolerance · max(1, |objective|)`. */
+  readonly tolerance: number;
+  readonly maxSweeps: number;
+  /** `network`: free spaces in network order every sweep; `random`: a fresh seeded shuffle each sweep. */
+  readonly order: 'network' | 'random';
+  readonly seed: number;
+  readonly kernel: KernelPolicy;
+  /**
+   * Where coordinate descent starts: `identity` (identity-with-truncation, MAL's default and Git Re-Basin's),
+   * `sorted` (units matched by their sorted weights, see sortedWeightInit), or `best`: both, keeping the higher
+   * final objective (identity on a tie).
+   */
+  readonly init: 'identity' | 'sorted' | 'best';
+  /** Called after every space update, for progress. */
+  readonly onStep?: (step: WeightMatchingStep) => void;
+}
+
+export interface WeightMatchingStep {
+  readonly sweep: number;
+  readonly space: string;
+  readonly objective: number;
+  /** False when the assignment would have lowered the objective (possible only for a space on two axes of one tensor) and the previous map was kept. */
+  readonly accepted: boolean;
+}
+
+/** Weight matching's defaults, apart from weight-matching.ts so that reading them loads no solver. */
+export const DEFAULT_WEIGHT_MATCHING: WeightMatchingOptions = {
+  tolerance: 1e-9,
+  maxSweeps: 100,
+  order: 'network',
+  seed: 0,
+  kernel: 'incompatible',
+  init: 'identity',
+};
