@@ -1,3 +1,4 @@
+import type { MergeMethodParameterRow } from '../../merge/merge-method-registry.js';
 import { alignmentDefaultsNote, alignmentOptionSpecs } from '../alignment-options.js';
 import type { CommandDefinition, OptionSpec } from '../command.js';
 import { modelOptions } from '../model-options.js';
@@ -68,18 +69,7 @@ export async function mergeCommand(): Promise<CommandDefinition> {
   };
 }
 
-function parameterOption(row: {
-  readonly flag: string;
-  readonly description: string;
-  readonly default: string;
-  readonly choices?: readonly string[];
-  readonly bounds?: {
-    readonly minimum?: number;
-    readonly exclusiveMinimum?: number;
-    readonly maximum?: number;
-    readonly exclusiveMaximum?: number;
-  };
-}): OptionSpec {
+function parameterOption(row: MergeMethodParameterRow): OptionSpec {
   if (row.choices !== undefined)
     return {
       type: 'choice',
