@@ -6,10 +6,12 @@ import {
   KvWatchInclude,
   type NatsConnection,
 } from 'nats';
+import type { AlignmentProblem } from '../../src/align/alignment-problem.js';
 import { checkMapsFitPlan } from '../../src/align/check-maps.js';
 import { parseMapsDocument } from '../../src/align/maps-file.js';
 import type { AlignmentSettings } from '../../src/assembly/assembly-plan.js';
 import {
+  type AlignedCandidate,
   type CandidateAlignment,
   candidateProblem,
   candidateTensorPairs,
@@ -231,21 +233,13 @@ export class NatsTaskDispatcher {
         out[task] = { candidate, error: record.error.message };
         return;
       }
-      const output = record.output as AlignOutput;
-      // A peer's maps are checked exactly as `mal merge --maps` checks a maps file: each a generalized permutation
-      // of its stated widths, and those widths the problem's.
-      const source = `the result of alignment task ${encodeEnvelope(inputs[i]).key}`;
-      const maps = parseMapsDocument(output, source);
-      const problem = candidateProblem(base, zoo, pairs);
-      checkMapsFitPlan(problem, maps, source);
       out[task] = {
         candidate,
-        aligned: {
-          problem,
-          maps,
-          preScore: output.preScore,
-          mapHashes: { ...output.mapHashes },
-        },
+        aligned: alignedCandidateOf(
+          record.output as AlignOutput,
+          candidateProblem(base, zoo, pairs),
+          `the result of alignment task ${encodeEnvelope(inputs[i]).key}`,
+        ),
       };
     });
     return out;
@@ -324,6 +318,21 @@ export class NatsTaskDispatcher {
     }
     return all;
   }
+}
+
+/**
+ * A worker's alignment as this process uses it. The maps come from a peer on the bus, so they are checked exactly
+ * as `mal merge --maps` checks a maps file: each a generalized permutation of its stated widths, and those widths
+ * the problem's.
+ */
+export function alignedCandidateOf(
+  output: AlignOutput,
+  problem: AlignmentProblem,
+  source: string,
+): AlignedCandidate {
+  const maps = parseMapsDocument(output, source);
+  checkMapsFitPlan(problem, maps, source);
+  return { problem, maps, preScore: output.preScore, mapHashes: { ...output.mapHashes } };
 }
 
 /** The task's output, or TaskFailedError with the error its worker recorded. */
