@@ -144,7 +144,7 @@ function unfitFor(plan: AssemblyPlan): (aligned: AlignedCandidate) => string | u
   const method = plan.merge.method?.method ?? 'mal';
   return (aligned) => {
     try {
-      assertMethodFitsWidths(method, aligned.maps);
+      assertMethodFitsWidths(method, aligned.maps.values());
       return undefined;
     } catch (error) {
       if (error instanceof MalError) return error.message;

@@ -269,28 +269,49 @@ export function planFileSchema(place: PlanPlace) {
     }).describe('What the assembly minimises: Σ weight · value over the tasks, value = loss or −accuracy.'),
     candidates: candidatePolicySchema,
     alignment: alignmentSettingsSchema.prefault({}),
-    merge: strictObject({
-      ...mergeSettingsShape,
-      method: mergeMethodFieldSchema
-        .optional()
-        .describe(
-          "The merge method and its parameters: a name ('slerp') or {method: ties, density: 0.3}. Default: MAL's interpolation with `unmatched`. Methods other than mal need equal widths after alignment; a candidate of other widths is recorded as failed.",
-        ),
-      ancestor: path
-        .optional()
-        .describe(
-          "The common ancestor that task-vector methods (task-arithmetic, ties, dare-linear, dare-ties) measure against: a model with the base's tensors and shapes.",
-        ),
-    })
-      .superRefine((merge, context) => {
-        const method = merge.method?.method ?? 'mal';
-        if (mergeMethod(method).needsAncestor && merge.ancestor === undefined)
-          context.addIssue({
-            code: 'custom',
-            path: ['method'],
-            message: `method '${method}' measures task vectors against a common ancestor: give merge.ancestor`,
-          });
-      })
+    merge: z
+      .preprocess(
+        (raw, context) => {
+          // MAL's `unmatched` in two places would leave one silently unused; other methods have none.
+          if (typeof raw === 'object' && raw !== null && 'method' in raw && 'unmatched' in raw)
+            context.addIssue({
+              code: 'custom',
+              path: ['unmatched'],
+              message:
+                "is MAL's parameter: with merge.method, give it there ({method: mal, unmatched: keep}); other methods have none",
+              input: raw,
+            });
+          return raw;
+        },
+        strictObject({
+          ...mergeSettingsShape,
+          method: mergeMethodFieldSchema
+            .optional()
+            .describe(
+              "The merge method and its parameters: a name ('slerp') or {method: ties, density: 0.3}. Default: MAL's interpolation with `unmatched`. Methods other than mal need equal widths after alignment; a candidate of other widths is recorded as failed.",
+            ),
+          ancestor: path
+            .optional()
+            .describe(
+              "The common ancestor that task-vector methods (task-arithmetic, ties, dare-linear, dare-ties) measure against: a model with the base's tensors and shapes.",
+            ),
+        }).superRefine((merge, context) => {
+          const method = merge.method?.method ?? 'mal';
+          const needsAncestor = mergeMethod(method).needsAncestor;
+          if (needsAncestor && merge.ancestor === undefined)
+            context.addIssue({
+              code: 'custom',
+              path: ['method'],
+              message: `method '${method}' measures task vectors against a common ancestor: give merge.ancestor`,
+            });
+          if (!needsAncestor && merge.ancestor !== undefined)
+            context.addIssue({
+              code: 'custom',
+              path: ['ancestor'],
+              message: `method '${method}' reads no ancestor; only task-vector methods (task-arithmetic, ties, dare-linear, dare-ties) do`,
+            });
+        }),
+      )
       .prefault({})
       .describe('How an aligned candidate is merged into the base: by default θ ← (1−λ)·θ + λ·T(θ_target).'),
     steps: boundedNumber({ integer: true, min: 0 }).default(5).describe('Most accepted steps.'),

@@ -5,6 +5,7 @@ import { loadDataset } from '../data/load-dataset.js';
 import { MalError } from '../errors.js';
 import { FORWARD_FAMILIES } from '../eval/forward.js';
 import { exampleLayoutFor } from '../eval/model-evaluation.js';
+import { checkAncestorFits } from '../merge/ancestor.js';
 import { type LoadedModel, loadModel } from '../model/load-model.js';
 import type { ArchitectureFamily, ArchitectureSpec } from '../spec/architecture-spec.js';
 import { openZoo, type Zoo, zooModelPath } from '../zoo/zoo-folder.js';
@@ -95,6 +96,7 @@ export async function validatePlan(
   options: PlanValidationOptions = {},
 ): Promise<PlanValidation> {
   const base = await readBase(plan);
+  await checkAncestor(plan);
   const zoo = await readZooSelection(plan);
   checkListedCandidates(plan, base, zoo);
   const { datasets, dataBytes } =
@@ -152,6 +154,34 @@ async function readBase(plan: AssemblyPlan): Promise<BaseFacts> {
     };
   } finally {
     await model.source.close();
+  }
+}
+
+/** The plan's merge.ancestor, when it names one: readable, with every base tensor in the base's shape. */
+async function checkAncestor(plan: AssemblyPlan): Promise<void> {
+  const path = plan.merge.ancestor;
+  if (path === undefined) return;
+  const field = 'merge.ancestor';
+  let ancestor: LoadedModel;
+  try {
+    ancestor = await loadModel(path);
+  } catch (error) {
+    if (error instanceof MalError)
+      throw planFieldError(plan, field, `cannot read the ancestor: ${error.message}`);
+    throw error;
+  }
+  try {
+    const base = await loadModel(plan.base);
+    try {
+      checkAncestorFits(base, ancestor, base.source.tensorNames(), path);
+    } catch (error) {
+      if (error instanceof MalError) throw planFieldError(plan, field, error.message);
+      throw error;
+    } finally {
+      await base.source.close();
+    }
+  } finally {
+    await ancestor.source.close();
   }
 }
 

@@ -8,10 +8,11 @@ import { evaluatedOf, evaluateOnTasks, type LoadedTask } from '../assembly/objec
 import type { AssemblyInputs } from '../assembly/run-assembly.js';
 import type { PlanValidation } from '../assembly/validate-plan.js';
 import type { BackendInfo } from '../compute/backend.js';
-import { IncompatibleModelsError, MalError } from '../errors.js';
+import { MalError } from '../errors.js';
 import type { Evaluation } from '../eval/evaluate.js';
 import type { ForwardConfig } from '../eval/forward.js';
 import { evaluateTensors, forwardConfigOf, loadDatasetFor } from '../eval/model-evaluation.js';
+import { checkAncestorFits } from '../merge/ancestor.js';
 import { type LoadedModel, loadModel, readFiniteFloatTensors } from '../model/load-model.js';
 import { ContentStore, sha256 } from '../store/content-store.js';
 import type { FloatTensor } from '../tensor/tensor.js';
@@ -133,23 +134,14 @@ export async function openEmbeddedAssembly(
   }
 }
 
-/** The plan's common ancestor: every base tensor must be there with the base's shape. */
+/** The plan's common ancestor (validatePlan checked that it holds every base tensor in the base's shape). */
 async function loadAncestor(
   path: string,
   base: LoadedModel,
 ): Promise<{ sha256: string; tensors: Map<string, FloatTensor> }> {
   const ancestor = await loadModel(path);
   try {
-    for (const name of base.source.tensorNames()) {
-      if (!ancestor.source.tensorNames().includes(name))
-        throw new IncompatibleModelsError(`merge.ancestor ${path} has no tensor '${name}' of the base`);
-      const want = base.source.info(name).shape;
-      const got = ancestor.source.info(name).shape;
-      if (want.join(',') !== got.join(','))
-        throw new IncompatibleModelsError(
-          `merge.ancestor ${path}: tensor '${name}' has shape [${got.join(', ')}], the base's is [${want.join(', ')}]`,
-        );
-    }
+    checkAncestorFits(base, ancestor, base.source.tensorNames(), `merge.ancestor ${path}`);
     return {
       sha256: sha256(await readFile(ancestor.source.path)),
       tensors: await readFiniteFloatTensors(ancestor, base.source.tensorNames()),

@@ -1,4 +1,4 @@
-import type { FloatTensor } from '../../src/tensor/tensor.js';
+import type { FloatTensor } from '../tensor/tensor.js';
 
 export interface PackedTensorEntry {
   readonly name: string;

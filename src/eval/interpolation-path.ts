@@ -61,7 +61,7 @@ export class InterpolationPath {
   ) {
     this.merge = typeof merge === 'string' ? { choice: { method: 'mal', unmatched: merge } } : merge;
     const { choice, ancestor } = this.merge;
-    assertMethodFitsWidths(choice.method, maps);
+    assertMethodFitsWidths(choice.method, maps.values());
     assertAncestorGiven(choice.method, ancestor !== undefined);
     const withMask = choiceNeedsMatchedMask(choice);
     for (const pair of problem.pairs) {

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { SpaceMaps } from '../align/space-map.js';
 import { IncompatibleModelsError, MalError } from '../errors.js';
 import type { MergeMethodDefinition, MergeTensorContext } from './merge-method-definition.js';
 import { InvalidMergeOptionError } from './merge-options-error.js';
@@ -89,10 +88,26 @@ export const mergeMethodChoiceSchema = z.discriminatedUnion(
  * A plan field for the method: a bare name (`method: ties`, all defaults) or a choice with parameters
  * (`method: { method: ties, density: 0.3 }`); parses to a `MergeMethodChoice` either way.
  */
-export const mergeMethodFieldSchema = z.preprocess(
-  (value) => (typeof value === 'string' ? { method: value } : value),
-  mergeMethodChoiceSchema,
-);
+export const mergeMethodFieldSchema = z.preprocess((value, context) => {
+  const choice = typeof value === 'string' ? { method: value } : value;
+  // parseMergeMethodChoice words every failure for a person (did you mean, the parameters a method takes, the
+  // value given); its issue is placed on the field as written, a bare name or a mapping.
+  try {
+    parseMergeMethodChoice(choice);
+  } catch (error) {
+    if (!(error instanceof MalError)) throw error;
+    const parameter = error instanceof InvalidMergeOptionError ? error.option : 'method';
+    const onParameter = typeof value === 'object' && value !== null && parameter !== 'method';
+    context.addIssue({
+      code: 'custom',
+      message: error.message.replace(/^merge option '[^']*' (of method '[^']*' )?/, ''),
+      path: onParameter ? [parameter] : [],
+      input: value,
+    });
+    return z.NEVER;
+  }
+  return choice;
+}, mergeMethodChoiceSchema);
 
 /** A method with its parameters, defaults filled in (what `mergeMethodChoiceSchema` parses to). */
 export type MergeMethodChoice = z.output<typeof mergeMethodChoiceSchema>;
@@ -195,10 +210,13 @@ export function choiceNeedsMatchedMask(choice: MergeMethodChoice): boolean {
  * Refuses a method that needs equal widths when the maps pair spaces of different widths (a method with
  * `acrossWidths`, i.e. `mal`, always passes).
  */
-export function assertMethodFitsWidths(method: string, maps: SpaceMaps): void {
+export function assertMethodFitsWidths(
+  method: string,
+  spaces: Iterable<{ readonly baseSpace: string; readonly baseWidth: number; readonly targetWidth: number }>,
+): void {
   const definition = mergeMethod(method);
   if (definition.acrossWidths) return;
-  const uneven = [...maps.values()].find((m) => m.baseWidth !== m.targetWidth);
+  const uneven = [...spaces].find((m) => m.baseWidth !== m.targetWidth);
   if (uneven !== undefined) {
     throw new IncompatibleModelsError(
       `merge method '${method}' needs models of equal widths, but space '${uneven.baseSpace}' has ${uneven.baseWidth} units in the base and ${uneven.targetWidth} in the target; use method 'mal'`,
@@ -267,12 +285,14 @@ export function mergeMethodParameterRows(method: string): MergeMethodParameterRo
     ...(p.enum === undefined ? {} : { choices: p.enum.map(String) }),
     ...(p.type === 'number' || p.type === 'integer'
       ? {
-          bounds: {
-            minimum: p.minimum,
-            exclusiveMinimum: p.exclusiveMinimum,
-            maximum: p.maximum,
-            exclusiveMaximum: p.exclusiveMaximum,
-          },
+          bounds: Object.fromEntries(
+            Object.entries({
+              minimum: p.minimum,
+              exclusiveMinimum: p.exclusiveMinimum,
+              maximum: p.maximum,
+              exclusiveMaximum: p.exclusiveMaximum,
+            }).filter(([, bound]) => bound !== undefined),
+          ),
         }
       : {}),
   }));

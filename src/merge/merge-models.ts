@@ -2,12 +2,11 @@ import type { AlignmentPlan } from '../align/alignment-problem.js';
 import { mapTargetTensor } from '../align/apply-maps.js';
 import type { KernelPolicy } from '../align/axis-index.js';
 import type { SpaceMaps } from '../align/space-map.js';
-import { IncompatibleModelsError } from '../errors.js';
 import { writeSafetensors } from '../io/safetensors-writer.js';
 import type { LoadedModel } from '../model/load-model.js';
 import { readFiniteFloatTensor } from '../model/load-model.js';
 import { fromFloat32 } from '../tensor/float-conversion.js';
-import { choiceFromSettings, type MergeMethodSettings } from './merge-method.js';
+import { checkAncestorFits } from './ancestor.js';
 import { type MergeMethodChoice, mergeTensorWith } from './merge-method-registry.js';
 
 /** A method with its parameters, the merge factor λ (the method's weight of the target) and the run's seed. */
@@ -18,8 +17,7 @@ export interface MergeRun {
 }
 
 export interface MergeModelsOptions {
-  /** The method: a registry choice with λ and seed, or the command line's flat settings. */
-  readonly method: MergeRun | MergeMethodSettings;
+  readonly method: MergeRun;
   /** The common ancestor that task-vector methods (task arithmetic, TIES, DARE) measure against. */
   readonly ancestor?: LoadedModel;
   readonly kernel: KernelPolicy;
@@ -49,15 +47,10 @@ export async function mergeModels(
   outPath: string,
   options: MergeModelsOptions,
 ): Promise<MergeSummary> {
-  const run: MergeRun =
-    'choice' in options.method
-      ? options.method
-      : {
-          choice: choiceFromSettings(options.method),
-          lambda: options.method.lambda,
-          seed: options.method.seed,
-        };
+  const run = options.method;
   const pairing = new Map(plan.pairs.map((p) => [p.baseName, p]));
+  if (options.ancestor !== undefined)
+    checkAncestorFits(base, options.ancestor, pairing.keys(), `ancestor ${options.ancestor.path}`);
   const names = base.source.tensorNames();
   const merged: string[] = [];
   const copied: string[] = [];
@@ -90,7 +83,7 @@ export async function mergeModels(
         const ancestor =
           options.ancestor === undefined
             ? undefined
-            : await readAncestor(options.ancestor, name, baseTensor.shape);
+            : (await readFiniteFloatTensor(options.ancestor, name)).data;
         const out = mergeTensorWith(run.choice, {
           tensorName: name,
           tensorIndex: done,
@@ -112,21 +105,4 @@ export async function mergeModels(
     { ...base.source.metadata, ...options.metadata },
   );
   return { merged, copied, unmatchedEntries, totalEntries };
-}
-
-async function readAncestor(
-  ancestor: LoadedModel,
-  name: string,
-  shape: readonly number[],
-): Promise<Float32Array> {
-  const names = ancestor.source.tensorNames();
-  if (!names.includes(name))
-    throw new IncompatibleModelsError(`ancestor ${ancestor.path} has no tensor '${name}'`);
-  const tensor = await readFiniteFloatTensor(ancestor, name);
-  if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
-    throw new IncompatibleModelsError(
-      `ancestor ${ancestor.path}: tensor '${name}' has shape [${tensor.shape.join(', ')}], the base [${shape.join(', ')}]`,
-    );
-  }
-  return tensor.data;
 }

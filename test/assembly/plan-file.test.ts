@@ -474,8 +474,29 @@ describe('parsePlanFile: the merge method', () => {
     expect(
       errorOf(withMinimal('merge:\n  method: {method: ties, density: 2}\n  ancestor: a.safetensors\n')),
     ).toMatch(/plan\.yaml:7: merge\.method\.density: .*\(0, 1\]/);
+    expect(errorOf(withMinimal('merge:\n  method: {method: ties, densty: 0.3}\n  ancestor: a\n'))).toMatch(
+      /plan\.yaml:7: merge\.method\.densty: is not a parameter of method 'ties'; did you mean 'density'\?/,
+    );
     expect(errorOf(withMinimal('merge: {method: slerpp}\n'))).toMatch(
       /plan\.yaml:6: merge\.method.*did you mean 'slerp'/,
+    );
+  });
+});
+
+describe('parsePlanFile: merge fields that would be ignored are refused', () => {
+  it('refuses unmatched beside a method, which would leave one of them unused', () => {
+    expect(
+      errorOf(withMinimal('merge: {method: {method: mal, unmatched: keep}, unmatched: zero}\n')),
+    ).toMatch(/plan\.yaml:6: merge\.unmatched: is MAL's parameter: with merge\.method, give it there/);
+    expect(errorOf(withMinimal('merge: {method: slerp, unmatched: keep}\n'))).toMatch(/merge\.unmatched: /);
+  });
+
+  it('refuses an ancestor for a method that reads none', () => {
+    expect(errorOf(withMinimal('merge: {method: slerp, ancestor: a.safetensors}\n'))).toMatch(
+      /plan\.yaml:6: merge\.ancestor: method 'slerp' reads no ancestor/,
+    );
+    expect(errorOf(withMinimal('merge: {ancestor: a.safetensors}\n'))).toMatch(
+      /method 'mal' reads no ancestor/,
     );
   });
 });

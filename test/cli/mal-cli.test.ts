@@ -261,6 +261,45 @@ describe('mal', () => {
     expect(existsSync(join(dir, 'slerp.safetensors'))).toBe(false);
   });
 
+  it('refuses a method parameter the chosen method does not take, and an ancestor it does not read', async () => {
+    const args = ['merge', join(dir, 'base.safetensors'), join(dir, 'base.safetensors'), '--lambda', '0.5'];
+    const density = await mal(...args, '--out', join(dir, 'p.safetensors'), '--density', '0.3');
+    expect(density.code).toBe(2);
+    expect(density.stderr).toContain("--density is a parameter of method 'ties', not of 'mal'");
+    const ancestor = await mal(
+      ...args,
+      '--out',
+      join(dir, 'p.safetensors'),
+      '--ancestor',
+      join(dir, 'base.safetensors'),
+    );
+    expect(ancestor.code).toBe(2);
+    expect(ancestor.stderr).toContain('--method mal reads no ancestor');
+    const drop = await mal(
+      ...args,
+      '--out',
+      join(dir, 'p.safetensors'),
+      '--method',
+      'dare-ties',
+      '--ancestor',
+      join(dir, 'base.safetensors'),
+      '--drop-probability',
+      '1',
+    );
+    expect(drop.code).toBe(2);
+    expect(drop.stderr).toMatch(/dropProbability.* must be in \[0, 1\), got 1/);
+    expect(existsSync(join(dir, 'p.safetensors'))).toBe(false);
+  });
+
+  it('lists every merge method with its parameters in merge --help', async () => {
+    const help = await mal('merge', '--help');
+    expect(help.code).toBe(0);
+    for (const method of ['mal', 'slerp', 'task-arithmetic', 'ties', 'dare-linear', 'dare-ties'])
+      expect(help.stdout).toMatch(new RegExp(`^${method} .*\\[`, 'm'));
+    expect(help.stdout).toContain('--drop-probability <x>');
+    expect(help.stdout).toContain('--density <x>');
+  });
+
   it('refuses maps made for other models', async () => {
     const other = makeMlp({ widths: [20, 30, 12, 5], naming: 'fc', seed: 4 });
     await save(join(dir, 'other.safetensors'), other.tensors);

@@ -43,4 +43,26 @@ describe('mal plan', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/bad\.yaml:5: merge\.method: .*give merge\.ancestor/);
   });
+
+  it("checks merge.ancestor: readable, with the base's tensors and shapes", async () => {
+    const models = join(root, 'zoo/demo/models');
+    const plan = (ancestor: string) =>
+      `base: ${join(models, 'base-mlp-h128x128-fmnist-weak.safetensors')}\nzoo: ${join(root, 'zoo/demo')}\nobjective:\n  tasks: [{data: fashion-mnist:val, metric: loss}]\nmerge:\n  method: task-arithmetic\n  ancestor: ${ancestor}\n`;
+    const wide = join(dir, 'wide-ancestor.yaml');
+    await writeFile(wide, plan(join(models, 'mlp-h256x256-s1-fmnist.safetensors')));
+    const wrong = await runMal(['plan', 'check', wide]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(
+      /wide-ancestor\.yaml:7: merge\.ancestor: .*has shape \[256, 784\], the base's is \[128, 784\]/,
+    );
+    const missing = join(dir, 'missing-ancestor.yaml');
+    await writeFile(missing, plan(join(dir, 'nowhere.safetensors')));
+    const none = await runMal(['plan', 'check', missing]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/missing-ancestor\.yaml:7: merge\.ancestor: cannot read the ancestor/);
+    const same = join(dir, 'same-ancestor.yaml');
+    await writeFile(same, plan(join(models, 'mlp-h128x128-s1-fmnist.safetensors')));
+    const fine = await runMal(['plan', 'check', same]);
+    expect(fine.code, fine.stderr).toBe(0);
+  });
 });

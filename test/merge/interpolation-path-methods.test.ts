@@ -7,7 +7,6 @@ import { DEFAULT_WEIGHT_MATCHING, weightMatching } from '../../src/align/weight-
 import { IncompatibleModelsError } from '../../src/errors.js';
 import { InterpolationPath, planPathMerge } from '../../src/eval/interpolation-path.js';
 import { malInterpolate, type UnmatchedPolicy } from '../../src/merge/mal-interpolation.js';
-import { mergeTensor } from '../../src/merge/merge-method.js';
 import {
   MERGE_METHOD_NAMES,
   type MergeMethodChoice,
@@ -192,15 +191,16 @@ describe('InterpolationPath with merge methods', () => {
       const names = [...base.keys()];
       for (const pair of problem.pairs) {
         const mapped = mapTargetTensor({ ...pair, baseShape: pair.base.shape }, maps, 'incompatible', true);
-        const expected = mergeTensor(
-          pair.baseName,
-          names.indexOf(pair.baseName),
-          pair.base.data,
-          mapped.data,
-          mapped.matched,
-          ancestor.get(pair.baseName)!.data,
-          { method, lambda: 0.6, unmatched: 'zero', density: 0.5, dropProbability: 0.5, seed: 11 },
-        );
+        const expected = mergeTensorWith(parseMergeMethodChoice({ method }), {
+          tensorName: pair.baseName,
+          tensorIndex: names.indexOf(pair.baseName),
+          base: pair.base.data,
+          mapped: mapped.data,
+          matched: mapped.matched,
+          ancestor: ancestor.get(pair.baseName)!.data,
+          lambda: 0.6,
+          seed: 11,
+        });
         expect(Array.from(merged.get(pair.baseName)!.data)).toEqual(Array.from(expected));
       }
     },

@@ -138,6 +138,7 @@ describe('the merge-method registry', () => {
         jsonType: 'number',
         default: '0.5',
         description: 'fraction of each task vector kept, by magnitude',
+        bounds: { exclusiveMinimum: 0, maximum: 1 },
       },
     ]);
     expect(mergeMethodParameterRows('dare-ties')[0]).toMatchObject({

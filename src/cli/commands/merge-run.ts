@@ -3,14 +3,15 @@ import { planAlignment } from '../../align/alignment-problem.js';
 import { checkMapsFitPlan } from '../../align/check-maps.js';
 import { readMapsFile } from '../../align/maps-file.js';
 import type { SpaceMaps } from '../../align/space-map.js';
-import { IncompatibleModelsError, UsageError } from '../../errors.js';
-import { UNMATCHED_POLICIES, type UnmatchedPolicy } from '../../merge/mal-interpolation.js';
+import { MalError, UsageError } from '../../errors.js';
 import {
-  MERGE_METHODS,
-  type MergeMethod,
-  type MergeMethodSettings,
-  methodNeedsAncestor,
-} from '../../merge/merge-method.js';
+  assertMethodFitsWidths,
+  MERGE_METHOD_NAMES,
+  type MergeMethodChoice,
+  mergeMethod,
+  mergeMethodParameterRows,
+  parseMergeMethodChoice,
+} from '../../merge/merge-method-registry.js';
 import { mergeModels } from '../../merge/merge-models.js';
 import { loadModel } from '../../model/load-model.js';
 import { alignmentOptions } from '../alignment-options.js';
@@ -23,23 +24,18 @@ import { modelLoadOptions } from '../model-options.js';
 export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number> {
   const out = requiredString(args, 'out');
   const lambda = requiredNumber(args, 'lambda');
-  const unmatched: UnmatchedPolicy = choiceOption(args, 'unmatched', UNMATCHED_POLICIES) ?? 'zero';
   const options = alignmentOptions(args);
   const json = args.flags.has('json');
   const mapsFile = args.strings.get('maps');
-  const method: MergeMethod = choiceOption(args, 'method', MERGE_METHODS) ?? 'mal';
+  const choice = methodChoice(args);
+  const { method } = choice;
+  const unmatched = choice.method === 'mal' ? choice.unmatched : 'zero';
   const ancestorPath = args.strings.get('ancestor');
-  if (methodNeedsAncestor(method) && ancestorPath === undefined) {
+  const definition = mergeMethod(method);
+  if (definition.needsAncestor && ancestorPath === undefined)
     throw new UsageError(`--method ${method} needs --ancestor <model> (the models' common ancestor)`);
-  }
-  const settings: MergeMethodSettings = {
-    method,
-    lambda,
-    unmatched,
-    density: numberOption(args, 'density') ?? 0.5,
-    dropProbability: numberOption(args, 'drop-probability') ?? 0.5,
-    seed: options.seed,
-  };
+  if (!definition.needsAncestor && ancestorPath !== undefined)
+    throw new UsageError(`--method ${method} reads no ancestor; --ancestor is for the task-vector methods`);
 
   const base = await loadModel(args.positionals[0], modelLoadOptions(args, 'base-'));
   try {
@@ -48,6 +44,8 @@ export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number>
       let maps: SpaceMaps;
       let alignment: { objective: number; sweeps: number } | undefined;
       const plan = planAlignment(base, target);
+      // Known before aligning: a method for equal widths cannot use models of other widths.
+      assertMethodFitsWidths(method, plan.spaces);
       if (mapsFile !== undefined) {
         maps = await readMapsFile(mapsFile);
         checkMapsFitPlan(plan, maps, mapsFile);
@@ -59,20 +57,12 @@ export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number>
         maps = aligned.result.maps;
         alignment = aligned.result;
       }
-      if (method !== 'mal') {
-        const uneven = [...maps.values()].find((m) => m.baseWidth !== m.targetWidth);
-        if (uneven !== undefined) {
-          throw new IncompatibleModelsError(
-            `--method ${method} needs models of equal widths, but space '${uneven.baseSpace}' has ${uneven.baseWidth} units in the base and ${uneven.targetWidth} in the target; use --method mal`,
-          );
-        }
-      }
       const ancestor =
         ancestorPath === undefined
           ? undefined
           : await loadModel(ancestorPath, modelLoadOptions(args, 'base-'));
       const summary = await mergeModels(base, target, plan, maps, out, {
-        method: settings,
+        method: { choice, lambda, seed: options.seed },
         ancestor,
         kernel: options.kernel,
         metadata: {
@@ -124,5 +114,30 @@ export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number>
     }
   } finally {
     await base.source.close();
+  }
+}
+
+/**
+ * The method and the parameters given for it, checked by the registry (which fills in the defaults). A parameter
+ * of another method is refused rather than ignored.
+ */
+function methodChoice(args: ParsedArgs): MergeMethodChoice {
+  const method = choiceOption(args, 'method', MERGE_METHOD_NAMES) ?? 'mal';
+  const takes = new Set(Object.keys(mergeMethod(method).parameters.shape));
+  const given: Record<string, unknown> = {};
+  for (const other of MERGE_METHOD_NAMES) {
+    for (const row of mergeMethodParameterRows(other)) {
+      const value = row.choices === undefined ? numberOption(args, row.flag) : args.strings.get(row.flag);
+      if (value === undefined) continue;
+      if (!takes.has(row.name))
+        throw new UsageError(`--${row.flag} is a parameter of method '${other}', not of '${method}'`);
+      given[row.name] = value;
+    }
+  }
+  try {
+    return parseMergeMethodChoice({ method, ...given });
+  } catch (error) {
+    if (error instanceof MalError) throw new UsageError(error.message);
+    throw error;
   }
 }

@@ -70,33 +70,18 @@ export async function mergeCommand(): Promise<CommandDefinition> {
 }
 
 function parameterOption(row: MergeMethodParameterRow): OptionSpec {
-  if (row.choices !== undefined)
-    return {
-      type: 'choice',
-      choices: row.choices,
-      description: row.description,
-      default: row.default || undefined,
-    };
-  if (row.bounds !== undefined) {
-    const { minimum, exclusiveMinimum, maximum, exclusiveMaximum } = row.bounds;
-    return {
-      type: 'number',
-      valueName: row.flag === 'density' ? 'x' : 'p',
-      description: row.description,
-      ...(minimum === undefined ? {} : { min: minimum }),
-      ...(exclusiveMinimum === undefined ? {} : { above: exclusiveMinimum }),
-      // The command line's ranges are inclusive above: the largest double below an exclusive bound stands in.
-      ...(maximum !== undefined
-        ? { max: maximum }
-        : exclusiveMaximum !== undefined
-          ? { max: exclusiveMaximum - Number.EPSILON }
-          : {}),
-      ...(row.default === '' ? {} : { default: Number(row.default) }),
-    };
-  }
+  // No default here: the registry fills it in, and an option given for another method must be seen as given.
+  const description = row.default === '' ? row.description : `${row.description} (default: ${row.default})`;
+  if (row.choices !== undefined) return { type: 'choice', choices: row.choices, description };
+  if (row.bounds === undefined) return { type: 'string', description };
+  // Inclusive bounds are checked here; an exclusive upper bound is left to the registry, which states it as such.
+  const { minimum, exclusiveMinimum, maximum } = row.bounds;
   return {
-    type: 'string',
-    description: row.description,
-    ...(row.default === '' ? {} : { default: row.default }),
+    type: 'number',
+    valueName: 'x',
+    description,
+    ...(minimum === undefined ? {} : { min: minimum }),
+    ...(exclusiveMinimum === undefined ? {} : { above: exclusiveMinimum }),
+    ...(maximum === undefined ? {} : { max: maximum }),
   };
 }
