@@ -1,5 +1,5 @@
 import { MalError } from '../errors.js';
-import { InterpolationPath, planPathMerge } from '../eval/interpolation-path.js';
+import { InterpolationPath } from '../eval/interpolation-path.js';
 import { summarizeLmc } from '../eval/lmc-metrics.js';
 import { assertMethodFitsWidths } from '../merge/merge-method-registry.js';
 import type { FloatTensor } from '../tensor/tensor.js';
@@ -14,6 +14,7 @@ import { type Candidate, candidateKey } from './candidates.js';
 import type { CandidateRef, CurvePoint, Evaluated, ScoredCandidate } from './lineage.js';
 import { chooseAccepted, rejectionOf } from './loop-policy.js';
 import { brokenTaskFloor, type LoadedTask } from './objective-evaluation.js';
+import { planMergeChoice, planPathMerge } from './plan-merge.js';
 
 /** Most merged models held at once while scoring curves; bounds memory for large models. */
 const MODELS_PER_BATCH = 64;
@@ -141,7 +142,7 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
 
 /** Why the plan's merge method cannot merge this alignment (a method for equal widths, other widths), if so. */
 function unfitFor(plan: AssemblyPlan): (aligned: AlignedCandidate) => string | undefined {
-  const method = plan.merge.method?.method ?? 'mal';
+  const { method } = planMergeChoice(plan.merge);
   return (aligned) => {
     try {
       assertMethodFitsWidths(method, aligned.maps.values());

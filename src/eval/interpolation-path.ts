@@ -26,18 +26,6 @@ export interface PathMerge {
 }
 
 /**
- * The merge a plan's `merge` section asks for: its `method` when given, otherwise MAL with its `unmatched`
- * policy (the behaviour before methods were selectable).
- */
-export function planPathMerge(
-  merge: { readonly unmatched: UnmatchedPolicy; readonly method?: MergeMethodChoice },
-  seed: number,
-  ancestor?: ReadonlyMap<string, FloatTensor>,
-): PathMerge {
-  return { choice: merge.method ?? { method: 'mal', unmatched: merge.unmatched }, seed, ancestor };
-}
-
-/**
  * The path between a base model (λ = 0) and a target mapped into its frame, as the chosen merge method walks it
  * (by default MAL's straight line `(1−λ)·θ + λ·T(θ_target)`): every paired tensor is merged with weight λ of the
  * target, every other base tensor stays. The target is mapped once; each point of a curve is then one pass over

@@ -4,8 +4,9 @@ import { type AlignmentProblem, planAlignment, withTensors } from '../../src/ali
 import { mapTargetTensor } from '../../src/align/apply-maps.js';
 import type { SpaceMaps } from '../../src/align/space-map.js';
 import { DEFAULT_WEIGHT_MATCHING, weightMatching } from '../../src/align/weight-matching.js';
+import { planPathMerge } from '../../src/assembly/plan-merge.js';
 import { IncompatibleModelsError } from '../../src/errors.js';
-import { InterpolationPath, planPathMerge } from '../../src/eval/interpolation-path.js';
+import { InterpolationPath } from '../../src/eval/interpolation-path.js';
 import { malInterpolate, type UnmatchedPolicy } from '../../src/merge/mal-interpolation.js';
 import {
   MERGE_METHOD_NAMES,
