@@ -20,7 +20,7 @@ export const alignmentOptionSpecs: Record<string, OptionSpec> = {
     min: 0,
     max: 2 ** 32 - 1,
     valueName: 'n',
-    description: 'seed for --order random',
+    description: "seed for --order random and, in merge, for DARE's drops",
     default: 0,
   },
   'max-sweeps': {
@@ -55,9 +55,9 @@ export const alignmentOptionSpecs: Record<string, OptionSpec> = {
   },
 };
 
-/** Why the command line's alignment defaults differ from an assembly plan's (src/assembly/plan-file.ts). */
+/** Why the command line's alignment defaults differ from an assembly plan's (src/assembly/plan-file.ts; help names `mal plan schema`). */
 export const alignmentDefaultsNote = [
-  'Alignment defaults differ from assembly plans (src/assembly/plan-file.ts) on purpose:',
+  'Alignment defaults differ from assembly plans (mal plan schema) on purpose:',
   "  --init identity is Git Re-Basin's start, so two models align as in that paper (a test compares the result",
   '    with an independent Git Re-Basin implementation). Plans default to best because an assembly aligns lone',
   '    layers whose input and output maps are both unknown, where trying the sorted-weights start as well finds',

@@ -181,8 +181,8 @@ export function requiredNumber(args: ParsedArgs, name: string): number {
 }
 
 /**
- * Checks option values against their specs: choices, numeric ranges, required options. Raw values are strings
- * (or `true` for flags); absent options get their default.
+ * Checks option values against their specs: choices, numeric ranges, required options, no empty values. Raw
+ * values are strings (or `true` for flags); absent options get their default.
  */
 export function checkOptions(
   options: Readonly<Record<string, OptionSpec>>,
@@ -191,6 +191,10 @@ export function checkOptions(
   const strings = new Map<string, string>();
   const numbers = new Map<string, number>();
   const flags = new Set<string>();
+  // `--out ""` is a mistake (an unset variable, say), not a missing option: said first, before what is missing.
+  for (const [name, value] of raw) {
+    if (value === '' && name in options) throw new UsageError(`--${name} must not be empty`);
+  }
   for (const [name, spec] of Object.entries(options)) {
     const value = raw.get(name);
     if (spec.type === 'boolean') {

@@ -2,7 +2,6 @@ import { Command as Commander, CommanderError, Help, Option } from 'commander';
 import { MalError, UsageError } from '../errors.js';
 import {
   type CommandDefinition,
-  type CommandGroup,
   type CommandIO,
   checkOptions,
   isGroup,
@@ -28,44 +27,63 @@ const DESCRIPTION =
 export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 70;
 
+/** Help lines wrap at this many columns. */
+const HELP_WIDTH = 100;
+
 export async function runProgram(
   argv: readonly string[],
   registry: readonly RegistryEntry[],
   io: CommandIO,
   options: ProgramOptions,
 ): Promise<number> {
-  // `mal help zoo train` is `mal zoo train --help`.
-  if (argv[0] === 'help') argv = [...argv.slice(1), '--help'];
-  const selected = select(registry, argv);
-  let definition: CommandDefinition | undefined;
-  try {
-    definition = selected?.command === undefined ? undefined : await selected.command.load();
-  } catch (error) {
-    return internalError(io, `mal ${selected?.command?.name}`, error);
+  const request = helpRequest(argv, registry);
+  if ('error' in request) {
+    io.err(`mal help: ${request.error}`);
+    io.err("Run 'mal --help' for usage.");
+    return EXIT_USAGE;
   }
   let exitCode = 0;
-  const program = buildProgram(registry, io, options, selected?.command, definition, (code) => {
+  const state: ParseState = { prefix: 'mal', flags: new Set(['--help', '--version']) };
+  const program = buildProgram(registry, io, options, state, (code) => {
     exitCode = code;
   });
-  const prefix = `mal ${selected?.command?.name ?? selected?.group?.name ?? ''}`.trim();
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync([...request.argv], { from: 'user' });
     return exitCode;
   } catch (error) {
+    if (error instanceof LoadError) return internalError(io, error.prefix, error.cause);
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
       // `mal` or `mal zoo` alone: commander printed the list of commands on stderr.
-      if (error.code === 'commander.help') return EXIT_USAGE;
-      io.err(`${prefix}: ${commanderMessage(error.message)}`);
-      io.err(`Run '${prefix} --help' for usage.`);
+      if (error.code === 'commander.help') return error.exitCode === 0 ? 0 : EXIT_USAGE;
+      io.err(`${state.prefix}: ${commanderMessage(error, state.flags)}`);
+      io.err(`Run '${state.prefix} --help' for usage.`);
       return EXIT_USAGE;
     }
     // A UsageError is a MalError with exit code 2.
     if (error instanceof MalError) {
-      io.err(`${prefix}: ${error.message}`);
+      io.err(`${state.prefix}: ${error.message}`);
       return error.exitCode;
     }
-    return internalError(io, prefix, error);
+    return internalError(io, state.prefix, error);
+  }
+}
+
+/** What the parse has reached: the command errors are reported for, and the flags (no value) it knows. */
+interface ParseState {
+  /** `mal`, `mal zoo`, `mal zoo ls`: the words dispatched so far. */
+  prefix: string;
+  /** `--json`: the long options of the dispatched command that take no value. */
+  flags: ReadonlySet<string>;
+}
+
+/** A command module failed to load: an internal error of that command. */
+class LoadError extends Error {
+  constructor(
+    readonly prefix: string,
+    override readonly cause: unknown,
+  ) {
+    super(`${prefix}: could not load the command`);
   }
 }
 
@@ -75,33 +93,77 @@ function internalError(io: CommandIO, prefix: string, error: unknown): number {
 }
 
 /** `error: unknown command 'inpsect'\n(Did you mean inspect?)` → `unknown command 'inpsect' (did you mean inspect?)` */
-function commanderMessage(message: string): string {
-  return message
+function commanderMessage(error: CommanderError, flags: ReadonlySet<string>): string {
+  if (error.code === 'commander.unknownOption') {
+    // `--json=yes`: commander reads a flag with a value as an unknown option.
+    const withValue = /unknown option '(--[^=']+)=/.exec(error.message);
+    if (withValue !== null && flags.has(withValue[1] as string)) {
+      const given = /unknown option '([^']*)'/.exec(error.message)?.[1];
+      return `${withValue[1]} takes no value, got '${given}'`;
+    }
+  }
+  return error.message
     .replace(/^error: /, '')
     .replace(/\n\(Did you mean /g, ' (did you mean ')
     .replace(/\n/g, ' ');
 }
 
-interface Selection {
-  readonly group?: CommandGroup;
-  readonly command?: LazyCommand;
+const HELP_FLAGS = new Set(['-h', '--help']);
+
+/**
+ * The arguments commander parses. `mal help [command [sub]]` and `mal <group> help [sub]` are
+ * `mal command sub --help`; a word that names no command drops the help request, so that commander answers
+ * "unknown command" (with a suggestion) as it does for `mal nosuch`, instead of printing the help of the level
+ * above.
+ */
+function helpRequest(
+  argv: readonly string[],
+  registry: readonly RegistryEntry[],
+): { readonly argv: readonly string[] } | { readonly error: string } {
+  const entry = (word: string | undefined) => registry.find((e) => e.name === word);
+  const first = entry(argv[0]);
+  let words: readonly string[] | undefined;
+  if (argv[0] === 'help') words = argv.slice(1);
+  else if (first !== undefined && isGroup(first) && argv[1] === 'help')
+    words = [first.name, ...argv.slice(2)];
+  if (words === undefined) return { argv: withoutHelpAfterUnknown(argv, registry) };
+  // `mal help`, `mal help help`.
+  if (words.length === 0 || (words.length === 1 && words[0] === 'help')) return { argv: ['--help'] };
+  const named = entry(words[0]);
+  if (named === undefined) return { argv: words.slice(0, 1) };
+  if (!isGroup(named)) {
+    if (words.length > 1) return { error: `too many arguments: '${named.name}' has no subcommands` };
+    return { argv: [named.name, '--help'] };
+  }
+  if (words.length === 1) return { argv: [named.name, '--help'] };
+  if (!named.subcommands.some((s) => s.name === `${named.name} ${words[1]}`))
+    return { argv: words.slice(0, 2) };
+  if (words.length > 2)
+    return { error: `too many arguments: '${named.name} ${words[1]}' has no subcommands` };
+  return { argv: [named.name, words[1] as string, '--help'] };
 }
 
-/** The registry entry the first words name, if any (options before the command are the program's own). */
-function select(registry: readonly RegistryEntry[], words: readonly string[]): Selection | undefined {
-  const entry = registry.find((e) => e.name === words[0]);
-  if (entry === undefined) return undefined;
-  if (!isGroup(entry)) return { command: entry };
-  const sub = entry.subcommands.find((s) => s.name === `${entry.name} ${words[1]}`);
-  return { group: entry, command: sub };
+/** `mal nosuch --help`, `mal zoo lss --help`: the unknown command is the error, not a reason to print help. */
+function withoutHelpAfterUnknown(
+  argv: readonly string[],
+  registry: readonly RegistryEntry[],
+): readonly string[] {
+  const isWord = (word: string | undefined) => word !== undefined && !word.startsWith('-');
+  const first = registry.find((e) => e.name === argv[0]);
+  const unknown =
+    (isWord(argv[0]) && first === undefined) ||
+    (first !== undefined &&
+      isGroup(first) &&
+      isWord(argv[1]) &&
+      !first.subcommands.some((s) => s.name === `${first.name} ${argv[1]}`));
+  return unknown ? argv.filter((word) => !HELP_FLAGS.has(word)) : argv;
 }
 
 function buildProgram(
   registry: readonly RegistryEntry[],
   io: CommandIO,
   options: ProgramOptions,
-  selected: LazyCommand | undefined,
-  definition: CommandDefinition | undefined,
+  state: ParseState,
   onExit: (code: number) => void,
 ): Commander {
   const program = new Commander('mal');
@@ -118,25 +180,44 @@ function buildProgram(
       writeErr: (text) => io.err(text.replace(/\n$/, '')),
       // runProgram prints errors itself, prefixed with the command.
       outputError: () => {},
-      getOutHelpWidth: () => 100,
-      getErrHelpWidth: () => 100,
+      getOutHelpWidth: () => HELP_WIDTH,
+      getErrHelpWidth: () => HELP_WIDTH,
     })
     .configureHelp({
       subcommandTerm: (cmd) => cmd.name(),
       formatHelp: (cmd, helper) =>
         cmd === program ? topLevelHelp(registry, options) : help.formatHelp(cmd, helper),
     });
+  // Commander dispatches (after `--` too, as in `mal -- inspect`); the hook then loads the one command named.
+  const lazy = new Map<Commander, LazyCommand>();
+  const names = new Map<Commander, string>();
+  const dispatch = async (_parent: Commander, cmd: Commander) => {
+    state.prefix = `mal ${names.get(cmd) ?? cmd.name()}`;
+    const command = lazy.get(cmd);
+    if (command === undefined) return;
+    let definition: CommandDefinition;
+    try {
+      definition = await command.load();
+    } catch (error) {
+      throw new LoadError(state.prefix, error);
+    }
+    define(cmd, definition, io, state, onExit);
+  };
+  program.hook('preSubcommand', dispatch);
   for (const entry of registry) {
+    const cmd = program.command(entry.name).description(entry.summary).summary(entry.summary);
+    names.set(cmd, entry.name);
     if (isGroup(entry)) {
-      const group = program.command(entry.name).description(entry.summary).summary(entry.summary);
+      // `mal zoo help ls` is rewritten to `mal zoo ls --help` (helpRequest): no commander help command.
+      cmd.helpCommand(false).hook('preSubcommand', dispatch);
       for (const sub of entry.subcommands) {
         const word = sub.name.split(' ').pop() ?? sub.name;
-        const cmd = group.command(word).description(sub.summary).summary(sub.summary);
-        if (sub === selected && definition !== undefined) define(cmd, definition, io, onExit);
+        const subCmd = cmd.command(word).description(sub.summary).summary(sub.summary);
+        names.set(subCmd, sub.name);
+        lazy.set(subCmd, sub);
       }
     } else {
-      const cmd = program.command(entry.name).description(entry.summary).summary(entry.summary);
-      if (entry === selected && definition !== undefined) define(cmd, definition, io, onExit);
+      lazy.set(cmd, entry);
     }
   }
   return program;
@@ -147,17 +228,31 @@ function define(
   cmd: Commander,
   definition: CommandDefinition,
   io: CommandIO,
+  state: ParseState,
   onExit: (code: number) => void,
 ): void {
+  const usage = (message: string) =>
+    new UsageError(`${message}\nRun 'mal ${definition.name} --help' for usage.`);
   cmd.description(definition.summary);
   for (const name of definition.positionals) cmd.argument(`<${name}>`);
   const attributes = new Map<string, string>();
+  const flags = new Set(['--help']);
   for (const [name, spec] of Object.entries(definition.options)) {
-    const flags = spec.type === 'boolean' ? `--${name}` : `--${name} <${valueNameOf(spec)}>`;
-    const option = new Option(flags, optionHelp(spec));
+    const flagsTerm = spec.type === 'boolean' ? `--${name}` : `--${name} <${valueNameOf(spec)}>`;
+    const option = new Option(flagsTerm, optionHelp(spec));
+    if (spec.type === 'boolean') {
+      flags.add(`--${name}`);
+    } else {
+      // No option is repeatable: a second value would silently replace the first.
+      option.argParser((value: string, previous: unknown) => {
+        if (previous !== undefined) throw usage(`--${name} is given twice`);
+        return value;
+      });
+    }
     attributes.set(name, option.attributeName());
     cmd.addOption(option);
   }
+  state.flags = flags;
   if (definition.notes !== undefined) cmd.addHelpText('after', `\n${definition.notes}`);
   cmd.action(async (...params: unknown[]) => {
     const self = params[params.length - 1] as Commander;
@@ -171,9 +266,7 @@ function define(
     try {
       checked = checkOptions(definition.options, raw);
     } catch (error) {
-      if (error instanceof UsageError) {
-        throw new UsageError(`${error.message}\nRun 'mal ${definition.name} --help' for usage.`);
-      }
+      if (error instanceof UsageError) throw usage(error.message);
       throw error;
     }
     onExit(await definition.run({ positionals: self.args.slice(), ...checked }, io));
@@ -190,6 +283,9 @@ function topLevelHelp(registry: readonly RegistryEntry[], options: ProgramOption
     }
   }
   const width = Math.max(...rows.map(([name]) => name.length));
+  // `  name  summary`, the summary wrapped with a hanging indent under its first word.
+  const row = (name: string, summary: string) =>
+    `  ${name.padEnd(width)}  ${wrap(summary, HELP_WIDTH - width - 4).join(`\n${' '.repeat(width + 4)}`)}`;
   const optionRows: [string, string][] = [
     ['-V, --version', 'print the version'],
     ['-h, --help', 'show this help'],
@@ -200,12 +296,28 @@ function topLevelHelp(registry: readonly RegistryEntry[], options: ProgramOption
     options.description ?? DESCRIPTION,
     '',
     'Commands:',
-    ...rows.map(([name, summary]) => `  ${name.padEnd(width)}  ${summary}`),
+    ...rows.map(([name, summary]) => row(name, summary)),
     '',
     'Options:',
-    ...optionRows.map(([name, summary]) => `  ${name.padEnd(width)}  ${summary}`),
+    ...optionRows.map(([name, summary]) => row(name, summary)),
     '',
     "Run 'mal <command> --help' for a command's options.",
     '',
   ].join('\n');
+}
+
+/** Splits text at spaces into lines of at most `width` characters (a longer word stays whole). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  lines.push(line);
+  return lines;
 }

@@ -96,6 +96,13 @@ describe('the program', () => {
       },
     },
     {
+      name: 'broken',
+      summary: 'a command whose module fails to load',
+      load: async () => {
+        throw new Error('no such module');
+      },
+    },
+    {
       name: 'group',
       summary: 'a group',
       subcommands: [
@@ -181,6 +188,90 @@ describe('the program', () => {
     expect(bug.err).toMatch(/^mal fail: internal error: TypeError: a bug\n {4}at /);
   });
 
+  it('answers `help` with an unknown command as the command itself would be answered', async () => {
+    const cases: [string[], string][] = [
+      [['help', 'nosuch'], "mal: unknown command 'nosuch'"],
+      [['help', 'ecko'], "mal: unknown command 'ecko' (did you mean echo?)"],
+      [['help', 'group', 'on'], "mal group: unknown command 'on' (did you mean one?)"],
+      [['group', 'help', 'on'], "mal group: unknown command 'on' (did you mean one?)"],
+      [['ecko', '--help'], "mal: unknown command 'ecko' (did you mean echo?)"],
+      [['group', 'on', '-h'], "mal group: unknown command 'on' (did you mean one?)"],
+      [['help', 'echo', 'extra'], "mal help: too many arguments: 'echo' has no subcommands"],
+      [['help', 'group', 'one', 'extra'], "mal help: too many arguments: 'group one' has no subcommands"],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await run(...argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.err.split('\n')[0], argv.join(' ')).toBe(message);
+      expect(r.err).toMatch(/Run 'mal[a-z ]*--help' for usage\./);
+      expect(r.out).toBe('');
+    }
+  });
+
+  it('prints the same full help for `help group one`, `group help one` and `group one --help`', async () => {
+    const direct = await run('group', 'one', '--help');
+    expect(direct.code).toBe(0);
+    expect(direct.out).toContain('Usage: mal group one [options]');
+    expect(direct.out).toContain('--count <n>');
+    expect(await run('help', 'group', 'one')).toEqual(direct);
+    expect(await run('group', 'help', 'one')).toEqual(direct);
+    const group = await run('group', '--help');
+    expect(group.code).toBe(0);
+    expect(group.out).toMatch(/^ {2}one\s+the first$/m);
+    expect(await run('help', 'group')).toEqual(group);
+    expect(await run('group', 'help')).toEqual(group);
+    // Like the top-level list, a group's list has no `help` command line.
+    expect(group.out).not.toMatch(/^ +help\b/m);
+    expect((await run('--help')).out).not.toMatch(/^ +help\b/m);
+    expect(await run('help')).toEqual(await run('--help'));
+  });
+
+  it('reads `--` before the command as the end of options, never as a silent success', async () => {
+    expect(await run('--', 'echo')).toEqual({
+      code: 2,
+      out: '',
+      err: "mal echo: --name is required: a name\nRun 'mal echo --help' for usage.",
+    });
+    // After `--`, every word is an argument, `--name` included.
+    const operands = await run('--', 'echo', '--name', 'x');
+    expect(operands.code).toBe(2);
+    expect(operands.err).toContain("mal echo: too many arguments for 'echo'");
+    const none = await run('--');
+    expect(none.code).toBe(2);
+    expect(none.err).toContain('Usage: mal <command>');
+    expect((await run('--', 'nosuch')).err).toContain("mal: unknown command 'nosuch'");
+  });
+
+  it('refuses empty values, values given to flags and options given twice', async () => {
+    const cases: [string[], string][] = [
+      [['echo', '--name', ''], 'mal echo: --name must not be empty'],
+      [['echo', '--name='], 'mal echo: --name must not be empty'],
+      [['echo', '--name', 'x', '--mode', ''], 'mal echo: --mode must not be empty'],
+      [['echo', '--name', 'x', '--count', ''], 'mal echo: --count must not be empty'],
+      [['group', 'one', '--name', ''], 'mal group one: --name must not be empty'],
+      [['echo', '--name', 'x', '--loud=yes'], "mal echo: --loud takes no value, got '--loud=yes'"],
+      [['echo', '--name', 'x', '--loud='], "mal echo: --loud takes no value, got '--loud='"],
+      [['echo', '--name', 'x', '--count', '1', '--count', '2'], 'mal echo: --count is given twice'],
+      [['echo', '--name', 'x', '--name=x'], 'mal echo: --name is given twice'],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await run(...argv);
+      expect(r, argv.join(' ')).toEqual({
+        code: 2,
+        out: '',
+        err: `${message}\nRun '${message.slice(0, message.indexOf(':'))} --help' for usage.`,
+      });
+    }
+    // A flag given twice is still the flag.
+    expect(JSON.parse((await run('echo', '--name', 'x', '--loud', '--loud')).out).loud).toBe(true);
+  });
+
+  it('reports a command module that fails to load as an internal error of that command', async () => {
+    const r = await run('broken');
+    expect(r.code).toBe(70);
+    expect(r.err).toMatch(/^mal broken: internal error: Error: no such module\n {4}at /);
+  });
+
   it('prints its version', async () => {
     expect(await run('--version')).toEqual({ code: 0, out: '9.9.9', err: '' });
     expect((await run('-V')).out).toBe('9.9.9');
@@ -235,6 +326,77 @@ describe('mal', () => {
     expect({ backend: process.env.MAL_BACKEND, cwd: process.cwd() }).toEqual(before);
     const relative = await runMal(['inspect', 'models/mlp-base', '--json'], { cwd: join(root, 'examples') });
     expect(relative.code, relative.stderr).toBe(0);
+  });
+
+  it('answers `help` as the command does: unknown commands exit 2, known ones print their full help', async () => {
+    const nosuch = await mal('help', 'nosuch');
+    expect(nosuch.code).toBe(2);
+    expect(nosuch.stdout).toBe('');
+    expect(nosuch.stderr).toContain("mal: unknown command 'nosuch'");
+    const lss = await mal('help', 'zoo', 'lss');
+    expect(lss.code).toBe(2);
+    expect(lss.stdout).toBe('');
+    expect(lss.stderr).toContain("unknown command 'lss' (did you mean ls?)");
+    const ls = await mal('zoo', 'ls', '--help');
+    expect(ls.code).toBe(0);
+    expect(ls.stdout).toContain('--zoo <dir>');
+    expect(await mal('help', 'zoo', 'ls')).toEqual(ls);
+    expect(await mal('zoo', 'help', 'ls')).toEqual(ls);
+    const zoo = await mal('zoo', '--help');
+    expect(await mal('zoo', 'help')).toEqual(zoo);
+    for (const group of ['zoo', 'plan']) {
+      const help = await mal(group, '--help');
+      expect(help.code).toBe(0);
+      expect(help.stdout).not.toContain('display help for command');
+    }
+  });
+
+  it('runs the command after `--`', async () => {
+    const r = await runMal(['--', 'inspect', 'models/mlp-base'], { cwd: join(root, 'examples') });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toBe('');
+    expect(r).toEqual(await runMal(['inspect', 'models/mlp-base'], { cwd: join(root, 'examples') }));
+  });
+
+  it('refuses empty values, values given to flags and options given twice, with a pointer to --help', async () => {
+    const cases: [string[], string][] = [
+      [['merge', 'a', 'b', '--out', ''], 'mal merge: --out must not be empty'],
+      [['eval', 'm', '--data', ''], 'mal eval: --data must not be empty'],
+      [['zoo', 'ls', '--zoo', ''], 'mal zoo ls: --zoo must not be empty'],
+      [['inspect', '--json=yes', 'm'], "mal inspect: --json takes no value, got '--json=yes'"],
+      [
+        ['merge', 'a', 'b', '--out', 'c', '--lambda', '0.5', '--lambda', '0.7'],
+        'mal merge: --lambda is given twice',
+      ],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await mal(...argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(
+        `${message}\nRun '${message.slice(0, message.indexOf(':'))} --help' for usage.\n`,
+      );
+    }
+  });
+
+  it('wraps the top-level help at 100 columns, summaries under their first word', async () => {
+    const help = (await mal('--help')).stdout;
+    const lines = help.split('\n');
+    for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(100);
+    const first = /^ {2}\S+(?: \S+)? +(?=Print a model)/m.exec(help)?.[0];
+    expect(first).toBeDefined();
+    const next = lines[lines.findIndex((l) => l.includes('Print a model')) + 1] as string;
+    expect(next).toMatch(new RegExp(`^ {${first?.length}}\\S`));
+    expect(help).toMatch(/^ {2}worker +Run a task worker/m);
+  });
+
+  it('names no source file in the alignment notes, and says what --seed seeds', async () => {
+    for (const command of ['align', 'merge', 'lmc']) {
+      const help = (await mal(command, '--help')).stdout;
+      expect(help).not.toMatch(/src\/|\.ts\b/);
+      expect(help).toContain('Alignment defaults differ from assembly plans (mal plan schema) on purpose');
+      expect(help.replace(/\s+/g, ' ')).toContain("seed for --order random and, in merge, for DARE's drops");
+    }
   });
 
   it('explains in --help why its alignment defaults differ from plans', async () => {
