@@ -85,7 +85,7 @@ function renderHeadline(lineage: Lineage): string {
   const tone = delta < 0 ? 'better' : delta > 0 ? 'worse' : 'same';
   const cards = [
     card(
-      'Objective',
+      'Objective (lower is better)',
       `${escapeMarkup(formatNumber(before))} → ${escapeMarkup(formatNumber(after))}`,
       `<span class="${tone}">${escapeMarkup(formatDelta(delta))}${Number.isFinite(relative) ? ` (${escapeMarkup(formatDelta(100 * relative, 2))}%)` : ''}</span>`,
     ),

@@ -24,7 +24,7 @@ export function renderLambdaCurveSvg(step: LineageStep, stepNumber: number): str
   const objectivePanel: ChartPanel = {
     title: 'objective along λ',
     xLabel: 'λ (0 = current model, 1 = zoo layers)',
-    yLabel: 'objective',
+    yLabel: 'objective (lower is better)',
     xDomain: [0, 1],
     xTicks: LAMBDA_TICKS,
     series: [
@@ -89,7 +89,7 @@ export function renderRejectedCurvesSvg(step: LineageStep, stepNumber: number): 
       {
         title: 'candidates scored (none accepted)',
         xLabel: 'λ (0 = current model, 1 = zoo layers)',
-        yLabel: 'objective',
+        yLabel: 'objective (lower is better)',
         xDomain: [0, 1],
         xTicks: LAMBDA_TICKS,
         series,
@@ -136,7 +136,7 @@ function taskPanels(accepted: ScoredCandidate, color: string): ChartPanel[] {
     {
       title: 'loss per task',
       xLabel: 'λ',
-      yLabel: 'loss (cross-entropy)',
+      yLabel: 'loss, cross-entropy (lower is better)',
       xDomain: [0, 1],
       xTicks: LAMBDA_TICKS,
       series: perTask('loss'),
@@ -145,7 +145,7 @@ function taskPanels(accepted: ScoredCandidate, color: string): ChartPanel[] {
     {
       title: 'accuracy per task',
       xLabel: 'λ',
-      yLabel: 'accuracy',
+      yLabel: 'accuracy (higher is better)',
       xDomain: [0, 1],
       xTicks: LAMBDA_TICKS,
       series: perTask('accuracy'),

@@ -12,7 +12,7 @@ const HEADERS = [
   'Pre-score',
   'λ*',
   'λ',
-  'Objective before → after',
+  'Objective before → after (lower is better)',
   'Candidates scored / pruned / failed',
   'Time',
   'Maps',
