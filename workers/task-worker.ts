@@ -10,17 +10,20 @@ import {
   connect,
   type JsMsg,
   millis,
+  type NatsConnection,
 } from 'nats';
 import type { Piscina } from 'piscina';
 import type { BackendName } from '../src/compute/backend.js';
 import { packTensors } from '../src/engine/packed-tensors.js';
 import type { ThreadOutcome, ThreadTask } from '../src/engine/task-thread.js';
 import { createTaskThreadPool } from '../src/engine/task-thread-pool.js';
-import { MalError } from '../src/errors.js';
+import { MalError, UsageError } from '../src/errors.js';
 import type { FloatTensor } from '../src/tensor/tensor.js';
+import { describeServers } from './nats/connection-options.js';
 import { DatasetCache } from './nats/dataset-cache.js';
-import { BadTaskError } from './nats/nats-errors.js';
-import { NatsResultStore } from './nats/result-store.js';
+import { DEFAULT_STOP_GRACE_MS, DEFAULT_TASK_DEADLINE_MS } from './nats/nats-defaults.js';
+import { BadTaskError, NatsUnavailableError, TaskDeadlineError } from './nats/nats-errors.js';
+import { NatsResultStore, type RecordOutcome } from './nats/result-store.js';
 import {
   ensurePoolConsumer,
   ensureTaskStream,
@@ -28,12 +31,8 @@ import {
   poolConsumerName,
   TASK_STREAM,
 } from './nats/task-infrastructure.js';
-import {
-  decodeEnvelope,
-  type TaskInput,
-  type TaskResultRecord,
-  type TensorRef,
-} from './nats/task-messages.js';
+import type { TaskInput, TaskResultRecord, TensorRef } from './nats/task-messages.js';
+import { decodeTaskMessage, type ValidTask } from './nats/task-schema.js';
 import { TensorCache } from './nats/tensor-cache.js';
 import { NatsTensorStore } from './nats/tensor-store.js';
 
@@ -47,12 +46,19 @@ export interface TaskWorkerOptions extends PoolConsumerSettings {
   readonly dataDir?: string;
   /** Most bytes of fetched tensors kept. */
   readonly cacheBytes: number;
+  /** One deadline for every task kind, in ms; unset: DEFAULT_TASK_DEADLINE_MS by kind. */
+  readonly taskDeadlineMs?: number;
+  /** After stop(), how long running tasks may finish before they are abandoned to redelivery. */
+  readonly stopGraceMs?: number;
   readonly log: (line: string) => void;
 }
 
 export interface RunningTaskWorker {
   readonly id: string;
-  /** Stops pulling, lets running tasks finish and store their results, then closes the connection. */
+  /**
+   * Stops pulling, lets running tasks finish and store their results for the stop grace, then abandons the rest
+   * (their threads ended, their messages handed back for redelivery) and closes the connection.
+   */
   stop(): Promise<void>;
   /** Settles when the worker has stopped (after stop(), or when its connection closed for good). */
   readonly done: Promise<void>;
@@ -66,7 +72,7 @@ const FETCH_EXPIRES_MS = 2_000;
 
 export async function startTaskWorker(options: TaskWorkerOptions): Promise<RunningTaskWorker> {
   const id = `${hostname()}:${process.pid}`;
-  const nc = await connect({ ...options.connection, name: `mal-worker ${options.pool} ${id}` });
+  const nc = await connectOrExplain(options.connection, `mal-worker ${options.pool} ${id}`);
   const js = nc.jetstream();
   const jsm = await nc.jetstreamManager();
   await ensureTaskStream(jsm);
@@ -79,7 +85,18 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<Runni
   const datasets = new DatasetCache(options.dataDir);
   const threads = createTaskThreadPool(options.concurrency);
   const consumer = await js.consumers.get(TASK_STREAM, poolConsumerName(options.pool));
-  const context: TaskContext = { options, id, ackWaitMs, maxDeliver, tensors, results, datasets, threads };
+  const abandon = new AbortController();
+  const context: TaskContext = {
+    options,
+    id,
+    ackWaitMs,
+    maxDeliver,
+    tensors,
+    results,
+    datasets,
+    threads,
+    abandon: abandon.signal,
+  };
 
   let stopping = false;
   let current: ConsumerMessages | undefined;
@@ -127,7 +144,9 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<Runni
       stopping = true;
       current?.stop();
       slotFreed();
+      const grace = setTimeout(() => abandon.abort(), options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS);
       await loop;
+      clearTimeout(grace);
       await threads.destroy();
       await nc.drain();
     })();
@@ -153,6 +172,21 @@ interface TaskContext {
   readonly results: NatsResultStore;
   readonly datasets: DatasetCache;
   readonly threads: Piscina<ThreadTask, ThreadOutcome>;
+  /** Aborted when a stopping worker's grace is over: running tasks are left for redelivery. */
+  readonly abandon: AbortSignal;
+}
+
+/** Why a task's run was cut short. */
+type Cut = { readonly why: 'deadline'; readonly ms: number } | { readonly why: 'abandon' };
+
+class CutShort extends Error {
+  constructor(readonly cut: Cut) {
+    super(cut.why);
+  }
+}
+
+function deadlineOf(kind: TaskInput['kind'], options: TaskWorkerOptions): number {
+  return options.taskDeadlineMs ?? DEFAULT_TASK_DEADLINE_MS[kind];
 }
 
 async function handleMessage(msg: JsMsg, context: TaskContext): Promise<void> {
@@ -166,14 +200,20 @@ async function handleMessage(msg: JsMsg, context: TaskContext): Promise<void> {
     );
   let key = '?';
   let kind: TaskInput['kind'] | 'unknown' = 'unknown';
-  // In-progress acks keep a long task from being handed to a second worker while this one is still on it.
+  // In-progress acks keep a long task from being handed to a second worker while this one is still on it; they
+  // stop with the task, at its deadline at the latest.
   const ticker = setInterval(() => msg.working(), Math.max(200, Math.floor(context.ackWaitMs / 3)));
+  const cut = new AbortController();
+  let deadline: NodeJS.Timeout | undefined;
+  const onAbandon = (): void => cut.abort(new CutShort({ why: 'abandon' }));
+  if (context.abandon.aborted) onAbandon();
+  else context.abandon.addEventListener('abort', onAbandon, { once: true });
   try {
-    const envelope = decodeEnvelope(msg.data);
+    const envelope = decodeTaskMessage(msg.data);
     key = envelope.key;
     kind = envelope.task.kind;
     if ((await context.results.get(key)) !== undefined) {
-      // Stored by an earlier delivery whose ack was lost: nothing to do again.
+      // Stored by an earlier delivery whose ack was lost, or failed for good: nothing to do again.
       msg.ack();
       log(kind, key, 'already done');
       return;
@@ -190,14 +230,25 @@ async function handleMessage(msg: JsMsg, context: TaskContext): Promise<void> {
       log(kind, key, reason);
       return;
     }
-    const prepared = await prepareThreadTask(task, context);
-    const outcome: ThreadOutcome = await context.threads.run(prepared.task, {
-      transferList: prepared.transfer,
-    });
+    const ms = deadlineOf(task.kind, options);
+    deadline = setTimeout(() => cut.abort(new CutShort({ why: 'deadline', ms })), ms);
+    const outcome = await untilCut(
+      cut.signal,
+      (async (): Promise<ThreadOutcome> => {
+        const prepared = await prepareThreadTask(task, context, key);
+        cut.signal.throwIfAborted();
+        return context.threads.run(prepared.task, { transferList: prepared.transfer, signal: cut.signal });
+      })(),
+    );
     if (outcome.ok) {
-      await storeWithRetry(context, key, { ok: true, kind, output: outcome.output, worker: id });
+      const stored = await storeWithRetry(context, key, {
+        ok: true,
+        kind,
+        output: outcome.output,
+        worker: id,
+      });
       msg.ack();
-      log(kind, key, 'done');
+      log(kind, key, stored === 'kept' ? 'done (an earlier result was kept)' : 'done');
       return;
     }
     if (outcome.permanent) {
@@ -207,8 +258,23 @@ async function handleMessage(msg: JsMsg, context: TaskContext): Promise<void> {
       return;
     }
     throw Object.assign(new Error(outcome.message), { name: outcome.name });
-  } catch (error) {
+  } catch (caught) {
+    const reason: unknown = cut.signal.aborted ? cut.signal.reason : caught;
+    if (reason instanceof CutShort && reason.cut.why === 'abandon') {
+      // The worker is stopping: the thread is ended, and the task goes back to the queue for another worker.
+      msg.nak();
+      log(kind, key, 'abandoned as the worker stops; left for redelivery');
+      return;
+    }
+    const error =
+      reason instanceof CutShort && reason.cut.why === 'deadline'
+        ? new TaskDeadlineError(
+            `task ${key} (${kind}) ran past its deadline of ${(reason.cut.ms / 1000).toFixed(0)} s; its thread was ended`,
+          )
+        : caught;
+    clearInterval(ticker);
     const e = error instanceof Error ? error : new Error(String(error));
+    // Only a key that is the hash of its task is ever written to: see decodeTaskMessage.
     if (error instanceof BadTaskError && key === '?') key = error.key ?? '?';
     const permanent = error instanceof MalError;
     const lastTry = delivery >= context.maxDeliver;
@@ -232,7 +298,20 @@ async function handleMessage(msg: JsMsg, context: TaskContext): Promise<void> {
     }
   } finally {
     clearInterval(ticker);
+    clearTimeout(deadline);
+    context.abandon.removeEventListener('abort', onAbandon);
   }
+}
+
+/** The work's result, or the abort's reason as soon as the signal fires (the work is left to settle unseen). */
+function untilCut<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
+  work.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function failure(
@@ -245,12 +324,15 @@ function failure(
 }
 
 /** A result write that meets a server restart waits for the reconnect instead of wasting the task's work. */
-async function storeWithRetry(context: TaskContext, key: string, record: TaskResultRecord): Promise<void> {
+async function storeWithRetry(
+  context: TaskContext,
+  key: string,
+  record: TaskResultRecord,
+): Promise<RecordOutcome> {
   let wait = 100;
   for (let attempt = 1; ; attempt++) {
     try {
-      await context.results.put(key, record);
-      return;
+      return await context.results.record(key, record);
     } catch (error) {
       if (attempt >= 12) throw error;
       await delay(wait);
@@ -259,30 +341,66 @@ async function storeWithRetry(context: TaskContext, key: string, record: TaskRes
   }
 }
 
+/**
+ * A task's tensors, refused before they are packed when they would take more than this worker's tensor memory:
+ * distinct names can still all point at one large blob, and packing copies each of them.
+ */
 async function fetchTensors(
   refs: readonly TensorRef[],
-  cache: TensorCache,
+  context: TaskContext,
+  key: string,
 ): Promise<[string, FloatTensor][]> {
-  return Promise.all(
-    refs.map(async (r): Promise<[string, FloatTensor]> => [r.name, await cache.get(r.hash)]),
+  const tensors = await Promise.all(
+    refs.map(async (r): Promise<[string, FloatTensor]> => [r.name, await context.tensors.get(r.hash)]),
   );
+  const bytes = tensors.reduce((sum, [, t]) => sum + t.data.byteLength, 0);
+  if (bytes > context.options.cacheBytes) {
+    throw new BadTaskError(
+      `task ${key}: its ${refs.length} tensor(s) take ${bytes} bytes, more than this worker's tensor memory (--cache-mb, ${context.options.cacheBytes} bytes)`,
+      key,
+    );
+  }
+  return tensors;
+}
+
+/**
+ * Widths size the alignment's cost matrices, so none may exceed the longest axis of the side's own tensors: a
+ * space's width is the length (or a part of the length) of the axes it spans.
+ */
+function checkWidths(
+  widths: readonly (readonly [string, number])[],
+  tensors: readonly [string, FloatTensor][],
+  where: string,
+): void {
+  const longest = Math.max(0, ...tensors.flatMap(([, t]) => t.shape));
+  const seen = new Set<string>();
+  for (const [space, width] of widths) {
+    if (seen.has(space)) throw new BadTaskError(`${where}: space '${space}' has two widths`);
+    seen.add(space);
+    if (width > longest) {
+      throw new BadTaskError(
+        `${where}: space '${space}' has width ${width}, more than the longest axis (${longest}) of its tensors`,
+      );
+    }
+  }
 }
 
 async function prepareThreadTask(
-  task: TaskInput,
+  task: ValidTask,
   context: TaskContext,
+  key: string,
 ): Promise<{ task: ThreadTask; transfer: ArrayBuffer[] }> {
   switch (task.kind) {
     case 'evaluate': {
       const [tensors, dataset] = await Promise.all([
-        fetchTensors(task.tensors, context.tensors),
+        fetchTensors(task.tensors, context, key),
         context.datasets.get(task.data),
       ]);
       const packed = packTensors(tensors);
       return {
         task: {
           kind: 'evaluate',
-          backend: task.backend,
+          backend: task.backend as BackendName,
           spec: task.spec,
           config: task.config,
           batchSize: task.batchSize ?? undefined,
@@ -294,9 +412,17 @@ async function prepareThreadTask(
     }
     case 'align': {
       const [base, zoo] = await Promise.all([
-        fetchTensors(task.base.tensors, context.tensors),
-        fetchTensors(task.zoo.tensors, context.tensors),
+        fetchTensors(task.base.tensors, context, key),
+        fetchTensors(task.zoo.tensors, context, key),
       ]);
+      checkWidths(task.base.widths, base, `task ${key} base`);
+      checkWidths(task.zoo.widths, zoo, `task ${key} zoo`);
+      if (base.concat(zoo).reduce((sum, [, t]) => sum + t.data.byteLength, 0) > context.options.cacheBytes) {
+        throw new BadTaskError(
+          `task ${key}: its tensors take more than this worker's tensor memory (--cache-mb)`,
+          key,
+        );
+      }
       const basePacked = packTensors(base);
       const zooPacked = packTensors(zoo);
       return {
@@ -312,9 +438,30 @@ async function prepareThreadTask(
       };
     }
     case 'noop': {
-      const packed = packTensors(await fetchTensors(task.tensors, context.tensors));
+      const packed = packTensors(await fetchTensors(task.tensors, context, key));
       return { task: { kind: 'noop', tensors: packed }, transfer: [packed.weights.buffer as ArrayBuffer] };
     }
+  }
+}
+
+/**
+ * Connects, or says in one line why not: an unreachable server is exit 69 (as for Temporal), a URL nats.js cannot
+ * read is a usage error. Only the first connection is checked: later drops are reconnected for ever.
+ */
+async function connectOrExplain(connection: ConnectionOptions, name: string): Promise<NatsConnection> {
+  const servers = describeServers(connection);
+  try {
+    return await connect({ ...connection, name });
+  } catch (error) {
+    const message = (error as Error).message ?? String(error);
+    const code = (error as { code?: string }).code;
+    if (error instanceof TypeError || /invalid url/i.test(message)) {
+      throw new UsageError(`NATS server URL '${servers}' is not valid: ${message}`);
+    }
+    if (code === 'AUTHORIZATION_VIOLATION' || /authorization/i.test(message)) {
+      throw new NatsUnavailableError(`NATS at ${servers} refused the credentials: ${message}`);
+    }
+    throw new NatsUnavailableError(`NATS at ${servers} cannot be reached: ${message}`);
   }
 }
 

@@ -33,11 +33,15 @@ export async function runWorker(args: ParsedArgs, io: CommandIO): Promise<number
     ackWaitMs: requiredNumber(args, 'ack-wait-ms'),
     maxDeliver: requiredNumber(args, 'max-deliver'),
     cacheBytes: requiredNumber(args, 'cache-mb') * 1024 * 1024,
+    taskDeadlineMs: secondsToMs(numberOption(args, 'task-deadline-s')),
+    stopGraceMs: requiredNumber(args, 'stop-grace-s') * 1000,
     log: io.err,
   });
   io.err(`worker ${worker.id}: ${describeBackend(backend)}`);
   const onSignal = (signal: NodeJS.Signals): void => {
-    io.err(`worker ${worker.id}: ${signal}, finishing running tasks`);
+    io.err(
+      `worker ${worker.id}: ${signal}, stopping (running tasks get the stop grace, then go back to the queue)`,
+    );
     void worker.stop();
   };
   process.on('SIGINT', onSignal);
@@ -50,4 +54,8 @@ export async function runWorker(args: ParsedArgs, io: CommandIO): Promise<number
   }
   io.err(`worker ${worker.id}: stopped`);
   return 0;
+}
+
+function secondsToMs(seconds: number | undefined): number | undefined {
+  return seconds === undefined ? undefined : seconds * 1000;
 }

@@ -3,15 +3,19 @@ import {
   DEFAULT_ACK_WAIT_MS,
   DEFAULT_MAX_DELIVER,
   DEFAULT_NATS_URL,
+  DEFAULT_STOP_GRACE_MS,
+  DEFAULT_TASK_DEADLINE_MS,
   NATS_ENV,
 } from '../nats/nats-defaults.js';
+
+const minutes = (ms: number): string => `${ms / 60_000} min`;
 
 export const workerCommand: CommandDefinition = {
   name: 'worker',
   summary:
     'Run a task worker: pull alignment and evaluation tasks of one pool from NATS JetStream and run them on a thread pool. ' +
     `Connection: --nats-url or $${NATS_ENV.url} (default ${DEFAULT_NATS_URL}), --nats-creds or $${NATS_ENV.creds}, ` +
-    `$${NATS_ENV.user} and $${NATS_ENV.password}, --nats-tls-ca or $${NATS_ENV.tlsCa}. Stops cleanly on SIGINT or SIGTERM, finishing running tasks.`,
+    `$${NATS_ENV.user} and $${NATS_ENV.password}, --nats-tls-ca or $${NATS_ENV.tlsCa}. Stops on SIGINT or SIGTERM: running tasks get the stop grace to finish, the rest are left for redelivery.`,
   positionals: [],
   options: {
     pool: {
@@ -74,12 +78,28 @@ export const workerCommand: CommandDefinition = {
       description: 'deliveries of one task before its last failure is recorded as its result',
       default: DEFAULT_MAX_DELIVER,
     },
+    'task-deadline-s': {
+      type: 'number',
+      integer: true,
+      min: 1,
+      valueName: 's',
+      description: `hard limit on one task's run; past it its thread is ended and the task failed for good (default by kind: evaluate ${minutes(DEFAULT_TASK_DEADLINE_MS.evaluate)}, align ${minutes(DEFAULT_TASK_DEADLINE_MS.align)}, noop ${minutes(DEFAULT_TASK_DEADLINE_MS.noop)})`,
+    },
+    'stop-grace-s': {
+      type: 'number',
+      integer: true,
+      min: 0,
+      valueName: 's',
+      description:
+        'after SIGINT or SIGTERM, how long running tasks may finish before they are left for redelivery',
+      default: DEFAULT_STOP_GRACE_MS / 1000,
+    },
     'cache-mb': {
       type: 'number',
       integer: true,
       min: 1,
       valueName: 'mb',
-      description: 'memory for fetched tensors',
+      description: 'memory for fetched tensors; a task whose tensors take more is refused',
       default: 2048,
     },
   },

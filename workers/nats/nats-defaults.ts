@@ -18,3 +18,17 @@ export const NATS_ENV = {
 export const DEFAULT_ACK_WAIT_MS = 30_000;
 /** Enough for a worker death or two and a server restart; the last delivery records its failure as the result. */
 export const DEFAULT_MAX_DELIVER = 5;
+
+/**
+ * How long one task may run on a worker, by kind, before its thread is ended and the task failed for good. An
+ * evaluation of a large model on a full test set takes minutes; an alignment of wide layers with many sweeps tens
+ * of minutes; a no-op reads tensors only. `mal worker --task-deadline-s` sets one limit for every kind.
+ */
+export const DEFAULT_TASK_DEADLINE_MS = {
+  evaluate: 20 * 60_000,
+  align: 60 * 60_000,
+  noop: 60_000,
+} as const;
+
+/** After SIGTERM, how long running tasks may take to finish before they are abandoned to redelivery. */
+export const DEFAULT_STOP_GRACE_MS = 10_000;

@@ -33,6 +33,17 @@ export class BadTaskError extends MalError {
   }
 }
 
+/** A task ran past its deadline: its thread was ended and the task failed for good. */
+export class TaskDeadlineError extends MalError {
+  override readonly name = 'TaskDeadlineError';
+}
+
+/** The NATS server cannot be reached (exit 69, as the Temporal commands use for their server). */
+export class NatsUnavailableError extends MalError {
+  override readonly name = 'NatsUnavailableError';
+  override readonly exitCode = 69;
+}
+
 /** No result arrived in time. */
 export class DispatchTimeoutError extends MalError {
   override readonly name = 'DispatchTimeoutError';

@@ -46,6 +46,7 @@ import {
   type TaskOutput,
   type TaskResultRecord,
   type TensorRef,
+  wireSpec,
 } from './task-messages.js';
 import { NatsTensorStore } from './tensor-store.js';
 
@@ -168,7 +169,7 @@ export class NatsTaskDispatcher {
         inputs.push({
           kind: 'evaluate',
           backend: this.backend,
-          spec,
+          spec: wireSpec(spec),
           config,
           batchSize: null,
           tensors: refs,
@@ -210,7 +211,7 @@ export class NatsTaskDispatcher {
         continue;
       }
       const side = async (m: ModelInMemory, names: Set<string>): Promise<AlignModelInput> => ({
-        spec: m.spec,
+        spec: wireSpec(m.spec),
         widths: [...m.widths],
         tensors: await this.uploadTensors([...m.tensors].filter(([name]) => names.has(name))),
       });

@@ -5,8 +5,11 @@ import type { ExampleLayout } from '../../src/data/dataset.js';
 import type { TaskOutput } from '../../src/engine/task-thread.js';
 import type { ForwardConfig } from '../../src/eval/forward.js';
 import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
+import { serializeSpec } from '../../src/spec/spec-file.js';
+import type { SpecFile } from '../../src/spec/spec-schema.js';
 import { canonicalJson, hashOf } from '../../src/store/content-store.js';
 import { BadTaskError } from './nats-errors.js';
+import { MAX_TASK_MESSAGE_BYTES } from './task-schema.js';
 
 export type { AlignOutput, EvaluateOutput, NoopOutput, TaskOutput } from '../../src/engine/task-thread.js';
 
@@ -29,7 +32,8 @@ export interface EvaluateTaskInput {
   readonly kind: 'evaluate';
   /** The backend the numbers must come from: results differ in the last bits between backends. */
   readonly backend: BackendName;
-  readonly spec: ArchitectureSpec;
+  /** In spec-file form, so a worker checks it with the spec file's schema (wireSpec makes it). */
+  readonly spec: SpecFile;
   readonly config: ForwardConfig;
   readonly batchSize: number | null;
   readonly tensors: readonly TensorRef[];
@@ -38,7 +42,7 @@ export interface EvaluateTaskInput {
 
 /** A model side of an alignment: only the tensors the transplanted units touch. */
 export interface AlignModelInput {
-  readonly spec: ArchitectureSpec;
+  readonly spec: SpecFile;
   readonly widths: readonly (readonly [string, number])[];
   readonly tensors: readonly TensorRef[];
 }
@@ -89,31 +93,20 @@ export function taskKey(task: TaskInput): string {
   return hashOf(task);
 }
 
-export function encodeEnvelope(task: TaskInput): { key: string; bytes: Uint8Array } {
-  const key = taskKey(task);
-  return { key, bytes: new TextEncoder().encode(canonicalJson({ key, task })) };
+/** A spec as a task carries it: the spec file's JSON, which the worker reads back with the spec file's checks. */
+export function wireSpec(spec: ArchitectureSpec): SpecFile {
+  return JSON.parse(serializeSpec(spec)) as SpecFile;
 }
 
-const KINDS: readonly TaskInput['kind'][] = ['evaluate', 'align', 'noop'];
-
-/** Reads a task message; the key is checked against the task so a result can never land under another task. */
-export function decodeEnvelope(bytes: Uint8Array): TaskEnvelope {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (error) {
-    throw new BadTaskError(`task message is not JSON: ${(error as Error).message}`);
+export function encodeEnvelope(task: TaskInput): { key: string; bytes: Uint8Array } {
+  const key = taskKey(task);
+  const bytes = new TextEncoder().encode(canonicalJson({ key, task }));
+  if (bytes.byteLength > MAX_TASK_MESSAGE_BYTES) {
+    // Workers refuse it unread, so say so here, where the task is made.
+    throw new BadTaskError(
+      `task ${key} (${task.kind}) is ${bytes.byteLength} bytes, more than the ${MAX_TASK_MESSAGE_BYTES} a task message may be`,
+      key,
+    );
   }
-  const envelope = parsed as Partial<TaskEnvelope> | null;
-  if (envelope === null || typeof envelope !== 'object' || typeof envelope.key !== 'string') {
-    throw new BadTaskError('task message has no key');
-  }
-  const task = envelope.task as Partial<TaskInput> | undefined;
-  if (task === undefined || task === null || !KINDS.includes(task.kind as TaskInput['kind'])) {
-    throw new BadTaskError(`task ${envelope.key}: unknown kind ${JSON.stringify(task?.kind)}`, envelope.key);
-  }
-  if (taskKey(task as TaskInput) !== envelope.key) {
-    throw new BadTaskError(`task ${envelope.key}: key is not the hash of the task it carries`);
-  }
-  return envelope as TaskEnvelope;
+  return { key, bytes };
 }

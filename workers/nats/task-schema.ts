@@ -1,0 +1,186 @@
+/**
+ * Task messages come from peers on the bus, so a worker reads them as it reads a plan: the same schemas
+ * (alignment settings, candidates, specs), with every number that drives an allocation bounded by what the message
+ * itself can legitimately carry. The size is checked before the bytes are parsed at all.
+ */
+import { z } from 'zod';
+import { alignmentSettingsSchema, listedCandidateSchema } from '../../src/assembly/plan-schema.js';
+import { BACKEND_PREFERENCES } from '../../src/compute/backend-preference.js';
+import { MalError } from '../../src/errors.js';
+import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
+import { specFileSchema } from '../../src/spec/spec-schema.js';
+import { checkSpecStructure } from '../../src/spec/spec-structure.js';
+import { hashOf } from '../../src/store/content-store.js';
+import { BadTaskError } from './nats-errors.js';
+
+/**
+ * The largest task message read. A task names tensors by hash and carries a spec; the spec of a large transformer
+ * is tens of kilobytes, so 4 MiB is generous, and it keeps a hostile message from costing more than that to parse.
+ */
+export const MAX_TASK_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/** Names (tensors, spaces, config keys) and data sources are short; a longer one is not from a real model. */
+const MAX_NAME = 1024;
+
+/** A task's key: hex sha256, which also keeps it to what a KV key may be (no '.', '*' or '>' tricks). */
+export const TASK_KEY_PATTERN = /^[0-9a-f]{64}$/;
+
+const backendSchema = z.enum(BACKEND_PREFERENCES.filter((b) => b !== 'auto') as ['wasm', ...string[]]);
+
+const nameSchema = z.string().min(1).max(MAX_NAME);
+
+const tensorRefSchema = z.strictObject({
+  name: nameSchema,
+  hash: z.string().regex(TASK_KEY_PATTERN, { error: 'expected a hex sha256 (64 lowercase hex digits)' }),
+});
+
+/** Each tensor at most once: a repeated name would have the worker pack the same blob again and again. */
+const tensorRefsSchema = z.array(tensorRefSchema).superRefine((refs, context) => {
+  const seen = new Set<string>();
+  refs.forEach((ref, index) => {
+    if (seen.has(ref.name))
+      context.addIssue({
+        code: 'custom',
+        path: [index, 'name'],
+        message: `tensor '${ref.name}' is listed twice`,
+      });
+    seen.add(ref.name);
+  });
+});
+
+/** The spec as a spec file holds it, checked by the spec file's schema and structure checks. */
+const specSchema = specFileSchema.transform((spec, context): ArchitectureSpec => {
+  try {
+    checkSpecStructure(spec);
+  } catch (error) {
+    if (!(error instanceof MalError)) throw error;
+    context.addIssue({ code: 'custom', message: error.message, input: spec });
+    return z.NEVER;
+  }
+  return spec;
+});
+
+const dataBatchSchema = z
+  .strictObject({
+    source: nameSchema,
+    layout: z.enum(['flat', 'image']),
+    start: z.number().int().min(0),
+    end: z.number().int().min(0).nullable(),
+  })
+  .refine((batch) => batch.end === null || batch.end >= batch.start, {
+    error: 'end must be null or ≥ start',
+    path: ['end'],
+  });
+
+const forwardConfigSchema = z.record(
+  z.string().max(MAX_NAME),
+  z.union([z.string().max(MAX_NAME), z.number().refine(Number.isFinite, 'must be finite')]),
+);
+
+const evaluateSchema = z.strictObject({
+  kind: z.literal('evaluate'),
+  backend: backendSchema,
+  spec: specSchema,
+  config: forwardConfigSchema,
+  batchSize: z.number().int().min(1).max(1_000_000).nullable(),
+  tensors: tensorRefsSchema,
+  data: dataBatchSchema,
+});
+
+const alignModelSchema = z.strictObject({
+  spec: specSchema,
+  // Widths are checked again against the fetched tensors' shapes before anything is sized by them.
+  widths: z.array(
+    z.tuple([
+      nameSchema,
+      z
+        .number()
+        .int()
+        .min(1)
+        .max(2 ** 31 - 1),
+    ]),
+  ),
+  tensors: tensorRefsSchema,
+});
+
+const alignSchema = z.strictObject({
+  kind: z.literal('align'),
+  base: alignModelSchema,
+  zoo: alignModelSchema,
+  candidate: listedCandidateSchema,
+  settings: alignmentSettingsSchema,
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1),
+});
+
+const noopSchema = z.strictObject({
+  kind: z.literal('noop'),
+  tensors: tensorRefsSchema,
+  nonce: z.string().max(MAX_NAME),
+});
+
+const taskSchema = z.discriminatedUnion('kind', [evaluateSchema, alignSchema, noopSchema]);
+
+export type ValidTask = z.output<typeof taskSchema>;
+export type ValidEvaluateTask = z.output<typeof evaluateSchema>;
+export type ValidAlignTask = z.output<typeof alignSchema>;
+
+/** A task message that passed every check: its key is the hash of the task exactly as it was sent. */
+export interface ValidEnvelope {
+  readonly key: string;
+  readonly task: ValidTask;
+}
+
+const KINDS = new Set(['evaluate', 'align', 'noop']);
+
+/**
+ * Reads a task message. A key is only ever reported (and so a failure only ever recorded under it) once it is the
+ * hash of the task the message carries: a message cannot name another task's key and have its error land there.
+ */
+export function decodeTaskMessage(bytes: Uint8Array): ValidEnvelope {
+  if (bytes.byteLength > MAX_TASK_MESSAGE_BYTES) {
+    throw new BadTaskError(
+      `task message of ${bytes.byteLength} bytes is larger than the ${MAX_TASK_MESSAGE_BYTES} a task may be`,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (error) {
+    throw new BadTaskError(`task message is not JSON: ${(error as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new BadTaskError('task message is not a JSON object');
+  }
+  const { key, task, ...rest } = parsed as Record<string, unknown>;
+  if (typeof key !== 'string' || !TASK_KEY_PATTERN.test(key)) {
+    throw new BadTaskError('task message has no key (a hex sha256)');
+  }
+  const extra = Object.keys(rest);
+  if (extra.length > 0) throw new BadTaskError(`task message ${key}: unknown field '${extra[0]}'`);
+  if (task === null || typeof task !== 'object' || Array.isArray(task)) {
+    throw new BadTaskError(`task message ${key}: no task object`);
+  }
+  const kind = (task as Record<string, unknown>).kind;
+  if (typeof kind !== 'string' || !KINDS.has(kind)) {
+    throw new BadTaskError(`task message ${key}: unknown kind ${JSON.stringify(kind)}`);
+  }
+  let verified: boolean;
+  try {
+    verified = hashOf(task) === key;
+  } catch (error) {
+    // canonicalJson refuses what JSON cannot round-trip; deep nesting can exhaust the stack.
+    throw new BadTaskError(`task message ${key}: the task cannot be hashed: ${(error as Error).message}`);
+  }
+  if (!verified) throw new BadTaskError(`task message ${key}: key is not the hash of the task it carries`);
+  const result = taskSchema.safeParse(task);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue.path.length === 0 ? 'task' : `task.${issue.path.map(String).join('.')}`;
+    throw new BadTaskError(`task ${key} (${kind}): ${path}: ${issue.message}`, key);
+  }
+  return { key, task: result.data };
+}
