@@ -25,7 +25,7 @@ import type { FloatTensor } from '../../src/tensor/tensor.js';
 import { natsConnectionOptions } from '../../workers/nats/connection-options.js';
 import { type DispatchTask, NatsTaskDispatcher, outputOf } from '../../workers/nats/task-dispatcher.js';
 import { poolConsumerName, TASK_STREAM } from '../../workers/nats/task-infrastructure.js';
-import { encodeEnvelope, type TaskInput, wireSpec } from '../../workers/nats/task-messages.js';
+import { encodeEnvelope, type TaskInput } from '../../workers/nats/task-messages.js';
 import { malArgv } from '../support/mal-cli.js';
 import { makeMlp } from '../support/model-factory.js';
 import { startNatsServer, type TestNatsServer } from '../support/nats-server.js';
@@ -219,7 +219,7 @@ describe('NATS task workers', () => {
     const task: TaskInput = {
       kind: 'evaluate',
       backend: 'wasm',
-      spec: wireSpec(specOf(model)),
+      spec: specOf(model),
       config: {},
       batchSize: null,
       tensors: refs.map((r, i) => (i === 0 ? { name: r.name, hash: badHash } : r)),

@@ -46,7 +46,6 @@ import {
   type TaskOutput,
   type TaskResultRecord,
   type TensorRef,
-  wireSpec,
 } from './task-messages.js';
 import { NatsTensorStore } from './tensor-store.js';
 
@@ -169,7 +168,7 @@ export class NatsTaskDispatcher {
         inputs.push({
           kind: 'evaluate',
           backend: this.backend,
-          spec: wireSpec(spec),
+          spec: spec,
           config,
           batchSize: null,
           tensors: refs,
@@ -211,7 +210,7 @@ export class NatsTaskDispatcher {
         continue;
       }
       const side = async (m: ModelInMemory, names: Set<string>): Promise<AlignModelInput> => ({
-        spec: wireSpec(m.spec),
+        spec: m.spec,
         widths: [...m.widths],
         tensors: await this.uploadTensors([...m.tensors].filter(([name]) => names.has(name))),
       });

@@ -5,8 +5,6 @@ import type { ExampleLayout } from '../../src/data/dataset.js';
 import type { TaskOutput } from '../../src/engine/task-thread.js';
 import type { ForwardConfig } from '../../src/eval/forward.js';
 import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
-import { serializeSpec } from '../../src/spec/spec-file.js';
-import type { SpecFile } from '../../src/spec/spec-schema.js';
 import { canonicalJson, hashOf } from '../../src/store/content-store.js';
 import { BadTaskError } from './nats-errors.js';
 import { MAX_TASK_MESSAGE_BYTES } from './task-schema.js';
@@ -32,8 +30,7 @@ export interface EvaluateTaskInput {
   readonly kind: 'evaluate';
   /** The backend the numbers must come from: results differ in the last bits between backends. */
   readonly backend: BackendName;
-  /** In spec-file form, so a worker checks it with the spec file's schema (wireSpec makes it). */
-  readonly spec: SpecFile;
+  readonly spec: ArchitectureSpec;
   readonly config: ForwardConfig;
   readonly batchSize: number | null;
   readonly tensors: readonly TensorRef[];
@@ -42,7 +39,7 @@ export interface EvaluateTaskInput {
 
 /** A model side of an alignment: only the tensors the transplanted units touch. */
 export interface AlignModelInput {
-  readonly spec: SpecFile;
+  readonly spec: ArchitectureSpec;
   readonly widths: readonly (readonly [string, number])[];
   readonly tensors: readonly TensorRef[];
 }
@@ -91,11 +88,6 @@ export interface TaskEnvelope {
 /** A task's key: the hash of everything its result depends on, so equal tasks share one result. */
 export function taskKey(task: TaskInput): string {
   return hashOf(task);
-}
-
-/** A spec as a task carries it: the spec file's JSON, which the worker reads back with the spec file's checks. */
-export function wireSpec(spec: ArchitectureSpec): SpecFile {
-  return JSON.parse(serializeSpec(spec)) as SpecFile;
 }
 
 export function encodeEnvelope(task: TaskInput): { key: string; bytes: Uint8Array } {

@@ -8,6 +8,7 @@ import { alignmentSettingsSchema, listedCandidateSchema } from '../../src/assemb
 import { BACKEND_PREFERENCES } from '../../src/compute/backend-preference.js';
 import { MalError } from '../../src/errors.js';
 import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
+import { serializeSpec } from '../../src/spec/spec-file.js';
 import { specFileSchema } from '../../src/spec/spec-schema.js';
 import { checkSpecStructure } from '../../src/spec/spec-structure.js';
 import { hashOf } from '../../src/store/content-store.js';
@@ -48,17 +49,53 @@ const tensorRefsSchema = z.array(tensorRefSchema).superRefine((refs, context) =>
   });
 });
 
-/** The spec as a spec file holds it, checked by the spec file's schema and structure checks. */
-const specSchema = specFileSchema.transform((spec, context): ArchitectureSpec => {
-  try {
-    checkSpecStructure(spec);
-  } catch (error) {
-    if (!(error instanceof MalError)) throw error;
-    context.addIssue({ code: 'custom', message: error.message, input: spec });
-    return z.NEVER;
-  }
-  return spec;
-});
+/**
+ * A spec travels in the engine's own form (its tensor order matters to sums, and a spec file's tensor mapping would
+ * lose it to the canonical key order). Its shape is checked here, then everything a spec file is checked for, by
+ * the spec file's own schema on the same spec written as a spec file, and the structure checks.
+ */
+const axisPartSchema = z.strictObject({ space: nameSchema, block: z.number().int().min(0).max(1_000_000) });
+const specSchema = z
+  .strictObject({
+    family: z.string(),
+    spaces: z.array(
+      z.strictObject({ name: nameSchema, kind: z.enum(['free', 'fixed']), role: z.string().optional() }),
+    ),
+    tensors: z.array(
+      z.strictObject({
+        name: nameSchema,
+        axes: z.array(z.array(axisPartSchema).nullable()),
+        merge: z.boolean(),
+      }),
+    ),
+    layers: z.array(
+      z.strictObject({
+        name: nameSchema,
+        kind: z.string(),
+        tensors: z.array(nameSchema),
+        input: nameSchema.nullable(),
+        output: nameSchema.nullable(),
+      }),
+    ),
+    attributes: z.record(z.string().max(MAX_NAME), z.union([z.string().max(MAX_NAME), z.number()])),
+  })
+  .transform((raw, context): ArchitectureSpec => {
+    const spec = raw as ArchitectureSpec;
+    try {
+      const asFile = specFileSchema.safeParse(JSON.parse(serializeSpec(spec)));
+      if (!asFile.success) {
+        const issue = asFile.error.issues[0];
+        context.addIssue({ code: 'custom', path: issue.path, message: issue.message, input: raw });
+        return z.NEVER;
+      }
+      checkSpecStructure(spec);
+    } catch (error) {
+      if (!(error instanceof MalError)) throw error;
+      context.addIssue({ code: 'custom', message: error.message, input: raw });
+      return z.NEVER;
+    }
+    return spec;
+  });
 
 const dataBatchSchema = z
   .strictObject({
