@@ -615,10 +615,13 @@ describe('deploy/nats config, checked by nats-server -t', () => {
     const stream = constant('TASK_STREAM');
     expect(text).toContain(`$JS.API.CONSUMER.MSG.NEXT.${stream}.*`);
     expect(text).toContain(`$JS.ACK.${stream}.>`);
-    for (const bucket of [constant('TENSOR_BUCKET'), constant('RESULT_BUCKET')]) {
-      expect(text).toContain(`"$O.${bucket}.>"`);
-      expect(text).toContain(`$JS.API.STREAM.INFO.OBJ_${bucket}`);
-    }
+    const tensors = constant('TENSOR_BUCKET');
+    expect(text).toContain(`"$O.${tensors}.>"`);
+    expect(text).toContain(`$JS.API.STREAM.INFO.OBJ_${tensors}`);
+    // Results are a KV bucket (workers/nats/result-store.ts).
+    const results = constant('RESULT_BUCKET');
+    expect(text).toContain(`"$KV.${results}.>"`);
+    expect(text).toContain(`$JS.API.STREAM.INFO.KV_${results}`);
     expect(infra).toContain("subjects: ['mal.tasks.>']");
     expect(text).toContain('"mal.tasks.>"');
   });

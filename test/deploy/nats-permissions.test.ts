@@ -2,7 +2,8 @@
 // temporary folder) and walks one task through it with the per-role users: the dispatcher creates the queue and
 // the buckets, stores a tensor and publishes a task; the worker pulls it, reads the tensor, writes a result and
 // acknowledges. Then what each role must not do is refused. This checks the permissions against the JetStream
-// and object-store subjects nats.js really uses, which `nats-server -t` alone cannot.
+// object-store and KV subjects nats.js really uses, which `nats-server -t` alone cannot. A client without a right
+// (a worker publishing a task or writing tensors, a dispatcher writing or deleting a result) is refused.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NatsResultStore } from '../../workers/nats/result-store.js';
 import {
   ensurePoolConsumer,
   ensureTaskStream,
@@ -102,18 +104,23 @@ describe('deploy/nats/nats-server.conf permissions, on a running nats-server', (
   it('lets a task go dispatcher → worker → result, and refuses what each role must not do', async () => {
     const tensor = new Uint8Array(300_000).map((_, i) => i % 251);
     const task = new TextEncoder().encode(JSON.stringify({ tensor: 't1', result: 'r1' }));
+    const encode = (text: string) => new TextEncoder().encode(text);
+    const decode = (bytes: Uint8Array | null | undefined) =>
+      new TextDecoder().decode(bytes ?? new Uint8Array());
 
-    // Dispatcher: queue, buckets, a tensor, a task.
+    // Dispatcher: queue, pool consumer, buckets (as NatsTaskDispatcher.connect opens them), a tensor, a task.
     const dispatcher = await login('dispatcher', PASSWORDS.MAL_NATS_DISPATCHER_PASSWORD);
     const djsm = await dispatcher.jetstreamManager();
     await ensureTaskStream(djsm);
+    await ensurePoolConsumer(djsm, 'cpu', { ackWaitMs: 30_000, maxDeliver: 5 }, false);
     const djs = dispatcher.jetstream();
     const dTensors = await djs.views.os(TENSOR_BUCKET);
-    await djs.views.os(RESULT_BUCKET);
+    const dResults = await NatsResultStore.open(djs);
+    const watch = await dResults.kv.watch({ key: '>' });
     await dTensors.putBlob({ name: 't1' }, tensor);
     await djs.publish(taskSubject('cpu'), task);
 
-    // Worker: its pool's consumer, the task, the tensor, a result, the ack.
+    // Worker: its pool's consumer, the task, the tensor, a result (write-once), the ack.
     const worker = await login('worker', PASSWORDS.MAL_NATS_WORKER_PASSWORD);
     const wjsm = await worker.jetstreamManager();
     await ensureTaskStream(wjsm);
@@ -122,37 +129,61 @@ describe('deploy/nats/nats-server.conf permissions, on a running nats-server', (
     const consumer = await wjs.consumers.get(TASK_STREAM, poolConsumerName('cpu'));
     const message = await consumer.next({ expires: 5_000 });
     expect(message).not.toBeNull();
-    expect(new TextDecoder().decode(message!.data)).toContain('"tensor":"t1"');
+    expect(decode(message?.data)).toContain('"tensor":"t1"');
     const wTensors = await wjs.views.os(TENSOR_BUCKET);
     expect(await wTensors.getBlob('t1')).toEqual(tensor);
-    const wResults = await wjs.views.os(RESULT_BUCKET);
-    await wResults.putBlob({ name: 'r1' }, new TextEncoder().encode('{"ok":true}'));
-    // Writing the same name again replaces it (the old chunks are purged).
-    await wResults.putBlob({ name: 'r1' }, new TextEncoder().encode('{"ok":true,"again":1}'));
-    await wTensors.putBlob({ name: 't2' }, tensor.subarray(0, 1000));
-    expect(await message!.ackAck()).toBe(true);
+    const wResults = await NatsResultStore.open(wjs);
+    const result = { ok: true, kind: 'noop', output: { elements: 1 }, worker: 'w1' } as const;
+    expect(await wResults.record('r1', result)).toBe('stored');
+    const failure = { ok: false, kind: 'noop', error: { name: 'E', message: 'late' }, worker: 'w2' } as const;
+    expect(await wResults.record('r1', failure)).toBe('kept');
+    expect(await message?.ackAck()).toBe(true);
 
-    // The dispatcher reads the result; the queue is empty (work queue: acked messages are removed).
-    const dResults = await djs.views.os(RESULT_BUCKET);
-    expect(new TextDecoder().decode((await dResults.getBlob('r1'))!)).toBe('{"ok":true,"again":1}');
+    // The dispatcher reads the result (directly and through its watch); the queue is empty.
+    expect(await dResults.get('r1')).toEqual(result);
+    for await (const entry of watch) {
+      expect(entry.key).toBe('r1');
+      break;
+    }
     expect((await djsm.streams.info(TASK_STREAM)).state.messages).toBe(0);
 
-    // A worker may not publish tasks (directly or through JetStream), nor delete or purge the queue.
-    await expect(wjs.publish(taskSubject('cpu'), task, { timeout: 2_000 })).rejects.toThrow();
+    // A worker may not publish tasks (directly or through JetStream), write or purge tensors, nor delete or
+    // purge the queue or the buckets.
+    await expect(wjs.publish(taskSubject('cpu'), task)).rejects.toThrow();
+    await expect(wTensors.putBlob({ name: 't3' }, tensor.subarray(0, 10))).rejects.toThrow();
+    await expect(wjsm.streams.purge(`OBJ_${TENSOR_BUCKET}`)).rejects.toThrow();
     await expect(wjsm.streams.purge(TASK_STREAM)).rejects.toThrow();
     await expect(wjsm.streams.delete(TASK_STREAM)).rejects.toThrow();
     await expect(wjsm.streams.delete(`OBJ_${TENSOR_BUCKET}`)).rejects.toThrow();
+    await expect(wjsm.streams.purge(`KV_${RESULT_BUCKET}`)).rejects.toThrow();
+    await expect(wjsm.streams.deleteMessage(`KV_${RESULT_BUCKET}`, 1)).rejects.toThrow();
     worker.publish(taskSubject('cpu'), task);
     await worker.flush().catch(() => undefined);
     await new Promise((r) => setTimeout(r, 200));
     expect((await djsm.streams.info(TASK_STREAM)).state.messages).toBe(0);
 
-    // The dispatcher may not delete the queue or the buckets either; admin may.
+    // A dispatcher may not write a result, overwrite or delete a stored one, purge the bucket or remove its
+    // messages, nor delete the queue or the buckets.
+    await expect(dResults.kv.put('r2', encode('{"ok":true}'))).rejects.toThrow();
+    await expect(dResults.kv.put('r1', encode('{"ok":false}'))).rejects.toThrow();
+    await expect(dResults.kv.delete('r1')).rejects.toThrow();
+    await expect(dResults.kv.purge('r1')).rejects.toThrow();
+    await expect(djsm.streams.purge(`KV_${RESULT_BUCKET}`)).rejects.toThrow();
+    await expect(djsm.streams.deleteMessage(`KV_${RESULT_BUCKET}`, 1)).rejects.toThrow();
+    await expect(djsm.streams.update(`KV_${RESULT_BUCKET}`, { max_msgs_per_subject: 5 })).rejects.toThrow();
     await expect(djsm.streams.delete(TASK_STREAM)).rejects.toThrow();
-    await expect(djsm.streams.delete(`OBJ_${RESULT_BUCKET}`)).rejects.toThrow();
+    await expect(djsm.streams.delete(`KV_${RESULT_BUCKET}`)).rejects.toThrow();
+    expect(await dResults.get('r1')).toEqual(result);
+
+    // Without a user there is no bus at all: no tensors to read, no tasks, no results.
+    await expect(connect({ servers: url, reconnect: false, timeout: 5_000 })).rejects.toThrow(
+      /Authorization/i,
+    );
+
+    // Admin may do what an operator does.
     const admin = await login('admin', PASSWORDS.MAL_NATS_ADMIN_PASSWORD);
     const ajsm = await admin.jetstreamManager();
-    expect(await ajsm.streams.delete(`OBJ_${RESULT_BUCKET}`)).toBe(true);
+    expect(await ajsm.streams.delete(`KV_${RESULT_BUCKET}`)).toBe(true);
   });
 
   it('uses the same password variables as compose passes to the server', () => {
