@@ -62,7 +62,7 @@ export const alignmentSettingsSchema = strictObject({
     .describe(
       'network: free spaces in network order every sweep; random: a fresh seeded shuffle each sweep.',
     ),
-  maxSweeps: boundedNumber({ integer: true, min: 1 })
+  maxSweeps: boundedNumber({ integer: true, min: 1, max: 1e6 })
     .default(50)
     .describe('Most coordinate-descent sweeps over all spaces.'),
   tolerance: boundedNumber({ min: 0 })
