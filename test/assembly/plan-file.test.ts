@@ -389,7 +389,7 @@ describe('parsePlanFile: errors name the file, the line and the field path', () 
     [
       'maxSweeps 0',
       withMinimal('alignment: {maxSweeps: 0}\n'),
-      'plan.yaml:6: alignment.maxSweeps: must be an integer ≥ 1, got 0',
+      'plan.yaml:6: alignment.maxSweeps: must be an integer ≥ 1 and ≤ 1000000, got 0',
     ],
     ['an unknown backend', withMinimal('backend: cuda\n'), "plan.yaml:6: backend: must be one of 'auto',"],
     [
