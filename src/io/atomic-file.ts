@@ -62,7 +62,9 @@ export async function syncFolder(folder: string): Promise<void> {
   }
 }
 
-function describeKind(stats: Stats): string {
+/** What a file-system object is, in words: "a character device", "a named pipe (FIFO)", … */
+export function describeKind(stats: Stats): string {
+  if (stats.isFile()) return 'a regular file';
   if (stats.isDirectory()) return 'a folder';
   if (stats.isCharacterDevice()) return 'a character device';
   if (stats.isBlockDevice()) return 'a block device';
