@@ -24,6 +24,15 @@ async function statOrUndefined(path: string, doing: string) {
   }
 }
 
+/** A file found in a model folder must be a file: a folder, a loop or a device by that name is reported here. */
+async function regularFile(path: string): Promise<string> {
+  const stats = await statOrUndefined(path, 'read the model');
+  if (stats === undefined) throw new InvalidFileError(path, 'no such file (a dangling symbolic link?)');
+  if (stats.isDirectory()) throw new InvalidFileError(path, 'is a folder where a model file is expected');
+  if (!stats.isFile()) throw new InvalidFileError(path, 'is not a regular file');
+  return path;
+}
+
 /**
  * Where the tensors of a model live. Accepts a .safetensors file, an index .json file, or a folder holding
  * model.safetensors, model.safetensors.index.json, or exactly one *.safetensors.index.json or *.safetensors.
@@ -42,12 +51,14 @@ export async function locateModel(path: string): Promise<ModelLocation> {
     throw fileSystemError(path, error, 'list the model folder');
   }
   const files = new Set(names);
-  if (files.has(SINGLE_FILE)) return { kind: 'single', file: join(path, SINGLE_FILE) };
-  if (files.has(SHARD_INDEX_FILE)) return { kind: 'sharded', index: join(path, SHARD_INDEX_FILE) };
+  if (files.has(SINGLE_FILE)) return { kind: 'single', file: await regularFile(join(path, SINGLE_FILE)) };
+  if (files.has(SHARD_INDEX_FILE))
+    return { kind: 'sharded', index: await regularFile(join(path, SHARD_INDEX_FILE)) };
   const indexes = [...files].filter((f) => f.endsWith('.safetensors.index.json'));
-  if (indexes.length === 1) return { kind: 'sharded', index: join(path, indexes[0]) };
+  if (indexes.length === 1) return { kind: 'sharded', index: await regularFile(join(path, indexes[0])) };
   const singles = [...files].filter((f) => f.endsWith('.safetensors'));
-  if (indexes.length === 0 && singles.length === 1) return { kind: 'single', file: join(path, singles[0]) };
+  if (indexes.length === 0 && singles.length === 1)
+    return { kind: 'single', file: await regularFile(join(path, singles[0])) };
   const found = [...indexes, ...singles];
   throw new InvalidFileError(
     path,
