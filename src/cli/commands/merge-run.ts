@@ -4,6 +4,7 @@ import { checkMapsFitPlan } from '../../align/check-maps.js';
 import { readMapsFile } from '../../align/maps-file.js';
 import type { SpaceMaps } from '../../align/space-map.js';
 import { MalError, UsageError } from '../../errors.js';
+import { checkOutputFile, modelInputFiles } from '../../io/output-guard.js';
 import {
   assertMethodFitsWidths,
   MERGE_METHOD_NAMES,
@@ -13,7 +14,6 @@ import {
   parseMergeMethodChoice,
 } from '../../merge/merge-method-registry.js';
 import { mergeModels } from '../../merge/merge-models.js';
-import { checkOutputFile, modelInputFiles } from '../../io/output-guard.js';
 import { loadModel } from '../../model/load-model.js';
 import { alignmentOptions } from '../alignment-options.js';
 import { describeSpaces, stepReporter } from '../alignment-report.js';
