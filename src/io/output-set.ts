@@ -47,7 +47,8 @@ async function currentSet(folder: string): Promise<string | undefined> {
 
 /**
  * Removes what a killed run of this program left in an output folder: set folders that `current` does not name
- * (of processes that are gone), and temporaries of the atomic-file layer. Nothing else is touched.
+ * (of processes that are gone, or of this one), and temporaries of the atomic-file layer. Nothing else is
+ * touched. Call it before staging a new set.
  */
 export async function cleanOutputFolder(folder: string): Promise<void> {
   let names: string[];
@@ -60,7 +61,10 @@ export async function cleanOutputFolder(folder: string): Promise<void> {
   const current = await currentSet(folder);
   for (const name of names) {
     const match = SET_NAME.exec(name);
-    if (match === null || name === current || processIsAlive(Number(match[1]))) continue;
+    const pid = Number(match?.[1]);
+    // This process has staged nothing yet when it cleans (it cleans first), so a set of its own pid is a killed
+    // run's (pids are reused: in a container `mal` often has the same one every time).
+    if (match === null || name === current || (pid !== process.pid && processIsAlive(pid))) continue;
     await rm(join(folder, name), { recursive: true, force: true });
   }
   await removeOrphanedTemporaries(folder);
