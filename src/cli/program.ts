@@ -1,5 +1,6 @@
 import { Command as Commander, CommanderError, Help, Option } from 'commander';
 import { MalError, UsageError } from '../errors.js';
+import { errnoCode, fileSystemError } from '../io/file-system-error.js';
 import {
   type CommandDefinition,
   type CommandIO,
@@ -65,8 +66,40 @@ export async function runProgram(
       io.err(`${state.prefix}: ${error.message}`);
       return error.exitCode;
     }
+    // The last net for a file-system error no command caught: it names its path, so it is the user's to fix.
+    const escaped = unhandledFileSystemError(error);
+    if (escaped !== undefined) {
+      io.err(`${state.prefix}: ${escaped.message}`);
+      return escaped.exitCode;
+    }
     return internalError(io, state.prefix, error);
   }
+}
+
+/** What Node's file-system calls were doing, in words, for an errno error that carries its path. */
+const SYSCALL_WORDS: Readonly<Record<string, string>> = {
+  open: 'open',
+  read: 'read',
+  write: 'write',
+  stat: 'read',
+  lstat: 'read',
+  scandir: 'list the folder',
+  mkdir: 'create the folder',
+  rename: 'rename onto',
+  unlink: 'remove',
+  rmdir: 'remove',
+  rm: 'remove',
+  symlink: 'link',
+  realpath: 'resolve',
+  copyfile: 'copy',
+};
+
+function unhandledFileSystemError(error: unknown): MalError | undefined {
+  const path = (error as { path?: unknown } | null)?.path;
+  if (errnoCode(error) === undefined || typeof path !== 'string') return undefined;
+  const syscall = (error as { syscall?: unknown }).syscall;
+  const doing = typeof syscall === 'string' ? (SYSCALL_WORDS[syscall] ?? syscall) : 'use';
+  return fileSystemError(path, error, doing);
 }
 
 /** What the parse has reached: the command errors are reported for, and the flags (no value) it knows. */

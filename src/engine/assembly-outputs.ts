@@ -1,13 +1,18 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AssemblyPlan } from '../assembly/assembly-plan.js';
 import type { AssemblyResult } from '../assembly/run-assembly.js';
 import { transplantUnits } from '../assembly/transplant-units.js';
+import { parseDataSource } from '../data/data-source.js';
+import { validationFileCandidates } from '../data/fashion-mnist-val.js';
 import { writeFileAtomic } from '../io/atomic-file.js';
+import { checkOutputFolder, filesIn, modelInputFiles, type RunInput } from '../io/output-guard.js';
+import { cleanOutputFolder, stageOutputSet } from '../io/output-set.js';
 import { renderAssemblyReport } from '../report/assembly-report.js';
 import { renderModelCard } from '../report/model-card.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import { serializeSpec } from '../spec/spec-file.js';
+import { ZOO_MODELS_FOLDER } from '../zoo/zoo-folder.js';
+import { zooManifestPath } from '../zoo/zoo-manifest.js';
 
 export interface AssemblyOutputPaths {
   readonly model: string;
@@ -15,9 +20,60 @@ export interface AssemblyOutputPaths {
   readonly lineage: string;
 }
 
+/** The files of a run's output folder, published as one set (src/io/output-set.ts). */
+export const ASSEMBLY_OUTPUT_FILES = [
+  'model.safetensors',
+  'spec.json',
+  'lineage.json',
+  'README.md',
+  'report.html',
+] as const;
+
+/** The step store's folder inside the output folder. */
+export const ASSEMBLY_STORE_FOLDER = 'store';
+
+/** What a run reads, so that its outputs can be kept from replacing any of it. */
+async function assemblyInputs(plan: AssemblyPlan): Promise<{ files: RunInput[]; folders: RunInput[] }> {
+  const files = [...(await modelInputFiles(plan.base, 'the base model'))];
+  if (plan.merge.ancestor !== undefined)
+    files.push(...(await modelInputFiles(plan.merge.ancestor, 'the ancestor')));
+  files.push({ path: zooManifestPath(plan.zoo.path), role: 'the zoo manifest' });
+  files.push(...(await filesIn(join(plan.zoo.path, ZOO_MODELS_FOLDER), 'a zoo model')));
+  for (const task of plan.objective.tasks) {
+    const source = parseDataSource(task.data);
+    if (source.kind === 'arrow') files.push({ path: source.path, role: `the data of task '${task.data}'` });
+    if (source.kind === 'fashion-mnist-val') {
+      for (const path of validationFileCandidates())
+        files.push({ path, role: 'the data of fashion-mnist:val' });
+    }
+  }
+  return { files, folders: [{ path: plan.zoo.path, role: 'the zoo folder' }] };
+}
+
+/**
+ * Refuses, before any work starts, an output folder that is a file, holds inputs of the run (the base model's
+ * folder, the zoo, a data file's folder), or whose output names would replace an input (by any name: a hard link
+ * or a symbolic link to the base is caught).
+ */
+export async function checkAssemblyOutput(plan: AssemblyPlan): Promise<void> {
+  const { files, folders } = await assemblyInputs(plan);
+  await checkOutputFolder(plan.output, ASSEMBLY_OUTPUT_FILES, files, folders);
+}
+
+/**
+ * Removes what a killed run left in an output folder: unpublished output sets and the temporaries of the
+ * atomic-file layer, in the folder and in the step store's folders (the store writes through that layer too).
+ */
+export async function cleanAssemblyOutput(output: string): Promise<void> {
+  await cleanOutputFolder(output);
+  await cleanOutputFolder(join(output, ASSEMBLY_STORE_FOLDER, 'objects'));
+  await cleanOutputFolder(join(output, ASSEMBLY_STORE_FOLDER, 'steps'));
+}
+
 /**
  * The output folder of a run: the assembled model (the state's exact bytes, so its sha256 is the lineage's final
- * hash), its spec, lineage.json, a model card and the HTML report. Each file is written atomically.
+ * hash), its spec, lineage.json, a model card and the HTML report. The five are written into a staging folder and
+ * published together, so a reader never sees a new model beside an older run's lineage or report.
  */
 export async function writeAssemblyOutputs(
   output: string,
@@ -25,19 +81,25 @@ export async function writeAssemblyOutputs(
   spec: ArchitectureSpec,
   plan: AssemblyPlan,
 ): Promise<AssemblyOutputPaths> {
-  await mkdir(output, { recursive: true });
-  const paths = {
+  await cleanOutputFolder(output);
+  const set = await stageOutputSet(output);
+  try {
+    await writeFileAtomic(set.path('model.safetensors'), result.model);
+    await writeFileAtomic(set.path('spec.json'), serializeSpec(spec));
+    await writeFileAtomic(set.path('lineage.json'), `${JSON.stringify(result.lineage, null, 2)}\n`);
+    await writeFileAtomic(set.path('README.md'), renderModelCard(result.lineage, plan));
+    await writeFileAtomic(
+      set.path('report.html'),
+      renderAssemblyReport(result.lineage, { baseLayers: transplantUnits(spec).map((u) => u.name) }),
+    );
+    await set.publish(ASSEMBLY_OUTPUT_FILES);
+  } catch (error) {
+    await set.discard();
+    throw error;
+  }
+  return {
     model: join(output, 'model.safetensors'),
     report: join(output, 'report.html'),
     lineage: join(output, 'lineage.json'),
   };
-  await writeFileAtomic(paths.model, result.model);
-  await writeFileAtomic(join(output, 'spec.json'), serializeSpec(spec));
-  await writeFileAtomic(paths.lineage, `${JSON.stringify(result.lineage, null, 2)}\n`);
-  await writeFileAtomic(join(output, 'README.md'), renderModelCard(result.lineage, plan));
-  await writeFileAtomic(
-    paths.report,
-    renderAssemblyReport(result.lineage, { baseLayers: transplantUnits(spec).map((u) => u.name) }),
-  );
-  return paths;
 }

@@ -1,6 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { InvalidFileError } from '../errors.js';
+import { fileSystemError } from './file-system-error.js';
 
 /**
  * One read call is capped well below the 2 GiB a single read(2) may return on Linux, so a tensor of any size is
@@ -42,6 +43,6 @@ export async function openForReading(file: string): Promise<FileHandle> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new InvalidFileError(file, 'no such file');
     if (code === 'EISDIR') throw new InvalidFileError(file, 'is a folder, not a file');
-    throw error;
+    throw fileSystemError(file, error, 'read');
   }
 }

@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { InvalidFileError } from '../errors.js';
+import { errnoCode, fileSystemError } from './file-system-error.js';
 import { SafetensorsReader } from './safetensors-reader.js';
 import { SHARD_INDEX_FILE } from './shard-index.js';
 import { ShardedModel } from './sharded-model.js';
@@ -13,13 +14,23 @@ export type ModelLocation =
   | { readonly kind: 'single'; readonly file: string }
   | { readonly kind: 'sharded'; readonly index: string };
 
-async function statOrUndefined(path: string) {
+/** undefined when nothing is there; a symlink loop, a missing permission or a file in the path is reported. */
+async function statOrUndefined(path: string, doing: string) {
   try {
     return await stat(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw fileSystemError(path, error, doing);
   }
+}
+
+/** A file found in a model folder must be a file: a folder, a loop or a device by that name is reported here. */
+async function regularFile(path: string): Promise<string> {
+  const stats = await statOrUndefined(path, 'read the model');
+  if (stats === undefined) throw new InvalidFileError(path, 'no such file (a dangling symbolic link?)');
+  if (stats.isDirectory()) throw new InvalidFileError(path, 'is a folder where a model file is expected');
+  if (!stats.isFile()) throw new InvalidFileError(path, 'is not a regular file');
+  return path;
 }
 
 /**
@@ -27,19 +38,27 @@ async function statOrUndefined(path: string) {
  * model.safetensors, model.safetensors.index.json, or exactly one *.safetensors.index.json or *.safetensors.
  */
 export async function locateModel(path: string): Promise<ModelLocation> {
-  const stats = await statOrUndefined(path);
+  const stats = await statOrUndefined(path, 'read the model');
   if (stats === undefined) throw new InvalidFileError(path, 'no such file or folder');
   if (stats.isFile())
     return path.endsWith('.json') ? { kind: 'sharded', index: path } : { kind: 'single', file: path };
   if (!stats.isDirectory()) throw new InvalidFileError(path, 'neither a file nor a folder');
 
-  const files = new Set(await readdir(path));
-  if (files.has(SINGLE_FILE)) return { kind: 'single', file: join(path, SINGLE_FILE) };
-  if (files.has(SHARD_INDEX_FILE)) return { kind: 'sharded', index: join(path, SHARD_INDEX_FILE) };
+  let names: string[];
+  try {
+    names = await readdir(path);
+  } catch (error) {
+    throw fileSystemError(path, error, 'list the model folder');
+  }
+  const files = new Set(names);
+  if (files.has(SINGLE_FILE)) return { kind: 'single', file: await regularFile(join(path, SINGLE_FILE)) };
+  if (files.has(SHARD_INDEX_FILE))
+    return { kind: 'sharded', index: await regularFile(join(path, SHARD_INDEX_FILE)) };
   const indexes = [...files].filter((f) => f.endsWith('.safetensors.index.json'));
-  if (indexes.length === 1) return { kind: 'sharded', index: join(path, indexes[0]) };
+  if (indexes.length === 1) return { kind: 'sharded', index: await regularFile(join(path, indexes[0])) };
   const singles = [...files].filter((f) => f.endsWith('.safetensors'));
-  if (indexes.length === 0 && singles.length === 1) return { kind: 'single', file: join(path, singles[0]) };
+  if (indexes.length === 0 && singles.length === 1)
+    return { kind: 'single', file: await regularFile(join(path, singles[0])) };
   const found = [...indexes, ...singles];
   throw new InvalidFileError(
     path,
@@ -63,15 +82,15 @@ export async function openModel(path: string): Promise<TensorSource> {
  * undefined when there is none. Architecture code reads head counts and sizes from it.
  */
 export async function readModelConfig(path: string): Promise<Record<string, unknown> | undefined> {
-  const stats = await statOrUndefined(path);
+  const stats = await statOrUndefined(path, 'read the model');
   if (stats === undefined) return undefined;
   const configPath = join(stats.isDirectory() ? path : dirname(path), CONFIG_FILE);
   let text: string;
   try {
     text = await readFile(configPath, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw fileSystemError(configPath, error, 'read the model configuration');
   }
   let json: unknown;
   try {

@@ -79,6 +79,8 @@ describe('module boundaries', () => {
       'src/cli/package-version.ts',
       'src/cli/program.ts',
       'src/errors.ts',
+      // Dependency-free: the program's last net for file-system errors no command caught.
+      'src/io/file-system-error.ts',
       'workers/commands/index.ts',
       'workers/mal.ts',
     ]);

@@ -1,9 +1,10 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { alignModels } from '../../align/align-models.js';
 import { type MapsDocument, spaceMapsToDocument } from '../../align/maps-file.js';
 import { writeAlignedTarget } from '../../align/write-aligned.js';
 import { writeFileAtomic } from '../../io/atomic-file.js';
+import { checkOutputFolder, modelInputFiles } from '../../io/output-guard.js';
+import { cleanOutputFolder, stageOutputSet } from '../../io/output-set.js';
 import { loadModel } from '../../model/load-model.js';
 import { alignmentOptions, recordedAlignmentOptions } from '../alignment-options.js';
 import { describeSpaces, stepReporter } from '../alignment-report.js';
@@ -11,11 +12,23 @@ import type { CommandIO, ParsedArgs } from '../command.js';
 import { requiredString } from '../command.js';
 import { ALIGNMENT_OBJECTIVE, HIGHER_IS_BETTER } from '../directions.js';
 import { modelLoadOptions } from '../model-options.js';
+import { optionalInputs } from '../run-inputs.js';
+
+/** What `mal align` writes into its --out folder, published as one set (src/io/output-set.ts). */
+const ALIGN_OUTPUT_FILES = ['aligned.safetensors', 'maps.json'] as const;
 
 export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number> {
   const outDir = requiredString(args, 'out');
   const options = alignmentOptions(args);
   const json = args.flags.has('json');
+  // Before any work: the folder must be able to take the outputs without replacing an input.
+  const inputs = [
+    ...(await modelInputFiles(args.positionals[0], 'the base model')),
+    ...(await modelInputFiles(args.positionals[1], 'the target model')),
+    ...optionalInputs(args, { 'base-spec': '--base-spec', 'target-spec': '--target-spec' }),
+  ];
+  await checkOutputFolder(outDir, ALIGN_OUTPUT_FILES, inputs);
+  await cleanOutputFolder(outDir);
   const base = await loadModel(args.positionals[0], modelLoadOptions(args, 'base-'));
   try {
     const target = await loadModel(args.positionals[1], modelLoadOptions(args, 'target-'));
@@ -24,28 +37,41 @@ export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number>
         ...options,
         onStep: json ? undefined : stepReporter(io),
       });
-      await mkdir(outDir, { recursive: true });
       const alignedPath = join(outDir, 'aligned.safetensors');
       const mapsPath = join(outDir, 'maps.json');
-      await writeAlignedTarget(base, problem, result.maps, options.kernel, alignedPath, {
-        format: 'pt',
-        'mal.kind': 'aligned',
-        'mal.base': base.path,
-        'mal.target': target.path,
-      });
-      const doc: MapsDocument = {
-        version: 1,
-        base: base.path,
-        target: target.path,
-        objective: result.objective,
-        initialObjective: result.initialObjective,
-        sweeps: result.sweeps,
-        converged: result.converged,
-        options: recordedAlignmentOptions(options),
-        spaces: spaceMapsToDocument(result.maps.values()),
-        iterations: result.steps,
-      };
-      await writeFileAtomic(mapsPath, `${JSON.stringify(doc, null, 2)}\n`);
+      const set = await stageOutputSet(outDir);
+      try {
+        await writeAlignedTarget(
+          base,
+          problem,
+          result.maps,
+          options.kernel,
+          set.path('aligned.safetensors'),
+          {
+            format: 'pt',
+            'mal.kind': 'aligned',
+            'mal.base': base.path,
+            'mal.target': target.path,
+          },
+        );
+        const doc: MapsDocument = {
+          version: 1,
+          base: base.path,
+          target: target.path,
+          objective: result.objective,
+          initialObjective: result.initialObjective,
+          sweeps: result.sweeps,
+          converged: result.converged,
+          options: recordedAlignmentOptions(options),
+          spaces: spaceMapsToDocument(result.maps.values()),
+          iterations: result.steps,
+        };
+        await writeFileAtomic(set.path('maps.json'), `${JSON.stringify(doc, null, 2)}\n`);
+        await set.publish(ALIGN_OUTPUT_FILES);
+      } catch (error) {
+        await set.discard();
+        throw error;
+      }
       if (json) {
         io.out(
           JSON.stringify({

@@ -1,7 +1,11 @@
 import type { Evaluated, LineageStep } from '../../assembly/lineage.js';
 import { runAssembly } from '../../assembly/run-assembly.js';
 import { describeBackend } from '../../compute/backend.js';
-import { writeAssemblyOutputs } from '../../engine/assembly-outputs.js';
+import {
+  checkAssemblyOutput,
+  cleanAssemblyOutput,
+  writeAssemblyOutputs,
+} from '../../engine/assembly-outputs.js';
 import { openEmbeddedAssembly } from '../../engine/embedded-assembly.js';
 import { loadAssemblyRun } from '../../engine/load-assembly-run.js';
 import type { CommandIO, ParsedArgs } from '../command.js';
@@ -13,6 +17,9 @@ export async function runAssemble(args: ParsedArgs, io: CommandIO): Promise<numb
     output: args.strings.get('out'),
     backend: args.strings.get('backend'),
   });
+  // Before any work: an output that would replace an input or a device is refused, and a killed run's leftovers go.
+  await checkAssemblyOutput(plan);
+  await cleanAssemblyOutput(plan.output);
   const json = args.flags.has('json');
   const directions = { objective: ASSEMBLY_OBJECTIVE, ...EVALUATION_DIRECTIONS };
   const emit = (event: Record<string, unknown>): void => {

@@ -1,12 +1,12 @@
-import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { basename, dirname } from 'node:path';
+import { basename } from 'node:path';
 import { describeBackend, initBackend } from '../../compute/backend.js';
 import { createEvaluator } from '../../engine/evaluation-pool.js';
 import { parseLambdaGrid } from '../../eval/lambda-grid.js';
 import { linearModeConnectivity } from '../../eval/lmc-run.js';
 import { evaluateTensors, forwardConfigOf, loadDatasetFor } from '../../eval/model-evaluation.js';
 import { writeFileAtomic } from '../../io/atomic-file.js';
+import { checkOutputFile, modelInputFiles } from '../../io/output-guard.js';
 import { UNMATCHED_POLICIES, type UnmatchedPolicy } from '../../merge/mal-interpolation.js';
 import { loadModel } from '../../model/load-model.js';
 import { renderLmcPlotSvg } from '../../report/lmc-plot.js';
@@ -21,6 +21,7 @@ import {
 } from '../directions.js';
 import { evaluationArgs } from '../evaluation-options.js';
 import { modelLoadOptions } from '../model-options.js';
+import { optionalInputs } from '../run-inputs.js';
 
 export async function runLmc(args: ParsedArgs, io: CommandIO): Promise<number> {
   const opts = evaluationArgs(args);
@@ -38,6 +39,14 @@ export async function runLmc(args: ParsedArgs, io: CommandIO): Promise<number> {
   const naive = args.flags.has('naive');
   const json = args.flags.has('json');
 
+  // Before any work: a plot may replace only a regular file, never an input of this run.
+  if (plotPath !== undefined) {
+    await checkOutputFile(plotPath, [
+      ...(await modelInputFiles(args.positionals[0], 'the base model')),
+      ...(await modelInputFiles(args.positionals[1], 'the target model')),
+      ...optionalInputs(args, { 'base-spec': '--base-spec', 'target-spec': '--target-spec' }),
+    ]);
+  }
   const backend = await initBackend(opts.backend);
   const base = await loadModel(args.positionals[0], modelLoadOptions(args, 'base-'));
   try {
@@ -77,7 +86,6 @@ export async function runLmc(args: ParsedArgs, io: CommandIO): Promise<number> {
       const seconds = (performance.now() - started) / 1000;
       const title = `${basename(base.path)} ← ${basename(target.path)} on ${dataset.name}${naive ? ' (naive)' : ''}`;
       if (plotPath !== undefined) {
-        await mkdir(dirname(plotPath), { recursive: true });
         await writeFileAtomic(
           plotPath,
           renderLmcPlotSvg(title, [

@@ -4,6 +4,7 @@ import { checkMapsFitPlan } from '../../align/check-maps.js';
 import { readMapsFile } from '../../align/maps-file.js';
 import type { SpaceMaps } from '../../align/space-map.js';
 import { MalError, UsageError } from '../../errors.js';
+import { checkOutputFile, modelInputFiles } from '../../io/output-guard.js';
 import {
   assertMethodFitsWidths,
   MERGE_METHOD_NAMES,
@@ -20,6 +21,7 @@ import type { CommandIO, ParsedArgs } from '../command.js';
 import { choiceOption, numberOption, requiredNumber, requiredString } from '../command.js';
 import { ALIGNMENT_OBJECTIVE, HIGHER_IS_BETTER } from '../directions.js';
 import { modelLoadOptions } from '../model-options.js';
+import { optionalInputs } from '../run-inputs.js';
 
 export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number> {
   const out = requiredString(args, 'out');
@@ -36,6 +38,14 @@ export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number>
     throw new UsageError(`--method ${method} needs --ancestor <model> (the models' common ancestor)`);
   if (!definition.needsAncestor && ancestorPath !== undefined)
     throw new UsageError(`--method ${method} reads no ancestor; --ancestor is for the task-vector methods`);
+
+  // Before any work: the output may replace only a regular file, never one this run reads.
+  await checkOutputFile(out, [
+    ...(await modelInputFiles(args.positionals[0], 'the base model')),
+    ...(await modelInputFiles(args.positionals[1], 'the target model')),
+    ...(ancestorPath === undefined ? [] : await modelInputFiles(ancestorPath, 'the ancestor')),
+    ...optionalInputs(args, { maps: '--maps', 'base-spec': '--base-spec', 'target-spec': '--target-spec' }),
+  ]);
 
   const base = await loadModel(args.positionals[0], modelLoadOptions(args, 'base-'));
   try {
