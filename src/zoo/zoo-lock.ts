@@ -1,9 +1,12 @@
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { faultPoint } from './fault-point.js';
 import { ZooError } from './zoo-errors.js';
+import { zooFileError } from './zoo-file-error.js';
 
 const LOCK_FILE = 'zoo.json.lock';
 const RETRY_MS = 50;
+const EMPTY_LOCK_GRACE_MS = 2_000;
 
 function isAlive(pid: number): boolean {
   try {
@@ -15,15 +18,31 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Removes a lock whose holder (on this host) has died, so a crashed `mal zoo train` does not block the zoo. */
+/**
+ * Removes a lock whose holder (on this host) has died, so a crashed `mal zoo add` or `mal zoo train` does not
+ * block the zoo. A lock file that is still empty was just created by a holder about to write its pid (or by one
+ * killed in between): it counts as stale only once it has been empty for a while.
+ */
 async function removeIfStale(lockPath: string): Promise<void> {
-  let pid: number;
+  let text: string;
+  let modified: number;
   try {
-    pid = Number((await readFile(lockPath, 'utf8')).trim());
+    text = await readFile(lockPath, 'utf8');
+    modified = (await stat(lockPath)).mtimeMs;
   } catch {
     return;
   }
-  if (Number.isSafeInteger(pid) && pid > 0 && !isAlive(pid)) await rm(lockPath, { force: true });
+  const pid = Number(text.trim());
+  const stale =
+    text.trim() === ''
+      ? Date.now() - modified > EMPTY_LOCK_GRACE_MS
+      : !Number.isSafeInteger(pid) || pid <= 0 || !isAlive(pid);
+  if (stale) await rm(lockPath, { force: true });
+}
+
+/** Process ids of this host that are dead: their temporaries and locks can be cleaned. */
+export function isDeadPid(pid: number): boolean {
+  return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid);
 }
 
 /**
@@ -42,13 +61,15 @@ export async function withZooLock<T>(
     try {
       const handle = await open(lockPath, 'wx');
       try {
+        faultPoint();
         await handle.writeFile(`${process.pid}\n`);
       } finally {
         await handle.close();
       }
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw zooFileError(lockPath, error, "take the zoo's lock");
       await removeIfStale(lockPath);
       if (Date.now() > deadline) {
         throw new ZooError(
@@ -62,6 +83,7 @@ export async function withZooLock<T>(
   try {
     return await update();
   } finally {
+    faultPoint();
     await rm(lockPath, { force: true });
   }
 }

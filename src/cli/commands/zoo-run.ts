@@ -7,6 +7,7 @@ import {
 import { InvalidFileError, UsageError } from '../../errors.js';
 import { trainZooModel, type ZooTrainOptions } from '../../zoo/train-zoo-model.js';
 import { addModelToZoo, findZooEntry, openZoo, verifyZoo, zooModelPath } from '../../zoo/zoo-folder.js';
+import { zooEntryStatus } from '../../zoo/check-zoo-entry.js';
 import { zooEntryLines, zooTable } from '../../zoo/zoo-table.js';
 import type { CommandIO, ParsedArgs } from '../command.js';
 import { choiceOption, numberOption, requiredNumber, requiredString } from '../command.js';
@@ -68,13 +69,17 @@ export async function runZooAdd(args: ParsedArgs, io: CommandIO): Promise<number
   if (!existsSync(args.positionals[0]))
     throw new InvalidFileError(args.positionals[0], 'no such file or folder');
   const zoo = await openZoo(requiredString(args, 'zoo'), { create: true });
-  const entry = await addModelToZoo(zoo, args.positionals[0], {
+  const { entry, added } = await addModelToZoo(zoo, args.positionals[0], {
     id: args.strings.get('id'),
     link: args.flags.has('link'),
     dataset: args.strings.get('dataset'),
     classes: integerList(args, 'classes', 0, 1_000_000),
     seed: numberOption(args, 'seed'),
   });
+  if (!added) {
+    io.out(`${entry.id} is already in the zoo with the same bytes (${entry.path}); nothing to do`);
+    return 0;
+  }
   if (entry.readable) {
     io.out(
       `added ${entry.id} (${entry.family}, widths ${Object.values(entry.widths).join('-')}) as ${entry.path}`,
@@ -98,7 +103,9 @@ export async function runZooLs(args: ParsedArgs, io: CommandIO): Promise<number>
     io.out(`${zoo.dir}: the zoo is empty`);
     return 0;
   }
-  for (const line of zooTable(zoo.manifest.models)) io.out(line);
+  const statuses: string[] = [];
+  for (const entry of zoo.manifest.models) statuses.push(await zooEntryStatus(zoo.dir, entry));
+  for (const line of zooTable(zoo.manifest.models, statuses)) io.out(line);
   if (zoo.manifest.models.some((m) => Object.keys(m.metrics).length > 0)) {
     io.out('ACCURACY is measured on the ON data set: higher is better.');
   }
@@ -114,11 +121,12 @@ export async function runZooShow(args: ParsedArgs, io: CommandIO): Promise<numbe
   }
   const path = zooModelPath(zoo, entry);
   for (const line of zooEntryLines(entry, path)) io.out(line);
-  try {
+  const status = await zooEntryStatus(zoo.dir, entry);
+  if (status === 'readable' || status.startsWith('unreadable:')) {
     const size = statSync(path);
     if (size.isFile()) io.out(`size:      ${formatBytes(size.size)}`);
-  } catch {
-    io.out('size:      the file is missing');
+  } else {
+    io.out(`files:     ${status}`);
   }
   return 0;
 }
