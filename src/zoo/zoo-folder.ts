@@ -4,12 +4,10 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { InvalidFileError, MalError } from '../errors.js';
 import { openModel, readModelConfig } from '../io/open-model.js';
 import { describeModel } from './describe-model.js';
-import { hashModel, modelTensorFiles } from './model-hash.js';
 import { faultPoint } from './fault-point.js';
+import { hashModel, modelTensorFiles } from './model-hash.js';
 import { ZooError } from './zoo-errors.js';
 import { onZooPath, zooFileError } from './zoo-file-error.js';
-import { assertStaysInFolder, resolveZooModel } from './zoo-paths.js';
-import { removeDeadTemporaries } from './zoo-temporaries.js';
 import { withZooLock } from './zoo-lock.js';
 import {
   emptyZooManifest,
@@ -23,6 +21,8 @@ import {
   zooManifestPath,
 } from './zoo-manifest.js';
 import { type ZooModelFacts, zooFactsFromMetadata } from './zoo-model-metadata.js';
+import { assertStaysInFolder, resolveZooModel } from './zoo-paths.js';
+import { removeDeadTemporaries } from './zoo-temporaries.js';
 
 /** Where the zoo keeps the files it holds, relative to the zoo folder. */
 export const ZOO_MODELS_FOLDER = 'models';

@@ -5,9 +5,9 @@ import {
   backendPreferenceFromEnv,
 } from '../../compute/backend.js';
 import { InvalidFileError, UsageError } from '../../errors.js';
+import { zooEntryStatus } from '../../zoo/check-zoo-entry.js';
 import { trainZooModel, type ZooTrainOptions } from '../../zoo/train-zoo-model.js';
 import { addModelToZoo, findZooEntry, openZoo, verifyZoo, zooModelPath } from '../../zoo/zoo-folder.js';
-import { zooEntryStatus } from '../../zoo/check-zoo-entry.js';
 import { zooEntryLines, zooTable } from '../../zoo/zoo-table.js';
 import type { CommandIO, ParsedArgs } from '../command.js';
 import { choiceOption, numberOption, requiredNumber, requiredString } from '../command.js';
