@@ -278,13 +278,13 @@ export async function addModelToZoo(
   const facts = await readMetadataFacts(absoluteSource);
   const id =
     options.id ?? (facts.zooId !== undefined && isValidZooId(facts.zooId) ? facts.zooId : idFromPath(source));
+  await removeDeadTemporaries(zoo.dir, ZOO_MODELS_FOLDER);
   const taken = zoo.manifest.models.find((m) => m.id === id);
   if (taken === undefined || !isValidZooId(id)) assertZooIdFree(zoo, id);
   else if (taken.sha256 === (await hashModel(absoluteSource)).sha256) {
     // The same bytes under the same id: nothing to do, once the zoo's own copy is checked to hold them.
     if (await holdsHash(resolve(zoo.dir, taken.path), taken.sha256)) return { entry: taken, added: false };
   } else assertZooIdFree(zoo, id);
-  await removeDeadTemporaries(zoo.dir, ZOO_MODELS_FOLDER);
   const link = options.link === true;
   const fields = {
     id,

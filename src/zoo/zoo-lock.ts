@@ -40,6 +40,11 @@ async function removeIfStale(lockPath: string): Promise<void> {
   if (stale) await rm(lockPath, { force: true });
 }
 
+/** Removes the zoo's lock when its holder died (a command killed while holding it); a live holder's stays. */
+export async function removeStaleZooLock(zooDir: string): Promise<void> {
+  await removeIfStale(join(zooDir, LOCK_FILE));
+}
+
 /** Process ids of this host that are dead: their temporaries and locks can be cleaned. */
 export function isDeadPid(pid: number): boolean {
   return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid);

@@ -1,6 +1,6 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isDeadPid } from './zoo-lock.js';
+import { isDeadPid, removeStaleZooLock } from './zoo-lock.js';
 
 /**
  * Temporary names the zoo's writers use, with the writer's pid: `.zoo.json.<pid>.<hex>.tmp` (the manifest) and
@@ -9,10 +9,11 @@ import { isDeadPid } from './zoo-lock.js';
 const TEMPORARY = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
 
 /**
- * Removes the temporaries of writers that died (killed mid-write), in the zoo folder and its models folder. A
- * living writer's files are left alone: its pid is still running.
+ * Removes the temporaries of writers that died (killed mid-write), in the zoo folder and its models folder, and
+ * their lock. A living writer's files are left alone: its pid is still running.
  */
 export async function removeDeadTemporaries(zooDir: string, modelsFolder: string): Promise<void> {
+  await removeStaleZooLock(zooDir);
   for (const folder of [zooDir, join(zooDir, modelsFolder)]) {
     let names: string[];
     try {
