@@ -1,5 +1,6 @@
-import { open, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { link, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { faultPoint } from './fault-point.js';
 import { ZooError } from './zoo-errors.js';
 import { zooFileError } from './zoo-file-error.js';
@@ -18,26 +19,46 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Whether a lock file's content (and age) says its holder is gone. */
+function isStale(text: string, modifiedMs: number): boolean {
+  const pid = Number(text.trim());
+  return text.trim() === ''
+    ? Date.now() - modifiedMs > EMPTY_LOCK_GRACE_MS
+    : !Number.isSafeInteger(pid) || pid <= 0 || !isAlive(pid);
+}
+
 /**
  * Removes a lock whose holder (on this host) has died, so a crashed `mal zoo add` or `mal zoo train` does not
  * block the zoo. A lock file that is still empty was just created by a holder about to write its pid (or by one
  * killed in between): it counts as stale only once it has been empty for a while.
+ *
+ * Two commands may find the same stale lock at once. Each moves it aside under its own name (a rename: only one
+ * gets that file) and checks what it moved: had another command already broken the stale lock and taken a fresh
+ * one, the fresh lock is what moved, and it is put back (a hard link, which fails rather than replace a lock
+ * taken meanwhile).
  */
 async function removeIfStale(lockPath: string): Promise<void> {
-  let text: string;
-  let modified: number;
   try {
-    text = await readFile(lockPath, 'utf8');
-    modified = (await stat(lockPath)).mtimeMs;
+    if (!isStale(await readFile(lockPath, 'utf8'), (await stat(lockPath)).mtimeMs)) return;
   } catch {
     return;
   }
-  const pid = Number(text.trim());
-  const stale =
-    text.trim() === ''
-      ? Date.now() - modified > EMPTY_LOCK_GRACE_MS
-      : !Number.isSafeInteger(pid) || pid <= 0 || !isAlive(pid);
-  if (stale) await rm(lockPath, { force: true });
+  const aside = join(
+    dirname(lockPath),
+    `.${basename(lockPath)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+  );
+  try {
+    await rename(lockPath, aside);
+  } catch {
+    return;
+  }
+  try {
+    if (!isStale(await readFile(aside, 'utf8'), (await stat(aside)).mtimeMs)) {
+      await link(aside, lockPath).catch(() => undefined);
+    }
+  } finally {
+    await rm(aside, { force: true });
+  }
 }
 
 /** Removes the zoo's lock when its holder died (a command killed while holding it); a live holder's stays. */

@@ -50,6 +50,21 @@ describe('mal zoo ls checks the files, not only the manifest', () => {
   });
 });
 
+describe('a zoo model whose file became a link out of the zoo', () => {
+  it('is refused by verify and shown as unusable by ls', async () => {
+    const source = await writeMlpFile(join(dir.path, 'a.safetensors'), [6, 4, 3], 1);
+    expect((await runMal(['zoo', 'add', '--zoo', zoo, source])).code).toBe(0);
+    await rm(join(zoo, 'models', 'a.safetensors'));
+    // The same bytes, so only the link itself is wrong.
+    await symlink(source, join(zoo, 'models', 'a.safetensors'));
+    const verify = await runMal(['zoo', 'verify', '--zoo', zoo]);
+    expect(verify.stderr).toMatch(/^a {2}refused: .*leads out of the zoo folder/m);
+    expect(verify.code).toBe(1);
+    const ls = await runMal(['zoo', 'ls', '--zoo', zoo]);
+    expect(ls.stdout).toMatch(/unusable: .*leads out of the zoo folder/);
+  });
+});
+
 describe('mal zoo add does not follow links out of a model folder', () => {
   it('refuses a shard that is a symbolic link to a file outside the folder, and copies nothing', async () => {
     const folder = await writeShardedMlp(join(dir.path, 'sharded'), [6, 4, 3], 1);

@@ -139,7 +139,7 @@ export async function runZooVerify(args: ParsedArgs, io: CommandIO): Promise<num
     const detail =
       r.status === 'changed'
         ? `: expected ${r.expected}, found ${r.actual}`
-        : r.status === 'missing'
+        : r.status === 'missing' || r.status === 'refused'
           ? `: ${r.detail}`
           : '';
     (r.status === 'ok' ? io.out : io.err)(`${r.id.padEnd(width)}  ${r.status}${detail}`);
