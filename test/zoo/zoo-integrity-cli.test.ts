@@ -112,6 +112,16 @@ describe('file-system errors on zoo paths are clean errors', () => {
     expectCleanError(await runMal(['zoo', 'add', '--zoo', zoo, source]), /zoo\.json: .*symbolic links/);
   });
 
+  it('a model path that is a link loop', async () => {
+    const loop = join(dir.path, 'loop.safetensors');
+    await symlink(loop, loop);
+    expectCleanError(
+      await runMal(['zoo', 'add', '--zoo', zoo, loop]),
+      /loop\.safetensors: cannot read the model: too many levels of symbolic links/,
+    );
+    expect(existsSync(zoo)).toBe(false);
+  });
+
   it('a zoo folder below an existing file', async () => {
     const file = join(dir.path, 'plain-file');
     await writeFile(file, '');

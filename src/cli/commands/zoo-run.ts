@@ -1,12 +1,13 @@
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import {
   BACKEND_PREFERENCES,
   type BackendPreference,
   backendPreferenceFromEnv,
 } from '../../compute/backend.js';
-import { InvalidFileError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { zooEntryStatus } from '../../zoo/check-zoo-entry.js';
 import { trainZooModel, type ZooTrainOptions } from '../../zoo/train-zoo-model.js';
+import { zooFileError } from '../../zoo/zoo-file-error.js';
 import { addModelToZoo, findZooEntry, openZoo, verifyZoo, zooModelPath } from '../../zoo/zoo-folder.js';
 import { zooEntryLines, zooTable } from '../../zoo/zoo-table.js';
 import type { CommandIO, ParsedArgs } from '../command.js';
@@ -66,8 +67,12 @@ export async function runZooTrain(args: ParsedArgs, io: CommandIO): Promise<numb
 
 export async function runZooAdd(args: ParsedArgs, io: CommandIO): Promise<number> {
   // A mistyped model path must not leave a new, empty zoo behind.
-  if (!existsSync(args.positionals[0]))
-    throw new InvalidFileError(args.positionals[0], 'no such file or folder');
+  // Says why (a link loop, no permission), not only that the path cannot be used.
+  try {
+    statSync(args.positionals[0]);
+  } catch (error) {
+    throw zooFileError(args.positionals[0], error, 'read the model');
+  }
   const zoo = await openZoo(requiredString(args, 'zoo'), { create: true });
   const { entry, added } = await addModelToZoo(zoo, args.positionals[0], {
     id: args.strings.get('id'),
