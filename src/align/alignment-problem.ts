@@ -7,11 +7,14 @@ import type {
   TensorSpec,
 } from '../spec/architecture-spec.js';
 import { type FloatTensor, shapeToString } from '../tensor/tensor.js';
+import { assertPairingCoversWeights } from './shared-weights.js';
 
 /** One side of an alignment: a model's spec and the widths of its spaces. */
 export interface ModelShape {
   readonly spec: ArchitectureSpec;
   readonly widths: SpaceWidths;
+  /** The model's file or folder, when known: errors name it. */
+  readonly path?: string;
 }
 
 /** A base tensor and the target tensor that is mapped onto it, by name and axes. */
@@ -103,6 +106,7 @@ export function planAlignment(
     });
     pairs.push({ baseName, targetName, baseAxes: bSpec.axes, targetAxes: tSpec.axes });
   }
+  assertPairingCoversWeights(pairs, base, target, tensorPairs === undefined);
 
   const targetKinds = new Map(target.spec.spaces.map((s) => [s.name, s.kind]));
   const spaces: SpacePairing[] = [];

@@ -57,6 +57,33 @@ interface StepRecord {
   readonly step: LineageStep;
 }
 
+const HASH = /^[0-9a-f]{64}$/;
+
+/**
+ * The shape a stored step record must have to be used: a record that parses but lacks these (a truncated or
+ * hand-edited file) is damaged like one that does not parse, and its step is computed again.
+ */
+export function isStepRecord(value: unknown): value is StepRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const step: unknown = (value as { step?: unknown }).step;
+  if (typeof step !== 'object' || step === null) return false;
+  const s = step as Record<string, unknown>;
+  return (
+    Number.isSafeInteger(s.index) &&
+    typeof s.stateBefore === 'string' &&
+    HASH.test(s.stateBefore) &&
+    typeof s.stateAfter === 'string' &&
+    HASH.test(s.stateAfter) &&
+    typeof s.objectiveBefore === 'number' &&
+    typeof s.objectiveAfter === 'number' &&
+    (s.accepted === null || (typeof s.accepted === 'object' && !Array.isArray(s.accepted))) &&
+    Array.isArray(s.scored) &&
+    Array.isArray(s.pruned) &&
+    Array.isArray(s.failed) &&
+    typeof s.seconds === 'number'
+  );
+}
+
 /** What one step produced: its lineage entry, the state after it, and whether it came from the store. */
 export interface AssemblyStepRun {
   readonly step: LineageStep;
@@ -180,7 +207,7 @@ export async function runAssemblyStep(
   const { index, stateHash, objective } = at;
   events?.stepStarted?.(index, plan.steps);
   const key = assemblyStepKey(prepared, index, stateHash);
-  const record = await store.getRecord<StepRecord>(key);
+  const record = await store.getRecord(key, isStepRecord);
   const resumedState =
     record === undefined ? undefined : await store.getBlob(record.step.stateAfter, '.safetensors');
   if (record !== undefined && resumedState !== undefined) {
@@ -245,7 +272,7 @@ export async function storedAssemblySteps(
   let stateHash = prepared.initialStateHash;
   for (let index = 0; index < count; index++) {
     const key = assemblyStepKey(prepared, index, stateHash);
-    const record = await store.getRecord<StepRecord>(key);
+    const record = await store.getRecord(key, isStepRecord);
     if (record === undefined)
       throw new AssemblyStoreError(
         `step ${index + 1} of this run (key ${key}) has no record in the store; the store was changed or another plan's run wrote there — run the assembly again to recompute it`,

@@ -8,8 +8,10 @@ import { exampleLayoutFor } from '../eval/model-evaluation.js';
 import { checkAncestorFits } from '../merge/ancestor.js';
 import { type LoadedModel, loadModel } from '../model/load-model.js';
 import type { ArchitectureFamily, ArchitectureSpec } from '../spec/architecture-spec.js';
+import { hashModel } from '../zoo/model-hash.js';
 import { openZoo, type Zoo, zooModelPath } from '../zoo/zoo-folder.js';
 import { type ZooEntry, zooManifestPath } from '../zoo/zoo-manifest.js';
+import { resolveZooModel } from '../zoo/zoo-paths.js';
 import type { AssemblyPlan, ListedCandidate } from './assembly-plan.js';
 import { PlanError } from './plan-error.js';
 import { planFieldError, planFieldLines } from './plan-field-lines.js';
@@ -37,7 +39,7 @@ export interface ValidatedZooModel {
   readonly id: string;
   /** Absolute path of the model's file or folder. */
   readonly path: string;
-  /** As the manifest records it (not re-hashed here: `mal zoo verify` does that). */
+  /** The hash of its files when the plan was validated (equal to the manifest's, or the model is skipped). */
   readonly sha256: string;
   readonly family: ArchitectureFamily;
 }
@@ -226,7 +228,7 @@ async function readZooSelection(plan: AssemblyPlan): Promise<ZooFacts> {
       facts.skipped.push({ id: entry.id, reason: 'is the base model' });
       continue;
     }
-    const read = await readZooModel(entry, path);
+    const read = await readZooModel(zoo, entry);
     if ('reason' in read) {
       const index = included?.indexOf(entry.id) ?? -1;
       if (index >= 0) {
@@ -239,7 +241,7 @@ async function readZooSelection(plan: AssemblyPlan): Promise<ZooFacts> {
       facts.skipped.push({ id: entry.id, reason: read.reason });
       continue;
     }
-    facts.models.push({ id: entry.id, path, sha256: entry.sha256, family: read.family });
+    facts.models.push({ id: entry.id, path, sha256: read.sha256, family: read.family });
     facts.layers.set(entry.id, read.layers);
     largestBytes = Math.max(largestBytes, read.bytes);
   }
@@ -267,14 +269,35 @@ function checkIdsExist(plan: AssemblyPlan, zoo: Zoo, field: string, ids: readonl
 }
 
 type ZooModelRead =
-  | { readonly family: ArchitectureFamily; readonly layers: readonly string[]; readonly bytes: number }
+  | {
+      readonly family: ArchitectureFamily;
+      readonly layers: readonly string[];
+      readonly bytes: number;
+      /** The hash of the files as they are now, which matched the manifest's. */
+      readonly sha256: string;
+    }
   | { readonly reason: string };
 
-/** Opens a zoo model now (the manifest may be out of date); the project's own errors make it unreadable. */
-async function readZooModel(entry: ZooEntry, path: string): Promise<ZooModelRead> {
+/**
+ * Opens a zoo model now (the manifest may be out of date); the project's own errors make it unreadable. Its files
+ * are hashed on use: a model whose bytes no longer match the manifest's hash (changed or damaged since it was
+ * added) is left out with the reason, never used under a hash that is not its own. A path that leaves the zoo,
+ * or leads to something other than regular files, is refused the same way.
+ */
+async function readZooModel(zoo: Zoo, entry: ZooEntry): Promise<ZooModelRead> {
   if (!entry.readable) return { reason: entry.reason };
   let model: LoadedModel;
+  let sha256: string;
   try {
+    const path = await resolveZooModel(zoo.dir, entry);
+    sha256 = (await hashModel(path)).sha256;
+    if (sha256 !== entry.sha256) {
+      return {
+        reason:
+          `its files no longer match the zoo's hash (${zooManifestPath(zoo.dir)} records ${entry.sha256}, ` +
+          `the files hash to ${sha256}); run 'mal zoo verify'`,
+      };
+    }
     model = await loadModel(path);
   } catch (error) {
     if (error instanceof MalError) return { reason: error.message };
@@ -285,6 +308,7 @@ async function readZooModel(entry: ZooEntry, path: string): Promise<ZooModelRead
       family: model.spec.family,
       layers: model.spec.layers.map((layer) => layer.name),
       bytes: float32BytesOf(model.source),
+      sha256,
     };
   } finally {
     await model.source.close();

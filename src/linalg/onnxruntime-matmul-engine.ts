@@ -58,6 +58,10 @@ export class OnnxruntimeMatmulEngine implements MatmulTransposedEngine {
       throw new RangeError('onnxruntime engine: threads must be ≥ 1');
     if (!(maxRowBlockElements >= 1))
       throw new RangeError('onnxruntime engine: maxRowBlockElements must be ≥ 1');
+    // onnxruntime's Linux builds start a telemetry client with the first session, and it creates an empty
+    // mat-debug-<pid>.log in the temporary folder of every process (and may try to upload): the library reads
+    // this variable when its environment is built, which is at the first session, so setting it here is in time.
+    process.env.ORT_DISABLE_TELEMETRY ??= '1';
     const ort: OnnxruntimeModule = await import('onnxruntime-node');
     const session = await ort.InferenceSession.create(onnxMatmulModel('gemm-transposed-b'), {
       executionProviders: ['cpu'],

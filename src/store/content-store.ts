@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { InvalidFileError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-file.js';
 
 /**
@@ -13,7 +14,11 @@ export interface StepStore {
   /** Where a blob lives, for messages. */
   blobPath(hash: string, extension?: string): string;
   putRecord(key: string, value: unknown): Promise<void>;
-  getRecord<T>(key: string): Promise<T | undefined>;
+  /**
+   * The record under `key`, or undefined when there is none or it is damaged (not JSON, or `isRecord` refuses
+   * it): a damaged record is set aside and the step it stood for is computed again, as a damaged blob is.
+   */
+  getRecord<T>(key: string, isRecord?: (value: unknown) => value is T): Promise<T | undefined>;
 }
 
 /**
@@ -39,18 +44,17 @@ export class ContentStore implements StepStore {
   }
 
   async getBlob(hash: string, extension = ''): Promise<Uint8Array | undefined> {
+    const path = this.blobPath(hash, extension);
+    let bytes: Uint8Array;
     try {
-      const bytes = await readFile(this.blobPath(hash, extension));
-      // A blob whose bytes no longer match its name was damaged: treat it as absent, never use it.
-      if (sha256(bytes) !== hash) {
-        await rename(this.blobPath(hash, extension), `${this.blobPath(hash, extension)}.corrupt`);
-        return undefined;
-      }
-      return bytes;
+      bytes = await readFile(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
+      throw new InvalidFileError(path, `cannot read this stored state: ${(error as Error).message}`);
     }
+    // A blob whose bytes no longer match its name was damaged: treat it as absent, never use it.
+    if (sha256(bytes) !== hash) return this.setAside(path);
+    return bytes;
   }
 
   blobPath(hash: string, extension = ''): string {
@@ -58,16 +62,40 @@ export class ContentStore implements StepStore {
   }
 
   async putRecord(key: string, value: unknown): Promise<void> {
-    await writeFileAtomic(join(this.root, 'steps', `${key}.json`), `${JSON.stringify(value)}\n`);
+    await writeFileAtomic(this.recordPath(key), `${JSON.stringify(value)}\n`);
   }
 
-  async getRecord<T>(key: string): Promise<T | undefined> {
+  async getRecord<T>(key: string, isRecord?: (value: unknown) => value is T): Promise<T | undefined> {
+    const path = this.recordPath(key);
+    let text: string;
     try {
-      return JSON.parse(await readFile(join(this.root, 'steps', `${key}.json`), 'utf8')) as T;
+      text = await readFile(path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
+      throw new InvalidFileError(path, `cannot read this step record: ${(error as Error).message}`);
     }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return this.setAside(path);
+    }
+    if (isRecord !== undefined && !isRecord(value)) return this.setAside(path);
+    return value as T;
+  }
+
+  recordPath(key: string): string {
+    return join(this.root, 'steps', `${key}.json`);
+  }
+
+  /** Moves a damaged entry out of the way (kept for a post-mortem) so the next write can put a good one there. */
+  private async setAside(path: string): Promise<undefined> {
+    try {
+      await rename(path, `${path}.corrupt`);
+    } catch (error) {
+      throw new InvalidFileError(path, `is damaged and cannot be set aside: ${(error as Error).message}`);
+    }
+    return undefined;
   }
 }
 

@@ -1,9 +1,13 @@
-import { open, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { link, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { faultPoint } from './fault-point.js';
 import { ZooError } from './zoo-errors.js';
+import { zooFileError } from './zoo-file-error.js';
 
 const LOCK_FILE = 'zoo.json.lock';
 const RETRY_MS = 50;
+const EMPTY_LOCK_GRACE_MS = 2_000;
 
 function isAlive(pid: number): boolean {
   try {
@@ -15,15 +19,56 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Removes a lock whose holder (on this host) has died, so a crashed `mal zoo train` does not block the zoo. */
+/** Whether a lock file's content (and age) says its holder is gone. */
+function isStale(text: string, modifiedMs: number): boolean {
+  const pid = Number(text.trim());
+  return text.trim() === ''
+    ? Date.now() - modifiedMs > EMPTY_LOCK_GRACE_MS
+    : !Number.isSafeInteger(pid) || pid <= 0 || !isAlive(pid);
+}
+
+/**
+ * Removes a lock whose holder (on this host) has died, so a crashed `mal zoo add` or `mal zoo train` does not
+ * block the zoo. A lock file that is still empty was just created by a holder about to write its pid (or by one
+ * killed in between): it counts as stale only once it has been empty for a while.
+ *
+ * Two commands may find the same stale lock at once. Each moves it aside under its own name (a rename: only one
+ * gets that file) and checks what it moved: had another command already broken the stale lock and taken a fresh
+ * one, the fresh lock is what moved, and it is put back (a hard link, which fails rather than replace a lock
+ * taken meanwhile).
+ */
 async function removeIfStale(lockPath: string): Promise<void> {
-  let pid: number;
   try {
-    pid = Number((await readFile(lockPath, 'utf8')).trim());
+    if (!isStale(await readFile(lockPath, 'utf8'), (await stat(lockPath)).mtimeMs)) return;
   } catch {
     return;
   }
-  if (Number.isSafeInteger(pid) && pid > 0 && !isAlive(pid)) await rm(lockPath, { force: true });
+  const aside = join(
+    dirname(lockPath),
+    `.${basename(lockPath)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+  );
+  try {
+    await rename(lockPath, aside);
+  } catch {
+    return;
+  }
+  try {
+    if (!isStale(await readFile(aside, 'utf8'), (await stat(aside)).mtimeMs)) {
+      await link(aside, lockPath).catch(() => undefined);
+    }
+  } finally {
+    await rm(aside, { force: true });
+  }
+}
+
+/** Removes the zoo's lock when its holder died (a command killed while holding it); a live holder's stays. */
+export async function removeStaleZooLock(zooDir: string): Promise<void> {
+  await removeIfStale(join(zooDir, LOCK_FILE));
+}
+
+/** Process ids of this host that are dead: their temporaries and locks can be cleaned. */
+export function isDeadPid(pid: number): boolean {
+  return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid);
 }
 
 /**
@@ -42,13 +87,15 @@ export async function withZooLock<T>(
     try {
       const handle = await open(lockPath, 'wx');
       try {
+        faultPoint();
         await handle.writeFile(`${process.pid}\n`);
       } finally {
         await handle.close();
       }
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw zooFileError(lockPath, error, "take the zoo's lock");
       await removeIfStale(lockPath);
       if (Date.now() > deadline) {
         throw new ZooError(
@@ -62,6 +109,7 @@ export async function withZooLock<T>(
   try {
     return await update();
   } finally {
+    faultPoint();
     await rm(lockPath, { force: true });
   }
 }

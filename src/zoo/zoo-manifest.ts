@@ -1,9 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../io/atomic-file.js';
+import { StagedFile, writeFully } from '../io/atomic-file.js';
 import type { ArchitectureFamily } from '../spec/architecture-spec.js';
+import { faultPoint } from './fault-point.js';
 import { readableJson } from './readable-json.js';
 import { ZooManifestError } from './zoo-errors.js';
+import { onZooPath, zooFileError } from './zoo-file-error.js';
+import { isLinked, manifestPathProblem } from './zoo-paths.js';
 
 /** The manifest's file name inside a zoo folder. */
 export const ZOO_MANIFEST_FILE = 'zoo.json';
@@ -265,6 +268,8 @@ function readEntry(r: FieldReader, value: unknown, field: string): ZooEntry {
     metrics,
     provenance: readProvenance(r, o.provenance, `${field}.provenance`),
   };
+  const pathProblem = manifestPathProblem(path, isLinked(common));
+  if (pathProblem !== undefined) r.fail(`${field}.path`, pathProblem);
   const readable = r.boolean(o.readable, `${field}.readable`);
   if (!readable) {
     r.onlyKeys(o, field, [...COMMON_KEYS, 'reason']);
@@ -321,7 +326,7 @@ export async function readZooManifest(zooDir: string): Promise<ZooManifest> {
         "no such file; create a zoo with 'mal zoo train' or 'mal zoo add'",
       );
     }
-    throw error;
+    throw zooFileError(file, error, 'read the zoo manifest');
   }
   let json: unknown;
   try {
@@ -339,5 +344,18 @@ export async function readZooManifest(zooDir: string): Promise<ZooManifest> {
 export async function writeZooManifest(zooDir: string, manifest: ZooManifest): Promise<void> {
   const file = zooManifestPath(zooDir);
   const checked = parseZooManifest(JSON.parse(JSON.stringify(manifest)), file);
-  await writeFileAtomic(file, `${readableJson(checked)}\n`);
+  const staged = await StagedFile.create(file);
+  try {
+    faultPoint();
+    await onZooPath(file, 'write the zoo manifest', async () => {
+      await writeFully(staged.handle, new TextEncoder().encode(`${readableJson(checked)}\n`), 0);
+      await staged.seal();
+    });
+    faultPoint();
+    await onZooPath(file, 'replace the zoo manifest', () => staged.commit());
+    faultPoint();
+  } catch (error) {
+    await staged.discard();
+    throw error;
+  }
 }

@@ -23,9 +23,12 @@ function formatTable(header: readonly string[], rows: readonly (readonly string[
   return [line(header), ...rows.map(line)];
 }
 
-/** `mal zoo ls`: one row per model; an unreadable model's reason goes in the last column, whole. */
-export function zooTable(entries: readonly ZooEntry[]): string[] {
-  const rows = entries.map((entry) => {
+/**
+ * `mal zoo ls`: one row per model; an unreadable model's reason goes in the last column, whole. `statuses`, one
+ * per entry, is what a check of the files found now (zooEntryStatus); without it the manifest's word is shown.
+ */
+export function zooTable(entries: readonly ZooEntry[], statuses?: readonly string[]): string[] {
+  const rows = entries.map((entry, index) => {
     const headline = headlineMetric(entry);
     return [
       entry.id,
@@ -34,7 +37,7 @@ export function zooTable(entries: readonly ZooEntry[]): string[] {
       entry.dataset ?? '-',
       headline === undefined ? '-' : headline.metric.accuracy.toFixed(4),
       headline === undefined ? '-' : headline.source,
-      entry.readable ? 'readable' : `unreadable: ${entry.reason}`,
+      statuses?.[index] ?? (entry.readable ? 'readable' : `unreadable: ${entry.reason}`),
     ];
   });
   return formatTable(['ID', 'FAMILY', 'WIDTHS', 'DATASET', 'ACCURACY', 'ON', 'STATUS'], rows);

@@ -3,7 +3,7 @@
  * widths, all on one synthetic task. The loop must improve the base, record every step, and resume from its
  * store with the same bytes.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -187,6 +187,25 @@ describe('runAssembly', () => {
       first.lineage.steps.map((s) => s.stateAfter),
     );
     expect(second.lineage.final.sha256).toBe(first.lineage.final.sha256);
+  });
+
+  it('a damaged step record is set aside and the step recomputed, ending with the same bytes', async () => {
+    const output = join(dir, 'damaged');
+    const first = await run(output);
+    const steps = join(output, 'store', 'steps');
+    const records = (await readdir(steps)).filter((f) => f.endsWith('.json')).sort();
+    expect(records.length).toBeGreaterThan(1);
+    // One record cut short (not JSON), another valid JSON of the wrong shape.
+    await writeFile(join(steps, records[0]), '{"step": {"index": 0, "stateAf');
+    await writeFile(join(steps, records[1]), '{"step": {"index": "zero"}}\n');
+    const resumed: boolean[] = [];
+    const second = await run(output, resumed);
+    expect(resumed.filter((r) => !r).length).toBe(2);
+    expect(Buffer.from(second.model).equals(Buffer.from(first.model))).toBe(true);
+    const after = await readdir(steps);
+    expect(after).toContain(`${records[0]}.corrupt`);
+    expect(after).toContain(`${records[1]}.corrupt`);
+    expect(after).toContain(records[0]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,9 @@ import { validatePlan } from '../../src/assembly/validate-plan.js';
 import { writeDatasetArrow } from '../../src/data/dataset-arrow-writer.js';
 import { writeSafetensorsTensors } from '../../src/io/safetensors-writer.js';
 import { fromFloat32 } from '../../src/tensor/float-conversion.js';
+import { hashModel } from '../../src/zoo/model-hash.js';
 import { addModelToZoo, openZoo } from '../../src/zoo/zoo-folder.js';
+import { readZooManifest } from '../../src/zoo/zoo-manifest.js';
 import { makeGpt2 } from '../support/model-factory.js';
 import { writeMlpFile } from '../zoo/zoo-fixtures.js';
 
@@ -315,5 +317,63 @@ describe('validatePlan with unreadable zoo models', () => {
     expect(message).toContain(
       'plan.yaml:2: zoo.path: no zoo model is left to take layers from (skipped: broken: ',
     );
+  });
+});
+
+describe('validatePlan hashes zoo models on use', () => {
+  let zooDir: string;
+  beforeAll(async () => {
+    zooDir = join(folder, 'tampered-zoo');
+    const zoo = await openZoo(zooDir, { create: true });
+    await addModelToZoo(zoo, await writeMlpFile(join(folder, 'kept.safetensors'), [784, 32, 10], 1), {
+      id: 'kept',
+    });
+    await addModelToZoo(
+      await openZoo(zooDir),
+      await writeMlpFile(join(folder, 'swapped.safetensors'), [784, 16, 10], 2),
+      { id: 'swapped' },
+    );
+    // Other weights of the same shapes: still readable, but not the model the manifest's hash names.
+    await writeMlpFile(join(zooDir, 'models', 'swapped.safetensors'), [784, 16, 10], 3);
+  });
+
+  it('leaves out a model whose bytes no longer match the manifest, with the reason and both hashes', async () => {
+    const validation = await validatePlan(demoPlan(VAL_TASK, WEAK_BASE, `zoo: ${zooDir}`), {
+      checkData: false,
+    });
+    const manifest = await readZooManifest(zooDir);
+    const kept = manifest.models.find((m) => m.id === 'kept')!;
+    const swapped = manifest.models.find((m) => m.id === 'swapped')!;
+    const actual = (await hashModel(join(zooDir, 'models', 'swapped.safetensors'))).sha256;
+    expect(validation.zooModels).toEqual([expect.objectContaining({ id: 'kept', sha256: kept.sha256 })]);
+    expect(validation.skipped).toEqual([
+      {
+        id: 'swapped',
+        reason: expect.stringContaining(`records ${swapped.sha256}, the files hash to ${actual}`),
+      },
+    ]);
+  });
+
+  it('refuses manifest paths that leave the zoo, and links out of it', async () => {
+    const escaping = join(folder, 'escaping-zoo');
+    await mkdir(join(escaping, 'models'), { recursive: true });
+    await copyFile(join(zooDir, 'zoo.json'), join(escaping, 'zoo.json'));
+    await copyFile(join(zooDir, 'models', 'kept.safetensors'), join(escaping, 'models', 'kept.safetensors'));
+    // swapped's file is a symbolic link to a model outside the zoo.
+    await symlink(join(folder, 'swapped.safetensors'), join(escaping, 'models', 'swapped.safetensors'));
+    const validation = await validatePlan(demoPlan(VAL_TASK, WEAK_BASE, `zoo: ${escaping}`), {
+      checkData: false,
+    });
+    expect(validation.zooModels.map((m) => m.id)).toEqual(['kept']);
+    expect(validation.skipped[0].reason).toMatch(/leads out of the zoo folder/);
+    const manifest = JSON.parse(await readFile(join(escaping, 'zoo.json'), 'utf8'));
+    for (const path of ['../../../etc/passwd', '/etc/passwd']) {
+      manifest.models[1].path = path;
+      await writeFile(join(escaping, 'zoo.json'), JSON.stringify(manifest));
+      const message = await validationError(demoPlan(VAL_TASK, WEAK_BASE, `zoo: ${escaping}`), {
+        checkData: false,
+      });
+      expect(message).toMatch(/zoo\.json: models\[1\]\.path: (leaves the zoo folder|must be relative)/);
+    }
   });
 });

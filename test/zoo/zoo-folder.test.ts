@@ -40,7 +40,7 @@ describe('zoo folder', () => {
     const source = await writeMlpFile(join(sources, 'small-mlp.safetensors'), [8, 6, 4, 3], 5);
     const zoo = await openZoo(zooDir, { create: true });
     const now = new Date('2025-03-04T05:06:07Z');
-    const entry = await addModelToZoo(zoo, source, { dataset: 'toy:train', seed: 5, now });
+    const { entry } = await addModelToZoo(zoo, source, { dataset: 'toy:train', seed: 5, now });
     expect(entry).toEqual({
       id: 'small-mlp',
       path: 'models/small-mlp.safetensors',
@@ -62,7 +62,7 @@ describe('zoo folder', () => {
   it('lists a model whose tensors fit no family as unreadable, with the reason', async () => {
     const source = await writeUnplaceableFile(join(sources, 'blob.safetensors'));
     const zoo = await openZoo(zooDir, { create: true });
-    const entry = await addModelToZoo(zoo, source);
+    const { entry } = await addModelToZoo(zoo, source);
     expect(entry.readable).toBe(false);
     if (entry.readable) return;
     expect(entry.reason).toMatch(/tensor 'blob\.weight' has shape \[2, 3, 4\]/);
@@ -74,7 +74,7 @@ describe('zoo folder', () => {
     const source = join(sources, 'junk.safetensors');
     await writeFile(source, 'not a safetensors file');
     const zoo = await openZoo(zooDir, { create: true });
-    const entry = await addModelToZoo(zoo, source);
+    const { entry } = await addModelToZoo(zoo, source);
     expect(entry).toMatchObject({ id: 'junk', readable: false });
     if (!entry.readable) expect(entry.reason).toContain('junk.safetensors');
   });
@@ -90,10 +90,15 @@ describe('zoo folder', () => {
     let zoo = await openZoo(zooDir, { create: true });
     await addModelToZoo(zoo, source, { id: 'same' });
     zoo = await openZoo(zooDir);
-    await expect(addModelToZoo(zoo, source, { id: 'same' })).rejects.toThrow(
+    const other = await writeMlpFile(join(sources, 'b.safetensors'), [4, 3, 2], 2);
+    await expect(addModelToZoo(zoo, other, { id: 'same' })).rejects.toThrow(
       /already has a model with id 'same'/,
     );
     expect(await readdir(join(zooDir, 'models'))).toEqual(['same.safetensors']);
+    // The same bytes again under the same id: nothing to do, and said so.
+    const again = await addModelToZoo(zoo, source, { id: 'same' });
+    expect(again.added).toBe(false);
+    expect((await readZooManifest(zooDir)).models.map((m) => m.id)).toEqual(['same']);
   });
 
   it('keeps the additions of a stale handle (re-reads the manifest under the lock)', async () => {
@@ -108,10 +113,13 @@ describe('zoo folder', () => {
   it('copies a sharded model as a folder and can link instead of copying', async () => {
     const folder = await writeShardedMlp(join(sources, 'big'), [6, 5, 3], 2);
     const zoo = await openZoo(zooDir, { create: true });
-    const copied = await addModelToZoo(zoo, folder);
+    const { entry: copied } = await addModelToZoo(zoo, folder);
     expect(copied).toMatchObject({ id: 'big', path: 'models/big', readable: true, family: 'mlp' });
     expect((await readdir(join(zooDir, 'models', 'big'))).sort()).toEqual((await readdir(folder)).sort());
-    const linked = await addModelToZoo(await openZoo(zooDir), folder, { id: 'big-linked', link: true });
+    const { entry: linked } = await addModelToZoo(await openZoo(zooDir), folder, {
+      id: 'big-linked',
+      link: true,
+    });
     expect(linked.path).toBe('../sources/big');
     expect(linked.sha256).toBe(copied.sha256);
     expect(linked.provenance).toMatchObject({ kind: 'added', link: true });
@@ -126,7 +134,7 @@ describe('zoo folder', () => {
       metrics: { 'toy:test': { loss: 0.5, accuracy: 0.75, examples: 40 } },
     });
     const source = await writeMlpFile(join(sources, 'x.safetensors'), [4, 6, 3], 3, metadata);
-    const entry = await addModelToZoo(await openZoo(zooDir, { create: true }), source, { seed: 9 });
+    const { entry } = await addModelToZoo(await openZoo(zooDir, { create: true }), source, { seed: 9 });
     expect(entry).toMatchObject({
       id: 'mlp-h6-s3-toy',
       dataset: 'toy:train',

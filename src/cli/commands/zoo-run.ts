@@ -1,11 +1,13 @@
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import {
   BACKEND_PREFERENCES,
   type BackendPreference,
   backendPreferenceFromEnv,
 } from '../../compute/backend.js';
-import { InvalidFileError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
+import { zooEntryStatus } from '../../zoo/check-zoo-entry.js';
 import { trainZooModel, type ZooTrainOptions } from '../../zoo/train-zoo-model.js';
+import { zooFileError } from '../../zoo/zoo-file-error.js';
 import { addModelToZoo, findZooEntry, openZoo, verifyZoo, zooModelPath } from '../../zoo/zoo-folder.js';
 import { zooEntryLines, zooTable } from '../../zoo/zoo-table.js';
 import type { CommandIO, ParsedArgs } from '../command.js';
@@ -65,16 +67,24 @@ export async function runZooTrain(args: ParsedArgs, io: CommandIO): Promise<numb
 
 export async function runZooAdd(args: ParsedArgs, io: CommandIO): Promise<number> {
   // A mistyped model path must not leave a new, empty zoo behind.
-  if (!existsSync(args.positionals[0]))
-    throw new InvalidFileError(args.positionals[0], 'no such file or folder');
+  // Says why (a link loop, no permission), not only that the path cannot be used.
+  try {
+    statSync(args.positionals[0]);
+  } catch (error) {
+    throw zooFileError(args.positionals[0], error, 'read the model');
+  }
   const zoo = await openZoo(requiredString(args, 'zoo'), { create: true });
-  const entry = await addModelToZoo(zoo, args.positionals[0], {
+  const { entry, added } = await addModelToZoo(zoo, args.positionals[0], {
     id: args.strings.get('id'),
     link: args.flags.has('link'),
     dataset: args.strings.get('dataset'),
     classes: integerList(args, 'classes', 0, 1_000_000),
     seed: numberOption(args, 'seed'),
   });
+  if (!added) {
+    io.out(`${entry.id} is already in the zoo with the same bytes (${entry.path}); nothing to do`);
+    return 0;
+  }
   if (entry.readable) {
     io.out(
       `added ${entry.id} (${entry.family}, widths ${Object.values(entry.widths).join('-')}) as ${entry.path}`,
@@ -98,7 +108,9 @@ export async function runZooLs(args: ParsedArgs, io: CommandIO): Promise<number>
     io.out(`${zoo.dir}: the zoo is empty`);
     return 0;
   }
-  for (const line of zooTable(zoo.manifest.models)) io.out(line);
+  const statuses: string[] = [];
+  for (const entry of zoo.manifest.models) statuses.push(await zooEntryStatus(zoo.dir, entry));
+  for (const line of zooTable(zoo.manifest.models, statuses)) io.out(line);
   if (zoo.manifest.models.some((m) => Object.keys(m.metrics).length > 0)) {
     io.out('ACCURACY is measured on the ON data set: higher is better.');
   }
@@ -114,11 +126,12 @@ export async function runZooShow(args: ParsedArgs, io: CommandIO): Promise<numbe
   }
   const path = zooModelPath(zoo, entry);
   for (const line of zooEntryLines(entry, path)) io.out(line);
-  try {
+  const status = await zooEntryStatus(zoo.dir, entry);
+  if (status === 'readable' || status.startsWith('unreadable:')) {
     const size = statSync(path);
     if (size.isFile()) io.out(`size:      ${formatBytes(size.size)}`);
-  } catch {
-    io.out('size:      the file is missing');
+  } else {
+    io.out(`files:     ${status}`);
   }
   return 0;
 }
@@ -131,7 +144,7 @@ export async function runZooVerify(args: ParsedArgs, io: CommandIO): Promise<num
     const detail =
       r.status === 'changed'
         ? `: expected ${r.expected}, found ${r.actual}`
-        : r.status === 'missing'
+        : r.status === 'missing' || r.status === 'refused'
           ? `: ${r.detail}`
           : '';
     (r.status === 'ok' ? io.out : io.err)(`${r.id.padEnd(width)}  ${r.status}${detail}`);
