@@ -18,6 +18,7 @@ import { packTensors } from '../src/engine/packed-tensors.js';
 import type { ThreadOutcome, ThreadTask } from '../src/engine/task-thread.js';
 import { createTaskThreadPool } from '../src/engine/task-thread-pool.js';
 import { MalError, UsageError } from '../src/errors.js';
+import type { ArchitectureSpec } from '../src/spec/architecture-spec.js';
 import type { FloatTensor } from '../src/tensor/tensor.js';
 import { describeServers } from './nats/connection-options.js';
 import { DatasetCache } from './nats/dataset-cache.js';
@@ -364,20 +365,28 @@ async function fetchTensors(
 }
 
 /**
- * Widths size the alignment's cost matrices, so none may exceed the longest axis of the side's own tensors: a
- * space's width is the length (or a part of the length) of the axes it spans.
+ * Widths size the alignment's cost matrices, so the width of a space the sent tensors span may not exceed the
+ * longest axis of those tensors (a space's width is the length, or a part of the length, of the axes it spans).
+ * The other spaces' widths come along with the spec but size nothing here.
  */
 function checkWidths(
   widths: readonly (readonly [string, number])[],
+  spec: ArchitectureSpec,
   tensors: readonly [string, FloatTensor][],
   where: string,
 ): void {
   const longest = Math.max(0, ...tensors.flatMap(([, t]) => t.shape));
+  const sent = new Set(tensors.map(([name]) => name));
+  const spanned = new Set(
+    spec.tensors
+      .filter((t) => sent.has(t.name))
+      .flatMap((t) => t.axes.flatMap((axis) => (axis ?? []).map((part) => part.space))),
+  );
   const seen = new Set<string>();
   for (const [space, width] of widths) {
     if (seen.has(space)) throw new BadTaskError(`${where}: space '${space}' has two widths`);
     seen.add(space);
-    if (width > longest) {
+    if (spanned.has(space) && width > longest) {
       throw new BadTaskError(
         `${where}: space '${space}' has width ${width}, more than the longest axis (${longest}) of its tensors`,
       );
@@ -415,8 +424,8 @@ async function prepareThreadTask(
         fetchTensors(task.base.tensors, context, key),
         fetchTensors(task.zoo.tensors, context, key),
       ]);
-      checkWidths(task.base.widths, base, `task ${key} base`);
-      checkWidths(task.zoo.widths, zoo, `task ${key} zoo`);
+      checkWidths(task.base.widths, task.base.spec, base, `task ${key} base`);
+      checkWidths(task.zoo.widths, task.zoo.spec, zoo, `task ${key} zoo`);
       if (base.concat(zoo).reduce((sum, [, t]) => sum + t.data.byteLength, 0) > context.options.cacheBytes) {
         throw new BadTaskError(
           `task ${key}: its tensors take more than this worker's tensor memory (--cache-mb)`,
