@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { InvalidFileError, MalError } from '../errors.js';
+import { faultPoint } from '../io/fault-injection.js';
 import { openModel, readModelConfig } from '../io/open-model.js';
 import { describeModel } from './describe-model.js';
-import { faultPoint } from './fault-point.js';
 import { hashModel, modelTensorFiles } from './model-hash.js';
 import { ZooError } from './zoo-errors.js';
 import { onZooPath, zooFileError } from './zoo-file-error.js';
@@ -222,11 +222,11 @@ async function stageModelCopy(zoo: Zoo, source: string, id: string): Promise<Sta
   const staging = stagingPath(modelsDir, id);
   const payload = asFolder ? staging : join(staging, basename(target));
   try {
-    faultPoint();
+    faultPoint('zoo add 1');
     await onZooPath(staging, 'stage the copy', () => mkdir(staging));
     for (const file of toCopy) {
       const copy = asFolder ? join(staging, basename(file)) : payload;
-      faultPoint();
+      faultPoint('zoo add 2');
       await onZooPath(copy, `copy ${file} into the zoo`, async () => {
         await copyFile(file, copy);
         await syncFile(copy);
@@ -348,11 +348,11 @@ async function publishEntry(
           );
         }
       } else {
-        faultPoint();
+        faultPoint('zoo add 3');
         await onZooPath(staged.target, 'move the copy into place', () =>
           rename(staged.payload, staged.target),
         );
-        faultPoint();
+        faultPoint('zoo add 4');
       }
     }
     const manifest: ZooManifest = { ...current.manifest, models: [...current.manifest.models, entry] };

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { faultPoint } from './fault-point.js';
+import { faultPoint } from '../io/fault-injection.js';
 import { ZooError } from './zoo-errors.js';
 import { zooFileError } from './zoo-file-error.js';
 
@@ -87,7 +87,7 @@ export async function withZooLock<T>(
     try {
       const handle = await open(lockPath, 'wx');
       try {
-        faultPoint();
+        faultPoint('zoo lock 1');
         await handle.writeFile(`${process.pid}\n`);
       } finally {
         await handle.close();
@@ -109,7 +109,7 @@ export async function withZooLock<T>(
   try {
     return await update();
   } finally {
-    faultPoint();
+    faultPoint('zoo lock 2');
     await rm(lockPath, { force: true });
   }
 }

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StagedFile, writeFully } from '../io/atomic-file.js';
+import { faultPoint } from '../io/fault-injection.js';
 import type { ArchitectureFamily } from '../spec/architecture-spec.js';
-import { faultPoint } from './fault-point.js';
 import { readableJson } from './readable-json.js';
 import { ZooManifestError } from './zoo-errors.js';
 import { onZooPath, zooFileError } from './zoo-file-error.js';
@@ -346,14 +346,14 @@ export async function writeZooManifest(zooDir: string, manifest: ZooManifest): P
   const checked = parseZooManifest(JSON.parse(JSON.stringify(manifest)), file);
   const staged = await StagedFile.create(file);
   try {
-    faultPoint();
+    faultPoint('zoo manifest 1');
     await onZooPath(file, 'write the zoo manifest', async () => {
       await writeFully(staged.handle, new TextEncoder().encode(`${readableJson(checked)}\n`), 0);
       await staged.seal();
     });
-    faultPoint();
+    faultPoint('zoo manifest 2');
     await onZooPath(file, 'replace the zoo manifest', () => staged.commit());
-    faultPoint();
+    faultPoint('zoo manifest 3');
   } catch (error) {
     await staged.discard();
     throw error;

@@ -127,7 +127,7 @@ describe('file-system errors on zoo paths are clean errors', () => {
     await writeFile(file, '');
     const source = await writeMlpFile(join(dir.path, 'a.safetensors'), [6, 4, 3], 1);
     const run = await runMal(['zoo', 'add', '--zoo', join(file, 'zoo'), source]);
-    expectCleanError(run, /plain-file\/zoo.*: .*a part of the path is a file/);
+    expectCleanError(run, /plain-file\/zoo.*: .*a part of this path is a file/);
     expect(existsSync(join(file, 'zoo'))).toBe(false);
   });
 
