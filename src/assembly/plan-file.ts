@@ -1,5 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { fieldLines, parseSourceDocument, readSourceDocument } from '../schema/source-document.js';
+import {
+  fieldLines,
+  parseSourceDocument,
+  readSourceDocument,
+  readSourceText,
+} from '../schema/source-document.js';
 import type { AlignmentSettings, AssemblyPlan, MergeSettings } from './assembly-plan.js';
 import { PlanError } from './plan-error.js';
 import { rememberPlanFieldLines } from './plan-field-lines.js';
@@ -12,14 +16,7 @@ export const DEFAULT_MERGE: MergeSettings = mergeSettingsSchema.parse({});
 
 /** Reads a plan file; `.json` files must be strict JSON, anything else is read as YAML. */
 export async function loadPlanFile(path: string): Promise<AssemblyPlan> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new PlanError(
-      `${path}: cannot read plan file: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
+  const text = await readSourceText(path, 'plan file', (message) => new PlanError(message));
   return parsePlanFile(text, path);
 }
 

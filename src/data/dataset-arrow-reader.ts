@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Data, DataType, type Field, Precision, type Table, tableFromIPC } from 'apache-arrow';
 import { InvalidFileError } from '../errors.js';
+import { checkArrowIPC } from '../io/arrow-ipc-check.js';
 import { DataSourceError } from './data-source-error.js';
 import {
   CLASS_NAMES_KEY,
@@ -243,6 +244,7 @@ function imageShapeOf(file: string, metadata: Map<string, string>, size: number)
 
 /** Decodes a data set from Arrow IPC bytes (file or stream format); see dataset-arrow-format.ts for the layout. */
 export function datasetFromArrowIPC(bytes: Uint8Array, file: string, name: string = file): SourceExamples {
+  checkArrowIPC(bytes, file, { notArrow: 'not an Arrow IPC file or stream' });
   let table: Table;
   try {
     table = tableFromIPC(bytes);

@@ -21,6 +21,7 @@ import {
 import { InvalidFileError } from '../errors.js';
 import { DTYPE_BYTES, type DType, isDType } from '../tensor/dtype.js';
 import { elementCount, type RawTensor, shapeToString } from '../tensor/tensor.js';
+import { checkArrowIPC } from './arrow-ipc-check.js';
 import type { NamedTensor } from './named-tensor.js';
 
 /**
@@ -139,6 +140,7 @@ function parseShape(source: string, text: string | undefined, name: string): num
  * message's buffers are aligned, as those written here are). `source` names the message in errors.
  */
 export function tensorFromArrowIPC(bytes: Uint8Array, source = 'Arrow IPC tensor message'): NamedTensor {
+  checkArrowIPC(bytes, source, { notArrow: 'not an Arrow IPC stream' });
   let table: Table;
   try {
     table = tableFromIPC(bytes);

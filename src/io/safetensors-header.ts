@@ -1,6 +1,7 @@
 import { InvalidFileError } from '../errors.js';
 import { DTYPE_BYTES, DTYPES, type DType, isDType } from '../tensor/dtype.js';
 import { shapeToString } from '../tensor/tensor.js';
+import { findDuplicateKey } from './json-duplicate-keys.js';
 
 /**
  * The largest JSON header accepted, the same cap as the reference implementation: a length prefix beyond it is
@@ -109,12 +110,26 @@ export function parseSafetensorsHeader(
   dataBytes: number,
 ): SafetensorsHeader {
   let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
+    json = JSON.parse(text);
   } catch (error) {
     throw new InvalidFileError(file, `header is not valid UTF-8 JSON (${(error as Error).message})`);
   }
   if (!isPlainObject(json)) throw new InvalidFileError(file, 'header must be a JSON object');
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) {
+    const [tensor, ...inner] = duplicate.path;
+    if (tensor === undefined) {
+      throw new InvalidFileError(file, 'is named twice in the header', duplicate.key);
+    }
+    throw new InvalidFileError(
+      file,
+      `header entry has '${[...inner, duplicate.key].join('.')}' twice`,
+      tensor,
+    );
+  }
 
   let metadata: Record<string, string> = {};
   const entries: SafetensorsEntry[] = [];

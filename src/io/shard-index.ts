@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { InvalidFileError } from '../errors.js';
+import { findDuplicateKey } from './json-duplicate-keys.js';
 
 /** File name of a sharded model's index, as Hugging Face writes it. */
 export const SHARD_INDEX_FILE = 'model.safetensors.index.json';
@@ -30,6 +31,11 @@ export async function readShardIndex(indexPath: string): Promise<ShardIndex> {
       throw new InvalidFileError(indexPath, 'no such file');
     throw error;
   }
+  return parseShardIndex(text, indexPath);
+}
+
+/** Parses an index's text; `indexPath` names it in errors. */
+export function parseShardIndex(text: string, indexPath: string): ShardIndex {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -37,6 +43,12 @@ export async function readShardIndex(indexPath: string): Promise<ShardIndex> {
     throw new InvalidFileError(indexPath, `not valid JSON (${(error as Error).message})`);
   }
   if (!isPlainObject(json)) throw new InvalidFileError(indexPath, 'index must be a JSON object');
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) {
+    // A tensor listed twice could live in either shard; JSON.parse would keep the last without a word.
+    const where = duplicate.path.length === 0 ? 'the index' : `'${duplicate.path.join('.')}'`;
+    throw new InvalidFileError(indexPath, `${where} names '${duplicate.key}' twice`);
+  }
   const { metadata = {}, weight_map: weightMap } = json;
   if (!isPlainObject(metadata)) throw new InvalidFileError(indexPath, "'metadata' must be an object");
   if (!isPlainObject(weightMap)) {

@@ -1,3 +1,5 @@
+import type { Stats } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { MalError } from '../errors.js';
@@ -26,6 +28,8 @@ export function readSourceDocument(
   file: string,
   error: (message: string) => MalError,
 ): SourceDocument {
+  checkSourceSize(text.length, file, error);
+  checkNesting(text, file, error);
   if (file.toLowerCase().endsWith('.json')) {
     try {
       JSON.parse(text);
@@ -38,9 +42,116 @@ export function readSourceDocument(
   const firstError = document.errors[0];
   if (firstError !== undefined) {
     const line = lineCounter.linePos(firstError.pos[0]).line;
-    throw error(`${file}:${line}: ${firstError.message.split('\n')[0]}`);
+    // The parser turns a stack overflow on deep nesting into a document error; say what it means.
+    const message = firstError.message.split('\n')[0];
+    throw error(`${file}:${line}: ${/call stack/i.test(message) ? 'nested too deeply' : message}`);
   }
-  return { file, value: document.toJS({ maxAliasCount: 100 }), root: document.contents, lineCounter };
+  let value: unknown;
+  try {
+    value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (cause) {
+    // yaml throws a ReferenceError once aliases would expand past the cap (a "billion laughs" document).
+    const message = cause instanceof Error ? cause.message : String(cause);
+    if (/alias/i.test(message)) {
+      throw error(`${file}: too many YAML aliases (their expansion passes ${MAX_ALIAS_COUNT} copies)`);
+    }
+    throw error(`${file}: cannot read the document: ${message}`);
+  }
+  return { file, value, root: document.contents, lineCounter };
+}
+
+/**
+ * Plans and spec files are hand-sized; one beyond this is not one, and the YAML parser's time and memory grow
+ * with the text (deep indentation in a multi-megabyte text exhausts the heap). Checked on the file's size before
+ * reading it (readSourceText) and on the text.
+ */
+export const MAX_SOURCE_BYTES = 2 * 2 ** 20;
+
+/** Aliases beyond this many expanded copies are refused: yaml's own bound against alias bombs. */
+const MAX_ALIAS_COUNT = 100;
+
+function checkSourceSize(bytes: number, file: string, error: (message: string) => MalError): void {
+  if (bytes > MAX_SOURCE_BYTES) {
+    throw error(
+      `${file}: ${bytes} bytes, over the ${MAX_SOURCE_BYTES}-byte limit of a plan or spec file (is it the right file?)`,
+    );
+  }
+}
+
+/** Deeper flow collections ([ and {) than this are refused; real plans and specs nest four or five levels. */
+export const MAX_FLOW_DEPTH = 64;
+
+/** Lines whose content starts further right than this are refused (see checkNesting). */
+export const MAX_INDENT_COLUMNS = 256;
+
+/**
+ * The yaml parser's cost grows with nesting: a million nested brackets in 2 MB take seconds and gigabytes, and
+ * content far to the right (deep indentation, or `? ? ? …` on one line) makes its lexer compile a regular
+ * expression per column that exhausts the heap. So, before parsing: the column where a line's content starts
+ * (after spaces and the indicators - ? :) and the depth of brackets (quotes ignored, so a bracket inside a string
+ * counts too; only 64 unclosed ones would matter) are bounded.
+ */
+function checkNesting(text: string, file: string, error: (message: string) => MalError): void {
+  let depth = 0;
+  let line = 1;
+  let lineStart = 0;
+  let inIndent = true;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0a) {
+      line += 1;
+      lineStart = i + 1;
+      inIndent = true;
+      continue;
+    }
+    if (inIndent) {
+      // space, tab, '-', '?', ':'
+      if (c === 0x20 || c === 0x09 || c === 0x2d || c === 0x3f || c === 0x3a) {
+        if (i - lineStart >= MAX_INDENT_COLUMNS) {
+          throw error(
+            `${file}:${line}: content starts beyond column ${MAX_INDENT_COLUMNS}; nested too deeply for a plan or spec file`,
+          );
+        }
+        continue;
+      }
+      inIndent = false;
+    }
+    if (c === 0x5b || c === 0x7b) {
+      depth += 1;
+      if (depth > MAX_FLOW_DEPTH) {
+        throw error(`${file}:${line}: brackets nested more than ${MAX_FLOW_DEPTH} deep`);
+      }
+    } else if ((c === 0x5d || c === 0x7d) && depth > 0) {
+      depth -= 1;
+    }
+  }
+}
+
+/**
+ * Reads a plan or spec file's text, refusing one over MAX_SOURCE_BYTES before reading it. `what` names the file
+ * kind in messages (`plan file`).
+ */
+export async function readSourceText(
+  path: string,
+  what: string,
+  error: (message: string) => MalError,
+): Promise<string> {
+  const cannotRead = (cause: unknown): MalError =>
+    error(`${path}: cannot read ${what}: ${cause instanceof Error ? cause.message : String(cause)}`);
+  let info: Stats;
+  try {
+    info = await stat(path);
+  } catch (cause) {
+    throw cannotRead(cause);
+  }
+  if (!info.isFile()) throw cannotRead('not a regular file');
+  const size = info.size;
+  checkSourceSize(size, path, error);
+  try {
+    return await readFile(path, 'utf8');
+  } catch (cause) {
+    throw cannotRead(cause);
+  }
 }
 
 /** Parses the document with `schema`; the first issue throws `error('file:line: field: detail')`. */

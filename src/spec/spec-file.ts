@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { SpecError } from '../errors.js';
-import { parseSourceDocument, readSourceDocument } from '../schema/source-document.js';
+import { parseSourceDocument, readSourceDocument, readSourceText } from '../schema/source-document.js';
 import type { ArchitectureSpec, AxisSpec } from './architecture-spec.js';
 import { specFileSchema } from './spec-schema.js';
 import { checkSpecStructure } from './spec-structure.js';
@@ -9,14 +8,7 @@ import { checkSpecStructure } from './spec-structure.js';
 
 /** Reads a spec file; the format (JSON or YAML) follows the extension, anything but `.json` is read as YAML. */
 export async function loadSpecFile(path: string): Promise<ArchitectureSpec> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new SpecError(
-      `${path}: cannot read spec file: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
+  const text = await readSourceText(path, 'spec file', (message) => new SpecError(message));
   return parseSpecFile(text, path);
 }
 

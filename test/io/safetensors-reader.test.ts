@@ -209,6 +209,34 @@ describe('SafetensorsReader refuses bad files', () => {
     );
   });
 
+  it('a tensor named twice, the second time with another dtype (JSON.parse would keep the last)', async () => {
+    const header =
+      '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},' +
+      '"w":{"dtype":"I8","shape":[4],"data_offsets":[0,4]}}';
+    await expectInvalid(
+      await scratch.write('twice.safetensors', handMadeSafetensors(header, new Uint8Array(4))),
+      /is named twice in the header/,
+      'w',
+    );
+    // The same name spelt with an escape is the same name.
+    const escaped =
+      '{"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"\\u0077":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}';
+    await expectInvalid(
+      await scratch.write('escaped.safetensors', handMadeSafetensors(escaped, new Uint8Array(2))),
+      /is named twice in the header/,
+      'w',
+    );
+  });
+
+  it('an entry with a field twice', async () => {
+    const header = '{"w":{"dtype":"F32","dtype":"I32","shape":[1],"data_offsets":[0,4]}}';
+    await expectInvalid(
+      await scratch.write('field.safetensors', handMadeSafetensors(header, new Uint8Array(4))),
+      /header entry has 'dtype' twice/,
+      'w',
+    );
+  });
+
   it('an entry that is not an object', async () => {
     await expectInvalid(
       await scratch.write('n.safetensors', handMadeSafetensors('{"w":[1,2]}', new Uint8Array(0))),

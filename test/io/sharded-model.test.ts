@@ -114,6 +114,16 @@ describe('ShardedModel on hand-made shards', () => {
     await expectInvalid(bad, /lists no tensors/);
   });
 
+  it('refuses an index listing a tensor twice (JSON.parse would keep the last shard)', async () => {
+    await scratch.write('s1.safetensors', u8Shard({ a: [1] }));
+    await scratch.write('s2.safetensors', u8Shard({ b: [2] }));
+    const index = await scratch.write(
+      'model.safetensors.index.json',
+      '{"weight_map": {"a": "s2.safetensors", "b": "s2.safetensors", "a": "s1.safetensors"}}',
+    );
+    await expectInvalid(index, /'weight_map' names 'a' twice/);
+  });
+
   it('reports a malformed shard with the shard’s name', async () => {
     await scratch.write('s1.safetensors', Uint8Array.of(1, 2, 3));
     const index = await writeIndex({ a: 's1.safetensors' });
