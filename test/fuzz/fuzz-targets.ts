@@ -14,7 +14,8 @@ import { tensorFromArrowIPC, tensorToArrowIPC } from '../../src/io/arrow-tensor.
 import { SafetensorsReader } from '../../src/io/safetensors-reader.js';
 import { parseShardIndex } from '../../src/io/shard-index.js';
 import { canonicalJson } from '../../src/store/content-store.js';
-import { decodeEnvelope, encodeEnvelope, type TaskInput, taskKey } from '../../workers/nats/task-messages.js';
+import { encodeEnvelope, type TaskInput, taskKey } from '../../workers/nats/task-messages.js';
+import { decodeTaskMessage } from '../../workers/nats/task-schema.js';
 import type { MutateOptions } from './mutate.js';
 
 export const root = join(import.meta.dirname, '..', '..');
@@ -184,7 +185,7 @@ const taskMessage: FuzzTarget = {
     }
   },
   run: (bytes) => {
-    decodeEnvelope(bytes);
+    decodeTaskMessage(bytes);
   },
 };
 
