@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { InvalidFileError } from '../errors.js';
+import { readRegularFile } from '../io/read-regular-file.js';
 import type { SpaceKind } from '../spec/architecture-spec.js';
 import { checkGeneralizedPermutation, type SpaceMap } from './space-map.js';
 import type { WeightMatchingStep } from './weight-matching.js';
@@ -45,8 +45,9 @@ export function spaceMapsToDocument(maps: Iterable<SpaceMap>): Record<string, Ma
 export async function readMapsFile(path: string): Promise<Map<string, SpaceMap>> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readRegularFile(path, 'utf8');
   } catch (e) {
+    if (e instanceof InvalidFileError) throw e;
     throw new InvalidFileError(path, `cannot read maps file: ${(e as Error).message}`);
   }
   let doc: unknown;

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { InvalidFileError } from '../errors.js';
+import { readRegularFile } from '../io/read-regular-file.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -12,7 +12,7 @@ export function isGzip(bytes: Uint8Array): boolean {
 
 /** Reads a file whole, decompressing it if it is gzip data. A corrupt or truncated gzip stream names the file. */
 export async function readMaybeGzipped(path: string): Promise<Uint8Array> {
-  const bytes = await readFile(path);
+  const bytes = await readRegularFile(path);
   if (!isGzip(bytes)) return bytes;
   try {
     return await gunzipAsync(bytes);

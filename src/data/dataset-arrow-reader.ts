@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Data, DataType, type Field, Precision, type Table, tableFromIPC } from 'apache-arrow';
 import { InvalidFileError } from '../errors.js';
 import { checkArrowIPC } from '../io/arrow-ipc-check.js';
+import { readRegularFile } from '../io/read-regular-file.js';
 import { DataSourceError } from './data-source-error.js';
 import {
   CLASS_NAMES_KEY,
@@ -288,8 +288,9 @@ export function datasetFromArrowIPC(bytes: Uint8Array, file: string, name: strin
 export async function readDatasetArrow(path: string, name: string = path): Promise<SourceExamples> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
+    bytes = await readRegularFile(path);
   } catch (error) {
+    if (error instanceof InvalidFileError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new DataSourceError(`${name}: Arrow data file not found: ${resolve(path)}`);
     throw new DataSourceError(`${name}: cannot read ${resolve(path)} (${(error as Error).message})`);

@@ -1,7 +1,8 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { InvalidFileError } from '../errors.js';
 import { errnoCode, fileSystemError } from './file-system-error.js';
+import { readRegularFile } from './read-regular-file.js';
 import { SafetensorsReader } from './safetensors-reader.js';
 import { SHARD_INDEX_FILE } from './shard-index.js';
 import { ShardedModel } from './sharded-model.js';
@@ -87,7 +88,7 @@ export async function readModelConfig(path: string): Promise<Record<string, unkn
   const configPath = join(stats.isDirectory() ? path : dirname(path), CONFIG_FILE);
   let text: string;
   try {
-    text = await readFile(configPath, 'utf8');
+    text = await readRegularFile(configPath, 'utf8');
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined;
     throw fileSystemError(configPath, error, 'read the model configuration');

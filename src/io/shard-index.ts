@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { InvalidFileError } from '../errors.js';
+import { fileSystemError } from './file-system-error.js';
 import { findDuplicateKey } from './json-duplicate-keys.js';
+import { readRegularFile } from './read-regular-file.js';
 
 /** File name of a sharded model's index, as Hugging Face writes it. */
 export const SHARD_INDEX_FILE = 'model.safetensors.index.json';
@@ -25,11 +26,11 @@ function isPlainFileName(name: string): boolean {
 export async function readShardIndex(indexPath: string): Promise<ShardIndex> {
   let text: string;
   try {
-    text = await readFile(indexPath, 'utf8');
+    text = await readRegularFile(indexPath, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
       throw new InvalidFileError(indexPath, 'no such file');
-    throw error;
+    throw fileSystemError(indexPath, error, 'read the shard index');
   }
   return parseShardIndex(text, indexPath);
 }

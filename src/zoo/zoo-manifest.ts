@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StagedFile, writeFully } from '../io/atomic-file.js';
 import { faultPoint } from '../io/fault-injection.js';
+import { readRegularFile } from '../io/read-regular-file.js';
 import type { ArchitectureFamily } from '../spec/architecture-spec.js';
 import { readableJson } from './readable-json.js';
 import { ZooManifestError } from './zoo-errors.js';
@@ -317,7 +317,7 @@ export async function readZooManifest(zooDir: string): Promise<ZooManifest> {
   const file = zooManifestPath(zooDir);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readRegularFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new ZooManifestError(

@@ -119,10 +119,52 @@ describe('file-system errors exit 1 naming the path', () => {
     expectCleanError(await mal('inspect', at('dir-model')), at('dir-model/model.safetensors'), /folder/);
     await mkdir(at('dir-config/config.json'), { recursive: true });
     await writeFile(at('dir-config/model.safetensors'), baseBytes);
-    expectCleanError(await mal('inspect', at('dir-config')), at('dir-config/config.json'), /EISDIR/);
+    expectCleanError(await mal('inspect', at('dir-config')), at('dir-config/config.json'), /folder/);
     await mkdir(at('dir-index/model.safetensors.index.json'), { recursive: true });
     expectCleanError(await mal('inspect', at('dir-index')), at('dir-index/model.safetensors.index.json'));
     expectCleanError(await merge(at('dir-model')), at('dir-model'), /is a folder/);
+  });
+
+  it('a pipe where a file is expected is refused, not read forever: data, maps, zoo manifest, config, shard index', async () => {
+    execFileSync('mkfifo', [at('pipe.arrow'), at('pipe.json')]);
+    expectCleanError(
+      await mal('eval', at('base.safetensors'), '--data', at('pipe.arrow')),
+      at('pipe.arrow'),
+      /not a regular file/,
+    );
+    expectCleanError(
+      await mal(
+        'merge',
+        at('base.safetensors'),
+        at('target.safetensors'),
+        '--lambda',
+        '0.5',
+        '--out',
+        at('m.safetensors'),
+        '--maps',
+        at('pipe.json'),
+      ),
+      at('pipe.json'),
+      /not a regular file/,
+    );
+    await mkdir(at('pipe-zoo'), { recursive: true });
+    execFileSync('mkfifo', [at('pipe-zoo/zoo.json')]);
+    expectCleanError(
+      await mal('zoo', 'ls', '--zoo', at('pipe-zoo')),
+      at('pipe-zoo/zoo.json'),
+      /not a regular file/,
+    );
+    await mkdir(at('pipe-config'), { recursive: true });
+    await writeFile(at('pipe-config/model.safetensors'), baseBytes);
+    execFileSync('mkfifo', [at('pipe-config/config.json')]);
+    expectCleanError(
+      await mal('inspect', at('pipe-config')),
+      at('pipe-config/config.json'),
+      /not a regular file/,
+    );
+    await mkdir(at('pipe-index'), { recursive: true });
+    execFileSync('mkfifo', [at('pipe-index/model.safetensors.index.json')]);
+    expectCleanError(await mal('inspect', at('pipe-index')), at('pipe-index/model.safetensors.index.json'));
   });
 
   it('a full disk during merge, align and assemble (a 64 KiB tmpfs), leaving nothing behind', async () => {
