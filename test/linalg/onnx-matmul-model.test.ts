@@ -9,6 +9,10 @@ import {
 } from '../../src/linalg/onnx-matmul-model.js';
 import { encodeVarint, ProtobufMessage } from '../../src/linalg/protobuf-writer.js';
 
+// As the engine does (src/linalg/onnxruntime-matmul-engine.ts): read at the first session, so in time here; without
+// it the telemetry client leaves an empty mat-debug-<pid>.log in the temporary folder.
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
+
 describe('protobuf writer', () => {
   it('encodes varints as protobuf does', () => {
     expect(Array.from(encodeVarint(0))).toEqual([0]);
