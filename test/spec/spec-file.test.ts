@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -229,16 +229,20 @@ describe('serializeSpec', () => {
   it('loads a saved spec from disk and it still fits the model', async () => {
     const spec = deriveSpec(BASIC_RESNET);
     const folder = await mkdtemp(join(tmpdir(), 'mal-spec-'));
-    const path = join(folder, 'resnet.spec.json');
-    await writeFile(path, serializeSpec(spec));
-    const loaded = await loadSpecFile(path);
-    expect(loaded).toEqual(spec);
-    expect(computeSpaceWidths(loaded, shapesOf(BASIC_RESNET)).get('residual.layer2.0')).toBe(32);
-    const yamlPath = join(folder, 'spec.yml');
-    await writeFile(yamlPath, YAML_SPEC);
-    expect((await loadSpecFile(yamlPath)).layers).toHaveLength(3);
-    await expect(loadSpecFile(join(folder, 'missing.yaml'))).rejects.toThrow(
-      /missing\.yaml: cannot read spec file/,
-    );
+    try {
+      const path = join(folder, 'resnet.spec.json');
+      await writeFile(path, serializeSpec(spec));
+      const loaded = await loadSpecFile(path);
+      expect(loaded).toEqual(spec);
+      expect(computeSpaceWidths(loaded, shapesOf(BASIC_RESNET)).get('residual.layer2.0')).toBe(32);
+      const yamlPath = join(folder, 'spec.yml');
+      await writeFile(yamlPath, YAML_SPEC);
+      expect((await loadSpecFile(yamlPath)).layers).toHaveLength(3);
+      await expect(loadSpecFile(join(folder, 'missing.yaml'))).rejects.toThrow(
+        /missing\.yaml: cannot read spec file/,
+      );
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });
