@@ -16,11 +16,9 @@ import { transplantUnits } from '../../src/assembly/transplant-units.js';
 import { initBackend } from '../../src/compute/backend.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { SeededRandom } from '../../src/random/seeded-random.js';
-import { deriveSpec } from '../../src/spec/derive-spec.js';
-import { computeSpaceWidths } from '../../src/spec/space-widths.js';
 import { ContentStore } from '../../src/store/content-store.js';
-import type { FloatTensor } from '../../src/tensor/tensor.js';
 import { trainModel } from '../../src/train/train-model.js';
+import { modelInMemory } from '../support/model-in-memory.js';
 
 /** Four gaussian clusters in 16 dimensions. */
 function clusters(count: number, seed: number): Dataset {
@@ -34,15 +32,6 @@ function clusters(count: number, seed: number): Dataset {
     for (let k = 0; k < 16; k++) features[i * 16 + k] = centres[c][k] + random.normal();
   }
   return { name: 'clusters', count, exampleShape: [16], features, labels, classes: 4 };
-}
-
-function inMemory(tensors: Map<string, FloatTensor>): ModelInMemory {
-  const spec = deriveSpec([...tensors].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape })));
-  return {
-    spec,
-    widths: computeSpaceWidths(spec, new Map([...tensors].map(([n, t]) => [n, t.shape]))),
-    tensors,
-  };
 }
 
 const plan = (output: string): AssemblyPlan => ({
@@ -90,7 +79,7 @@ beforeAll(async () => {
     seed: 3,
     batchSize: 40,
   });
-  base = inMemory(weak.tensors);
+  base = modelInMemory(weak.tensors);
   zoo = [];
   for (const [id, hidden, seed] of [
     ['wide', [24, 20], 4],
@@ -104,7 +93,7 @@ beforeAll(async () => {
       seed,
       batchSize: 32,
     });
-    zoo.push({ id, sha256: id.padEnd(64, '0'), model: inMemory(model.tensors) });
+    zoo.push({ id, sha256: id.padEnd(64, '0'), model: modelInMemory(model.tensors) });
   }
 });
 
@@ -220,7 +209,7 @@ describe('runAssembly with another merge method from the plan', () => {
       seed: 6,
       batchSize: 32,
     });
-    twin = { id: 'twin', sha256: 'twin'.padEnd(64, '0'), model: inMemory(model.tensors) };
+    twin = { id: 'twin', sha256: 'twin'.padEnd(64, '0'), model: modelInMemory(model.tensors) };
   });
 
   const run = async (output: string, merge: Partial<AssemblyPlan['merge']>, ancestor?: ModelInMemory) =>

@@ -8,29 +8,17 @@ import {
   alignCandidate,
   candidateProblem,
   candidateTensorPairs,
-  type ModelInMemory,
 } from '../../src/assembly/candidate-alignment.js';
 import { DEFAULT_ALIGNMENT } from '../../src/assembly/plan-file.js';
 import type { AlignOutput } from '../../src/engine/task-thread.js';
 import { IncompatibleModelsError, InvalidFileError } from '../../src/errors.js';
-import { deriveSpec } from '../../src/spec/derive-spec.js';
-import { computeSpaceWidths } from '../../src/spec/space-widths.js';
-import type { FloatTensor } from '../../src/tensor/tensor.js';
 import { alignedCandidateOf } from '../../workers/nats/task-dispatcher.js';
 import { makeMlp } from '../support/model-factory.js';
-
-function inMemory(tensors: Map<string, FloatTensor>): ModelInMemory {
-  const spec = deriveSpec([...tensors].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape })));
-  return {
-    spec,
-    widths: computeSpaceWidths(spec, new Map([...tensors].map(([n, t]) => [n, t.shape]))),
-    tensors,
-  };
-}
+import { modelInMemory } from '../support/model-in-memory.js';
 
 describe('an alignment received from a worker', async () => {
-  const base = inMemory(makeMlp({ widths: [8, 16, 4], naming: 'layers', seed: 1 }).tensors);
-  const zoo = inMemory(makeMlp({ widths: [8, 12, 4], naming: 'layers', seed: 2 }).tensors);
+  const base = modelInMemory(makeMlp({ widths: [8, 16, 4], naming: 'layers', seed: 1 }).tensors);
+  const zoo = modelInMemory(makeMlp({ widths: [8, 12, 4], naming: 'layers', seed: 2 }).tensors);
   const candidate = { model: 'z', layers: ['layers.0', 'layers.1'], baseLayers: ['layers.0', 'layers.1'] };
   const reference = await alignCandidate(base, zoo, candidate, DEFAULT_ALIGNMENT, 0);
   const problem = candidateProblem(base, zoo, candidateTensorPairs(base, zoo, candidate));

@@ -4,7 +4,6 @@
  * has its thread ended and is not handed to the next worker, a SIGTERM stops the worker in bounded time with its
  * task left for redelivery, and a worker that cannot reach its server says so in one line.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,65 +13,25 @@ import { initBackend } from '../../src/compute/backend.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { writeDatasetArrow } from '../../src/data/dataset-arrow-writer.js';
 import { SeededRandom } from '../../src/random/seeded-random.js';
-import { deriveSpec } from '../../src/spec/derive-spec.js';
 import { canonicalJson, hashOf } from '../../src/store/content-store.js';
-import type { FloatTensor } from '../../src/tensor/tensor.js';
 import { natsConnectionOptions } from '../../workers/nats/connection-options.js';
 import { NatsResultStore } from '../../workers/nats/result-store.js';
 import { NatsTaskDispatcher, outputOf } from '../../workers/nats/task-dispatcher.js';
 import { poolConsumerName, TASK_STREAM, taskSubject } from '../../workers/nats/task-infrastructure.js';
 import { encodeEnvelope, type TaskInput } from '../../workers/nats/task-messages.js';
-import { malArgv, spawnMal } from '../support/mal-cli.js';
+import { spawnMal } from '../support/mal-cli.js';
 import { makeMlp } from '../support/model-factory.js';
+import { specOfTensors } from '../support/model-in-memory.js';
 import { startNatsServer, type TestNatsServer } from '../support/nats-server.js';
+import { spawnTaskWorker, type TaskWorkerProcess } from '../support/task-worker-process.js';
 
-interface WorkerProcess {
-  readonly child: ChildProcess;
-  readonly log: () => string;
-  readonly exited: Promise<number | null>;
-  stop(): Promise<void>;
-}
+const started: TaskWorkerProcess[] = [];
 
-const started: WorkerProcess[] = [];
-
-function spawnWorker(url: string, pool: string, extra: string[] = []): WorkerProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      ...malArgv,
-      'worker',
-      '--pool',
-      pool,
-      '--backend',
-      'wasm',
-      '--nats-url',
-      url,
-      '--concurrency',
-      '1',
-      ...extra,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let log = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    log += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const worker: WorkerProcess = {
-    child,
-    log: () => log,
-    exited,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
+/** One task at a time, and stopped with SIGKILL: these tests decide themselves when a worker gets SIGTERM. */
+function spawnWorker(url: string, pool: string, extra: string[] = []): TaskWorkerProcess {
+  const worker = spawnTaskWorker(url, pool, ['--concurrency', '1', ...extra], 'SIGKILL');
   started.push(worker);
   return worker;
-}
-
-function specOf(tensors: ReadonlyMap<string, FloatTensor>) {
-  return deriveSpec([...tensors].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape })));
 }
 
 async function waitFor(what: string, check: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
@@ -105,7 +64,7 @@ describe('NATS workers against hostile and long tasks', () => {
     return {
       kind: 'evaluate',
       backend: 'wasm',
-      spec: specOf(model),
+      spec: specOfTensors(model),
       config: {},
       batchSize: null,
       tensors: await d.uploadTensors(model),
@@ -163,7 +122,7 @@ describe('NATS workers against hostile and long tasks', () => {
     const negative = {
       kind: 'evaluate',
       backend: 'wasm',
-      spec: specOf(small),
+      spec: specOfTensors(small),
       config: {},
       batchSize: null,
       tensors: refs,

@@ -1,15 +1,14 @@
 /**
  * The NATS data plane with real processes: a nats-server on a free port, `mal worker` processes spawned from
- * the build (npm test builds first), a dispatcher in this process. Numbers are checked against the same
+ * the sources (test/support/task-worker-process.ts), a dispatcher in this process. Numbers are checked against the same
  * handlers run here on the same backend.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { alignCandidate, type ModelInMemory } from '../../src/assembly/candidate-alignment.js';
+import { alignCandidate } from '../../src/assembly/candidate-alignment.js';
 import { DEFAULT_ALIGNMENT } from '../../src/assembly/plan-file.js';
 import { transplantUnits } from '../../src/assembly/transplant-units.js';
 import { initBackend } from '../../src/compute/backend.js';
@@ -18,60 +17,23 @@ import { writeDatasetArrow } from '../../src/data/dataset-arrow-writer.js';
 import { loadDataset } from '../../src/data/load-dataset.js';
 import { evaluateTensors } from '../../src/eval/model-evaluation.js';
 import { SeededRandom } from '../../src/random/seeded-random.js';
-import { deriveSpec } from '../../src/spec/derive-spec.js';
-import { computeSpaceWidths } from '../../src/spec/space-widths.js';
 import { sha256 } from '../../src/store/content-store.js';
 import type { FloatTensor } from '../../src/tensor/tensor.js';
 import { natsConnectionOptions } from '../../workers/nats/connection-options.js';
 import { type DispatchTask, NatsTaskDispatcher, outputOf } from '../../workers/nats/task-dispatcher.js';
 import { poolConsumerName, TASK_STREAM } from '../../workers/nats/task-infrastructure.js';
 import { encodeEnvelope, type TaskInput } from '../../workers/nats/task-messages.js';
-import { malArgv } from '../support/mal-cli.js';
 import { makeMlp } from '../support/model-factory.js';
+import { modelInMemory, specOfTensors } from '../support/model-in-memory.js';
 import { startNatsServer, type TestNatsServer } from '../support/nats-server.js';
+import { spawnTaskWorker, type TaskWorkerProcess } from '../support/task-worker-process.js';
 
-interface WorkerProcess {
-  readonly child: ChildProcess;
-  readonly log: () => string;
-  stop(): Promise<void>;
-}
+const started: TaskWorkerProcess[] = [];
 
-const started: WorkerProcess[] = [];
-
-function spawnWorker(url: string, pool: string, extra: string[] = []): WorkerProcess {
-  const child = spawn(
-    process.execPath,
-    [...malArgv, 'worker', '--pool', pool, '--backend', 'wasm', '--nats-url', url, ...extra],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let log = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    log += chunk.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const worker: WorkerProcess = {
-    child,
-    log: () => log,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+function spawnWorker(url: string, pool: string, extra: string[] = []): TaskWorkerProcess {
+  const worker = spawnTaskWorker(url, pool, extra);
   started.push(worker);
   return worker;
-}
-
-function specOf(tensors: ReadonlyMap<string, FloatTensor>) {
-  return deriveSpec([...tensors].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape })));
-}
-
-function inMemory(tensors: Map<string, FloatTensor>): ModelInMemory {
-  const spec = specOf(tensors);
-  return {
-    spec,
-    widths: computeSpaceWidths(spec, new Map([...tensors].map(([n, t]) => [n, t.shape]))),
-    tensors,
-  };
 }
 
 async function writeData(
@@ -100,7 +62,7 @@ async function inProcess(
   model: ReadonlyMap<string, FloatTensor>,
   tasks: readonly DispatchTask[],
 ): Promise<{ objective: number; tasks: { name: string; loss: number; accuracy: number }[] }> {
-  const spec = specOf(model);
+  const spec = specOfTensors(model);
   const results = [];
   let objective = 0;
   for (const t of tasks) {
@@ -164,12 +126,12 @@ describe('NATS task workers', () => {
       { name: 'a', data: small, metric: 'loss', weight: 1 },
       { name: 'b', data: small, limit: 120, metric: 'accuracy', weight: 0.5 },
     ];
-    const remote = await d.evaluateMany(models, specOf(models[0]), {}, tasks);
+    const remote = await d.evaluateMany(models, specOfTensors(models[0]), {}, tasks);
     for (let m = 0; m < models.length; m++) expect(remote[m]).toEqual(await inProcess(models[m], tasks));
     expect(new Set(remote.map((r) => r.objective)).size).toBe(3);
 
-    const base = inMemory(models[0]);
-    const zoo = inMemory(makeMlp({ widths: [12, 24, 4], naming: 'layers', seed: 9 }).tensors);
+    const base = modelInMemory(models[0]);
+    const zoo = modelInMemory(makeMlp({ widths: [12, 24, 4], naming: 'layers', seed: 9 }).tensors);
     const unit = transplantUnits(base.spec)[0].name;
     const candidates = [
       { model: 'zoo', layers: [unit], baseLayers: [unit] },
@@ -189,7 +151,7 @@ describe('NATS task workers', () => {
     const d = await dispatcher('kill');
     const model = makeMlp({ widths: [64, 1024, 1024, 4], naming: 'layers', seed: 5 }).tensors;
     const tasks: DispatchTask[] = [{ name: 'large', data: large, metric: 'loss', weight: 1 }];
-    const run = d.evaluateMany([model], specOf(model), {}, tasks);
+    const run = d.evaluateMany([model], specOfTensors(model), {}, tasks);
     const jsm = await nc.jetstreamManager();
     await waitFor('the first worker to take the task', async () => {
       const info = await jsm.consumers.info(TASK_STREAM, poolConsumerName('kill'));
@@ -219,7 +181,7 @@ describe('NATS task workers', () => {
     const task: TaskInput = {
       kind: 'evaluate',
       backend: 'wasm',
-      spec: specOf(model),
+      spec: specOfTensors(model),
       config: {},
       batchSize: null,
       tensors: refs.map((r, i) => (i === 0 ? { name: r.name, hash: badHash } : r)),
@@ -251,7 +213,7 @@ describe('NATS task workers', () => {
       (seed) => makeMlp({ widths: [64, 256, 256, 4], naming: 'layers', seed }).tensors,
     );
     const tasks: DispatchTask[] = [{ name: 'large', data: large, limit: 3000, metric: 'loss', weight: 1 }];
-    const run = d.evaluateMany(models, specOf(models[0]), {}, tasks);
+    const run = d.evaluateMany(models, specOfTensors(models[0]), {}, tasks);
     await waitFor('a first result', async () => /evaluate [0-9a-f]{12} done/.test(worker.log()));
     const doneBefore = worker.log().match(/evaluate [0-9a-f]{12} done/g)?.length ?? 0;
     await server.restart();
