@@ -257,7 +257,7 @@ describe('parsePlanFile: errors name the file, the line and the field path', () 
 
   it('lists the keys it knows', () => {
     expect(errorOf(withMinimal('merge: {lambda: 0.3}\n'))).toBe(
-      "/plans/demo/plan.yaml:6: merge.lambda: unknown key 'lambda' (expected one of unmatched, grid, epsilon, lambdaMin, lambdaChoice, method, ancestor)",
+      "/plans/demo/plan.yaml:6: merge.lambda: unknown key 'lambda' (expected one of unmatched, grid, epsilon, lambdaMin, lambdaChoice, donors, donorWeights, perLayerLambda, method, ancestor)",
     );
   });
 
