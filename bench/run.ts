@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark in turn. Each prints its figures as ratios against a reference measured in the
  * same run, so a noisy machine still gives a stable answer. Run one alone with `npx tsx bench/<name>.ts`.
  */
+import { main as assemblyStep } from './assembly-step.js';
 import { main as clusterSpeedup } from './cluster-speedup.js';
 import { main as forward } from './forward.js';
 import { main as gemm } from './gemm.js';
@@ -18,6 +19,7 @@ const benches: readonly [string, () => Promise<void>][] = [
   ['merging two 1 GiB models', () => mergeModels([])],
   ['tasks and tensors through NATS', () => natsTasks()],
   ['assembly on the cluster: one task worker against two', () => clusterSpeedup()],
+  ['an assembly step: probe against successive halving', () => assemblyStep([])],
 ];
 
 for (const [name, run] of benches) {

@@ -10,11 +10,27 @@ import {
   type CandidateAlignment,
   type ModelInMemory,
 } from './candidate-alignment.js';
+import {
+  alignmentRanking,
+  type CandidateRankingResult,
+  type ObjectivesAt,
+  probeRanking,
+  successiveHalving,
+} from './candidate-search.js';
 import { type Candidate, candidateKey } from './candidates.js';
-import type { CandidateRef, CurvePoint, Evaluated, ScoredCandidate } from './lineage.js';
+import { type FusionCandidate, fuseDonors } from './donor-fusion.js';
+import type {
+  CandidateRanking,
+  CandidateRef,
+  CurvePoint,
+  Evaluated,
+  PrunedCandidate,
+  ScoredCandidate,
+} from './lineage.js';
 import { chooseAccepted, rejectionOf } from './loop-policy.js';
 import { brokenTaskFloor, type LoadedTask } from './objective-evaluation.js';
 import { planMergeChoice, planPathMerge } from './plan-merge.js';
+import { transplantUnits } from './transplant-units.js';
 
 /** Most merged models held at once while scoring curves; bounds memory for large models. */
 const MODELS_PER_BATCH = 64;
@@ -41,24 +57,30 @@ export interface StepInputs {
     base: ModelInMemory,
     candidates: readonly Candidate[],
   ) => Promise<CandidateAlignment[]>;
-  /** Evaluates models on the first few examples of each task, for the probe pre-score. */
-  readonly evaluateProbe: EvaluateModels;
+  /** Evaluates models on the first `examples` examples of each task, for ranking candidates before the grid. */
+  readonly evaluateOnFirst: (
+    models: readonly Map<string, FloatTensor>[],
+    examples: number,
+  ) => Promise<Evaluated[]>;
   readonly onProgress?: (phase: 'align' | 'score', done: number, total: number, candidate: string) => void;
 }
 
 export interface StepOutcome {
   readonly scored: ScoredCandidate[];
-  readonly pruned: { candidate: CandidateRef; preScore: number }[];
+  readonly pruned: PrunedCandidate[];
   readonly failed: { candidate: CandidateRef; reason: string }[];
   readonly accepted: ScoredCandidate | null;
+  /** The objective after the step: the accepted merge's (with its fusion, if any), or the one before. */
+  readonly objectiveAfter: number;
   /** The new state when a candidate was accepted. */
   readonly state?: Map<string, FloatTensor>;
 }
 
 /**
- * One step of MAL §6 on the current state: align every candidate, keep the best `topK` by the data-free
- * pre-score, evaluate each kept one along the λ grid, choose its λ, and accept the candidate with the best
- * objective among those whose λ* reaches λ_min, that improve the objective and break no task floor.
+ * One step of MAL §6 on the current state: align every candidate, keep the best `topK` by the plan's ranking
+ * (successive halving, the probe, or the weight cosine), evaluate each kept one along the λ grid, choose its λ,
+ * and accept the candidate with the best objective among those whose λ* reaches λ_min, that improve the objective
+ * and break no task floor. Then, where the plan asks, a λ per layer and further donors (MAL §7) are merged on top.
  */
 export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
   const { plan } = inputs;
@@ -94,31 +116,23 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
       aligned.push({ candidate: result.candidate, ref, result: result.aligned });
     else failed.push({ candidate: ref, reason: reason ?? 'alignment failed' });
   }
-  const preScores = await preScore(aligned, inputs);
-  // Best pre-score first; equal scores keep candidate order, so the choice is deterministic.
-  const ranked = aligned
-    .map((a, order) => ({ ...a, order, preScore: preScores[order] }))
-    .sort((x, y) => y.preScore - x.preScore || x.order - y.order);
-  const kept = ranked.slice(0, plan.candidates.topK);
-  const pruned = ranked
-    .slice(plan.candidates.topK)
-    .map((a) => ({ candidate: a.ref, preScore: a.result.preScore }));
+  const ranking = await rankCandidates(aligned, inputs);
+  const kept = ranking.kept.map(({ index, ranking: rankedBy }) => ({ ...aligned[index], rankedBy }));
+  const pruned: PrunedCandidate[] = ranking.pruned.map(({ index, ranking: rankedBy }) => ({
+    candidate: aligned[index].ref,
+    preScore: rankedBy.value,
+    rankedBy,
+  }));
 
   const scored: ScoredCandidate[] = [];
-  const paths = new Map<ScoredCandidate, InterpolationPath>();
+  const paths = new Map<ScoredCandidate, Omit<FusionCandidate, 'scored'>>();
   done = 0;
   // Several candidates' curves go out in one batch, so a pool of threads or task workers has work for all.
   const perBatch = Math.max(1, Math.floor(MODELS_PER_BATCH / plan.merge.grid.length));
   for (let first = 0; first < kept.length; first += perBatch) {
     const batch = kept.slice(first, first + perBatch).map((k) => ({
       k,
-      path: new InterpolationPath(
-        inputs.base.tensors,
-        k.result.problem,
-        k.result.maps,
-        plan.alignment.kernel,
-        planPathMerge(plan.merge, plan.seed, inputs.ancestor),
-      ),
+      path: pathOf(k.result, inputs),
     }));
     const evaluations = await inputs.evaluate(
       batch.flatMap(({ path }) => plan.merge.grid.map((lambda) => path.at(lambda))),
@@ -129,15 +143,41 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
         lambda,
         ...evaluations[offset + i],
       }));
-      const s = scoreCurve(k.ref, k.result, k.preScore, curve, inputs);
+      const s = scoreCurve(k.ref, k.result, k.rankedBy, curve, inputs);
       scored.push(s);
-      paths.set(s, path);
+      paths.set(s, { path, tensorLayers: tensorLayersOf(inputs.base, k.result) });
       inputs.onProgress?.('score', ++done, kept.length, candidateKey(k.candidate));
     });
   }
-  const accepted = chooseAccepted(scored);
-  if (accepted === null) return { scored, pruned, failed, accepted };
-  return { scored, pruned, failed, accepted, state: paths.get(accepted)!.at(accepted.lambda) };
+  const chosen = chooseAccepted(scored);
+  const objectiveBefore = inputs.objectiveBefore;
+  if (chosen === null) return { scored, pruned, failed, accepted: null, objectiveAfter: objectiveBefore };
+  const withPath = (s: ScoredCandidate): FusionCandidate => ({ scored: s, ...paths.get(s)! });
+  const fused =
+    plan.merge.donors > 1 || plan.merge.perLayerLambda
+      ? await fuseDonors({
+          base: inputs.base.tensors,
+          accepted: withPath(chosen),
+          others: scored.filter((s) => s !== chosen).map(withPath),
+          settings: plan.merge,
+          evaluate: inputs.evaluate,
+          floorBroken: (e) => brokenTaskFloor(inputs.tasks, inputs.initial, e),
+        })
+      : undefined;
+  if (fused !== undefined) {
+    const accepted = { ...chosen, fusion: fused.fusion };
+    const i = scored.indexOf(chosen);
+    scored[i] = accepted;
+    return { scored, pruned, failed, accepted, objectiveAfter: fused.fusion.objective, state: fused.state };
+  }
+  return {
+    scored,
+    pruned,
+    failed,
+    accepted: chosen,
+    objectiveAfter: chosen.objectiveAtLambda,
+    state: paths.get(chosen)!.path.at(chosen.lambda),
+  };
 }
 
 /** Why the plan's merge method cannot merge this alignment (a method for equal widths, other widths), if so. */
@@ -155,34 +195,76 @@ function unfitFor(plan: AssemblyPlan): (aligned: AlignedCandidate) => string | u
 }
 
 /**
- * Higher is better. `alignment`: the weight cosine after alignment. `probe`: minus the best objective of the merge
- * at λ = 0.5 and λ = 1 on a few examples per task, which ranks whole-model and small-layer transplants alike.
+ * Ranks the aligned candidates by the plan's `preScore` and splits them into the `topK` kept for the λ grid and
+ * the pruned, each with what it was ranked by. The data-driven rankings merge on the first examples of each task.
  */
-async function preScore(
+async function rankCandidates(
   aligned: readonly { result: AlignedCandidate }[],
   inputs: StepInputs,
-): Promise<number[]> {
-  if (inputs.plan.candidates.preScore === 'alignment') return aligned.map((a) => a.result.preScore);
+): Promise<CandidateRankingResult> {
   const { plan } = inputs;
-  const scores: number[] = [];
-  for (const a of aligned) {
-    const path = new InterpolationPath(
-      inputs.base.tensors,
-      a.result.problem,
-      a.result.maps,
-      plan.alignment.kernel,
-      planPathMerge(plan.merge, plan.seed, inputs.ancestor),
+  const { topK } = plan.candidates;
+  if (plan.candidates.preScore === 'alignment')
+    return alignmentRanking(
+      aligned.map((a) => a.result.preScore),
+      topK,
     );
-    const [half, full] = await inputs.evaluateProbe([path.at(0.5), path.at(1)]);
-    scores.push(-Math.min(half.objective, full.objective));
-  }
-  return scores;
+  const objectivesAt: ObjectivesAt = async (requests, examples) => {
+    const out: number[][] = [];
+    // Paths are made per batch and dropped, so memory holds a batch of merged models, not every candidate's.
+    let batch: { lambdas: readonly number[]; path: InterpolationPath }[] = [];
+    let models = 0;
+    const flush = async (): Promise<void> => {
+      const evaluated = await inputs.evaluateOnFirst(
+        batch.flatMap(({ lambdas, path }) => lambdas.map((lambda) => path.at(lambda))),
+        examples,
+      );
+      let offset = 0;
+      for (const { lambdas } of batch) {
+        out.push(evaluated.slice(offset, offset + lambdas.length).map((e) => e.objective));
+        offset += lambdas.length;
+      }
+      batch = [];
+      models = 0;
+    };
+    for (const { index, lambdas } of requests) {
+      batch.push({ lambdas, path: pathOf(aligned[index].result, inputs) });
+      models += lambdas.length;
+      if (models >= MODELS_PER_BATCH) await flush();
+    }
+    if (batch.length > 0) await flush();
+    return out;
+  };
+  if (plan.candidates.preScore === 'probe')
+    return probeRanking(aligned.length, topK, plan.candidates.probeExamples, objectivesAt);
+  return successiveHalving(aligned.length, topK, plan.candidates.halving, objectivesAt);
+}
+
+function pathOf(aligned: AlignedCandidate, inputs: StepInputs): InterpolationPath {
+  const { plan } = inputs;
+  return new InterpolationPath(
+    inputs.base.tensors,
+    aligned.problem,
+    aligned.maps,
+    plan.alignment.kernel,
+    planPathMerge(plan.merge, plan.seed, inputs.ancestor),
+  );
+}
+
+/** The base layer (transplant unit) each tensor a candidate merges belongs to, for a λ per layer. */
+function tensorLayersOf(base: ModelInMemory, aligned: AlignedCandidate): Map<string, string> {
+  const layerOf = new Map<string, string>();
+  for (const unit of transplantUnits(base.spec)) for (const t of unit.tensors) layerOf.set(t, unit.name);
+  const out = new Map<string, string>();
+  for (const pair of aligned.problem.pairs)
+    out.set(pair.baseName, layerOf.get(pair.baseName) ?? pair.baseName);
+  return out;
 }
 
 function scoreCurve(
   candidate: CandidateRef,
   aligned: AlignedCandidate,
-  preScoreValue: number,
+  rankedBy: CandidateRanking,
   curve: CurvePoint[],
   inputs: StepInputs,
 ): ScoredCandidate {
@@ -204,7 +286,8 @@ function scoreCurve(
   );
   return {
     candidate,
-    preScore: preScoreValue,
+    preScore: rankedBy.value,
+    rankedBy,
     mapHashes: aligned.mapHashes,
     curve,
     threshold,

@@ -12,6 +12,12 @@ export interface Lineage {
   readonly zoo: readonly { readonly id: string; readonly sha256: string }[];
   /** Zoo models the run could not use (unreadable, incompatible, non-finite or corrupt weights), with the reason. */
   readonly skipped: readonly { readonly id: string; readonly reason: string }[];
+  /**
+   * Candidates dropped before the first step because their spaces can never align (fixed spaces of other widths,
+   * layers of other structure, widths the merge method cannot take); recorded once here, never tried in a step.
+   * Absent in lineages written before this check existed.
+   */
+  readonly unalignable?: readonly { readonly candidate: CandidateRef; readonly reason: string }[];
   readonly tasks: readonly {
     readonly name: string;
     readonly data: string;
@@ -51,10 +57,65 @@ export interface CurvePoint extends Evaluated {
   readonly lambda: number;
 }
 
+/**
+ * What ranked a candidate before the λ grid, and on what. `halving`: successive halving over λ and examples (the
+ * value is minus its best objective in the last round it took part in); `probe`: minus the best objective at
+ * λ = 0.5 and 1 on the first examples; `alignment`: the weight cosine after alignment.
+ */
+export interface CandidateRanking {
+  readonly by: 'halving' | 'probe' | 'alignment';
+  /** The value it was ranked by; higher is better. */
+  readonly value: number;
+  /** halving: the round (from 1) it was last evaluated in, so the round a pruned candidate was dropped in. */
+  readonly round?: number;
+  /** halving and probe: examples per task its objective was measured on. */
+  readonly examples?: number;
+  /** halving and probe: the merge factors evaluated in that round. */
+  readonly lambdas?: readonly number[];
+  /** halving and probe: the merge factor of its best point. */
+  readonly lambda?: number;
+}
+
+export interface PrunedCandidate {
+  readonly candidate: CandidateRef;
+  /** The value it was ranked by (higher is better), as `rankedBy.value`. */
+  readonly preScore: number;
+  /** Absent in lineages written before it was recorded (their preScore was the weight cosine). */
+  readonly rankedBy?: CandidateRanking;
+}
+
+/** One donor of a step's merge, with the weight its aligned tensors got. */
+export interface Donor {
+  readonly candidate: CandidateRef;
+  /** Its weight wᵢ in θ ← w₀·θ + Σ wᵢ·Tᵢ(θᵢ) (w₀ = 1 − Σ wᵢ), where one weight serves every layer. */
+  readonly weight: number;
+  /** Its weight per base layer, where a λ per layer was chosen; then `weight` is the shared value it started from. */
+  readonly layerWeights?: Readonly<Record<string, number>>;
+  readonly mapHashes: Readonly<Record<string, string>>;
+}
+
+/**
+ * What a step merged beyond the accepted candidate at its λ: a λ per layer (coordinate search after the shared
+ * λ) and further donors into the same base layers, each kept only where it improved the objective.
+ */
+export interface Fusion {
+  /** Every donor merged, the accepted candidate first. */
+  readonly donors: readonly Donor[];
+  /** The objective and per-task values of the merged state (what the step's objectiveAfter is). */
+  readonly objective: number;
+  readonly tasks: readonly TaskResult[];
+  /** Models evaluated to choose the per-layer λ and the donors' weights. */
+  readonly evaluations: number;
+  /** Donors tried and not kept: the best objective they reached with the weights searched. */
+  readonly declined: readonly { readonly candidate: CandidateRef; readonly objective: number }[];
+}
+
 export interface ScoredCandidate {
   readonly candidate: CandidateRef;
-  /** The pre-score that ranked it (higher is better): minus the probe objective, or the weight cosine. */
+  /** The value that ranked it (higher is better): minus its objective on a few examples, or the weight cosine. */
   readonly preScore: number;
+  /** How `preScore` was measured; absent in lineages written before it was recorded. */
+  readonly rankedBy?: CandidateRanking;
   /** sha256 of each space's map, by base space. */
   readonly mapHashes: Readonly<Record<string, string>>;
   readonly curve: readonly CurvePoint[];
@@ -63,6 +124,8 @@ export interface ScoredCandidate {
   readonly objectiveAtLambda: number;
   /** Why it was not eligible, if it was not (λ* too small, no improvement, a floor broken). */
   readonly rejected?: string;
+  /** On the accepted entry only, when the step merged a λ per layer or several donors. */
+  readonly fusion?: Fusion;
 }
 
 export interface LineageStep {
@@ -75,8 +138,8 @@ export interface LineageStep {
   readonly accepted: ScoredCandidate | null;
   /** Every candidate scored along the grid in this step. */
   readonly scored: readonly ScoredCandidate[];
-  /** Candidates pruned by the pre-score, with their scores. */
-  readonly pruned: readonly { readonly candidate: CandidateRef; readonly preScore: number }[];
+  /** Candidates pruned before the λ grid, with what they were ranked by. */
+  readonly pruned: readonly PrunedCandidate[];
   /** Candidates that could not be aligned (incompatible spaces, bad tensors), with the reason. */
   readonly failed: readonly { readonly candidate: CandidateRef; readonly reason: string }[];
   readonly seconds: number;

@@ -107,6 +107,24 @@ export const mergeSettingsShape = {
     .enum(['threshold', 'best'])
     .default('best')
     .describe('threshold: merge at λ*; best: at the grid point up to λ* with the best objective.'),
+  donors: boundedNumber({ integer: true, min: 1, max: 16 })
+    .default(1)
+    .describe(
+      'Most donors a step merges into the same base layers: θ ← w₀·θ + Σ wᵢ·Tᵢ(θᵢ), Σ w = 1. After the accepted candidate, scored candidates of other zoo models on the same base layers are added one at a time, best first, each with the weight from donorWeights that gives the best objective, and kept only where the objective improves. 1: one donor per step. Needs the mal method.',
+    ),
+  donorWeights: z
+    .array(boundedNumber({ above: 0, max: 0.9 }))
+    .min(1, { error: 'must list at least one weight' })
+    .default([0.2, 0.35, 0.5])
+    .describe(
+      'The weights tried for each further donor; the donors already merged, and the base, share the rest in their proportions.',
+    ),
+  perLayerLambda: z
+    .boolean()
+    .default(false)
+    .describe(
+      'A λ per layer for a whole-model (several-layer) candidate: after its shared λ is chosen, each layer in turn tries every λ of the grid with the others fixed, keeping a change only where the objective improves (at most layers × (grid points − 1) evaluations).',
+    ),
 };
 
 export const mergeSettingsSchema = strictObject(mergeSettingsShape).describe(
@@ -140,6 +158,44 @@ const candidateListSchema = z
   .min(1, { error: 'must list at least one candidate' })
   .meta({ id: 'candidateList', description: "With policy 'list': the only candidates tried." });
 
+/** Successive halving's λ list: increasing, in (0, 1]; λ = 0 is the state itself and tells nothing. */
+const halvingLambdasSchema = z
+  .array(boundedNumber({ above: 0, max: 1 }))
+  .min(1, { error: 'must list at least one λ' })
+  .superRefine((lambdas, context) => {
+    lambdas.forEach((lambda, i) => {
+      if (i > 0 && !(lambda > lambdas[i - 1]))
+        context.addIssue({
+          code: 'custom',
+          path: [i],
+          message: `must be increasing: ${lambda} follows ${lambdas[i - 1]}`,
+        });
+    });
+  });
+
+const halvingSchema = strictObject({
+  lambdas: halvingLambdasSchema
+    .default([0.1, 0.25, 0.5, 1])
+    .describe(
+      'The merge factors every candidate is tried at in the first round; small ones keep donors that only help a little.',
+    ),
+  examples: boundedNumber({ integer: true, min: 1 })
+    .default(64)
+    .describe('Examples per task in the first round (the first ones of each task).'),
+  eta: boundedNumber({ integer: true, min: 2 })
+    .default(2)
+    .describe(
+      'Each round keeps 1/eta of the candidates (never fewer than topK) and multiplies the examples by eta.',
+    ),
+  rounds: boundedNumber({ integer: true, min: 1, max: 32 })
+    .default(4)
+    .describe(
+      'Most rounds; after the last one the best topK by that round are kept. Later rounds try each candidate at its best λ so far and halfway to its neighbours.',
+    ),
+})
+  .prefault({})
+  .describe("With preScore 'halving': the rounds of successive halving.");
+
 const candidatePolicyFields = {
   policy: z
     .enum(['same-depth', 'all', 'list'])
@@ -151,14 +207,15 @@ const candidatePolicyFields = {
     .default(6)
     .describe('Candidates kept after the pre-score, for scoring along the λ grid.'),
   preScore: z
-    .enum(['probe', 'alignment'])
-    .default('probe')
+    .enum(['halving', 'probe', 'alignment'])
+    .default('halving')
     .describe(
-      'How candidates are ranked before the λ grid. probe: the objective of the merge at λ = 0.5 and 1 on the first probeExamples examples of each task; alignment: the cosine between base and aligned target weights (no data, but it favours small layers over whole models).',
+      "How candidates are ranked before the λ grid. halving: successive halving over λ and examples (every candidate at the λ of `halving.lambdas` on a few examples, the better part kept, the examples multiplied and λ refined around each one's best, until topK remain), so a donor that helps only at a small λ is not pruned; probe: the objective of the merge at λ = 0.5 and 1 on the first probeExamples examples of each task; alignment: the cosine between base and aligned target weights (no data, but it favours small layers over whole models).",
     ),
   probeExamples: boundedNumber({ integer: true, min: 1 })
     .default(256)
     .describe('Examples per task for the probe.'),
+  halving: halvingSchema,
   list: candidateListSchema.optional().describe("With policy 'list': the only candidates tried."),
 };
 
@@ -297,6 +354,12 @@ export function planFileSchema(place: PlanPlace) {
             ),
         }).superRefine((merge, context) => {
           const method = merge.method?.method ?? 'mal';
+          if (merge.donors > 1 && method !== 'mal')
+            context.addIssue({
+              code: 'custom',
+              path: ['donors'],
+              message: `several donors are summed linearly, which method '${method}' is not; use donors: 1 or method mal`,
+            });
           const needsAncestor = mergeMethod(method).needsAncestor;
           if (needsAncestor && merge.ancestor === undefined)
             context.addIssue({

@@ -5,11 +5,13 @@ import type { FloatTensor } from '../tensor/tensor.js';
 import type { AssemblyPlan } from './assembly-plan.js';
 import { assemblyStep, type EvaluateModels, type StepInputs } from './assembly-step.js';
 import type { ModelInMemory } from './candidate-alignment.js';
+import { checkCandidateCompatibility } from './candidate-compatibility.js';
 import { type Candidate, generateCandidates } from './candidates.js';
-import type { Evaluated, Lineage, LineageStep } from './lineage.js';
+import type { CandidateRef, Evaluated, Lineage, LineageStep } from './lineage.js';
 import { afterStep, budgetSpentReason } from './loop-policy.js';
 import { decodeState, encodeState } from './model-state.js';
 import type { LoadedTask } from './objective-evaluation.js';
+import { planMergeChoice } from './plan-merge.js';
 
 export interface AssemblyEvents {
   stepStarted?(index: number, budget: number): void;
@@ -102,14 +104,18 @@ export interface PreparedAssembly {
   readonly inputs: AssemblyInputs;
   readonly options: Record<string, unknown>;
   readonly zooHashes: readonly { readonly id: string; readonly sha256: string }[];
+  /** The candidates every step tries: those whose spaces can align. */
   readonly candidates: readonly Candidate[];
+  /** Candidates whose spaces can never align, dropped before the first step; recorded once in the lineage. */
+  readonly unalignable: readonly { readonly candidate: CandidateRef; readonly reason: string }[];
   readonly initial: Evaluated;
   readonly initialStateHash: string;
   readonly evaluateOne: (
     tensors: ReadonlyMap<string, FloatTensor>,
     spec: ModelInMemory['spec'],
   ) => Promise<Evaluated>;
-  readonly evaluateProbe: EvaluateModels;
+  /** Evaluates models on the first `examples` examples of each task, in this thread (ranking before the grid). */
+  readonly evaluateOnFirst: StepInputs['evaluateOnFirst'];
 }
 
 /**
@@ -145,20 +151,34 @@ export async function runAssembly(inputs: AssemblyInputs): Promise<AssemblyResul
 /** Stores the base as the first state and evaluates it: what every step of the run shares. */
 export async function prepareAssembly(inputs: AssemblyInputs): Promise<PreparedAssembly> {
   const { plan, base, store } = inputs;
-  const candidates = generateCandidates(
+  const generated = generateCandidates(
     base.spec,
     inputs.zoo.map((z) => ({ id: z.id, spec: z.model.spec })),
     plan.candidates,
   );
+  const zooById = new Map(inputs.zoo.map((z) => [z.id, z]));
+  const zooEntry = (id: string) => {
+    const z = zooById.get(id);
+    if (z === undefined) throw new RangeError(`no zoo model '${id}'`);
+    return z;
+  };
+  const { alignable, unalignable } = checkCandidateCompatibility(
+    base,
+    (id) => zooEntry(id).model,
+    generated,
+    planMergeChoice(plan.merge).method,
+  );
   const evaluateOne = (tensors: ReadonlyMap<string, FloatTensor>, spec: ModelInMemory['spec']) =>
     inputs.evaluateOn(tensors, spec, inputs.tasks);
-  const probeTasks = inputs.tasks.map((t) => ({
-    ...t,
-    dataset: firstExamples(t.dataset, plan.candidates.probeExamples),
-  }));
-  const evaluateProbe = async (models: readonly Map<string, FloatTensor>[]) => {
+  const firstTasks = new Map<number, LoadedTask[]>();
+  const evaluateOnFirst = async (models: readonly Map<string, FloatTensor>[], examples: number) => {
+    let tasks = firstTasks.get(examples);
+    if (tasks === undefined) {
+      tasks = inputs.tasks.map((t) => ({ ...t, dataset: firstExamples(t.dataset, examples) }));
+      firstTasks.set(examples, tasks);
+    }
     const out: Evaluated[] = [];
-    for (const m of models) out.push(await inputs.evaluateOn(m, base.spec, probeTasks));
+    for (const m of models) out.push(await inputs.evaluateOn(m, base.spec, tasks));
     return out;
   };
   const initialStateHash = await store.putBlob(encodeState(base.order, base.tensors), '.safetensors');
@@ -167,11 +187,15 @@ export async function prepareAssembly(inputs: AssemblyInputs): Promise<PreparedA
     inputs,
     options: recordedOptions(plan),
     zooHashes: inputs.zoo.map((z) => ({ id: z.id, sha256: z.sha256 })),
-    candidates,
+    candidates: alignable,
+    unalignable: unalignable.map(({ candidate, reason }) => ({
+      candidate: { ...candidate, modelSha256: zooEntry(candidate.model).sha256 },
+      reason,
+    })),
     initial,
     initialStateHash,
     evaluateOne,
-    evaluateProbe,
+    evaluateOnFirst,
   };
 }
 
@@ -234,7 +258,7 @@ export async function runAssemblyStep(
     evaluate: inputs.evaluateMany,
     ancestor: inputs.ancestor?.tensors,
     alignCandidates: inputs.alignCandidates,
-    evaluateProbe: prepared.evaluateProbe,
+    evaluateOnFirst: prepared.evaluateOnFirst,
     onProgress: events?.progress,
   });
   if (outcome.state !== undefined) state = outcome.state;
@@ -247,7 +271,7 @@ export async function runAssemblyStep(
     stateBefore: stateHash,
     stateAfter,
     objectiveBefore: objective,
-    objectiveAfter: outcome.accepted?.objectiveAtLambda ?? objective,
+    objectiveAfter: outcome.objectiveAfter,
     accepted: outcome.accepted,
     scored: outcome.scored,
     pruned: outcome.pruned,
@@ -311,6 +335,7 @@ export async function finishAssembly(
       base: { path: base.path, sha256: base.sha256 },
       zoo: [...prepared.zooHashes],
       skipped: [...(inputs.skipped ?? [])],
+      ...(prepared.unalignable.length === 0 ? {} : { unalignable: [...prepared.unalignable] }),
       tasks: inputs.tasks.map((t) => ({
         name: t.name,
         data: t.task.data,

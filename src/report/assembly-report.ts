@@ -1,5 +1,5 @@
 import type { Evaluated, Lineage } from '../assembly/lineage.js';
-import { renderLineageTableHtml } from './lineage-table.js';
+import { renderLayerPairs, renderLineageTableHtml } from './lineage-table.js';
 import { escapeMarkup } from './markup-escape.js';
 import { abbreviateHash, formatDelta, formatNumber, formatPercent } from './number-format.js';
 import { renderObjectiveChartSvg } from './objective-chart.js';
@@ -139,6 +139,19 @@ function renderRunFacts(lineage: Lineage): string {
             `<ul class="compact">${lineage.skipped
               .map((m) => `<li><code>${escapeMarkup(m.id)}</code>: ${escapeMarkup(m.reason)}</li>`)
               .join('')}</ul>`,
+          ] as [string, string],
+        ]),
+    ...((lineage.unalignable ?? []).length === 0
+      ? []
+      : [
+          [
+            `Never alignable (${lineage.unalignable!.length})`,
+            `<details><summary>${lineage.unalignable!.length} candidate(s) dropped before the first step</summary><ul class="compact">${lineage
+              .unalignable!.map(
+                (u) =>
+                  `<li><code>${escapeMarkup(u.candidate.model)}</code> ${renderLayerPairs(u.candidate, ', ')}: ${escapeMarkup(u.reason)}</li>`,
+              )
+              .join('')}</ul></details>`,
           ] as [string, string],
         ]),
   ];

@@ -1,4 +1,4 @@
-import type { LineageStep, ScoredCandidate } from '../assembly/lineage.js';
+import type { CandidateRanking, Fusion, LineageStep, ScoredCandidate } from '../assembly/lineage.js';
 import { sameCandidate } from './candidate-identity.js';
 import { renderLambdaCurveSvg, renderRejectedCurvesSvg } from './lambda-curve-chart.js';
 import { renderLayerPairs } from './lineage-table.js';
@@ -22,6 +22,7 @@ export function renderStepSectionHtml(step: LineageStep, stepNumber: number): st
     accepted === null
       ? `<p>No candidate qualified (λ* at least λ<sub>min</sub> and a better objective), so the run stopped here. The objective stays at ${escapeMarkup(formatNumber(step.objectiveBefore))}.</p>`
       : `<p>Merged ${renderLayerPairs(accepted.candidate, ', ')} at λ = ${escapeMarkup(formatLambda(accepted.lambda))} (λ* = ${escapeMarkup(formatLambda(accepted.threshold))}, pre-score ${escapeMarkup(formatNumber(accepted.preScore, 3))}). Objective ${escapeMarkup(formatNumber(step.objectiveBefore))} → ${escapeMarkup(formatNumber(step.objectiveAfter))} (${escapeMarkup(formatDelta(delta))}).</p>`;
+  const fusion = accepted?.fusion === undefined ? '' : renderFusion(accepted.fusion);
   const chart =
     accepted !== null
       ? renderLambdaCurveSvg(step, stepNumber)
@@ -32,9 +33,10 @@ export function renderStepSectionHtml(step: LineageStep, stepNumber: number): st
     `<section class="step" id="step-${stepNumber}" style="border-left-color:${color}">`,
     `<h3><span class="step-badge" style="background:${color}">${stepNumber}</span> ${escapeMarkup(heading)}</h3>`,
     lead,
+    fusion,
     chart === '' ? '' : `<div class="chart-frame">${chart}</div>`,
     '<details>',
-    `<summary>Candidates: ${step.scored.length} scored, ${step.pruned.length} pruned by the pre-score, ${step.failed.length} failed · ${escapeMarkup(formatSeconds(step.seconds))}</summary>`,
+    `<summary>Candidates: ${step.scored.length} scored, ${step.pruned.length} pruned before the λ grid, ${step.failed.length} failed · ${escapeMarkup(formatSeconds(step.seconds))}</summary>`,
     renderScoredTable(step.scored, accepted),
     renderPruned(step),
     renderFailed(step),
@@ -65,9 +67,57 @@ function renderPruned(step: LineageStep): string {
   if (step.pruned.length === 0) return '';
   const items = step.pruned.map(
     (p) =>
-      `<li><code>${escapeMarkup(p.candidate.model)}</code> ${renderLayerPairs(p.candidate)}: pre-score ${escapeMarkup(formatNumber(p.preScore, 3))}</li>`,
+      `<li><code>${escapeMarkup(p.candidate.model)}</code> ${renderLayerPairs(p.candidate)}: ${escapeMarkup(rankingText(p.preScore, p.rankedBy))}</li>`,
   );
-  return `<h4>Pruned by the pre-score</h4><ul class="compact">${items.join('')}</ul>`;
+  return `<h4>Pruned before the λ grid</h4><ul class="compact">${items.join('')}</ul>`;
+}
+
+/** What a candidate was ranked by, in words; a lineage from before rankings were recorded has only the value. */
+function rankingText(value: number, ranking: CandidateRanking | undefined): string {
+  const shown = formatNumber(value, 3);
+  if (ranking === undefined) return `pre-score ${shown}`;
+  if (ranking.by === 'alignment') return `weight cosine ${shown}`;
+  const where = `best objective ${formatNumber(-ranking.value)} at λ = ${shortLambda(ranking.lambda)} of ${(ranking.lambdas ?? []).map(shortLambda).join(', ')} on ${ranking.examples} examples per task`;
+  return ranking.by === 'probe' ? `probe: ${where}` : `dropped in halving round ${ranking.round}: ${where}`;
+}
+
+/** Halving's refined λ values have up to three decimals (0.175), which two would round away. */
+function shortLambda(lambda: number | undefined): string {
+  return lambda === undefined ? '—' : String(Number(lambda.toFixed(3)));
+}
+
+/** The donors a step merged, with their weights (per layer where a λ per layer was chosen). */
+function renderFusion(fusion: Fusion): string {
+  const weightSum = fusion.donors.reduce((sum, d) => sum + d.weight, 0);
+  const rows = fusion.donors.map((d) => {
+    const perLayer =
+      d.layerWeights === undefined
+        ? '<span class="muted">—</span>'
+        : Object.entries(d.layerWeights)
+            .map(([layer, w]) => `<code>${escapeMarkup(layer)}</code> ${escapeMarkup(formatLambda(w))}`)
+            .join(', ');
+    return `<tr><td><code>${escapeMarkup(d.candidate.model)}</code></td><td>${renderLayerPairs(d.candidate)}</td><td class="num">${escapeMarkup(formatNumber(d.weight, 4))}</td><td>${perLayer}</td></tr>`;
+  });
+  const declined =
+    fusion.declined.length === 0
+      ? ''
+      : `<p class="muted small">Tried and not kept: ${fusion.declined
+          .map(
+            (d) =>
+              `<code>${escapeMarkup(d.candidate.model)}</code> (best objective ${escapeMarkup(formatNumber(d.objective))})`,
+          )
+          .join(', ')}.</p>`;
+  const base = fusion.donors.some((d) => d.layerWeights !== undefined)
+    ? 'per layer, 1 − the donors’ weights'
+    : formatNumber(1 - weightSum, 4);
+  return [
+    `<p>Merged ${fusion.donors.length} donor${fusion.donors.length === 1 ? '' : 's'} into the same layers (base weight ${escapeMarkup(base)}); objective ${escapeMarkup(formatNumber(fusion.objective))} after ${fusion.evaluations} further evaluation${fusion.evaluations === 1 ? '' : 's'}.</p>`,
+    '<table class="candidates">',
+    '<thead><tr><th>Donor</th><th>Layers</th><th>Weight</th><th>Weight per layer</th></tr></thead>',
+    `<tbody>${rows.join('')}</tbody>`,
+    '</table>',
+    declined,
+  ].join('\n');
 }
 
 function renderFailed(step: LineageStep): string {

@@ -39,7 +39,14 @@ const plan = (output: string): AssemblyPlan => ({
   base: 'base',
   zoo: { path: 'zoo', exclude: [] },
   objective: { tasks: [{ data: 'clusters', metric: 'loss', weight: 1 }] },
-  candidates: { policy: 'same-depth', list: [], topK: 4, preScore: 'probe', probeExamples: 64 },
+  candidates: {
+    policy: 'same-depth',
+    list: [],
+    topK: 4,
+    preScore: 'probe',
+    probeExamples: 64,
+    halving: { lambdas: [0.1, 0.25, 0.5, 1], examples: 32, eta: 2, rounds: 3 },
+  },
   alignment: { init: 'best', order: 'network', maxSweeps: 30, tolerance: 1e-9, kernel: 'incompatible' },
   merge: {
     unmatched: 'zero',
@@ -47,6 +54,9 @@ const plan = (output: string): AssemblyPlan => ({
     epsilon: 0.01,
     lambdaMin: 0.1,
     lambdaChoice: 'best',
+    donors: 1,
+    donorWeights: [0.2, 0.35, 0.5],
+    perLayerLambda: false,
   },
   steps: 3,
   seed: 0,
@@ -226,13 +236,15 @@ describe('runAssembly with another merge method from the plan', () => {
         Promise.all(models.map((m) => evaluateOnTasks(m, base.spec, {}, tasks))),
     });
 
-  it('merges with slerp; candidates of other widths are recorded as failed, not merged', async () => {
+  it('merges with slerp; candidates of other widths are dropped once before the first step, not merged', async () => {
     const { lineage } = await run(join(dir, 'slerp'), { method: { method: 'slerp' } });
     const [step] = lineage.steps;
-    const failedModels = new Set(step.failed.map((f) => f.candidate.model));
-    expect(failedModels).toEqual(new Set(['wide', 'narrow']));
-    for (const f of step.failed)
+    const unalignable = lineage.unalignable ?? [];
+    expect(new Set(unalignable.map((f) => f.candidate.model))).toEqual(new Set(['wide', 'narrow']));
+    for (const f of unalignable)
       expect(f.reason).toMatch(/merge method 'slerp' needs models of equal widths/);
+    // Recorded once in the lineage, never again in a step.
+    expect(step.failed).toEqual([]);
     expect(step.scored.length).toBeGreaterThan(0);
     for (const s of step.scored) {
       expect(s.candidate.model).toBe('twin');

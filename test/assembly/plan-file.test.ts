@@ -47,7 +47,14 @@ describe('parsePlanFile: a full plan and the defaults', () => {
       base: '/plans/models/base.safetensors',
       zoo: { path: '/plans/zoo', exclude: [] },
       objective: { tasks: [{ data: 'fashion-mnist:val', metric: 'loss', weight: 1 }] },
-      candidates: { policy: 'same-depth', list: [], topK: 6, preScore: 'probe', probeExamples: 256 },
+      candidates: {
+        policy: 'same-depth',
+        list: [],
+        topK: 6,
+        preScore: 'halving',
+        probeExamples: 256,
+        halving: { lambdas: [0.1, 0.25, 0.5, 1], examples: 64, eta: 2, rounds: 4 },
+      },
       alignment: { init: 'best', order: 'network', maxSweeps: 50, tolerance: 1e-9, kernel: 'incompatible' },
       merge: {
         unmatched: 'zero',
@@ -55,6 +62,9 @@ describe('parsePlanFile: a full plan and the defaults', () => {
         epsilon: 0.01,
         lambdaMin: 0.1,
         lambdaChoice: 'best',
+        donors: 1,
+        donorWeights: [0.2, 0.35, 0.5],
+        perLayerLambda: false,
       },
       steps: 5,
       seed: 0,
@@ -80,10 +90,12 @@ objective:
 candidates:
   policy: list
   topK: 3
+  preScore: probe
+  halving: {lambdas: [0.05, 0.5], examples: 32, eta: 3, rounds: 2}
   list:
     - {model: a, layers: [layers.0, layers.1], baseLayers: [layers.0, layers.1]}
 alignment: {init: sorted, order: random, maxSweeps: 7, tolerance: 0, kernel: centre}
-merge: {unmatched: keep, grid: "0,0.25,1", epsilon: 0, lambdaMin: 1, lambdaChoice: threshold}
+merge: {unmatched: keep, grid: "0,0.25,1", epsilon: 0, lambdaMin: 1, lambdaChoice: threshold, donors: 3, donorWeights: [0.3], perLayerLambda: true}
 steps: 0
 seed: 4294967295
 output: /runs/x
@@ -105,10 +117,20 @@ backend: wasm
         topK: 3,
         preScore: 'probe',
         probeExamples: 256,
+        halving: { lambdas: [0.05, 0.5], examples: 32, eta: 3, rounds: 2 },
         list: [{ model: 'a', layers: ['layers.0', 'layers.1'], baseLayers: ['layers.0', 'layers.1'] }],
       },
       alignment: { init: 'sorted', order: 'random', maxSweeps: 7, tolerance: 0, kernel: 'centre' },
-      merge: { unmatched: 'keep', grid: [0, 0.25, 1], epsilon: 0, lambdaMin: 1, lambdaChoice: 'threshold' },
+      merge: {
+        unmatched: 'keep',
+        grid: [0, 0.25, 1],
+        epsilon: 0,
+        lambdaMin: 1,
+        lambdaChoice: 'threshold',
+        donors: 3,
+        donorWeights: [0.3],
+        perLayerLambda: true,
+      },
       steps: 0,
       seed: 4294967295,
       output: '/runs/x',
@@ -141,8 +163,9 @@ backend: wasm
     const expected = {
       policy: 'list',
       list: [{ model: 'm', layers: ['fc1'], baseLayers: ['fc2'] }],
-      preScore: 'probe',
+      preScore: 'halving',
       probeExamples: 256,
+      halving: { lambdas: [0.1, 0.25, 0.5, 1], examples: 64, eta: 2, rounds: 4 },
     };
     expect(parse(withMinimal(`candidates: {list: [${item}]}\n`)).candidates).toEqual({
       ...expected,
@@ -234,7 +257,7 @@ describe('parsePlanFile: errors name the file, the line and the field path', () 
 
   it('lists the keys it knows', () => {
     expect(errorOf(withMinimal('merge: {lambda: 0.3}\n'))).toBe(
-      "/plans/demo/plan.yaml:6: merge.lambda: unknown key 'lambda' (expected one of unmatched, grid, epsilon, lambdaMin, lambdaChoice, method, ancestor)",
+      "/plans/demo/plan.yaml:6: merge.lambda: unknown key 'lambda' (expected one of unmatched, grid, epsilon, lambdaMin, lambdaChoice, donors, donorWeights, perLayerLambda, method, ancestor)",
     );
   });
 
