@@ -93,7 +93,8 @@ function holdoutCounts(classCounts: readonly number[], n: number): number[] {
 
 function checkOptions(count: number, classes: number, options: ClassBiasedSplitOptions): void {
   const { bias, holdout, seed } = options;
-  if (!(bias >= 0 && bias <= 1)) throw new SplitOptionsError(`split: the bias must be in [0, 1], got ${bias}`);
+  if (!(bias >= 0 && bias <= 1))
+    throw new SplitOptionsError(`split: the bias must be in [0, 1], got ${bias}`);
   if (!Number.isSafeInteger(holdout) || holdout < 0) {
     throw new SplitOptionsError(`split: the hold-out size must be a non-negative integer, got ${holdout}`);
   }

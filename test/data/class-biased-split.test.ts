@@ -81,7 +81,12 @@ describe('classGroups', () => {
       [4, 5, 6],
       [7, 8, 9],
     ]);
-    expect(classGroups(10, 4)).toEqual([[0, 1, 2], [3, 4, 5], [6, 7], [8, 9]]);
+    expect(classGroups(10, 4)).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+      [6, 7],
+      [8, 9],
+    ]);
   });
 
   it('refuses one part or more parts than classes', () => {
@@ -96,8 +101,12 @@ describe('classBiasedSplit', () => {
     const split = classBiasedSplit(labels, 10, { parts: 2, bias: 0.8, holdout: 200, seed: 3 });
     expect(countPerClass(labels, split.holdout, 10)).toEqual(new Array(10).fill(20));
     // 580 left per class: 464 = 0.8·580 to the owner, 116 to the other part.
-    expect(countPerClass(labels, split.parts[0], 10)).toEqual([464, 464, 464, 464, 464, 116, 116, 116, 116, 116]);
-    expect(countPerClass(labels, split.parts[1], 10)).toEqual([116, 116, 116, 116, 116, 464, 464, 464, 464, 464]);
+    expect(countPerClass(labels, split.parts[0], 10)).toEqual([
+      464, 464, 464, 464, 464, 116, 116, 116, 116, 116,
+    ]);
+    expect(countPerClass(labels, split.parts[1], 10)).toEqual([
+      116, 116, 116, 116, 116, 464, 464, 464, 464, 464,
+    ]);
   });
 
   it('3-way, b = 0.8: 80 % own, 10 % to each other part', () => {
@@ -172,9 +181,9 @@ describe('classBiasedSplit', () => {
     expect(() => classBiasedSplit(labels, 10, { parts: 2, bias: 1.5, holdout: 0, seed: 1 })).toThrow(
       /bias must be in \[0, 1\]/,
     );
-    expect(() => classBiasedSplit(Int32Array.of(0, 12), 10, { parts: 2, bias: 1, holdout: 0, seed: 1 })).toThrow(
-      /example 1 has label 12/,
-    );
+    expect(() =>
+      classBiasedSplit(Int32Array.of(0, 12), 10, { parts: 2, bias: 1, holdout: 0, seed: 1 }),
+    ).toThrow(/example 1 has label 12/);
   });
 });
 
