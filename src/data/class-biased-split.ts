@@ -91,7 +91,7 @@ function holdoutCounts(classCounts: readonly number[], n: number): number[] {
   return counts;
 }
 
-function checkOptions(count: number, classes: number, options: ClassBiasedSplitOptions): void {
+function checkOptions(count: number, options: ClassBiasedSplitOptions): void {
   const { bias, holdout, seed } = options;
   if (!(bias >= 0 && bias <= 1))
     throw new SplitOptionsError(`split: the bias must be in [0, 1], got ${bias}`);
@@ -118,7 +118,7 @@ export function classBiasedSplit(
   options: ClassBiasedSplitOptions,
 ): ClassBiasedSplit {
   const groups = classGroups(classes, options.parts);
-  checkOptions(labels.length, classes, options);
+  checkOptions(labels.length, options);
   const byClass: number[][] = Array.from({ length: classes }, () => []);
   for (let i = 0; i < labels.length; i++) {
     const label = labels[i];
