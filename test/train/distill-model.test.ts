@@ -15,7 +15,8 @@ import { DistillOptionsError, distillModel } from '../../src/train/distill-model
 import { initialValues } from '../../src/train/init-params.js';
 import { cnnLayout, mlpLayout } from '../../src/train/model-layout.js';
 import { trainModel } from '../../src/train/train-model.js';
-import { mlpForward } from '../support/reference-forward.js';
+import { makeResNet, randomImages } from '../support/model-factory.js';
+import { mlpForward, resnetForward } from '../support/reference-forward.js';
 
 function rows(dataset: Dataset): Float64Array[] {
   const size = dataset.exampleShape.reduce((a, b) => a * b, 1);
@@ -192,6 +193,44 @@ describe('distillModel', () => {
     expect(Math.max(...runningMean.map(Math.abs))).toBeGreaterThan(0.01);
     const mean = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
     expect(mean(result.lossHistory.slice(-5))).toBeLessThan(mean(result.lossHistory.slice(0, 5)) / 2);
+  }, 120_000);
+
+  it('distils into a ResNet student (strided blocks, downsample shortcut, BatchNorm)', async () => {
+    const shape = {
+      inChannels: 3,
+      stemChannels: 4,
+      stages: [
+        { channels: 4, blocks: 1, stride: 1 },
+        { channels: 8, blocks: 1, stride: 2 },
+      ],
+      classes: 5,
+    };
+    const teacherNet = makeResNet({ ...shape, seed: 1 });
+    const studentNet = makeResNet({ ...shape, seed: 2 });
+    const images = randomImages(256, 3, 8, 4);
+    const examples: Dataset = {
+      name: 'random images',
+      count: images.length,
+      exampleShape: [3, 8, 8],
+      features: flatten(images),
+      labels: new Int32Array(images.length),
+      classes: 5,
+    };
+    const teacherLogits = resnetForward(teacherNet.tensors, teacherNet.config, images);
+    const result = await distillModel({
+      tensors: studentNet.tensors,
+      spec: specOf(studentNet.tensors, studentNet.config),
+      config: studentNet.config,
+      examples,
+      teacherLogits: flatten(teacherLogits),
+      steps: 60,
+      batchSize: 64,
+      learningRate: 1e-2,
+      seed: 3,
+    });
+    const mean = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
+    expect(mean(result.lossHistory.slice(-4))).toBeLessThan(mean(result.lossHistory.slice(0, 4)) / 2);
+    expect([...result.tensors.keys()]).toEqual([...studentNet.tensors.keys()]);
   }, 120_000);
 
   it('refuses teacher logits that do not fit the examples or the student', async () => {
