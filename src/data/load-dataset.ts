@@ -43,3 +43,12 @@ export async function loadDataset(source: string, options: LoadDatasetOptions): 
   const examples = await readSource(source, options.dataDir);
   return selectExamples(examples, options);
 }
+
+/**
+ * Loads every example in the layout its source records: images (`[channels, height, width]`) when the source
+ * has an image shape, flat otherwise. For tools that rewrite a data set and must keep its shape for CNNs.
+ */
+export async function loadDatasetAsStored(source: string, dataDir?: string): Promise<Dataset> {
+  const examples = await readSource(source, dataDir);
+  return selectExamples(examples, { layout: examples.imageShape === undefined ? 'flat' : 'image' });
+}

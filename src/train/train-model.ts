@@ -8,8 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { correctCount, meanCrossEntropy } from '../compute/cross-entropy.js';
 import { ensureTrainingGradients } from '../compute/gradients.js';
 import type { Dataset } from '../data/dataset.js';
-import { MalError } from '../errors.js';
-import { type BatchStatistics, forwardLogits } from '../eval/forward.js';
+import { IncompatibleModelsError, MalError } from '../errors.js';
 import { resolveForwardSettings } from '../eval/forward-settings.js';
 import { SeededRandom } from '../random/seeded-random.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
@@ -17,7 +16,7 @@ import { deriveSpec } from '../spec/derive-spec.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import { initialValues, isTrainable } from './init-params.js';
 import { cnnLayout, type ModelLayout, mlpLayout } from './model-layout.js';
-import { updateRunningStatistics } from './running-stats.js';
+import { batchInput, pytorchAdam, TrainingState } from './training-state.js';
 
 export interface EpochReport {
   /** 1-based. */
@@ -47,6 +46,15 @@ export interface TrainOptions {
   readonly onEpoch?: (report: EpochReport) => void;
   /** Batches done and in total, over the whole run. */
   readonly onBatch?: (done: number, total: number) => void;
+  /** Start from these weights instead of the seeded initialization (the seed still fixes the batch order). */
+  readonly init?: InitialWeights;
+}
+
+export interface InitialWeights {
+  /** Exactly the tensors the architecture needs, by PyTorch name. */
+  readonly tensors: ReadonlyMap<string, FloatTensor>;
+  /** Where they came from (a path), for messages and the config. */
+  readonly source: string;
 }
 
 export interface TrainedModel {
@@ -80,20 +88,17 @@ export async function trainModel(options: TrainOptions): Promise<TrainedModel> {
   // Separate streams: changing the epochs or batch size must not change the initial weights.
   const initRandom = new SeededRandom(seed);
   const orderRandom = new SeededRandom((seed ^ 0x5bd1e995) >>> 0);
-  const variables = new Map<string, tf.Variable>();
-  const buffers = new Map<string, tf.Tensor>();
-  for (const param of layout.params) {
-    const values = tf.tensor(initialValues(param, initRandom), [...param.shape], 'float32');
-    if (isTrainable(param)) {
-      variables.set(param.name, tf.variable(values, true));
-      values.dispose();
-    } else buffers.set(param.name, values);
-  }
-  const trainable = [...variables.values()];
-  // PyTorch's Adam epsilon (tfjs's default is 1e-7).
-  const optimizer = tf.train.adam(learningRate, 0.9, 0.999, 1e-8);
+  if (options.init !== undefined) checkInitialTensors(layout, options.init);
+  const state = new TrainingState(
+    layout.params.map((param) => ({
+      name: param.name,
+      shape: param.shape,
+      values: options.init?.tensors.get(param.name)?.data ?? initialValues(param, initRandom),
+      trainable: isTrainable(param),
+    })),
+  );
+  const optimizer = pytorchAdam(learningRate);
   const batchesPerEpoch = Math.ceil(dataset.count / batchSize);
-  let batchesTracked = 0;
   const batchFeatures = new Float32Array(batchSize * exampleSize);
   const batchLabels = new Int32Array(batchSize);
 
@@ -106,48 +111,18 @@ export async function trainModel(options: TrainOptions): Promise<TrainedModel> {
       for (let batch = 0; batch < batchesPerEpoch; batch++) {
         const start = batch * batchSize;
         const count = Math.min(batchSize, dataset.count - start);
-        for (let i = 0; i < count; i++) {
-          const example = order[start + i];
-          batchFeatures.set(
-            dataset.features.subarray(example * exampleSize, (example + 1) * exampleSize),
-            i * exampleSize,
-          );
-          batchLabels[i] = dataset.labels[example];
-        }
-        const input = tf.tensor(batchFeatures.subarray(0, count * exampleSize), [
-          count,
-          ...layout.inputShape,
-        ]);
+        for (let i = 0; i < count; i++) batchLabels[i] = dataset.labels[order[start + i]];
+        const input = batchInput(dataset, order, start, count, layout.inputShape, batchFeatures);
         const labels = tf.tensor1d(batchLabels.subarray(0, count), 'int32');
-        let statistics: ReadonlyMap<string, BatchStatistics> = new Map();
         let correct: tf.Scalar | undefined;
-        const loss = optimizer.minimize(
-          () => {
-            const params = new Map<string, tf.Tensor>([...variables, ...buffers]);
-            const result = forwardLogits(params, spec, input, { training: true, settings });
-            // The gradient closure runs in a tidy scope: keep what the step needs after it.
-            for (const { mean, variance } of result.batchStatistics.values()) {
-              tf.keep(mean);
-              tf.keep(variance);
-            }
-            statistics = result.batchStatistics;
-            correct = tf.keep(correctCount(result.logits, labels));
-            return meanCrossEntropy(result.logits, labels);
-          },
-          true,
-          trainable,
-        );
-        if (loss === null || correct === undefined)
-          throw new Error('train: the optimizer step returned no loss');
-        updateRunningStatistics(buffers, statistics);
-        batchesTracked++;
+        const loss = state.step(optimizer, spec, settings, input, (logits) => {
+          correct = tf.keep(correctCount(logits, labels));
+          return meanCrossEntropy(logits, labels);
+        });
+        if (correct === undefined) throw new Error('train: the optimizer step counted no predictions');
         const nextLoss = tf.tidy(() => tf.add(lossSum, tf.mul(loss, count)));
         const nextCorrect = tf.add(correctSum, correct);
         for (const tensor of [lossSum, correctSum, loss, correct, input, labels]) tensor.dispose();
-        for (const { mean, variance } of statistics.values()) {
-          mean.dispose();
-          variance.dispose();
-        }
         lossSum = nextLoss;
         correctSum = nextCorrect;
         options.onBatch?.((epoch - 1) * batchesPerEpoch + batch + 1, epochs * batchesPerEpoch);
@@ -163,15 +138,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainedModel> {
         seconds: (performance.now() - started) / 1000,
       });
     }
-    const tensors = new Map<string, FloatTensor>();
-    for (const param of layout.params) {
-      const source = variables.get(param.name) ?? buffers.get(param.name);
-      const data =
-        param.role === 'batches-tracked'
-          ? Float32Array.of(batchesTracked)
-          : new Float32Array((await source?.data()) ?? new Float32Array(0));
-      tensors.set(param.name, { shape: [...param.shape], data });
-    }
+    const tensors = await state.read();
     const config = {
       ...layout.config,
       epochs,
@@ -181,12 +148,40 @@ export async function trainModel(options: TrainOptions): Promise<TrainedModel> {
       seed,
       trained_on: dataset.name,
       backend: tf.getBackend(),
+      ...(options.init === undefined ? {} : { initialized_from: options.init.source }),
     };
     return { tensors, config };
   } finally {
     optimizer.dispose();
-    for (const variable of variables.values()) variable.dispose();
-    for (const buffer of buffers.values()) buffer.dispose();
+    state.dispose();
+  }
+}
+
+/**
+ * Given initial weights must be exactly the tensors the architecture and widths asked for: every name, every
+ * shape, nothing more. Anything else is a wrong --hidden or --dense (or the wrong model), said with both shapes.
+ */
+function checkInitialTensors(layout: ModelLayout, init: InitialWeights): void {
+  const wanted = new Set(layout.params.map((param) => param.name));
+  for (const param of layout.params) {
+    const given = init.tensors.get(param.name);
+    if (given === undefined) {
+      throw new IncompatibleModelsError(
+        `${init.source}: has no tensor '${param.name}', which the architecture and widths given need with shape [${param.shape.join(', ')}]; give the initial model's own architecture and widths`,
+      );
+    }
+    if (given.shape.length !== param.shape.length || given.shape.some((d, i) => d !== param.shape[i])) {
+      throw new IncompatibleModelsError(
+        `${init.source}: tensor '${param.name}' has shape [${given.shape.join(', ')}], but the architecture and widths given need [${param.shape.join(', ')}]; give the initial model's own widths`,
+      );
+    }
+  }
+  for (const name of init.tensors.keys()) {
+    if (!wanted.has(name)) {
+      throw new IncompatibleModelsError(
+        `${init.source}: tensor '${name}' is not part of the architecture given (${layout.params.length} tensors); give the initial model's own architecture`,
+      );
+    }
   }
 }
 

@@ -5,12 +5,14 @@ import type { Dataset } from '../data/dataset.js';
 import { loadDataset } from '../data/load-dataset.js';
 import { disposeParams, evaluateModel, paramsFromTensors } from '../eval/evaluate.js';
 import { writeSafetensorsTensors } from '../io/safetensors-writer.js';
+import { loadModel, readFiniteFloatTensors } from '../model/load-model.js';
 import { deriveSpec } from '../spec/derive-spec.js';
 import { computeSpaceWidths } from '../spec/space-widths.js';
 import { fromFloat32, toFloat32 } from '../tensor/float-conversion.js';
 import type { FloatTensor, RawTensor } from '../tensor/tensor.js';
 import { trainModel } from '../train/train-model.js';
 import { defaultModelId } from './default-model-id.js';
+import { hashModel } from './model-hash.js';
 import { ZooError } from './zoo-errors.js';
 import {
   appendZooEntry,
@@ -46,6 +48,8 @@ export interface ZooTrainOptions {
   readonly id?: string;
   readonly dtype: StorageDtype;
   readonly backend: BackendPreference;
+  /** A model to start from instead of the seeded initialization; its tensors must fit the architecture exactly. */
+  readonly initFrom?: string;
 }
 
 export interface ZooTrainHooks {
@@ -84,6 +88,7 @@ function provenanceOptions(
   options: ZooTrainOptions,
   evalSources: readonly string[],
   trainerConfig: Readonly<Record<string, string | number>>,
+  init: InitModel | undefined,
 ): Record<string, JsonValue> {
   const recorded: Record<string, JsonValue> = {
     arch: options.architecture,
@@ -98,12 +103,34 @@ function provenanceOptions(
   if (options.classes !== undefined) recorded.classes = [...options.classes];
   if (options.limit !== undefined) recorded.limit = options.limit;
   if (options.evalLimit !== undefined) recorded['eval-limit'] = options.evalLimit;
+  if (init !== undefined) {
+    recorded['init-from'] = init.path;
+    recorded['init-from-sha256'] = init.sha256;
+  }
   // The trainer reports the batch size and learning rate it used, defaults included.
   const batchSize = options.batchSize ?? trainerConfig.batch_size;
   const learningRate = options.learningRate ?? trainerConfig.learning_rate;
   if (batchSize !== undefined) recorded['batch-size'] = batchSize;
   if (learningRate !== undefined) recorded.lr = learningRate;
   return recorded;
+}
+
+interface InitModel {
+  readonly path: string;
+  /** Content hash of its tensor files, as a zoo records it (model-hash.ts). */
+  readonly sha256: string;
+  readonly tensors: Map<string, FloatTensor>;
+}
+
+/** Reads the model training starts from, every tensor as finite float32, and hashes it for the provenance. */
+async function readInitModel(path: string): Promise<InitModel> {
+  const model = await loadModel(path);
+  try {
+    const tensors = await readFiniteFloatTensors(model, model.source.tensorNames());
+    return { path, sha256: (await hashModel(path)).sha256, tensors };
+  } finally {
+    await model.source.close();
+  }
 }
 
 /** The weights as the file will hold them: rounded to the storage dtype, so metrics describe the stored model. */
@@ -133,7 +160,9 @@ export async function trainZooModel(
   options: ZooTrainOptions,
   hooks: ZooTrainHooks = {},
 ): Promise<ZooTrainResult> {
-  const id = options.id ?? defaultModelId(options);
+  if (options.initFrom !== undefined) hooks.onStage?.(`reading ${options.initFrom}`);
+  const init = options.initFrom === undefined ? undefined : await readInitModel(options.initFrom);
+  const id = options.id ?? defaultModelId({ ...options, initFromSha256: init?.sha256 });
   assertZooIdFree(zoo, id);
   const relativePath = trainedModelPath(id);
   const file = join(zoo.dir, relativePath);
@@ -169,6 +198,7 @@ export async function trainZooModel(
     batchSize: options.batchSize,
     learningRate: options.learningRate,
     seed: options.seed,
+    init: init === undefined ? undefined : { tensors: init.tensors, source: init.path },
     onEpoch: hooks.onEpoch,
     onBatch: hooks.onBatch,
   });
@@ -207,7 +237,8 @@ export async function trainZooModel(
       widths,
       metrics,
     }),
-    zoo_train_options: JSON.stringify(provenanceOptions(options, evalSources, trained.config)),
+    zoo_train_options: JSON.stringify(provenanceOptions(options, evalSources, trained.config, init)),
+    ...(init === undefined ? {} : { init_from_sha256: init.sha256 }),
   };
   hooks.onStage?.(`writing ${relativePath}`);
   await mkdir(join(zoo.dir, ZOO_MODELS_FOLDER), { recursive: true });
@@ -222,7 +253,7 @@ export async function trainZooModel(
       provenance: {
         kind: 'trained',
         command: 'mal zoo train',
-        options: provenanceOptions(options, evalSources, trained.config),
+        options: provenanceOptions(options, evalSources, trained.config, init),
         at: new Date().toISOString(),
         seconds: Math.round(trainSeconds * 10) / 10,
         backend: describeBackend(backend).replace(/^backend: /, ''),

@@ -73,6 +73,7 @@ describe('mal', () => {
         'assemble',
         'zoo train',
         'zoo ls',
+        'data split',
         'worker',
         'submit',
         'schedule nightly',

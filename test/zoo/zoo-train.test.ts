@@ -2,6 +2,7 @@
  * `mal zoo train` end to end through the command object (main.ts registration is the lead's), on a tiny
  * synthetic Arrow data set: three classes of 8×8 single-channel images, each class a bright band in its own rows.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import type { Dataset } from '../../src/data/dataset.js';
 import { writeDatasetArrow } from '../../src/data/dataset-arrow-writer.js';
 import { SafetensorsReader } from '../../src/io/safetensors-reader.js';
 import { SeededRandom } from '../../src/random/seeded-random.js';
+import { toFloat32 } from '../../src/tensor/float-conversion.js';
 import { sha256File } from '../../src/zoo/model-hash.js';
 import { readZooManifest } from '../../src/zoo/zoo-manifest.js';
 import { runCommand } from './run-command.js';
@@ -144,6 +146,68 @@ describe('mal zoo train', () => {
     const ls = await runCommand(zooLsCommand, ['--zoo', zoo]);
     expect(ls.out[1]).toContain(`mlp-h16x8-s4-bandstrain  mlp     64-16-8-3  ${train}`);
     expect(ls.out[1]).toContain(metric.accuracy.toFixed(4));
+  });
+
+  it("--init-from starts from a model's weights and records its hash; other widths are refused", async () => {
+    const initial = join(zoo, 'models/mlp-h16x8-s4-bandstrain.safetensors');
+    const initialHash = createHash('sha256')
+      .update(await readFile(initial))
+      .digest('hex');
+    const common = ['--zoo', zoo, '--arch', 'mlp', '--data', train, '--eval', test, '--epochs', '1'];
+    // A learning rate of 1e-9 barely moves the weights: the result must be the initial model, not seed 9's init.
+    const run = await runCommand(zooTrainCommand, [
+      ...common,
+      '--hidden',
+      '16,8',
+      '--seed',
+      '9',
+      '--lr',
+      '1e-9',
+      '--init-from',
+      initial,
+      '--backend',
+      'cpu',
+    ]);
+    expect(run.err).toEqual([]);
+    expect(run.code).toBe(0);
+    const id = `mlp-h16x8-s9-bandstrain-i${initialHash.slice(0, 8)}`;
+    const entry = (await readZooManifest(zoo)).models.find((m) => m.id === id);
+    expect(entry?.provenance).toMatchObject({
+      options: { 'init-from': initial, 'init-from-sha256': initialHash, seed: 9 },
+    });
+    const before = await SafetensorsReader.open(initial);
+    const after = await SafetensorsReader.open(join(zoo, entry?.path ?? ''));
+    try {
+      expect(after.metadata.init_from_sha256).toBe(initialHash);
+      expect(after.tensorNames()).toEqual(before.tensorNames());
+      for (const name of before.tensorNames()) {
+        const a = toFloat32(await before.read(name));
+        const b = toFloat32(await after.read(name));
+        const largest = Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+        expect(largest, name).toBeLessThan(1e-5);
+      }
+    } finally {
+      await before.close();
+      await after.close();
+    }
+
+    const models = (await readZooManifest(zoo)).models.length;
+    const wrong = await runCommand(zooTrainCommand, [
+      ...common,
+      '--hidden',
+      '16,9',
+      '--seed',
+      '9',
+      '--init-from',
+      initial,
+      '--backend',
+      'cpu',
+    ]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.err.join('\n')).toContain(
+      `${initial}: tensor 'layers.1.weight' has shape [8, 16], but the architecture and widths given need [9, 16]`,
+    );
+    expect((await readZooManifest(zoo)).models).toHaveLength(models);
   });
 
   it('refuses a taken id before training', async () => {

@@ -58,6 +58,18 @@ export const coreCommands: readonly RegistryEntry[] = [
     ],
   },
   {
+    name: 'data',
+    summary: 'Data sets: split one into class-biased parts and a held-out set, as Arrow files',
+    subcommands: [
+      {
+        name: 'data split',
+        summary:
+          'Split a data set into N class-biased parts (fraction b of its own classes) and a stratified held-out set, as Arrow files',
+        load: async () => (await import('./data.js')).dataSplitCommand,
+      },
+    ],
+  },
+  {
     name: 'zoo',
     summary: 'A zoo of models: train, add, list, show and verify its models',
     subcommands: [

@@ -36,6 +36,7 @@ export async function runZooTrain(args: ParsedArgs, io: CommandIO): Promise<numb
     dtype: choiceOption(args, 'dtype', ['f32', 'f16'] as const) ?? 'f32',
     backend: (choiceOption(args, 'backend', BACKEND_PREFERENCES) ??
       backendPreferenceFromEnv()) satisfies BackendPreference,
+    initFrom: args.strings.get('init-from'),
   };
   const zoo = await openZoo(requiredString(args, 'zoo'), { create: true });
   let epoch = 1;

@@ -106,6 +106,12 @@ export const zooTrainCommand: CommandDefinition = {
       choices: BACKEND_PREFERENCES,
       description: 'TensorFlow.js backend (default: $MAL_BACKEND, else auto)',
     },
+    'init-from': {
+      type: 'string',
+      valueName: 'model',
+      description:
+        "start from this model's weights instead of the seeded initialization (--arch, --hidden, --dense and the classes must give exactly its tensors); its hash is recorded",
+    },
   },
   run: async (args, io) => (await import('./zoo-run.js')).runZooTrain(args, io),
 };
