@@ -66,7 +66,7 @@ export function fitCalibration(
   const withTemperature = kind === 'temperature-biases';
   // Parameters: d_0..d_{C−1}, then u when the temperature is fitted.
   const size = classes + (withTemperature ? 1 : 0);
-  let params = new Float64Array(size);
+  let params: Float64Array = new Float64Array(size);
   if (withTemperature) params[classes] = 1;
   const problem: Problem = { logits, classes, labels, weights, withTemperature };
   const lossBefore = objective(problem, params);

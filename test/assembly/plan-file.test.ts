@@ -57,6 +57,8 @@ describe('parsePlanFile: a full plan and the defaults', () => {
         lambdaChoice: 'best',
       },
       steps: 5,
+      calibrate: 'biases',
+      report: [],
       seed: 0,
       output: '/plans/demo/out/plan',
       data: {},
@@ -85,6 +87,8 @@ candidates:
 alignment: {init: sorted, order: random, maxSweeps: 7, tolerance: 0, kernel: centre}
 merge: {unmatched: keep, grid: "0,0.25,1", epsilon: 0, lambdaMin: 1, lambdaChoice: threshold}
 steps: 0
+calibrate: temperature-biases
+report: [fashion-mnist:test, held-out.arrow]
 seed: 4294967295
 output: /runs/x
 data: {dataDir: ../data}
@@ -110,6 +114,8 @@ backend: wasm
       alignment: { init: 'sorted', order: 'random', maxSweeps: 7, tolerance: 0, kernel: 'centre' },
       merge: { unmatched: 'keep', grid: [0, 0.25, 1], epsilon: 0, lambdaMin: 1, lambdaChoice: 'threshold' },
       steps: 0,
+      calibrate: 'temperature-biases',
+      report: ['fashion-mnist:test', '/plans/demo/held-out.arrow'],
       seed: 4294967295,
       output: '/runs/x',
       data: { dataDir: '/plans/data' },
