@@ -8,6 +8,7 @@ import {
 } from '../../engine/assembly-outputs.js';
 import { openEmbeddedAssembly } from '../../engine/embedded-assembly.js';
 import { loadAssemblyRun } from '../../engine/load-assembly-run.js';
+import { baselineTableLines } from '../../report/baseline-table.js';
 import type { CommandIO, ParsedArgs } from '../command.js';
 import { ASSEMBLY_OBJECTIVE, EVALUATION_DIRECTIONS, LOWER_IS_BETTER } from '../directions.js';
 import { progressBar } from '../progress-bar.js';
@@ -62,6 +63,12 @@ export async function runAssemble(args: ParsedArgs, io: CommandIO): Promise<numb
             `${phase === 'align' ? 'aligning' : 'scoring '} ${progressBar(done, total, phaseStarted, performance.now())} ${candidate}`,
           );
         },
+        baselines: (done, total, model) => {
+          if (done === 0) phaseStarted = performance.now();
+          io.progress(
+            `baselines: evaluating ${progressBar(done, total, phaseStarted, performance.now())} ${model}`,
+          );
+        },
         stepFinished: (step, resumed) => {
           lastPhase = '';
           emit({
@@ -89,6 +96,8 @@ export async function runAssemble(args: ParsedArgs, io: CommandIO): Promise<numb
       initial: l.initial,
       final: l.final,
       bestZooModel: l.bestZooModel ?? null,
+      calibration: l.calibration ?? null,
+      baselines: l.baselines ?? null,
       steps: l.steps.length,
       stopReason: l.stopReason,
       seconds,
@@ -103,7 +112,15 @@ export async function runAssemble(args: ParsedArgs, io: CommandIO): Promise<numb
       if (l.bestZooModel !== undefined) {
         io.out(`    best single zoo model  ${describeEvaluated(l.bestZooModel)}  ${l.bestZooModel.id}`);
       }
-      io.out(`    assembled model        ${describeEvaluated(l.final)}`);
+      if (l.calibration !== undefined) {
+        io.out(`    assembled, training-free ${describeEvaluated(l.calibration.uncalibrated)}`);
+        io.out(
+          `    assembled, calibrated  ${describeEvaluated(l.final)}  (${l.calibration.kind}${l.calibration.kind === 'temperature-biases' ? `, T = ${l.calibration.temperature.toFixed(3)}` : ''})`,
+        );
+      } else {
+        io.out(`    assembled model        ${describeEvaluated(l.final)}`);
+      }
+      if (l.baselines !== undefined) for (const line of baselineTableLines(l.baselines)) io.out(line);
       io.out(`model   ${paths.model}`);
       io.out(`report  ${paths.report}`);
     }
