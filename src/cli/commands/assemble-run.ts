@@ -108,17 +108,19 @@ export async function runAssemble(args: ParsedArgs, io: CommandIO): Promise<numb
         `assembled a new model from the base ${engine.base.path}: ${l.steps.filter((s) => s.accepted !== null).length} transplant(s) accepted in ${seconds.toFixed(1)} s; stopped because ${l.stopReason}`,
       );
       io.out(`  objective ${LOWER_IS_BETTER}`);
-      io.out(`    base                   ${describeEvaluated(l.initial)}`);
-      if (l.bestZooModel !== undefined) {
-        io.out(`    best single zoo model  ${describeEvaluated(l.bestZooModel)}  ${l.bestZooModel.id}`);
-      }
+      const row = (label: string, e: Evaluated, note = ''): void =>
+        io.out(`    ${label.padEnd(26)}${describeEvaluated(e)}${note === '' ? '' : `  ${note}`}`);
+      row('base', l.initial);
+      if (l.bestZooModel !== undefined) row('best single zoo model', l.bestZooModel, l.bestZooModel.id);
       if (l.calibration !== undefined) {
-        io.out(`    assembled, training-free ${describeEvaluated(l.calibration.uncalibrated)}`);
-        io.out(
-          `    assembled, calibrated  ${describeEvaluated(l.final)}  (${l.calibration.kind}${l.calibration.kind === 'temperature-biases' ? `, T = ${l.calibration.temperature.toFixed(3)}` : ''})`,
+        row('assembled, training-free', l.calibration.uncalibrated);
+        row(
+          'assembled, calibrated',
+          l.final,
+          `(${l.calibration.kind}${l.calibration.kind === 'temperature-biases' ? `, T = ${l.calibration.temperature.toFixed(3)}` : ''})`,
         );
       } else {
-        io.out(`    assembled model        ${describeEvaluated(l.final)}`);
+        row('assembled model', l.final);
       }
       if (l.baselines !== undefined) for (const line of baselineTableLines(l.baselines)) io.out(line);
       io.out(`model   ${paths.model}`);
