@@ -135,6 +135,14 @@ backend: wasm
     expect(fromJson.output).toBe('/plans/demo/out/plan');
   });
 
+  it('checks calibrate and the report data sources, naming the field', () => {
+    expect(errorOf(withMinimal('calibrate: platt\n'))).toMatch(/^\/plans\/demo\/plan.yaml:6: calibrate: /);
+    expect(errorOf(withMinimal('report: [fashion-mnist:test, fashion-mnist:test]\n'))).toMatch(
+      /report\[1\]: 'fashion-mnist:test' is listed twice/,
+    );
+    expect(errorOf(withMinimal('report: [nowhere:x]\n'))).toMatch(/report\[0\]: /);
+  });
+
   it('accepts a grid as a YAML list of numbers and checks it like a string grid', () => {
     expect(parse(withMinimal('merge: {grid: [0, 0.5, 1]}\n')).merge.grid).toEqual([0, 0.5, 1]);
     expect(errorOf(withMinimal('merge:\n  grid: [0, 0.5]\n'))).toBe(
