@@ -57,14 +57,24 @@ function gradientDescent(table: LogitsTable, labels: Int32Array, withTemperature
   const { logits, classes } = table;
   const n = labels.length;
   const d = new Float64Array(classes);
+  const p = new Float64Array(classes);
   let u = 1;
   for (let iteration = 0; iteration < 6000; iteration++) {
-    const p = probabilities(table, { kind: 'biases', temperature: 1 / u, biases: [...d] });
     const gd = new Float64Array(classes);
     let gu = 0;
     for (let i = 0; i < n; i++) {
+      let max = Number.NEGATIVE_INFINITY;
       for (let c = 0; c < classes; c++) {
-        const r = p[i][c] - (c === labels[i] ? 1 : 0);
+        p[c] = u * logits[i * classes + c] + d[c];
+        max = Math.max(max, p[c]);
+      }
+      let sum = 0;
+      for (let c = 0; c < classes; c++) {
+        p[c] = Math.exp(p[c] - max);
+        sum += p[c];
+      }
+      for (let c = 0; c < classes; c++) {
+        const r = p[c] / sum - (c === labels[i] ? 1 : 0);
         gd[c] += r / n;
         gu += (r * logits[i * classes + c]) / n;
       }
