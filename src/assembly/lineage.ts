@@ -1,3 +1,5 @@
+import type { CalibrationKind } from '../eval/calibration.js';
+
 /**
  * What an assembly run records (MAL §6): every step, accepted or not, with enough to audit and to replay it.
  * Written as lineage.json in the output folder and read by the report.
@@ -29,8 +31,78 @@ export interface Lineage {
   /** The best single zoo model on the objective (only models the base's tasks can evaluate). */
   readonly bestZooModel?: { readonly id: string } & Evaluated;
   readonly steps: readonly LineageStep[];
+  /** The written model: the interpolation's result, calibrated when the plan says so (its sha256 is the file's). */
   readonly final: Evaluated & { readonly sha256: string };
+  /** The calibration folded into the written model; absent when the plan calibrates nothing (and in older runs). */
+  readonly calibration?: LineageCalibration;
+  /** The reference points the result is judged against (absent in lineages written before they existed). */
+  readonly baselines?: Baselines;
   readonly stopReason: string;
+}
+
+export interface LineageCalibration {
+  readonly kind: CalibrationKind;
+  readonly temperature: number;
+  /** Shift of each class's logit, mean 0. */
+  readonly biases: readonly number[];
+  /** The objective tasks it was fitted on (weighted by their weights). */
+  readonly fittedOn: readonly string[];
+  /** The training-free result before calibration: its objective, tasks and state hash. */
+  readonly uncalibrated: Evaluated & { readonly sha256: string };
+}
+
+export const BASELINE_NAMES = [
+  'base',
+  'base-calibrated',
+  'best-zoo',
+  'best-zoo-calibrated',
+  'ensemble',
+  'ensemble-calibrated',
+  'assembled',
+  'assembled-calibrated',
+] as const;
+export type BaselineName = (typeof BASELINE_NAMES)[number];
+
+/** One model (or ensemble) measured on the objective tasks and on the report data. */
+export interface Baseline {
+  readonly name: BaselineName;
+  /** What it is, for people: "logit ensemble of the base and 4 zoo models, calibrated". */
+  readonly label: string;
+  /** The models it is made of: 'base', 'assembled' or zoo ids. */
+  readonly models: readonly string[];
+  /** On the objective tasks (the data every decision was made on; calibrations are fitted there too). */
+  readonly objective: Evaluated;
+  /** On the report data, which no decision saw: one result per data source. */
+  readonly report: readonly TaskResult[];
+  /** The calibration applied, for the calibrated ones. */
+  readonly calibration?: { readonly temperature: number; readonly biases: readonly number[] };
+}
+
+/** (assembled − best calibrated single) / (calibrated ensemble − best calibrated single), in accuracy. */
+export interface GapClosed {
+  /** Which data the accuracies come from: the report data (mean over its sources) or, without any, the objective tasks (weighted mean). */
+  readonly on: 'report' | 'objective';
+  /** Which baseline stands for the assembled model: the written one. */
+  readonly assembled: BaselineName;
+  /** null for a baseline that does not exist (no zoo model the tasks can evaluate). */
+  readonly accuracies: {
+    readonly assembled: number | null;
+    readonly bestSingle: number | null;
+    readonly ensemble: number | null;
+  };
+  /** null when there is no zoo model to compare with or the ensemble does not beat the best single model. */
+  readonly value: number | null;
+}
+
+export interface Baselines {
+  /** The calibration of the calibrated baselines: the plan's, or biases when the plan calibrates nothing. */
+  readonly calibration: CalibrationKind;
+  /** The report data sources, evaluated only here. */
+  readonly report: readonly string[];
+  readonly entries: readonly Baseline[];
+  /** Zoo models left out of the single-model and ensemble baselines, with the reason (other classes, no forward pass). */
+  readonly excluded: readonly { readonly id: string; readonly reason: string }[];
+  readonly gapClosed: GapClosed;
 }
 
 export interface Evaluated {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BACKEND_PREFERENCES } from '../compute/backend.js';
 import { parseDataSource } from '../data/data-source.js';
 import { MalError } from '../errors.js';
+import { CALIBRATION_KINDS } from '../eval/calibration.js';
 import { parseLambdaGrid } from '../eval/lambda-grid.js';
 import type { UnmatchedPolicy } from '../merge/mal-interpolation.js';
 import { mergeMethod, mergeMethodFieldSchema } from '../merge/merge-method-registry.js';
@@ -378,6 +379,17 @@ export function planFileSchema(place: PlanPlace) {
       .prefault({})
       .describe('How an aligned candidate is merged into the base: by default θ ← (1−λ)·θ + λ·T(θ_target).'),
     steps: boundedNumber({ integer: true, min: 0 }).default(5).describe('Most accepted steps.'),
+    calibrate: z
+      .enum(['none', ...CALIBRATION_KINDS])
+      .default('biases')
+      .describe(
+        "Applied to the assembled model at the end, fitted on the objective tasks' data (weighted by task weight) to minimise their cross-entropy: biases (re-fit one shift per class of the output bias), temperature-biases (also divide the logits by a fitted temperature), or none. The written model is the calibrated one; the lineage keeps the training-free result too.",
+      ),
+    report: distinctList(dataSource)
+      .default([])
+      .describe(
+        'Data sources evaluated only at the end, for the written model and every baseline (loss, accuracy); never used for any decision. Give held-out data here (e.g. fashion-mnist:test) to judge the run.',
+      ),
     seed: boundedNumber({ integer: true, min: 0, max: 0xffff_ffff })
       .default(0)
       .describe('Seed of every random choice (alignment order, probe examples); an integer in [0, 2^32).'),

@@ -1,9 +1,12 @@
 import type { Dataset } from '../data/dataset.js';
 import { MalError } from '../errors.js';
-import { hashOf, type StepStore } from '../store/content-store.js';
+import { applyCalibrationToModel, outputLayerTensors } from '../eval/calibration-fold.js';
+import { modelLogits } from '../eval/model-logits.js';
+import { hashOf, type StepStore, sha256 } from '../store/content-store.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import type { AssemblyPlan } from './assembly-plan.js';
 import { assemblyStep, type EvaluateModels, type StepInputs } from './assembly-step.js';
+import { computeBaselines, type LogitsOn, type ReportData } from './baselines.js';
 import type { ModelInMemory } from './candidate-alignment.js';
 import { checkCandidateCompatibility } from './candidate-compatibility.js';
 import { type Candidate, generateCandidates } from './candidates.js';
@@ -18,6 +21,8 @@ export interface AssemblyEvents {
   progress?(phase: 'align' | 'score', done: number, total: number, candidate: string): void;
   /** `resumed`: the step's result was found in the store and not recomputed. */
   stepFinished?(step: LineageStep, resumed: boolean): void;
+  /** After the loop: the baselines' models being evaluated. */
+  baselines?(done: number, total: number, model: string): void;
 }
 
 export interface AssemblyInputs {
@@ -29,6 +34,10 @@ export interface AssemblyInputs {
   };
   readonly zoo: readonly { readonly id: string; readonly sha256: string; readonly model: ModelInMemory }[];
   readonly tasks: readonly LoadedTask[];
+  /** The plan's report data, loaded: evaluated at the end only, for the written model and the baselines. */
+  readonly report?: readonly ReportData[];
+  /** Logits of any model the forward pass runs (base, zoo, assembled) on a data set; with config {} when absent. */
+  readonly logitsOn?: LogitsOn;
   /** The plan's merge.ancestor, loaded: task-vector merge methods measure against it. */
   readonly ancestor?: { readonly sha256: string; readonly tensors: ReadonlyMap<string, FloatTensor> };
   /** Zoo models left out before the run, with the reason; recorded in the lineage. */
@@ -151,6 +160,8 @@ export async function runAssembly(inputs: AssemblyInputs): Promise<AssemblyResul
 /** Stores the base as the first state and evaluates it: what every step of the run shares. */
 export async function prepareAssembly(inputs: AssemblyInputs): Promise<PreparedAssembly> {
   const { plan, base, store } = inputs;
+  // Refused before any step: a model whose output layer cannot hold the calibration the plan asks for.
+  if (plan.calibrate !== 'none') outputLayerTensors(base.spec);
   const generated = generateCandidates(
     base.spec,
     inputs.zoo.map((z) => ({ id: z.id, spec: z.model.spec })),
@@ -307,7 +318,10 @@ export async function storedAssemblySteps(
   return { steps, state: await loadState(store, stateHash) };
 }
 
-/** Evaluates the final state (and the zoo models of the base's family) and assembles the lineage. */
+/**
+ * Computes the baselines, calibrates the final state when the plan says so, evaluates the model to be written
+ * and assembles the lineage. Nothing here changes a step: the steps and their keys are the loop's.
+ */
 export async function finishAssembly(
   prepared: PreparedAssembly,
   steps: readonly LineageStep[],
@@ -317,14 +331,25 @@ export async function finishAssembly(
   const { inputs, evaluateOne } = prepared;
   const { plan, base } = inputs;
   const stateHash = steps.length === 0 ? prepared.initialStateHash : steps[steps.length - 1].stateAfter;
-  const model = encodeState(base.order, state);
-  const final = await evaluateOne(state, base.spec);
-  let bestZooModel: Lineage['bestZooModel'];
-  for (const z of inputs.zoo) {
-    if (z.model.spec.family !== base.spec.family) continue;
-    const e = await evaluateOne(z.model.tensors, z.model.spec);
-    if (bestZooModel === undefined || e.objective < bestZooModel.objective) bestZooModel = { id: z.id, ...e };
-  }
+  const calibrate = plan.calibrate !== 'none';
+  const { baselines, assembledCalibration } = await computeBaselines({
+    tasks: inputs.tasks,
+    report: inputs.report ?? [],
+    base: { tensors: base.tensors, spec: base.spec },
+    zoo: inputs.zoo.map((z) => ({ id: z.id, model: z.model })),
+    assembled: { tensors: state, spec: base.spec },
+    kind: plan.calibrate === 'none' ? 'biases' : plan.calibrate,
+    writtenCalibrated: calibrate,
+    logitsOn: inputs.logitsOn ?? ((tensors, spec, dataset) => modelLogits(tensors, spec, dataset, {})),
+    onProgress: inputs.events?.baselines,
+  });
+  const uncalibrated = await evaluateOne(state, base.spec);
+  const written = calibrate ? applyCalibrationToModel(state, base.spec, assembledCalibration) : state;
+  const model = encodeState(base.order, written);
+  const final = calibrate ? await evaluateOne(written, base.spec) : uncalibrated;
+  const bestRaw = baselines.entries.find((e) => e.name === 'best-zoo');
+  const bestZooModel: Lineage['bestZooModel'] =
+    bestRaw === undefined ? undefined : { id: bestRaw.models[0], ...bestRaw.objective };
   return {
     model,
     lineage: {
@@ -345,7 +370,19 @@ export async function finishAssembly(
       initial: prepared.initial,
       ...(bestZooModel === undefined ? {} : { bestZooModel }),
       steps: [...steps],
-      final: { ...final, sha256: stateHash },
+      final: { ...final, sha256: calibrate ? sha256(model) : stateHash },
+      ...(calibrate
+        ? {
+            calibration: {
+              kind: assembledCalibration.kind,
+              temperature: assembledCalibration.temperature,
+              biases: assembledCalibration.biases,
+              fittedOn: inputs.tasks.map((t) => t.name),
+              uncalibrated: { ...uncalibrated, sha256: stateHash },
+            },
+          }
+        : {}),
+      baselines,
       stopReason,
     },
   };

@@ -374,8 +374,23 @@ async function readTaskData(
   const datasets: ValidatedDataset[] = [];
   const loaded = new Map<string, ValidatedDataset>();
   let dataBytes = 0;
-  for (const [index, task] of plan.objective.tasks.entries()) {
-    const field = `objective.tasks[${index}].data`;
+  // The report data is checked like the tasks' (it must load and fit the base) but is no task.
+  const sources = [
+    ...plan.objective.tasks.map((task, index) => ({
+      data: task.data,
+      limit: task.limit,
+      field: `objective.tasks[${index}].data`,
+      isTask: true,
+    })),
+    ...plan.report.map((data, index) => ({
+      data,
+      limit: undefined,
+      field: `report[${index}]`,
+      isTask: false,
+    })),
+  ];
+  for (const task of sources) {
+    const { field } = task;
     // Tasks on the same data with the same limit share one copy in memory.
     const key = `${task.data}\u0000${task.limit ?? ''}`;
     let summary = loaded.get(key);
@@ -410,7 +425,7 @@ async function readTaskData(
       dataBytes += (dataset.features.length + dataset.labels.length) * Float32Array.BYTES_PER_ELEMENT;
       loaded.set(key, summary);
     }
-    datasets.push(summary);
+    if (task.isTask) datasets.push(summary);
   }
   return { datasets, dataBytes };
 }

@@ -39,9 +39,13 @@ async function assemblyInputs(plan: AssemblyPlan): Promise<{ files: RunInput[]; 
     files.push(...(await modelInputFiles(plan.merge.ancestor, 'the ancestor')));
   files.push({ path: zooManifestPath(plan.zoo.path), role: 'the zoo manifest' });
   files.push(...(await filesIn(join(plan.zoo.path, ZOO_MODELS_FOLDER), 'a zoo model')));
-  for (const task of plan.objective.tasks) {
-    const source = parseDataSource(task.data);
-    if (source.kind === 'arrow') files.push({ path: source.path, role: `the data of task '${task.data}'` });
+  const data = [
+    ...plan.objective.tasks.map((task) => ({ data: task.data, role: `task '${task.data}'` })),
+    ...plan.report.map((report) => ({ data: report, role: `report '${report}'` })),
+  ];
+  for (const { data: text, role } of data) {
+    const source = parseDataSource(text);
+    if (source.kind === 'arrow') files.push({ path: source.path, role: `the data of ${role}` });
     if (source.kind === 'fashion-mnist-val') {
       for (const path of validationFileCandidates())
         files.push({ path, role: 'the data of fashion-mnist:val' });

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { AssemblyPlan } from '../assembly/assembly-plan.js';
+import type { ReportData } from '../assembly/baselines.js';
 import type { ModelInMemory } from '../assembly/candidate-alignment.js';
 import type { Evaluated } from '../assembly/lineage.js';
 import { evaluatedOf, evaluateOnTasks, type LoadedTask } from '../assembly/objective-evaluation.js';
@@ -12,6 +13,7 @@ import { MalError } from '../errors.js';
 import type { Evaluation } from '../eval/evaluate.js';
 import type { ForwardConfig } from '../eval/forward.js';
 import { evaluateTensors, forwardConfigOf, loadDatasetFor } from '../eval/model-evaluation.js';
+import { modelLogits } from '../eval/model-logits.js';
 import { checkAncestorFits } from '../merge/ancestor.js';
 import { type LoadedModel, loadModel, readFiniteFloatTensors } from '../model/load-model.js';
 import { ContentStore, sha256 } from '../store/content-store.js';
@@ -53,6 +55,12 @@ export async function openEmbeddedAssembly(
       const repeated = plan.objective.tasks.filter((t) => t.data === task.data).length > 1;
       tasks.push({ name: repeated ? `${task.data}#${i}` : task.data, task, dataset });
     }
+    const report: ReportData[] = [];
+    for (const source of plan.report)
+      report.push({
+        name: source,
+        dataset: await loadDatasetFor(base.spec, source, { dataDir: plan.data.dataDir }),
+      });
     const zoo: { id: string; sha256: string; model: ModelInMemory; config: ForwardConfig }[] = [];
     const skipped = [...validation.skipped];
     for (const entry of validation.zooModels) {
@@ -87,6 +95,8 @@ export async function openEmbeddedAssembly(
     }
     const ancestor =
       plan.merge.ancestor === undefined ? undefined : await loadAncestor(plan.merge.ancestor, base);
+    const configOf = (spec: ModelInMemory['spec']): ForwardConfig =>
+      spec === base.spec ? config : (zoo.find((z) => z.model.spec === spec)?.config ?? {});
     const inputs: Omit<AssemblyInputs, 'events'> = {
       plan,
       base: {
@@ -100,16 +110,12 @@ export async function openEmbeddedAssembly(
       zoo: zoo.map((z) => ({ id: z.id, sha256: z.sha256, model: z.model })),
       skipped,
       tasks,
+      report,
+      logitsOn: (tensors, spec, dataset) => modelLogits(tensors, spec, dataset, configOf(spec)),
       ...(ancestor === undefined ? {} : { ancestor }),
       backend: backend.name,
       store: await ContentStore.open(join(plan.output, 'store')),
-      evaluateOn: (tensors, spec, on) =>
-        evaluateOnTasks(
-          tensors,
-          spec,
-          spec === base.spec ? config : (zoo.find((z) => z.model.spec === spec)?.config ?? {}),
-          on,
-        ),
+      evaluateOn: (tensors, spec, on) => evaluateOnTasks(tensors, spec, configOf(spec), on),
       evaluateMany: async (models) => {
         const perTask: Evaluation[][] = [];
         for (const [i, t] of tasks.entries())

@@ -106,7 +106,7 @@ export function modelInputShape(params: ParamMap, spec: ArchitectureSpec, datase
   return [channels, side, side];
 }
 
-function checkLabels(dataset: Dataset, classes: number): void {
+export function checkLabels(dataset: Dataset, classes: number): void {
   for (let i = 0; i < dataset.count; i++) {
     const label = dataset.labels[i];
     if (label < 0 || label >= classes) {

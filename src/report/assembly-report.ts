@@ -1,4 +1,5 @@
 import type { Evaluated, Lineage } from '../assembly/lineage.js';
+import { baselineTableHtml } from './baseline-table.js';
 import { renderLayerPairs, renderLineageTableHtml } from './lineage-table.js';
 import { escapeMarkup } from './markup-escape.js';
 import { abbreviateHash, formatDelta, formatNumber, formatPercent } from './number-format.js';
@@ -36,6 +37,15 @@ export function renderAssemblyReport(lineage: Lineage, options: AssemblyReportOp
     '<p class="muted">The objective is Σ weight · value, where the value is the task’s loss, or −accuracy: lower is better.</p>',
     renderTaskTable(lineage),
     '</section>',
+    ...(lineage.baselines === undefined
+      ? []
+      : [
+          '<section id="baselines">',
+          '<h2>Baselines</h2>',
+          '<p class="muted">The base, the best single zoo model and the logit ensemble (mean of logits) of the base and the zoo, each as it is and calibrated, beside the assembled model: what the result is judged against.</p>',
+          baselineTableHtml(lineage.baselines),
+          '</section>',
+        ]),
     '<section id="objective">',
     '<h2>Objective per step</h2>',
     `<div class="chart-frame">${renderObjectiveChartSvg(lineage)}</div>`,
@@ -102,6 +112,16 @@ function renderHeadline(lineage: Lineage): string {
     );
   } else {
     cards.push(card('Best single zoo model', '—', 'no zoo model can be evaluated on these tasks'));
+  }
+  const gap = lineage.baselines?.gapClosed;
+  if (gap !== undefined) {
+    cards.push(
+      card(
+        'Gap closed (accuracy)',
+        gap.value === null ? '—' : escapeMarkup(formatNumber(gap.value, 2)),
+        `from the best calibrated single model (0) to the calibrated ensemble (1), on the ${gap.on === 'report' ? 'report' : 'objective'} data`,
+      ),
+    );
   }
   cards.push(
     card('Stopped', escapeMarkup(lineage.stopReason), `backend ${escapeMarkup(lineage.backend)}`, 'prose'),

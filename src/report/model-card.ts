@@ -1,6 +1,7 @@
 import { Document, isScalar, visit } from 'yaml';
 import type { AssemblyPlan } from '../assembly/assembly-plan.js';
 import type { Evaluated, Lineage, TaskResult } from '../assembly/lineage.js';
+import { baselineTableMarkdown } from './baseline-table.js';
 import { formatDelta, formatLambda, formatNumber, formatPercent } from './number-format.js';
 
 /** What the card needs from the plan beyond the lineage: where the model lies and how each task was evaluated. */
@@ -69,6 +70,33 @@ function frontMatter(lineage: Lineage, modelFile: string): Record<string, unknow
         after: taskValues(lineage.final, task.name),
       })),
     },
+    ...(lineage.calibration === undefined
+      ? {}
+      : {
+          calibration: {
+            kind: lineage.calibration.kind,
+            temperature: lineage.calibration.temperature,
+            biases: lineage.calibration.biases,
+            fitted_on: lineage.calibration.fittedOn,
+            training_free_objective: lineage.calibration.uncalibrated.objective,
+            training_free_sha256: lineage.calibration.uncalibrated.sha256,
+          },
+        }),
+    ...(lineage.baselines === undefined
+      ? {}
+      : {
+          baselines: {
+            calibration: lineage.baselines.calibration,
+            report_data: lineage.baselines.report,
+            gap_closed: lineage.baselines.gapClosed.value,
+            models: lineage.baselines.entries.map((e) => ({
+              name: e.name,
+              models: e.models,
+              objective: e.objective.objective,
+              report: e.report.map((r) => ({ data: r.name, loss: r.loss, accuracy: r.accuracy })),
+            })),
+          },
+        }),
   };
 }
 
@@ -108,7 +136,11 @@ function body(lineage: Lineage, plan: ModelCardPlan, modelFile: string): string[
       lineage.bestZooModel === undefined
         ? ''
         : ` The best single zoo model, ${code(lineage.bestZooModel.id)}, scores ${formatNumber(lineage.bestZooModel.objective)}.`
-    } The run stopped: ${prose(lineage.stopReason)}.`,
+    } The run stopped: ${prose(lineage.stopReason)}.${
+      lineage.calibration === undefined
+        ? ''
+        : ` At the end the output layer was calibrated (${lineage.calibration.kind === 'biases' ? 'its biases' : 'a temperature and its biases'} re-fitted on the objective data); without it, the training-free result scores ${formatNumber(lineage.calibration.uncalibrated.objective)}.`
+    }`,
     '',
     '## Steps',
     '',
@@ -132,6 +164,16 @@ function body(lineage: Lineage, plan: ModelCardPlan, modelFile: string): string[
       const after = taskValues(lineage.final, task.name);
       return `| ${cell(task.name)} | ${code(task.data).replace(/\|/g, '\\|')} | ${task.metric} | ${formatNumber(task.weight, 2)} | ${before ? formatNumber(before.loss) : '—'} | ${after ? formatNumber(after.loss) : '—'} | ${before ? formatPercent(before.accuracy) : '—'} | ${after ? formatPercent(after.accuracy) : '—'} |`;
     }),
+    ...(lineage.baselines === undefined
+      ? []
+      : [
+          '',
+          '## Baselines',
+          '',
+          'What the result is judged against: the base, the best single zoo model and the logit ensemble (mean of logits) of the base and the zoo, each as it is and calibrated, beside the assembled model.',
+          '',
+          ...baselineTableMarkdown(lineage.baselines, cell),
+        ]),
     '',
     '## Evaluate it',
     '',

@@ -16,9 +16,10 @@ import { transplantUnits } from '../../src/assembly/transplant-units.js';
 import { initBackend } from '../../src/compute/backend.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { SeededRandom } from '../../src/random/seeded-random.js';
-import { ContentStore } from '../../src/store/content-store.js';
+import { ContentStore, sha256 } from '../../src/store/content-store.js';
 import { trainModel } from '../../src/train/train-model.js';
 import { modelInMemory } from '../support/model-in-memory.js';
+import { mlpForward } from '../support/reference-forward.js';
 
 /** Four gaussian clusters in 16 dimensions. */
 function clusters(count: number, seed: number): Dataset {
@@ -59,6 +60,8 @@ const plan = (output: string): AssemblyPlan => ({
     perLayerLambda: false,
   },
   steps: 3,
+  calibrate: 'biases',
+  report: [],
   seed: 0,
   output,
   data: {},
@@ -205,6 +208,123 @@ describe('runAssembly', () => {
     expect(after).toContain(`${records[0]}.corrupt`);
     expect(after).toContain(`${records[1]}.corrupt`);
     expect(after).toContain(records[0]);
+  });
+});
+
+/** Mean cross-entropy and accuracy of float64 logits, computed here, not by the code under test. */
+function referenceEvaluation(
+  logits: readonly Float64Array[],
+  labels: Int32Array,
+): { loss: number; accuracy: number } {
+  let loss = 0;
+  let correct = 0;
+  logits.forEach((row, i) => {
+    const max = Math.max(...row);
+    const logSum = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
+    loss += logSum - row[labels[i]];
+    if (row.indexOf(max) === labels[i]) correct++;
+  });
+  return { loss: loss / labels.length, accuracy: correct / labels.length };
+}
+
+describe('baselines and calibration at the end of a run', () => {
+  it('records every baseline, consistent with the loop and with an independent ensemble', async () => {
+    const output = join(dir, 'baselines');
+    const heldOut = clusters(200, 9);
+    const result = await runAssembly({
+      plan: { ...plan(output), steps: 1, calibrate: 'temperature-biases', report: ['held-out'] },
+      base: { ...base, path: 'base', sha256: '0'.repeat(64), order: [...base.tensors.keys()] },
+      zoo,
+      tasks,
+      report: [{ name: 'held-out', dataset: heldOut }],
+      backend: 'wasm',
+      store: await ContentStore.open(join(output, 'store')),
+      evaluateOn: (tensors, spec, on) => evaluateOnTasks(tensors, spec, {}, on),
+      evaluateMany: async (models) =>
+        Promise.all(models.map((m) => evaluateOnTasks(m, base.spec, {}, tasks))),
+    });
+    const { lineage } = result;
+    const baselines = lineage.baselines;
+    if (baselines === undefined) throw new Error('no baselines recorded');
+    const entry = (name: string) => {
+      const found = baselines.entries.find((e) => e.name === name);
+      if (found === undefined) throw new Error(`no baseline '${name}'`);
+      return found;
+    };
+    expect(baselines.entries.map((e) => e.name)).toEqual([
+      'base',
+      'base-calibrated',
+      'best-zoo',
+      'best-zoo-calibrated',
+      'ensemble',
+      'ensemble-calibrated',
+      'assembled',
+      'assembled-calibrated',
+    ]);
+    expect(baselines.calibration).toBe('temperature-biases');
+    expect(baselines.report).toEqual(['held-out']);
+    // The base baseline is the loop's initial evaluation; calibration can only lower a loss objective.
+    expect(entry('base').objective.objective).toBeCloseTo(lineage.initial.objective, 4);
+    for (const name of ['base', 'best-zoo', 'ensemble', 'assembled'])
+      expect(entry(`${name}-calibrated`).objective.objective).toBeLessThanOrEqual(
+        entry(name).objective.objective + 1e-9,
+      );
+    // The written model is the calibrated assembled one; the training-free result is kept beside it.
+    expect(lineage.calibration?.kind).toBe('temperature-biases');
+    expect(lineage.calibration?.uncalibrated.objective).toBeCloseTo(
+      entry('assembled').objective.objective,
+      4,
+    );
+    expect(lineage.calibration?.uncalibrated.sha256).toBe(lineage.steps[lineage.steps.length - 1].stateAfter);
+    expect(lineage.final.objective).toBeCloseTo(entry('assembled-calibrated').objective.objective, 4);
+    expect(lineage.final.objective).toBeLessThanOrEqual(
+      lineage.calibration?.uncalibrated.objective ?? Number.NaN,
+    );
+    expect(lineage.final.sha256).toBe(sha256(result.model));
+    // The ensemble is the mean of the base's and every zoo model's logits, here in float64 from the tensors.
+    expect(entry('ensemble').models).toEqual(['base', 'wide', 'narrow']);
+    for (const [data, measured] of [
+      [tasks[0].dataset, entry('ensemble').objective.tasks[0]],
+      [heldOut, entry('ensemble').report[0]],
+    ] as const) {
+      const inputs = Array.from({ length: data.count }, (_, i) =>
+        Float64Array.from(data.features.subarray(i * 16, (i + 1) * 16)),
+      );
+      const perModel = [base, ...zoo.map((z) => z.model)].map((m) => mlpForward(m.tensors, {}, inputs));
+      const mean = inputs.map((_, i) =>
+        Float64Array.from(
+          perModel[0][i],
+          (_, c) => perModel.reduce((s, l) => s + l[i][c], 0) / perModel.length,
+        ),
+      );
+      const reference = referenceEvaluation(mean, data.labels);
+      expect(measured.loss).toBeCloseTo(reference.loss, 4);
+      expect(measured.accuracy).toBeCloseTo(reference.accuracy, 6);
+    }
+    // The best single zoo model, raw, is the one with the lower objective, whichever family.
+    const zooObjectives = zoo.map(
+      (z) =>
+        referenceEvaluation(
+          mlpForward(
+            z.model.tensors,
+            {},
+            Array.from({ length: tasks[0].dataset.count }, (_, i) =>
+              Float64Array.from(tasks[0].dataset.features.subarray(i * 16, (i + 1) * 16)),
+            ),
+          ),
+          tasks[0].dataset.labels,
+        ).loss,
+    );
+    expect(entry('best-zoo').models).toEqual([zoo[zooObjectives[0] < zooObjectives[1] ? 0 : 1].id]);
+    expect(lineage.bestZooModel?.id).toBe(entry('best-zoo').models[0]);
+    const gap = baselines.gapClosed;
+    expect(gap.on).toBe('report');
+    expect(gap.assembled).toBe('assembled-calibrated');
+    expect(gap.accuracies.assembled).toBe(entry('assembled-calibrated').report[0].accuracy);
+    const { assembled, bestSingle, ensemble } = gap.accuracies;
+    if (assembled !== null && bestSingle !== null && ensemble !== null && ensemble > bestSingle)
+      expect(gap.value).toBeCloseTo((assembled - bestSingle) / (ensemble - bestSingle), 12);
+    else expect(gap.value).toBeNull();
   });
 });
 

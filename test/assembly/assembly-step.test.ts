@@ -140,6 +140,8 @@ function plan(overrides: {
     output: 'out',
     data: {},
     backend: 'cpu',
+    calibrate: 'none',
+    report: [],
   };
 }
 

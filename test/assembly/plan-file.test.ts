@@ -67,6 +67,8 @@ describe('parsePlanFile: a full plan and the defaults', () => {
         perLayerLambda: false,
       },
       steps: 5,
+      calibrate: 'biases',
+      report: [],
       seed: 0,
       output: '/plans/demo/out/plan',
       data: {},
@@ -97,6 +99,8 @@ candidates:
 alignment: {init: sorted, order: random, maxSweeps: 7, tolerance: 0, kernel: centre}
 merge: {unmatched: keep, grid: "0,0.25,1", epsilon: 0, lambdaMin: 1, lambdaChoice: threshold, donors: 3, donorWeights: [0.3], perLayerLambda: true}
 steps: 0
+calibrate: temperature-biases
+report: [fashion-mnist:test, held-out.arrow]
 seed: 4294967295
 output: /runs/x
 data: {dataDir: ../data}
@@ -132,6 +136,8 @@ backend: wasm
         perLayerLambda: true,
       },
       steps: 0,
+      calibrate: 'temperature-biases',
+      report: ['fashion-mnist:test', '/plans/demo/held-out.arrow'],
       seed: 4294967295,
       output: '/runs/x',
       data: { dataDir: '/plans/data' },
@@ -149,6 +155,14 @@ backend: wasm
     const fromYaml = parse(MINIMAL);
     expect({ ...fromJson, file: FILE, output: fromYaml.output }).toEqual(fromYaml);
     expect(fromJson.output).toBe('/plans/demo/out/plan');
+  });
+
+  it('checks calibrate and the report data sources, naming the field', () => {
+    expect(errorOf(withMinimal('calibrate: platt\n'))).toMatch(/^\/plans\/demo\/plan.yaml:6: calibrate: /);
+    expect(errorOf(withMinimal('report: [fashion-mnist:test, fashion-mnist:test]\n'))).toMatch(
+      /report\[1\]: 'fashion-mnist:test' is listed twice/,
+    );
+    expect(errorOf(withMinimal('report: [nowhere:x]\n'))).toMatch(/report\[0\]: /);
   });
 
   it('accepts a grid as a YAML list of numbers and checks it like a string grid', () => {

@@ -3,6 +3,7 @@
  * with SIGKILL mid-way and started again ends with the same bytes as a run never interrupted.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -52,6 +53,43 @@ describe('mal assemble', () => {
     expect(frontMatter).toBeTypeOf('object');
     expect(await readFile(join(out, 'report.html'), 'utf8')).toContain('<svg');
     expect(JSON.parse(await readFile(join(out, 'spec.json'), 'utf8')).family).toBe('mlp');
+    // Calibrated by default: the written model is the calibrated one, the training-free result is kept.
+    expect(lineage.calibration.kind).toBe('biases');
+    expect(lineage.final.sha256).toBe(
+      createHash('sha256')
+        .update(await readFile(join(out, 'model.safetensors')))
+        .digest('hex'),
+    );
+    expect(lineage.final.objective).toBeLessThanOrEqual(lineage.calibration.uncalibrated.objective);
+    expect(lineage.baselines.entries).toHaveLength(8);
+    expect(run.stdout).toMatch(/baselines \(calibrated = output biases/);
+    expect(run.stdout).toMatch(/Gap closed: /);
+    expect(card).toContain('## Baselines');
+  });
+
+  it('evaluates the report data for every baseline, and it changes no step', async () => {
+    const withReport = join(dir, 'report.yaml');
+    await writeFile(
+      withReport,
+      `${(await readFile(plan, 'utf8')).replace('steps: 3', 'steps: 1')}report: [fashion-mnist:test]\ncalibrate: temperature-biases\n`,
+    );
+    const out = join(dir, 'r');
+    const run = await mal('assemble', withReport, '--out', out);
+    expect(run.code, run.stderr).toBe(0);
+    const lineage = JSON.parse(await readFile(join(out, 'lineage.json'), 'utf8'));
+    const reference = JSON.parse(await readFile(join(dir, 'a', 'lineage.json'), 'utf8'));
+    expect(lineage.steps).toHaveLength(1);
+    expect(lineage.steps[0].stateAfter).toBe(reference.steps[0].stateAfter);
+    expect(lineage.baselines.report).toEqual(['fashion-mnist:test']);
+    expect(lineage.baselines.gapClosed.on).toBe('report');
+    for (const entry of lineage.baselines.entries) {
+      expect(entry.report).toHaveLength(1);
+      expect(entry.report[0].accuracy).toBeGreaterThan(0.1);
+    }
+    // Zoo models of every family the forward pass runs join the ensemble (the demo zoo has CNNs).
+    const ensemble = lineage.baselines.entries.find((e: { name: string }) => e.name === 'ensemble');
+    expect(ensemble.models.some((m: string) => m.startsWith('cnn-'))).toBe(true);
+    expect(run.stdout).toMatch(/fashion-mnist:test: loss/);
   });
 
   it('resumes after SIGKILL and ends with the same bytes as an uninterrupted run', async () => {

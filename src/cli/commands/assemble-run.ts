@@ -8,6 +8,7 @@ import {
 } from '../../engine/assembly-outputs.js';
 import { openEmbeddedAssembly } from '../../engine/embedded-assembly.js';
 import { loadAssemblyRun } from '../../engine/load-assembly-run.js';
+import { baselineTableLines } from '../../report/baseline-table.js';
 import type { CommandIO, ParsedArgs } from '../command.js';
 import { ASSEMBLY_OBJECTIVE, EVALUATION_DIRECTIONS, LOWER_IS_BETTER } from '../directions.js';
 import { progressBar } from '../progress-bar.js';
@@ -62,6 +63,12 @@ export async function runAssemble(args: ParsedArgs, io: CommandIO): Promise<numb
             `${phase === 'align' ? 'aligning' : 'scoring '} ${progressBar(done, total, phaseStarted, performance.now())} ${candidate}`,
           );
         },
+        baselines: (done, total, model) => {
+          if (done === 0) phaseStarted = performance.now();
+          io.progress(
+            `baselines: evaluating ${progressBar(done, total, phaseStarted, performance.now())} ${model}`,
+          );
+        },
         stepFinished: (step, resumed) => {
           lastPhase = '';
           emit({
@@ -89,6 +96,8 @@ export async function runAssemble(args: ParsedArgs, io: CommandIO): Promise<numb
       initial: l.initial,
       final: l.final,
       bestZooModel: l.bestZooModel ?? null,
+      calibration: l.calibration ?? null,
+      baselines: l.baselines ?? null,
       steps: l.steps.length,
       stopReason: l.stopReason,
       seconds,
@@ -99,11 +108,21 @@ export async function runAssemble(args: ParsedArgs, io: CommandIO): Promise<numb
         `assembled a new model from the base ${engine.base.path}: ${l.steps.filter((s) => s.accepted !== null).length} transplant(s) accepted in ${seconds.toFixed(1)} s; stopped because ${l.stopReason}`,
       );
       io.out(`  objective ${LOWER_IS_BETTER}`);
-      io.out(`    base                   ${describeEvaluated(l.initial)}`);
-      if (l.bestZooModel !== undefined) {
-        io.out(`    best single zoo model  ${describeEvaluated(l.bestZooModel)}  ${l.bestZooModel.id}`);
+      const row = (label: string, e: Evaluated, note = ''): void =>
+        io.out(`    ${label.padEnd(26)}${describeEvaluated(e)}${note === '' ? '' : `  ${note}`}`);
+      row('base', l.initial);
+      if (l.bestZooModel !== undefined) row('best single zoo model', l.bestZooModel, l.bestZooModel.id);
+      if (l.calibration !== undefined) {
+        row('assembled, training-free', l.calibration.uncalibrated);
+        row(
+          'assembled, calibrated',
+          l.final,
+          `(${l.calibration.kind}${l.calibration.kind === 'temperature-biases' ? `, T = ${l.calibration.temperature.toFixed(3)}` : ''})`,
+        );
+      } else {
+        row('assembled model', l.final);
       }
-      io.out(`    assembled model        ${describeEvaluated(l.final)}`);
+      if (l.baselines !== undefined) for (const line of baselineTableLines(l.baselines)) io.out(line);
       io.out(`model   ${paths.model}`);
       io.out(`report  ${paths.report}`);
     }

@@ -30,6 +30,12 @@ export const coreCommands: readonly RegistryEntry[] = [
     load: async () => (await import('./eval.js')).evalCommand,
   },
   {
+    name: 'calibrate',
+    summary:
+      "Re-fit a model's output biases (optionally a temperature) on labelled data and write the calibrated model",
+    load: async () => (await import('./calibrate.js')).calibrateCommand,
+  },
+  {
     name: 'lmc',
     summary:
       'Linear mode connectivity: the loss along (1−λ)·θ + λ·T(θ_target), its mean, barrier and merge-factor threshold λ*',
