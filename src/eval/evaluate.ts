@@ -85,7 +85,7 @@ export async function evaluateModel(
  * The per-example shape the model reads: flat features for an MLP; `[C, H, W]` for image models, taken from
  * the data set when it stores images, else the flat vector folded into a square of the first conv's channels.
  */
-function modelInputShape(params: ParamMap, spec: ArchitectureSpec, dataset: Dataset): number[] {
+export function modelInputShape(params: ParamMap, spec: ArchitectureSpec, dataset: Dataset): number[] {
   const size = dataset.exampleShape.reduce((a, b) => a * b, 1);
   if (dataset.features.length !== size * dataset.count) {
     throw new MalError(
