@@ -1,4 +1,6 @@
+import type { Dataset } from '../data/dataset.js';
 import { MalError } from '../errors.js';
+import type { RepairSettings } from '../eval/repair.js';
 import { InterpolationPath } from '../eval/interpolation-path.js';
 import { summarizeLmc } from '../eval/lmc-metrics.js';
 import { assertMethodFitsWidths } from '../merge/merge-method-registry.js';
@@ -43,6 +45,11 @@ export interface StepInputs {
   ) => Promise<CandidateAlignment[]>;
   /** Evaluates models on the first few examples of each task, for the probe pre-score. */
   readonly evaluateProbe: EvaluateModels;
+  /**
+   * Unlabelled examples for activation statistics (plan `statistics`): activation matching and REPAIR read them.
+   * Needed only when the plan asks for either.
+   */
+  readonly statistics?: Dataset;
   readonly onProgress?: (phase: 'align' | 'score', done: number, total: number, candidate: string) => void;
 }
 
@@ -75,7 +82,14 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
         try {
           out.push({
             candidate,
-            aligned: await alignCandidate(base, zoo, candidate, plan.alignment, plan.seed),
+            aligned: await alignCandidate(
+              base,
+              zoo,
+              candidate,
+              plan.alignment,
+              plan.seed,
+              inputs.statistics === undefined ? undefined : { data: inputs.statistics },
+            ),
           });
         } catch (error) {
           if (!(error instanceof MalError)) throw error;
@@ -117,7 +131,7 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
         k.result.problem,
         k.result.maps,
         plan.alignment.kernel,
-        planPathMerge(plan.merge, plan.seed, inputs.ancestor),
+        planPathMerge(plan.merge, plan.seed, inputs.ancestor, repairOf(inputs)),
       ),
     }));
     const evaluations = await inputs.evaluate(
@@ -171,7 +185,7 @@ async function preScore(
       a.result.problem,
       a.result.maps,
       plan.alignment.kernel,
-      planPathMerge(plan.merge, plan.seed, inputs.ancestor),
+      planPathMerge(plan.merge, plan.seed, inputs.ancestor, repairOf(inputs)),
     );
     const [half, full] = await inputs.evaluateProbe([path.at(0.5), path.at(1)]);
     scores.push(-Math.min(half.objective, full.objective));
@@ -212,4 +226,13 @@ function scoreCurve(
     objectiveAtLambda: chosen.objective,
     ...(rejected === undefined ? {} : { rejected }),
   };
+}
+
+/** REPAIR's settings when the plan asks for it; a plan that does without the examples cannot run. */
+function repairOf(inputs: StepInputs): RepairSettings | undefined {
+  if (inputs.plan.merge.repair !== 'repair') return undefined;
+  if (inputs.statistics === undefined) {
+    throw new MalError('merge.repair is repair but the step was given no examples to measure statistics on');
+  }
+  return { spec: inputs.base.spec, config: inputs.base.config, data: inputs.statistics };
 }

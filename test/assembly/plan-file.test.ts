@@ -48,14 +48,16 @@ describe('parsePlanFile: a full plan and the defaults', () => {
       zoo: { path: '/plans/zoo', exclude: [] },
       objective: { tasks: [{ data: 'fashion-mnist:val', metric: 'loss', weight: 1 }] },
       candidates: { policy: 'same-depth', list: [], topK: 6, preScore: 'probe', probeExamples: 256 },
-      alignment: { init: 'best', order: 'network', maxSweeps: 50, tolerance: 1e-9, kernel: 'incompatible' },
+      alignment: { match: 'weights', init: 'best', order: 'network', maxSweeps: 50, tolerance: 1e-9, kernel: 'incompatible' },
       merge: {
         unmatched: 'zero',
         grid: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1],
         epsilon: 0.01,
         lambdaMin: 0.1,
         lambdaChoice: 'best',
+        repair: 'none',
       },
+      statistics: { examples: 1024 },
       steps: 5,
       seed: 0,
       output: '/plans/demo/out/plan',
@@ -107,8 +109,9 @@ backend: wasm
         probeExamples: 256,
         list: [{ model: 'a', layers: ['layers.0', 'layers.1'], baseLayers: ['layers.0', 'layers.1'] }],
       },
-      alignment: { init: 'sorted', order: 'random', maxSweeps: 7, tolerance: 0, kernel: 'centre' },
-      merge: { unmatched: 'keep', grid: [0, 0.25, 1], epsilon: 0, lambdaMin: 1, lambdaChoice: 'threshold' },
+      alignment: { match: 'weights', init: 'sorted', order: 'random', maxSweeps: 7, tolerance: 0, kernel: 'centre' },
+      merge: { unmatched: 'keep', grid: [0, 0.25, 1], epsilon: 0, lambdaMin: 1, lambdaChoice: 'threshold', repair: 'none' },
+      statistics: { examples: 1024 },
       steps: 0,
       seed: 4294967295,
       output: '/runs/x',
@@ -234,7 +237,7 @@ describe('parsePlanFile: errors name the file, the line and the field path', () 
 
   it('lists the keys it knows', () => {
     expect(errorOf(withMinimal('merge: {lambda: 0.3}\n'))).toBe(
-      "/plans/demo/plan.yaml:6: merge.lambda: unknown key 'lambda' (expected one of unmatched, grid, epsilon, lambdaMin, lambdaChoice, method, ancestor)",
+      "/plans/demo/plan.yaml:6: merge.lambda: unknown key 'lambda' (expected one of unmatched, grid, epsilon, lambdaMin, lambdaChoice, repair, method, ancestor)",
     );
   });
 

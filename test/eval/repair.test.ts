@@ -22,7 +22,7 @@ function datasetOf(rows: readonly Float64Array[], exampleShape: readonly number[
 /** Float64 pre-activations of every hidden dense layer `fcK` of an MLP, computed independently of the code. */
 function hiddenPre(tensors: ReadonlyMap<string, FloatTensor>, layers: number, rows: readonly Float64Array[]) {
   const out: Float64Array[][] = [];
-  let x = rows.map((r) => Float64Array.from(Float32Array.from(r)));
+  let x: Float64Array[] = rows.map((r) => Float64Array.from(Float32Array.from(r)));
   for (let k = 1; k < layers; k++) {
     const pre = x.map((v) => linear(v, tensors.get(`fc${k}.weight`)!, tensors.get(`fc${k}.bias`)));
     out.push(pre);
