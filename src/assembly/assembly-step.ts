@@ -1,8 +1,8 @@
 import type { Dataset } from '../data/dataset.js';
 import { MalError } from '../errors.js';
-import type { RepairSettings } from '../eval/repair.js';
 import { InterpolationPath } from '../eval/interpolation-path.js';
 import { summarizeLmc } from '../eval/lmc-metrics.js';
+import type { RepairSettings } from '../eval/repair.js';
 import { assertMethodFitsWidths } from '../merge/merge-method-registry.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import type { AssemblyPlan } from './assembly-plan.js';

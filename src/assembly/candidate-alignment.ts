@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
+import { type ActivationProbe, activationMatching } from '../align/activation-matching.js';
 import { type AlignmentProblem, planAlignment, withTensors } from '../align/alignment-problem.js';
 import { mapTargetTensor } from '../align/apply-maps.js';
 import type { SpaceMaps } from '../align/space-map.js';
-import { type ActivationProbe, activationMatching } from '../align/activation-matching.js';
 import { weightMatching } from '../align/weight-matching.js';
 import { IncompatibleModelsError, MalError } from '../errors.js';
 import type { ForwardConfig } from '../eval/forward.js';

@@ -214,9 +214,12 @@ function forEachBatch(
 ): void {
   const total = Math.min(options.examples ?? data.count, data.count);
   const batchSize = options.batchSize ?? 256;
-  if (total < 1) throw new ActivationStatisticsError(`activation statistics: data set '${data.name}' is empty`);
+  if (total < 1)
+    throw new ActivationStatisticsError(`activation statistics: data set '${data.name}' is empty`);
   if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new ActivationStatisticsError(`activation statistics: batch size must be a positive integer, got ${batchSize}`);
+    throw new ActivationStatisticsError(
+      `activation statistics: batch size must be a positive integer, got ${batchSize}`,
+    );
   }
   const prepared = models.map((model) => {
     assertStatisticsFamily(model.spec);

@@ -76,7 +76,12 @@ export class InterpolationPath {
     const merged = this.mergedAt(lambda);
     const { repair, choice } = this.merge;
     if (repair === undefined || lambda === 0) return merged;
-    this.endpoints ??= repairEndpoints(repair, new Set(this.mapped.keys()), this.baseTensors, this.mergedAt(1));
+    this.endpoints ??= repairEndpoints(
+      repair,
+      new Set(this.mapped.keys()),
+      this.baseTensors,
+      this.mergedAt(1),
+    );
     const unmatched = choice.method === 'mal' ? choice.unmatched : 'zero';
     return repairMerged(merged, lambda, this.endpoints, this.maps, unmatched, repair);
   }

@@ -86,16 +86,17 @@ export function repairMerged(
   settings: RepairSettings,
 ): Map<string, FloatTensor> {
   let tensors = new Map(merged);
-  if (endpoints.batchNorm) tensors = resetBatchNormStatistics({ ...settings, tensors }, settings.data, settings.options);
+  if (endpoints.batchNorm)
+    tensors = resetBatchNormStatistics({ ...settings, tensors }, settings.data, settings.options);
   for (const layer of endpoints.layers) {
     const base = endpoints.base.get(layer.name);
     const target = endpoints.target.get(layer.name);
     if (base === undefined || target === undefined) {
       throw new ActivationStatisticsError(`REPAIR: no endpoint statistics for layer '${layer.name}'`);
     }
-    const measured = layerStatistics({ ...settings, tensors }, settings.data, settings.options, [layer.name]).get(
+    const measured = layerStatistics({ ...settings, tensors }, settings.data, settings.options, [
       layer.name,
-    );
+    ]).get(layer.name);
     if (measured === undefined) {
       throw new ActivationStatisticsError(`REPAIR: layer '${layer.name}' was not measured`);
     }

@@ -57,7 +57,11 @@ describe('activation matching and REPAIR on two MLPs trained on class-biased hal
     const options = { architecture: 'mlp', hidden: [48, 48], epochs: 2, batchSize: 64 } as const;
     a = await trainModel({ ...options, dataset: halfA, seed: 1 });
     b = await trainModel({ ...options, dataset: halfB, seed: 2 });
-    probe = subset(train, Array.from({ length: 1000 }, (_, i) => 3000 + i), 'probe');
+    probe = subset(
+      train,
+      Array.from({ length: 1000 }, (_, i) => 3000 + i),
+      'probe',
+    );
     test = await loadDataset('fashion-mnist:test', { layout: 'flat', limit: 1000 });
   }, 120_000);
 
@@ -70,13 +74,17 @@ describe('activation matching and REPAIR on two MLPs trained on class-biased hal
     );
     const problem = withTensors(plan, a.tensors, b.tensors);
     const identity = new Map<string, SpaceMap>(
-      plan.spaces.map((s) => [s.baseSpace, { ...s, map: identityWithTruncation(s.baseWidth, s.targetWidth) }]),
+      plan.spaces.map((s) => [
+        s.baseSpace,
+        { ...s, map: identityWithTruncation(s.baseWidth, s.targetWidth) },
+      ]),
     );
     const matched = activationMatching(plan, base, target, { data: probe }).maps;
     const grid = [0, 0.25, 0.5, 0.75, 1];
     const curveOf = async (path: InterpolationPath): Promise<number[]> => {
       const losses: number[] = [];
-      for (const lambda of grid) losses.push((await evaluateTensors(path.at(lambda), base.spec, test, a.config)).loss);
+      for (const lambda of grid)
+        losses.push((await evaluateTensors(path.at(lambda), base.spec, test, a.config)).loss);
       return losses;
     };
     const naive = await curveOf(new InterpolationPath(a.tensors, problem, identity, 'incompatible', 'zero'));

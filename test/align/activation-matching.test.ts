@@ -6,7 +6,13 @@ import { initBackend } from '../../src/compute/backend.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { layerStatistics } from '../../src/eval/activation-statistics.js';
 import { SeededRandom } from '../../src/random/seeded-random.js';
-import { makeMlp, makeVggCnn, randomImages, randomVectors, type SyntheticModel } from '../support/model-factory.js';
+import {
+  makeMlp,
+  makeVggCnn,
+  randomImages,
+  randomVectors,
+  type SyntheticModel,
+} from '../support/model-factory.js';
 import {
   inversePermutation,
   randomFreePermutations,
@@ -22,7 +28,14 @@ function datasetOf(rows: readonly Float64Array[], exampleShape: readonly number[
   rows.forEach((row, n) => {
     features.set(row, n * size);
   });
-  return { name: 'random', count: rows.length, exampleShape, features, labels: new Int32Array(rows.length), classes: 1 };
+  return {
+    name: 'random',
+    count: rows.length,
+    exampleShape,
+    features,
+    labels: new Int32Array(rows.length),
+    classes: 1,
+  };
 }
 
 function side(tensors: TensorMap, config: SyntheticModel['config']) {
@@ -45,7 +58,8 @@ describe('activation matching', () => {
     const model = makeMlp({ widths: [16, 24, 20, 6], naming: 'layers', seed: 11 });
     const base = side(model.tensors, model.config);
     // Exactness needs units that vary on the data: a dead unit correlates with nothing.
-    for (const s of layerStatistics(base, vectors).values()) expect(Math.min(...s.post.std)).toBeGreaterThan(0);
+    for (const s of layerStatistics(base, vectors).values())
+      expect(Math.min(...s.post.std)).toBeGreaterThan(0);
     const perms = randomFreePermutations(base.spec, model.tensors, new SeededRandom(4));
     const target = side(transformModel(base.spec, model.tensors, perms), model.config);
     const result = match(base, target, vectors);
@@ -56,7 +70,14 @@ describe('activation matching', () => {
   });
 
   it('recovers the channels of a permuted VGG-style CNN', () => {
-    const model = makeVggCnn({ inChannels: 1, channels: [6, 8], imageSize: 8, hidden: [10], classes: 3, seed: 2 });
+    const model = makeVggCnn({
+      inChannels: 1,
+      channels: [6, 8],
+      imageSize: 8,
+      hidden: [10],
+      classes: 3,
+      seed: 2,
+    });
     const base = side(model.tensors, model.config);
     const perms = randomFreePermutations(base.spec, model.tensors, new SeededRandom(9));
     const target = side(transformModel(base.spec, model.tensors, perms), model.config);

@@ -40,7 +40,14 @@ const plan = (output: string): AssemblyPlan => ({
   zoo: { path: 'zoo', exclude: [] },
   objective: { tasks: [{ data: 'clusters', metric: 'loss', weight: 1 }] },
   candidates: { policy: 'same-depth', list: [], topK: 4, preScore: 'probe', probeExamples: 64 },
-  alignment: { match: 'weights', init: 'best', order: 'network', maxSweeps: 30, tolerance: 1e-9, kernel: 'incompatible' },
+  alignment: {
+    match: 'weights',
+    init: 'best',
+    order: 'network',
+    maxSweeps: 30,
+    tolerance: 1e-9,
+    kernel: 'incompatible',
+  },
   merge: {
     unmatched: 'zero',
     grid: [0, 0.25, 0.5, 0.75, 1],
@@ -280,13 +287,15 @@ describe('runAssembly with another merge method from the plan', () => {
       backend: 'wasm',
       store: await ContentStore.open(join(output, 'store')),
       evaluateOn: (tensors, spec, on) => evaluateOnTasks(tensors, spec, {}, on),
-      evaluateMany: async (models) => Promise.all(models.map((m) => evaluateOnTasks(m, base.spec, {}, tasks))),
+      evaluateMany: async (models) =>
+        Promise.all(models.map((m) => evaluateOnTasks(m, base.spec, {}, tasks))),
     });
     const [step] = lineage.steps;
     expect(step.scored.length).toBeGreaterThan(0);
     for (const s of step.scored) expect(s.curve[0].objective).toBeCloseTo(step.objectiveBefore, 5);
     // Other maps and repaired curves: the scored curves differ from weight matching's.
-    const curves = (l: typeof lineage) => new Map(l.steps[0].scored.map((s) => [JSON.stringify(s.candidate), s.curve]));
+    const curves = (l: typeof lineage) =>
+      new Map(l.steps[0].scored.map((s) => [JSON.stringify(s.candidate), s.curve]));
     const reference = curves(byWeights.lineage);
     const differs = step.scored.some((s) => {
       const other = reference.get(JSON.stringify(s.candidate));

@@ -17,7 +17,14 @@ function datasetOf(rows: readonly Float64Array[]): Dataset {
   rows.forEach((row, n) => {
     features.set(row, n * size);
   });
-  return { name: 'random', count: rows.length, exampleShape: [size], features, labels: new Int32Array(rows.length), classes: 1 };
+  return {
+    name: 'random',
+    count: rows.length,
+    exampleShape: [size],
+    features,
+    labels: new Int32Array(rows.length),
+    classes: 1,
+  };
 }
 
 /** Plain float64 moments of column `u` of `rows`. */

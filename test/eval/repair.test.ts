@@ -7,7 +7,14 @@ import { InterpolationPath } from '../../src/eval/interpolation-path.js';
 import type { UnmatchedPolicy } from '../../src/merge/mal-interpolation.js';
 import type { FloatTensor } from '../../src/tensor/tensor.js';
 import { makeMlp, makeVggCnn, randomImages, randomVectors } from '../support/model-factory.js';
-import { conv2d, linear, maxAbsDifference, mlpForward, relu, vggForward } from '../support/reference-forward.js';
+import {
+  conv2d,
+  linear,
+  maxAbsDifference,
+  mlpForward,
+  relu,
+  vggForward,
+} from '../support/reference-forward.js';
 import { specOf, type TensorMap, widthsOf } from '../support/transform-model.js';
 
 function datasetOf(rows: readonly Float64Array[], exampleShape: readonly number[]): Dataset {
@@ -16,7 +23,14 @@ function datasetOf(rows: readonly Float64Array[], exampleShape: readonly number[
   rows.forEach((row, n) => {
     features.set(row, n * size);
   });
-  return { name: 'random', count: rows.length, exampleShape, features, labels: new Int32Array(rows.length), classes: 1 };
+  return {
+    name: 'random',
+    count: rows.length,
+    exampleShape,
+    features,
+    labels: new Int32Array(rows.length),
+    classes: 1,
+  };
 }
 
 /** Float64 pre-activations of every hidden dense layer `fcK` of an MLP, computed independently of the code. */
@@ -37,10 +51,19 @@ function unitMoments(rows: readonly Float64Array[], u: number): [mean: number, s
   return [mean, Math.sqrt(variance)];
 }
 
-function pathOf(base: TensorMap, target: TensorMap, config: Record<string, string | number>, data: Dataset, unmatched: UnmatchedPolicy) {
+function pathOf(
+  base: TensorMap,
+  target: TensorMap,
+  config: Record<string, string | number>,
+  data: Dataset,
+  unmatched: UnmatchedPolicy,
+) {
   const b = { spec: specOf(base, config), tensors: base, config };
   const t = { spec: specOf(target, config), tensors: target, config };
-  const plan = planAlignment({ ...b, widths: widthsOf(b.spec, base) }, { ...t, widths: widthsOf(t.spec, target) });
+  const plan = planAlignment(
+    { ...b, widths: widthsOf(b.spec, base) },
+    { ...t, widths: widthsOf(t.spec, target) },
+  );
   const { maps } = activationMatching(plan, b, t, { data });
   const problem = withTensors(plan, base, target);
   return {
@@ -74,7 +97,7 @@ describe('REPAIR', () => {
       const atOne = hiddenPre(plain.at(1), 3, rows);
       const before = hiddenPre(plain.at(lambda), 3, rows);
       let collapsed = 0;
-      ['fc1', 'fc2'].forEach((layer, k) => {
+      for (const k of [0, 1]) {
         const space = specOf(base, {}).layers[k].output!;
         const map = maps.get(space)!.map;
         for (let u = 0; u < got[k][0].length; u++) {
@@ -86,7 +109,7 @@ describe('REPAIR', () => {
           expect(s).toBeCloseTo((1 - lambda) * sb + lambda * st, 3);
           if (unitMoments(before[k], u)[1] < (1 - lambda) * sb + lambda * st - 1e-3) collapsed++;
         }
-      });
+      }
       // The test means something only if plain interpolation did shrink some units' spread.
       expect(collapsed).toBeGreaterThan(0);
       // The output layer is not corrected.
