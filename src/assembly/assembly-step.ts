@@ -1,6 +1,8 @@
+import type { Dataset } from '../data/dataset.js';
 import { MalError } from '../errors.js';
 import { InterpolationPath } from '../eval/interpolation-path.js';
 import { summarizeLmc } from '../eval/lmc-metrics.js';
+import type { RepairSettings } from '../eval/repair.js';
 import { assertMethodFitsWidths } from '../merge/merge-method-registry.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import type { AssemblyPlan } from './assembly-plan.js';
@@ -62,6 +64,11 @@ export interface StepInputs {
     models: readonly Map<string, FloatTensor>[],
     examples: number,
   ) => Promise<Evaluated[]>;
+  /**
+   * Unlabelled examples for activation statistics (plan `statistics`): activation matching and REPAIR read them.
+   * Needed only when the plan asks for either.
+   */
+  readonly statistics?: Dataset;
   readonly onProgress?: (phase: 'align' | 'score', done: number, total: number, candidate: string) => void;
 }
 
@@ -97,7 +104,14 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
         try {
           out.push({
             candidate,
-            aligned: await alignCandidate(base, zoo, candidate, plan.alignment, plan.seed),
+            aligned: await alignCandidate(
+              base,
+              zoo,
+              candidate,
+              plan.alignment,
+              plan.seed,
+              inputs.statistics === undefined ? undefined : { data: inputs.statistics },
+            ),
           });
         } catch (error) {
           if (!(error instanceof MalError)) throw error;
@@ -247,7 +261,7 @@ function pathOf(aligned: AlignedCandidate, inputs: StepInputs): InterpolationPat
     aligned.problem,
     aligned.maps,
     plan.alignment.kernel,
-    planPathMerge(plan.merge, plan.seed, inputs.ancestor),
+    planPathMerge(plan.merge, plan.seed, inputs.ancestor, repairOf(inputs)),
   );
 }
 
@@ -295,4 +309,13 @@ function scoreCurve(
     objectiveAtLambda: chosen.objective,
     ...(rejected === undefined ? {} : { rejected }),
   };
+}
+
+/** REPAIR's settings when the plan asks for it; a plan that does without the examples cannot run. */
+function repairOf(inputs: StepInputs): RepairSettings | undefined {
+  if (inputs.plan.merge.repair !== 'repair') return undefined;
+  if (inputs.statistics === undefined) {
+    throw new MalError('merge.repair is repair but the step was given no examples to measure statistics on');
+  }
+  return { spec: inputs.base.spec, config: inputs.base.config, data: inputs.statistics };
 }

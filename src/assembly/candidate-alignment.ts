@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import { type ActivationProbe, activationMatching } from '../align/activation-matching.js';
 import { type AlignmentProblem, planAlignment, withTensors } from '../align/alignment-problem.js';
 import { mapTargetTensor } from '../align/apply-maps.js';
 import type { SpaceMaps } from '../align/space-map.js';
 import { weightMatching } from '../align/weight-matching.js';
-import { IncompatibleModelsError } from '../errors.js';
+import { IncompatibleModelsError, MalError } from '../errors.js';
+import type { ForwardConfig } from '../eval/forward.js';
 import type { ArchitectureSpec, SpaceWidths } from '../spec/architecture-spec.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import type { AlignmentSettings } from './assembly-plan.js';
@@ -14,6 +16,8 @@ export interface ModelInMemory {
   readonly spec: ArchitectureSpec;
   readonly widths: SpaceWidths;
   readonly tensors: ReadonlyMap<string, FloatTensor>;
+  /** Forward settings shapes cannot give (activation, pooling), for activation statistics; default the spec's. */
+  readonly config?: ForwardConfig;
 }
 
 /** A candidate's alignment, or why it could not be aligned (an IncompatibleModelsError's message). */
@@ -34,7 +38,9 @@ export interface AlignedCandidate {
 /**
  * Aligns a candidate's zoo units to the base units they would replace: their tensors are paired by role, the
  * spaces they touch are matched by weight matching (both maps of a lone layer, jointly for several layers of one
- * model), and fixed spaces must agree. Throws IncompatibleModelsError with the reason when they cannot.
+ * model) or, with `match: activations`, by the correlation of their activations on the probe's examples (both
+ * models read the same inputs, so a lone layer's input and output spaces are both matched that way), and fixed
+ * spaces must agree. Throws IncompatibleModelsError with the reason when they cannot.
  */
 export async function alignCandidate(
   base: ModelInMemory,
@@ -42,10 +48,14 @@ export async function alignCandidate(
   candidate: Candidate,
   settings: AlignmentSettings,
   seed: number,
+  probe?: ActivationProbe,
 ): Promise<AlignedCandidate> {
   const pairs = candidateTensorPairs(base, zooModel, candidate);
   const problem = candidateProblem(base, zooModel, pairs);
-  const result = await weightMatching(problem, { ...settings, seed });
+  const result =
+    settings.match === 'activations'
+      ? activationMatching(problem, base, zooModel, requireProbe(probe))
+      : await weightMatching(problem, { ...settings, seed });
   let dot = 0;
   let baseNorm = 0;
   let targetNorm = 0;
@@ -112,4 +122,18 @@ export function candidateProblem(
   pairs: readonly [string, string][],
 ): AlignmentProblem {
   return withTensors(planAlignment(base, zoo, pairs), base.tensors, zoo.tensors);
+}
+
+/** Thrown where activation matching is asked for without examples (e.g. a task worker that holds no data). */
+export class MissingProbeDataError extends MalError {
+  override readonly name = 'MissingProbeDataError';
+}
+
+function requireProbe(probe: ActivationProbe | undefined): ActivationProbe {
+  if (probe === undefined) {
+    throw new MissingProbeDataError(
+      'alignment.match is activations but no examples were given to measure activations on (plan field statistics.data); remote alignment on task workers does not carry data yet: align in process or use match: weights',
+    );
+  }
+  return probe;
 }

@@ -1,4 +1,5 @@
 import type { PathMerge } from '../eval/interpolation-path.js';
+import type { RepairSettings } from '../eval/repair.js';
 import type { UnmatchedPolicy } from '../merge/mal-interpolation.js';
 import type { MergeMethodChoice } from '../merge/merge-method-registry.js';
 import type { FloatTensor } from '../tensor/tensor.js';
@@ -19,6 +20,7 @@ export function planPathMerge(
   merge: { readonly unmatched: UnmatchedPolicy; readonly method?: MergeMethodChoice },
   seed: number,
   ancestor?: ReadonlyMap<string, FloatTensor>,
+  repair?: RepairSettings,
 ): PathMerge {
-  return { choice: planMergeChoice(merge), seed, ancestor };
+  return { choice: planMergeChoice(merge), seed, ancestor, ...(repair === undefined ? {} : { repair }) };
 }

@@ -51,6 +51,12 @@ const lambdaGridSchema = z
   });
 
 export const alignmentSettingsSchema = strictObject({
+  match: z
+    .enum(['weights', 'activations'])
+    .default('weights')
+    .describe(
+      "What the maps are chosen by: weights (weight matching: coordinate descent on ⟨W_base, T(W_target)⟩) or activations (each free space's map is the assignment maximising the correlation between base and target unit activations on the `statistics` examples; the width cases are the same). For MLP and VGG-style CNN models; a candidate of another family is recorded as failed.",
+    ),
   init: z
     .enum(['identity', 'sorted', 'best'])
     .default('best')
@@ -125,6 +131,12 @@ export const mergeSettingsShape = {
     .default(false)
     .describe(
       'A λ per layer for a whole-model (several-layer) candidate: after its shared λ is chosen, each layer in turn tries every λ of the grid with the others fixed, keeping a change only where the objective improves (at most layers × (grid points − 1) evaluations).',
+    ),
+  repair: z
+    .enum(['none', 'repair'])
+    .default('none')
+    .describe(
+      "repair: after the merge at every λ > 0, set each merged hidden unit's pre-activation mean and standard deviation (measured on the `statistics` examples) to (1−λ)·base + λ·aligned target by an affine correction of its weights and bias (REPAIR, against the variance collapse of interpolation); BatchNorm statistics are recomputed on those examples instead. The output layer is never corrected. MLP and VGG-style CNN models only. none: no correction.",
     ),
 };
 
@@ -378,6 +390,18 @@ export function planFileSchema(place: PlanPlace) {
       )
       .prefault({})
       .describe('How an aligned candidate is merged into the base: by default θ ← (1−λ)·θ + λ·T(θ_target).'),
+    statistics: strictObject({
+      data: dataSource
+        .optional()
+        .describe(
+          "Unlabelled examples for activation statistics (alignment.match: activations, merge.repair: repair); labels are not read. Default: the first objective task's data (after its limit).",
+        ),
+      examples: boundedNumber({ integer: true, min: 1 })
+        .default(1024)
+        .describe('Use the first n examples of that data.'),
+    })
+      .prefault({})
+      .describe('The examples activation matching and REPAIR measure unit statistics on.'),
     steps: boundedNumber({ integer: true, min: 0 }).default(5).describe('Most accepted steps.'),
     calibrate: z
       .enum(['none', ...CALIBRATION_KINDS])

@@ -38,6 +38,8 @@ export interface AssemblyInputs {
   readonly report?: readonly ReportData[];
   /** Logits of any model the forward pass runs (base, zoo, assembled) on a data set; with config {} when absent. */
   readonly logitsOn?: LogitsOn;
+  /** The plan's statistics.data, loaded; absent: the first task's data stands in. */
+  readonly statistics?: Dataset;
   /** The plan's merge.ancestor, loaded: task-vector merge methods measure against it. */
   readonly ancestor?: { readonly sha256: string; readonly tensors: ReadonlyMap<string, FloatTensor> };
   /** Zoo models left out before the run, with the reason; recorded in the lineage. */
@@ -256,7 +258,7 @@ export async function runAssemblyStep(
   const started = performance.now();
   const outcome = await assemblyStep({
     plan,
-    base: { spec: base.spec, widths: base.widths, tensors: state },
+    base: { spec: base.spec, widths: base.widths, tensors: state, config: base.config },
     candidates: prepared.candidates,
     zooModel: async (id) => {
       const z = zooById.get(id);
@@ -270,6 +272,7 @@ export async function runAssemblyStep(
     ancestor: inputs.ancestor?.tensors,
     alignCandidates: inputs.alignCandidates,
     evaluateOnFirst: prepared.evaluateOnFirst,
+    statistics: stepStatistics(inputs),
     onProgress: events?.progress,
   });
   if (outcome.state !== undefined) state = outcome.state;
@@ -423,4 +426,12 @@ export function recordedOptions(plan: AssemblyPlan): Record<string, unknown> {
     steps: plan.steps,
     seed: plan.seed,
   };
+}
+
+/** The examples activation matching and REPAIR measure on, when the plan uses either (plan field `statistics`). */
+function stepStatistics(inputs: AssemblyInputs): Dataset | undefined {
+  const { plan } = inputs;
+  if (plan.alignment.match !== 'activations' && plan.merge.repair !== 'repair') return undefined;
+  const data = inputs.statistics ?? inputs.tasks[0]?.dataset;
+  return data === undefined ? undefined : firstExamples(data, plan.statistics.examples);
 }

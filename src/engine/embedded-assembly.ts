@@ -72,7 +72,7 @@ export async function openEmbeddedAssembly(
         zoo.push({
           id: entry.id,
           sha256: entry.sha256,
-          model: { spec: model.spec, widths: model.widths, tensors },
+          model: { spec: model.spec, widths: model.widths, tensors, config: forwardConfigOf(model) },
           config: forwardConfigOf(model),
         });
       } catch (error) {
@@ -106,12 +106,21 @@ export async function openEmbeddedAssembly(
         spec: base.spec,
         widths: base.widths,
         tensors: await readFiniteFloatTensors(base, base.source.tensorNames()),
+        config,
       },
       zoo: zoo.map((z) => ({ id: z.id, sha256: z.sha256, model: z.model })),
       skipped,
       tasks,
       report,
       logitsOn: (tensors, spec, dataset) => modelLogits(tensors, spec, dataset, configOf(spec)),
+      ...(plan.statistics.data === undefined
+        ? {}
+        : {
+            statistics: await loadDatasetFor(base.spec, plan.statistics.data, {
+              dataDir: plan.data.dataDir,
+              limit: plan.statistics.examples,
+            }),
+          }),
       ...(ancestor === undefined ? {} : { ancestor }),
       backend: backend.name,
       store: await ContentStore.open(join(plan.output, 'store')),

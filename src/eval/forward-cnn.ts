@@ -20,9 +20,11 @@ export function cnnLogits(context: ForwardContext, spec: ArchitectureSpec, input
   const { activation, poolKernel } = context.settings;
   let map = toNhwc(input);
   let blockOpen = false;
+  let blockConv = '';
   const closeBlock = (): void => {
     if (!blockOpen) return;
     map = activate(map, activation);
+    context.record?.(blockConv, 'post', map);
     if (poolKernel > 1) map = tf.maxPool(map, poolKernel, poolKernel, 'valid');
     blockOpen = false;
   };
@@ -34,7 +36,9 @@ export function cnnLogits(context: ForwardContext, spec: ArchitectureSpec, input
       if (flat !== undefined) throw new SpecError(`forward pass: conv '${layer.name}' follows a dense layer`);
       closeBlock();
       map = conv2d(context, map, layer.name, 1);
+      context.record?.(layer.name, 'pre', map);
       blockOpen = true;
+      blockConv = layer.name;
     } else if (layer.kind === 'batchnorm') {
       if (!blockOpen) throw new SpecError(`forward pass: BatchNorm '${layer.name}' follows no convolution`);
       map = batchNorm(context, map, layer.name);
@@ -45,7 +49,11 @@ export function cnnLogits(context: ForwardContext, spec: ArchitectureSpec, input
       }
       flat = dense(context, flat, layer.name);
       denseIndex++;
-      if (denseIndex < denseLayers.length) flat = activate(flat, activation);
+      if (denseIndex < denseLayers.length) {
+        context.record?.(layer.name, 'pre', flat);
+        flat = activate(flat, activation);
+        context.record?.(layer.name, 'post', flat);
+      }
     } else {
       throw new SpecError(`forward pass: CNN layer '${layer.name}' of kind ${layer.kind} is not supported`);
     }

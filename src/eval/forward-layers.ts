@@ -17,6 +17,19 @@ export interface BatchStatistics {
   readonly count: number;
 }
 
+/**
+ * Where a recorded activation was taken: `pre` is a layer's raw output (dense or conv, before any BatchNorm and
+ * nonlinearity: what REPAIR corrects), `post` the same units after BatchNorm and the nonlinearity (what
+ * activation matching correlates; for a CNN before the max-pool).
+ */
+export type ActivationStage = 'pre' | 'post';
+
+/**
+ * Receives intermediate activations of a forward pass: `[N, units]` for dense layers, NHWC `[N, H, W, C]` for
+ * convolutions. Called inside the pass's tidy scope: a recorder that keeps a tensor must `tf.keep` it.
+ */
+export type ActivationRecorder = (layer: string, stage: ActivationStage, x: tf.Tensor) => void;
+
 /** State shared by the layers of one forward pass. */
 export interface ForwardContext {
   readonly params: ParamMap;
@@ -24,6 +37,8 @@ export interface ForwardContext {
   readonly training: boolean;
   /** Filled in training mode, keyed by the BatchNorm's module name (`features.1`, `layer1.0.bn1`). */
   readonly statistics: Map<string, BatchStatistics>;
+  /** Optional observer of the hidden layers' activations (activation statistics); absent in plain passes. */
+  readonly record?: ActivationRecorder;
 }
 
 export function requireParam(params: ParamMap, name: string, rank?: number): tf.Tensor {

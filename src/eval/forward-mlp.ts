@@ -17,7 +17,11 @@ export function mlpLogits(context: ForwardContext, spec: ArchitectureSpec, input
   let x = (input.rank === 2 ? input : tf.reshape(input, [input.shape[0], -1])) as tf.Tensor2D;
   layers.forEach((layer, index) => {
     x = dense(context, x, layer.name);
-    if (index < layers.length - 1) x = activate(x, context.settings.activation);
+    if (index < layers.length - 1) {
+      context.record?.(layer.name, 'pre', x);
+      x = activate(x, context.settings.activation);
+      context.record?.(layer.name, 'post', x);
+    }
   });
   return x;
 }

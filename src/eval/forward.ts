@@ -8,12 +8,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { SpecError } from '../errors.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import { cnnLogits } from './forward-cnn.js';
-import type { BatchStatistics, ForwardContext, ParamMap } from './forward-layers.js';
+import type { ActivationRecorder, BatchStatistics, ForwardContext, ParamMap } from './forward-layers.js';
 import { mlpLogits } from './forward-mlp.js';
 import { resnetLogits } from './forward-resnet.js';
 import { type ForwardConfig, type ForwardSettings, resolveForwardSettings } from './forward-settings.js';
 
-export type { BatchStatistics, ParamMap } from './forward-layers.js';
+export type { ActivationRecorder, ActivationStage, BatchStatistics, ParamMap } from './forward-layers.js';
 export type { ForwardConfig, ForwardSettings } from './forward-settings.js';
 
 export interface ForwardOptions {
@@ -23,6 +23,8 @@ export interface ForwardOptions {
   readonly config?: ForwardConfig;
   /** Already resolved settings; when given, `config` is not read. Saves re-parsing per batch. */
   readonly settings?: ForwardSettings;
+  /** Observes hidden activations (MLP and CNN passes); see ActivationRecorder. */
+  readonly record?: ActivationRecorder;
 }
 
 export interface ForwardResult {
@@ -49,7 +51,13 @@ export function forwardLogits(
   const training = options.training ?? false;
   const counts = new Map<string, number>();
   const kept = tf.tidy(() => {
-    const context: ForwardContext = { params, settings, training, statistics: new Map() };
+    const context: ForwardContext = {
+      params,
+      settings,
+      training,
+      statistics: new Map(),
+      ...(options.record === undefined ? {} : { record: options.record }),
+    };
     const logits = familyLogits(context, spec, input);
     const statistics: Record<string, { mean: tf.Tensor1D; variance: tf.Tensor1D }> = {};
     for (const [name, { mean, variance, count }] of context.statistics) {

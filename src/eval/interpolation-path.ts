@@ -12,6 +12,7 @@ import {
   mergeTensorWith,
 } from '../merge/merge-method-registry.js';
 import type { FloatTensor } from '../tensor/tensor.js';
+import { type RepairEndpoints, type RepairSettings, repairEndpoints, repairMerged } from './repair.js';
 
 /** How a path merges: the method with its parameters, and what the method may need besides the two models. */
 export interface PathMerge {
@@ -23,6 +24,11 @@ export interface PathMerge {
   readonly ancestor?: ReadonlyMap<string, FloatTensor>;
   /** Seeds methods that draw random numbers (DARE); default 0. */
   readonly seed?: number;
+  /**
+   * REPAIR every point of the path with λ > 0 on this data (see repair.ts); the endpoints' statistics are
+   * measured once, at the first repaired point. Absent: no repair.
+   */
+  readonly repair?: RepairSettings;
 }
 
 /**
@@ -34,6 +40,8 @@ export interface PathMerge {
 export class InterpolationPath {
   private readonly mapped = new Map<string, { data: Float32Array; matched?: Uint8Array }>();
   private readonly merge: PathMerge;
+  private readonly maps: SpaceMaps;
+  private endpoints: RepairEndpoints | undefined;
 
   /**
    * `merge`: a `PathMerge`, or just MAL's unmatched policy. A method that needs equal widths throws
@@ -48,6 +56,7 @@ export class InterpolationPath {
     merge: UnmatchedPolicy | PathMerge,
   ) {
     this.merge = typeof merge === 'string' ? { choice: { method: 'mal', unmatched: merge } } : merge;
+    this.maps = maps;
     const { choice, ancestor } = this.merge;
     assertMethodFitsWidths(choice.method, maps.values());
     assertAncestorGiven(choice.method, ancestor !== undefined);
@@ -59,8 +68,25 @@ export class InterpolationPath {
     }
   }
 
-  /** The model at merge factor λ: base tensors, with paired ones replaced by the method's merge at λ. */
+  /**
+   * The model at merge factor λ: base tensors, with paired ones replaced by the method's merge at λ, then
+   * REPAIRed when the path was made with `repair` (λ = 0 is the base itself and is never touched).
+   */
   at(lambda: number): Map<string, FloatTensor> {
+    const merged = this.mergedAt(lambda);
+    const { repair, choice } = this.merge;
+    if (repair === undefined || lambda === 0) return merged;
+    this.endpoints ??= repairEndpoints(
+      repair,
+      new Set(this.mapped.keys()),
+      this.baseTensors,
+      this.mergedAt(1),
+    );
+    const unmatched = choice.method === 'mal' ? choice.unmatched : 'zero';
+    return repairMerged(merged, lambda, this.endpoints, this.maps, unmatched, repair);
+  }
+
+  private mergedAt(lambda: number): Map<string, FloatTensor> {
     const out = new Map<string, FloatTensor>();
     const { choice, ancestor, seed = 0 } = this.merge;
     let tensorIndex = 0;

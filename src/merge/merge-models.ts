@@ -1,11 +1,15 @@
 import type { AlignmentPlan } from '../align/alignment-problem.js';
+import { withTensors } from '../align/alignment-problem.js';
 import { mapTargetTensor } from '../align/apply-maps.js';
 import type { KernelPolicy } from '../align/axis-index.js';
 import type { SpaceMaps } from '../align/space-map.js';
+import { InterpolationPath } from '../eval/interpolation-path.js';
+import type { RepairSettings } from '../eval/repair.js';
 import { writeSafetensors } from '../io/safetensors-writer.js';
 import type { LoadedModel } from '../model/load-model.js';
-import { readFiniteFloatTensor } from '../model/load-model.js';
+import { readFiniteFloatTensor, readFiniteFloatTensors } from '../model/load-model.js';
 import { fromFloat32 } from '../tensor/float-conversion.js';
+import type { FloatTensor } from '../tensor/tensor.js';
 import { checkAncestorFits } from './ancestor.js';
 import { type MergeMethodChoice, mergeTensorWith } from './merge-method-registry.js';
 
@@ -24,6 +28,11 @@ export interface MergeModelsOptions {
   readonly metadata?: Readonly<Record<string, string>>;
   /** Called after each tensor is written, for progress. */
   readonly onTensor?: (name: string, done: number, total: number) => void;
+  /**
+   * REPAIR the merge on this data (see eval/repair.ts). The merged model is then built in memory first, since
+   * each layer's correction is measured on the model corrected so far.
+   */
+  readonly repair?: RepairSettings;
 }
 
 export interface MergeSummary {
@@ -57,6 +66,8 @@ export async function mergeModels(
   let unmatchedEntries = 0;
   let totalEntries = 0;
   let done = 0;
+  const repaired =
+    options.repair === undefined ? undefined : await repairedMerge(base, target, plan, maps, options);
   const entries = names.map((name) => {
     const info = base.source.info(name);
     return { name, dtype: info.dtype, shape: info.shape };
@@ -68,7 +79,12 @@ export async function mergeModels(
     async (name) => {
       const pair = pairing.get(name);
       let bytes: Uint8Array;
-      if (pair === undefined) {
+      const corrected = repaired?.tensors.get(name);
+      if (corrected !== undefined && (pair !== undefined || corrected !== repaired?.base.get(name))) {
+        bytes = fromFloat32(corrected.data, base.source.info(name).dtype, corrected.shape).bytes;
+        (pair === undefined ? copied : merged).push(name);
+        if (pair !== undefined) totalEntries += corrected.data.length;
+      } else if (pair === undefined) {
         bytes = (await base.source.read(name)).bytes;
         copied.push(name);
       } else {
@@ -105,4 +121,42 @@ export async function mergeModels(
     { ...base.source.metadata, ...options.metadata },
   );
   return { merged, copied, unmatchedEntries, totalEntries };
+}
+
+/** The whole merged model at the run's λ, REPAIRed, with the base tensors it started from. */
+async function repairedMerge(
+  base: LoadedModel,
+  target: LoadedModel,
+  plan: AlignmentPlan,
+  maps: SpaceMaps,
+  options: MergeModelsOptions,
+): Promise<{ tensors: Map<string, FloatTensor>; base: Map<string, FloatTensor> }> {
+  const baseTensors = await readFiniteFloatTensors(
+    base,
+    base.spec.tensors.filter((t) => t.merge).map((t) => t.name),
+  );
+  const targetTensors = await readFiniteFloatTensors(
+    target,
+    plan.pairs.map((p) => p.targetName),
+  );
+  const ancestor =
+    options.ancestor === undefined
+      ? undefined
+      : await readFiniteFloatTensors(
+          options.ancestor,
+          plan.pairs.map((p) => p.baseName),
+        );
+  const path = new InterpolationPath(
+    baseTensors,
+    withTensors(plan, baseTensors, targetTensors),
+    maps,
+    options.kernel,
+    {
+      choice: options.method.choice,
+      seed: options.method.seed,
+      ...(ancestor === undefined ? {} : { ancestor }),
+      ...(options.repair === undefined ? {} : { repair: options.repair }),
+    },
+  );
+  return { tensors: path.at(options.method.lambda), base: baseTensors };
 }

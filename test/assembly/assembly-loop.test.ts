@@ -48,7 +48,14 @@ const plan = (output: string): AssemblyPlan => ({
     probeExamples: 64,
     halving: { lambdas: [0.1, 0.25, 0.5, 1], examples: 32, eta: 2, rounds: 3 },
   },
-  alignment: { init: 'best', order: 'network', maxSweeps: 30, tolerance: 1e-9, kernel: 'incompatible' },
+  alignment: {
+    match: 'weights',
+    init: 'best',
+    order: 'network',
+    maxSweeps: 30,
+    tolerance: 1e-9,
+    kernel: 'incompatible',
+  },
   merge: {
     unmatched: 'zero',
     grid: [0, 0.25, 0.5, 0.75, 1],
@@ -58,7 +65,9 @@ const plan = (output: string): AssemblyPlan => ({
     donors: 1,
     donorWeights: [0.2, 0.35, 0.5],
     perLayerLambda: false,
+    repair: 'none',
   },
+  statistics: { examples: 1024 },
   steps: 3,
   calibrate: 'biases',
   report: [],
@@ -391,5 +400,39 @@ describe('runAssembly with another merge method from the plan', () => {
       });
     }
     expect(actual.some(([layers]) => expected.has(layers))).toBe(true);
+  });
+
+  it('aligns by activations and REPAIRs every λ > 0 when the plan asks, λ = 0 staying the state', async () => {
+    const output = join(dir, 'activations');
+    const byWeights = await run(join(dir, 'weights-for-activations'), {});
+    const { lineage } = await runAssembly({
+      plan: {
+        ...plan(output),
+        steps: 1,
+        alignment: { ...plan(output).alignment, match: 'activations' },
+        merge: { ...plan(output).merge, repair: 'repair' },
+        statistics: { examples: 200 },
+      },
+      base: { ...base, path: 'base', sha256: '0'.repeat(64), order: [...base.tensors.keys()] },
+      zoo: [...zoo, twin],
+      tasks,
+      backend: 'wasm',
+      store: await ContentStore.open(join(output, 'store')),
+      evaluateOn: (tensors, spec, on) => evaluateOnTasks(tensors, spec, {}, on),
+      evaluateMany: async (models) =>
+        Promise.all(models.map((m) => evaluateOnTasks(m, base.spec, {}, tasks))),
+    });
+    const [step] = lineage.steps;
+    expect(step.scored.length).toBeGreaterThan(0);
+    for (const s of step.scored) expect(s.curve[0].objective).toBeCloseTo(step.objectiveBefore, 5);
+    // Other maps and repaired curves: the scored curves differ from weight matching's.
+    const curves = (l: typeof lineage) =>
+      new Map(l.steps[0].scored.map((s) => [JSON.stringify(s.candidate), s.curve]));
+    const reference = curves(byWeights.lineage);
+    const differs = step.scored.some((s) => {
+      const other = reference.get(JSON.stringify(s.candidate));
+      return other !== undefined && Math.abs(other[2].objective - s.curve[2].objective) > 1e-6;
+    });
+    expect(differs).toBe(true);
   });
 });

@@ -123,7 +123,14 @@ function plan(overrides: {
       halving: { lambdas: [0.1, 0.25, 0.5, 1], examples: 64, eta: 2, rounds: 4 },
       ...overrides.candidates,
     },
-    alignment: { init: 'best', order: 'network', maxSweeps: 30, tolerance: 1e-9, kernel: 'incompatible' },
+    alignment: {
+      match: 'weights',
+      init: 'best',
+      order: 'network',
+      maxSweeps: 30,
+      tolerance: 1e-9,
+      kernel: 'incompatible',
+    },
     merge: {
       unmatched: 'zero',
       grid: [0, 0.25, 0.5, 0.75, 1],
@@ -133,6 +140,7 @@ function plan(overrides: {
       donors: 1,
       donorWeights: [0.2, 0.35, 0.5],
       perLayerLambda: false,
+      repair: 'none',
       ...overrides.merge,
     },
     steps: 1,
@@ -142,6 +150,7 @@ function plan(overrides: {
     backend: 'cpu',
     calibrate: 'none',
     report: [],
+    statistics: { examples: 1024 },
   };
 }
 

@@ -55,7 +55,14 @@ describe('parsePlanFile: a full plan and the defaults', () => {
         probeExamples: 256,
         halving: { lambdas: [0.1, 0.25, 0.5, 1], examples: 64, eta: 2, rounds: 4 },
       },
-      alignment: { init: 'best', order: 'network', maxSweeps: 50, tolerance: 1e-9, kernel: 'incompatible' },
+      alignment: {
+        match: 'weights',
+        init: 'best',
+        order: 'network',
+        maxSweeps: 50,
+        tolerance: 1e-9,
+        kernel: 'incompatible',
+      },
       merge: {
         unmatched: 'zero',
         grid: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1],
@@ -65,7 +72,9 @@ describe('parsePlanFile: a full plan and the defaults', () => {
         donors: 1,
         donorWeights: [0.2, 0.35, 0.5],
         perLayerLambda: false,
+        repair: 'none',
       },
+      statistics: { examples: 1024 },
       steps: 5,
       calibrate: 'biases',
       report: [],
@@ -124,7 +133,14 @@ backend: wasm
         halving: { lambdas: [0.05, 0.5], examples: 32, eta: 3, rounds: 2 },
         list: [{ model: 'a', layers: ['layers.0', 'layers.1'], baseLayers: ['layers.0', 'layers.1'] }],
       },
-      alignment: { init: 'sorted', order: 'random', maxSweeps: 7, tolerance: 0, kernel: 'centre' },
+      alignment: {
+        match: 'weights',
+        init: 'sorted',
+        order: 'random',
+        maxSweeps: 7,
+        tolerance: 0,
+        kernel: 'centre',
+      },
       merge: {
         unmatched: 'keep',
         grid: [0, 0.25, 1],
@@ -134,7 +150,9 @@ backend: wasm
         donors: 3,
         donorWeights: [0.3],
         perLayerLambda: true,
+        repair: 'none',
       },
+      statistics: { examples: 1024 },
       steps: 0,
       calibrate: 'temperature-biases',
       report: ['fashion-mnist:test', '/plans/demo/held-out.arrow'],
@@ -271,7 +289,7 @@ describe('parsePlanFile: errors name the file, the line and the field path', () 
 
   it('lists the keys it knows', () => {
     expect(errorOf(withMinimal('merge: {lambda: 0.3}\n'))).toBe(
-      "/plans/demo/plan.yaml:6: merge.lambda: unknown key 'lambda' (expected one of unmatched, grid, epsilon, lambdaMin, lambdaChoice, donors, donorWeights, perLayerLambda, method, ancestor)",
+      "/plans/demo/plan.yaml:6: merge.lambda: unknown key 'lambda' (expected one of unmatched, grid, epsilon, lambdaMin, lambdaChoice, donors, donorWeights, perLayerLambda, repair, method, ancestor)",
     );
   });
 

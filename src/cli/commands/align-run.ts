@@ -1,7 +1,9 @@
 import { join } from 'node:path';
-import { alignModels } from '../../align/align-models.js';
+import { alignModels, alignModelsByActivations } from '../../align/align-models.js';
 import { type MapsDocument, spaceMapsToDocument } from '../../align/maps-file.js';
 import { writeAlignedTarget } from '../../align/write-aligned.js';
+import { initBackend } from '../../compute/backend.js';
+import { loadDatasetFor } from '../../eval/model-evaluation.js';
 import { writeFileAtomic } from '../../io/atomic-file.js';
 import { checkOutputFolder, modelInputFiles } from '../../io/output-guard.js';
 import { cleanOutputFolder, stageOutputSet } from '../../io/output-set.js';
@@ -9,10 +11,11 @@ import { loadModel } from '../../model/load-model.js';
 import { alignmentOptions, recordedAlignmentOptions } from '../alignment-options.js';
 import { describeSpaces, stepReporter } from '../alignment-report.js';
 import type { CommandIO, ParsedArgs } from '../command.js';
-import { requiredString } from '../command.js';
+import { choiceOption, requiredString } from '../command.js';
 import { ALIGNMENT_OBJECTIVE, HIGHER_IS_BETTER } from '../directions.js';
 import { modelLoadOptions } from '../model-options.js';
 import { optionalInputs } from '../run-inputs.js';
+import { MATCH_CHOICES, statisticsArgs } from '../statistics-options.js';
 
 /** What `mal align` writes into its --out folder, published as one set (src/io/output-set.ts). */
 const ALIGN_OUTPUT_FILES = ['aligned.safetensors', 'maps.json'] as const;
@@ -21,6 +24,8 @@ export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number>
   const outDir = requiredString(args, 'out');
   const options = alignmentOptions(args);
   const json = args.flags.has('json');
+  const match = choiceOption(args, 'match', MATCH_CHOICES) ?? 'weights';
+  const statistics = statisticsArgs(args, match === 'activations', '--match activations');
   // Before any work: the folder must be able to take the outputs without replacing an input.
   const inputs = [
     ...(await modelInputFiles(args.positionals[0], 'the base model')),
@@ -33,10 +38,22 @@ export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number>
   try {
     const target = await loadModel(args.positionals[1], modelLoadOptions(args, 'target-'));
     try {
-      const { problem, result, unpaired } = await alignModels(base, target, {
-        ...options,
-        onStep: json ? undefined : stepReporter(io),
-      });
+      let aligned: Awaited<ReturnType<typeof alignModels>>;
+      if (statistics === undefined) {
+        aligned = await alignModels(base, target, {
+          ...options,
+          onStep: json ? undefined : stepReporter(io),
+        });
+      } else {
+        await initBackend(statistics.backend);
+        const data = await loadDatasetFor(base.spec, statistics.data, {
+          dataDir: statistics.dataDir,
+          limit: statistics.examples,
+        });
+        io.progress(`measuring activations of both models on ${data.count} examples of ${data.name}`);
+        aligned = await alignModelsByActivations(base, target, { data });
+      }
+      const { problem, result, unpaired } = aligned;
       const alignedPath = join(outDir, 'aligned.safetensors');
       const mapsPath = join(outDir, 'maps.json');
       const set = await stageOutputSet(outDir);
@@ -62,7 +79,10 @@ export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number>
           initialObjective: result.initialObjective,
           sweeps: result.sweeps,
           converged: result.converged,
-          options: recordedAlignmentOptions(options),
+          options:
+            statistics === undefined
+              ? recordedAlignmentOptions(options)
+              : { match, data: statistics.data, examples: statistics.examples, kernel: options.kernel },
           spaces: spaceMapsToDocument(result.maps.values()),
           iterations: result.steps,
         };
@@ -81,6 +101,7 @@ export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number>
             initialObjective: result.initialObjective,
             sweeps: result.sweeps,
             converged: result.converged,
+            match,
             directions: { objective: ALIGNMENT_OBJECTIVE },
             tensors: problem.pairs.length,
             unpaired,
@@ -98,7 +119,9 @@ export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number>
         );
         for (const line of describeSpaces(result.maps.values())) io.out(`  ${line}`);
         io.out(
-          `  objective ${result.initialObjective.toPrecision(6)} → ${result.objective.toPrecision(6)} ${HIGHER_IS_BETTER} in ${result.sweeps} sweep(s)${result.converged ? '' : ' (not converged: raise --max-sweeps)'}`,
+          statistics === undefined
+            ? `  objective ${result.initialObjective.toPrecision(6)} → ${result.objective.toPrecision(6)} ${HIGHER_IS_BETTER} in ${result.sweeps} sweep(s)${result.converged ? '' : ' (not converged: raise --max-sweeps)'}`
+            : `  activation matching on ${statistics.examples} examples of ${statistics.data}: summed correlation of matched units ${result.initialObjective.toPrecision(6)} (identity) → ${result.objective.toPrecision(6)} ${HIGHER_IS_BETTER}`,
         );
         io.out(
           `  ${problem.pairs.length} tensors mapped${unpaired.length > 0 ? `, ${unpaired.length} base tensors have no partner: ${unpaired.join(', ')}` : ''}`,

@@ -1,15 +1,18 @@
 import { alignmentDefaultsNote, alignmentOptionSpecs } from '../alignment-options.js';
 import type { CommandDefinition } from '../command.js';
 import { modelOptions } from '../model-options.js';
+import { matchOptionSpec, statisticsOptionSpecs } from '../statistics-options.js';
 
 export const alignCommand: CommandDefinition = {
   name: 'align',
   summary:
-    "Map the target model into the base model's frame by weight matching (generalized permutations, zero-padding the narrower side). Writes <dir>/maps.json and <dir>/aligned.safetensors.",
+    "Map the target model into the base model's frame by weight matching or activation matching (generalized permutations, zero-padding the narrower side). Writes <dir>/maps.json and <dir>/aligned.safetensors.",
   positionals: ['base', 'target'],
   options: {
     out: { type: 'string', valueName: 'dir', description: 'output folder', required: true },
     ...alignmentOptionSpecs,
+    match: matchOptionSpec,
+    ...statisticsOptionSpecs,
     ...modelOptions('base-'),
     ...modelOptions('target-'),
     json: { type: 'boolean', description: 'print a machine-readable summary on stdout' },

@@ -1,9 +1,12 @@
-import { alignModels } from '../../align/align-models.js';
+import { alignModels, alignModelsByActivations } from '../../align/align-models.js';
 import { planAlignment } from '../../align/alignment-problem.js';
 import { checkMapsFitPlan } from '../../align/check-maps.js';
 import { readMapsFile } from '../../align/maps-file.js';
 import type { SpaceMaps } from '../../align/space-map.js';
+import { initBackend } from '../../compute/backend.js';
+import type { Dataset } from '../../data/dataset.js';
 import { MalError, UsageError } from '../../errors.js';
+import { forwardConfigOf, loadDatasetFor } from '../../eval/model-evaluation.js';
 import { checkOutputFile, modelInputFiles } from '../../io/output-guard.js';
 import {
   assertMethodFitsWidths,
@@ -22,6 +25,7 @@ import { choiceOption, numberOption, requiredNumber, requiredString } from '../c
 import { ALIGNMENT_OBJECTIVE, HIGHER_IS_BETTER } from '../directions.js';
 import { modelLoadOptions } from '../model-options.js';
 import { optionalInputs } from '../run-inputs.js';
+import { MATCH_CHOICES, statisticsArgs } from '../statistics-options.js';
 
 export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number> {
   const out = requiredString(args, 'out');
@@ -33,6 +37,15 @@ export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number>
   const { method } = choice;
   const unmatched = choice.method === 'mal' ? choice.unmatched : 'zero';
   const ancestorPath = args.strings.get('ancestor');
+  const match = choiceOption(args, 'match', MATCH_CHOICES) ?? 'weights';
+  const repair = args.flags.has('repair');
+  if (match === 'activations' && mapsFile !== undefined)
+    throw new UsageError('--match activations computes the maps; it cannot be combined with --maps');
+  const statistics = statisticsArgs(
+    args,
+    repair || match === 'activations',
+    '--repair or --match activations',
+  );
   const definition = mergeMethod(method);
   if (definition.needsAncestor && ancestorPath === undefined)
     throw new UsageError(`--method ${method} needs --ancestor <model> (the models' common ancestor)`);
@@ -54,11 +67,24 @@ export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number>
       let maps: SpaceMaps;
       let alignment: { objective: number; sweeps: number } | undefined;
       const plan = planAlignment(base, target);
+      let data: Dataset | undefined;
+      if (statistics !== undefined) {
+        await initBackend(statistics.backend);
+        data = await loadDatasetFor(base.spec, statistics.data, {
+          dataDir: statistics.dataDir,
+          limit: statistics.examples,
+        });
+      }
       // Known before aligning: a method for equal widths cannot use models of other widths.
       assertMethodFitsWidths(method, plan.spaces);
       if (mapsFile !== undefined) {
         maps = await readMapsFile(mapsFile);
         checkMapsFitPlan(plan, maps, mapsFile);
+      } else if (match === 'activations' && data !== undefined) {
+        io.progress(`measuring activations of both models on ${data.count} examples of ${data.name}`);
+        const aligned = await alignModelsByActivations(base, target, { data });
+        maps = aligned.result.maps;
+        alignment = aligned.result;
       } else {
         const aligned = await alignModels(base, target, {
           ...options,
@@ -75,6 +101,9 @@ export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number>
         method: { choice, lambda, seed: options.seed },
         ancestor,
         kernel: options.kernel,
+        ...(repair && data !== undefined
+          ? { repair: { spec: base.spec, config: forwardConfigOf(base), data } }
+          : {}),
         metadata: {
           'mal.kind': 'merged',
           'mal.base': base.path,
@@ -82,6 +111,8 @@ export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number>
           'mal.method': method,
           'mal.lambda': String(lambda),
           'mal.unmatched': unmatched,
+          'mal.match': match,
+          'mal.repair': repair ? 'repair' : 'none',
         },
         onTensor: (name, done, total) => io.progress(`merging ${done}/${total}: ${name}`),
       }).finally(() => ancestor?.source.close());
@@ -92,6 +123,8 @@ export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number>
             method,
             lambda,
             unmatched,
+            match,
+            repair,
             maps: mapsFile ?? null,
             alignment: alignment ?? null,
             directions: { objective: ALIGNMENT_OBJECTIVE },
@@ -107,7 +140,9 @@ export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number>
         );
         if (alignment !== undefined) {
           io.out(
-            `  aligned by weight matching: objective ${alignment.objective.toPrecision(6)} ${HIGHER_IS_BETTER} in ${alignment.sweeps} sweep(s)`,
+            match === 'activations'
+              ? `  aligned by activation matching: summed correlation of matched units ${alignment.objective.toPrecision(6)} ${HIGHER_IS_BETTER}`
+              : `  aligned by weight matching: objective ${alignment.objective.toPrecision(6)} ${HIGHER_IS_BETTER} in ${alignment.sweeps} sweep(s)`,
           );
         } else {
           io.out(`  maps from ${mapsFile}`);
@@ -116,6 +151,7 @@ export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number>
         io.out(
           `  ${summary.merged.length} tensors merged, ${summary.copied.length} copied from the base; ${summary.unmatchedEntries} of ${summary.totalEntries} merged entries had no target partner`,
         );
+        if (repair) io.out(`  REPAIRed on ${statistics?.examples} examples of ${statistics?.data}`);
         io.out(`wrote ${out}`);
       }
       return 0;

@@ -2,6 +2,7 @@ import type { MergeMethodParameterRow } from '../../merge/merge-method-registry.
 import { alignmentDefaultsNote, alignmentOptionSpecs } from '../alignment-options.js';
 import type { CommandDefinition, OptionSpec } from '../command.js';
 import { modelOptions } from '../model-options.js';
+import { matchOptionSpec, statisticsOptionSpecs } from '../statistics-options.js';
 
 /**
  * `mal merge`, its method options generated from the merge-method registry: every method's parameters become
@@ -60,6 +61,13 @@ export async function mergeCommand(): Promise<CommandDefinition> {
       },
       ...parameters,
       ...alignmentOptionSpecs,
+      match: matchOptionSpec,
+      repair: {
+        type: 'boolean',
+        description:
+          "REPAIR: set each merged hidden unit's pre-activation mean and spread on --data to the λ-interpolation of the endpoints' (BatchNorm statistics recomputed instead)",
+      },
+      ...statisticsOptionSpecs,
       ...modelOptions('base-'),
       ...modelOptions('target-'),
       json: { type: 'boolean', description: 'print a machine-readable summary on stdout' },
