@@ -91,7 +91,11 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
     }
   }
   const tasks: LoadedTask[] = [
-    { name: 'clusters', task: { data: 'clusters', metric: 'loss', weight: 1 }, dataset: objective },
+    {
+      name: 'clusters',
+      task: { data: 'clusters', metric: 'loss', weight: 1, scoring: 'raw' },
+      dataset: objective,
+    },
   ];
   const evaluate = (models: readonly Map<string, FloatTensor>[], on: readonly LoadedTask[]) =>
     Promise.all(models.map((m) => evaluateOnTasks(m, base.spec, {}, on)));

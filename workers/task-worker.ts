@@ -413,6 +413,7 @@ async function prepareThreadTask(
           spec: task.spec,
           config: task.config,
           batchSize: task.batchSize ?? undefined,
+          scoring: task.scoring,
           tensors: packed,
           dataset,
         },

@@ -1,6 +1,7 @@
 import { DonorMix, type DonorWeight, type MixDonor } from '../eval/donor-mix.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import type { CandidateRef, Donor, Evaluated, Fusion, ScoredCandidate } from './lineage.js';
+import { improves } from './loop-policy.js';
 
 /** A scored candidate with what merging it needs. */
 export interface FusionCandidate extends MixDonor {
@@ -53,7 +54,7 @@ export async function fuseDonors(
     evaluations += options.length;
     let best = -1;
     evaluated.forEach((e, i) => {
-      if (e.objective < current.objective && (best < 0 || e.objective < evaluated[best].objective)) {
+      if (improves(e.objective, current.objective) && (best < 0 || e.objective < evaluated[best].objective)) {
         if (inputs.floorBroken(e) === undefined) best = i;
       }
     });

@@ -58,6 +58,17 @@ export function brokenFloor(
  * Why a candidate scored at merge factor `lambda` (its curve safe up to `threshold`) is not accepted, or undefined
  * when it is acceptable: λ* must reach λ_min, the objective must improve, and no task floor may break.
  */
+/**
+ * The least relative improvement that counts. Below it a change is rounding: the same model merged along another
+ * path, or a transplant whose only effect a calibrated objective re-fits away, moves the objective by ~1e-9.
+ */
+export const IMPROVEMENT_TOLERANCE = 1e-6;
+
+/** Whether `objective` improves on `before` by more than rounding (lower is better). */
+export function improves(objective: number, before: number): boolean {
+  return objective < before - IMPROVEMENT_TOLERANCE * Math.max(1, Math.abs(before));
+}
+
 export function rejectionOf(
   scored: { readonly threshold: number; readonly lambda: number; readonly objective: number },
   lambdaMin: number,
@@ -65,7 +76,7 @@ export function rejectionOf(
   floor: () => string | undefined,
 ): string | undefined {
   if (scored.threshold < lambdaMin) return `λ* = ${scored.threshold} is below λ_min = ${lambdaMin}`;
-  if (!(scored.objective < objectiveBefore))
+  if (!improves(scored.objective, objectiveBefore))
     return `objective ${scored.objective.toFixed(5)} at λ = ${scored.lambda} does not improve on ${objectiveBefore.toFixed(5)}`;
   return floor();
 }

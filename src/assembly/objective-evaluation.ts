@@ -1,6 +1,6 @@
 import type { Dataset } from '../data/dataset.js';
+import { evaluateTensorsScored, type TaskScoring } from '../eval/calibrated-evaluation.js';
 import type { ForwardConfig } from '../eval/forward.js';
-import { evaluateTensors } from '../eval/model-evaluation.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import type { ObjectiveTask } from './assembly-plan.js';
@@ -38,10 +38,15 @@ export async function evaluateOnTasks(
 ): Promise<Evaluated> {
   const results: TaskResult[] = [];
   for (const t of tasks) {
-    const e = await evaluateTensors(tensors, spec, t.dataset, config);
+    const e = await evaluateTensorsScored(tensors, spec, t.dataset, config, scoringOf(t.task));
     results.push({ name: t.name, loss: e.loss, accuracy: e.accuracy });
   }
   return evaluatedOf(tasks, results);
+}
+
+/** How a task's models are measured, as the evaluation code names it. */
+export function scoringOf(task: ObjectiveTask): TaskScoring {
+  return task.scoring === 'calibrated' ? 'biases' : 'raw';
 }
 
 /** The first task floor that `candidate` breaks relative to the original base, described; undefined if none. */

@@ -321,6 +321,12 @@ export function planFileSchema(place: PlanPlace) {
       .describe(
         "The floor: how much worse than the original base this task may get, in the metric's units (loss may rise by at most this, accuracy fall by at most this). Default: no floor.",
       ),
+    scoring: z
+      .enum(['calibrated', 'raw'])
+      .default('calibrated')
+      .describe(
+        "How every model the loop scores on this task (the base, each candidate at each λ) is measured. calibrated: after re-fitting its output biases on the task's data, so a transplant counts only for what it adds beyond correcting the class prior (which the final `calibrate` does anyway); raw: as it is.",
+      ),
   }).describe('One task: a data source and a metric.');
 
   return strictObject({

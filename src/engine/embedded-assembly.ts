@@ -5,14 +5,20 @@ import type { AssemblyPlan } from '../assembly/assembly-plan.js';
 import type { ReportData } from '../assembly/baselines.js';
 import type { ModelInMemory } from '../assembly/candidate-alignment.js';
 import type { Evaluated } from '../assembly/lineage.js';
-import { evaluatedOf, evaluateOnTasks, type LoadedTask } from '../assembly/objective-evaluation.js';
+import {
+  evaluatedOf,
+  evaluateOnTasks,
+  type LoadedTask,
+  scoringOf,
+} from '../assembly/objective-evaluation.js';
 import type { AssemblyInputs } from '../assembly/run-assembly.js';
 import type { PlanValidation } from '../assembly/validate-plan.js';
 import type { BackendInfo } from '../compute/backend.js';
 import { MalError } from '../errors.js';
+import { evaluateTensorsScored } from '../eval/calibrated-evaluation.js';
 import type { Evaluation } from '../eval/evaluate.js';
 import type { ForwardConfig } from '../eval/forward.js';
-import { evaluateTensors, forwardConfigOf, loadDatasetFor } from '../eval/model-evaluation.js';
+import { forwardConfigOf, loadDatasetFor } from '../eval/model-evaluation.js';
 import { modelLogits } from '../eval/model-logits.js';
 import { checkAncestorFits } from '../merge/ancestor.js';
 import { type LoadedModel, loadModel, readFiniteFloatTensors } from '../model/load-model.js';
@@ -80,7 +86,8 @@ export async function openEmbeddedAssembly(
         skipped.push({ id: entry.id, reason: error.message });
       }
     }
-    for (const _ of tasks) {
+    for (const t of tasks) {
+      const scoring = scoringOf(t.task);
       evaluators.push(
         await createEvaluator({
           threads: availableParallelism(),
@@ -89,7 +96,9 @@ export async function openEmbeddedAssembly(
           spec: base.spec,
           config,
           batchSize: 1000,
-          evaluateInProcess: (tensors, data) => evaluateTensors(tensors, base.spec, data, config),
+          scoring,
+          evaluateInProcess: (tensors, data) =>
+            evaluateTensorsScored(tensors, base.spec, data, config, scoring, 1000),
         }),
       );
     }

@@ -1,6 +1,7 @@
 import type { Piscina } from 'piscina';
 import type { BackendName } from '../compute/backend.js';
 import type { Dataset } from '../data/dataset.js';
+import type { TaskScoring } from '../eval/calibrated-evaluation.js';
 import type { Evaluation } from '../eval/evaluate.js';
 import type { ForwardConfig } from '../eval/forward.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
@@ -18,6 +19,8 @@ export interface EvaluatorOptions {
   readonly spec: ArchitectureSpec;
   readonly config: ForwardConfig;
   readonly batchSize: number;
+  /** How thread tasks score a model; `evaluateInProcess` must score the same way. Default raw. */
+  readonly scoring?: TaskScoring;
   readonly evaluateInProcess: (
     tensors: ReadonlyMap<string, FloatTensor>,
     dataset: Dataset,
@@ -80,6 +83,7 @@ export async function createEvaluator(options: EvaluatorOptions): Promise<Evalua
             spec: options.spec,
             config: options.config,
             batchSize: options.batchSize,
+            scoring: options.scoring ?? 'raw',
             tensors,
             dataset: shared,
           };

@@ -10,8 +10,8 @@ import type { Candidate } from '../assembly/candidates.js';
 import { type BackendName, initBackend } from '../compute/backend.js';
 import type { Dataset } from '../data/dataset.js';
 import { MalError } from '../errors.js';
+import { evaluateTensorsScored, type TaskScoring } from '../eval/calibrated-evaluation.js';
 import type { ForwardConfig } from '../eval/forward.js';
-import { evaluateTensors } from '../eval/model-evaluation.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import { type PackedTensors, unpackTensors } from './packed-tensors.js';
 
@@ -21,6 +21,7 @@ export interface ThreadEvaluateTask {
   readonly spec: ArchitectureSpec;
   readonly config: ForwardConfig;
   readonly batchSize: number | undefined;
+  readonly scoring: TaskScoring;
   readonly tensors: PackedTensors;
   /** Features and labels in SharedArrayBuffers: every task on this data set reads the same memory. */
   readonly dataset: Dataset;
@@ -81,11 +82,12 @@ export async function runTask(task: ThreadTask): Promise<TaskOutput> {
   switch (task.kind) {
     case 'evaluate': {
       await initBackend(task.backend);
-      const e = await evaluateTensors(
+      const e = await evaluateTensorsScored(
         unpackTensors(task.tensors),
         task.spec,
         task.dataset,
         task.config,
+        task.scoring,
         task.batchSize,
       );
       return { loss: e.loss, accuracy: e.accuracy, count: e.count };

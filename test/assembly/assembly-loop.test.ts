@@ -39,7 +39,7 @@ const plan = (output: string): AssemblyPlan => ({
   file: 'test-plan.yaml',
   base: 'base',
   zoo: { path: 'zoo', exclude: [] },
-  objective: { tasks: [{ data: 'clusters', metric: 'loss', weight: 1 }] },
+  objective: { tasks: [{ data: 'clusters', metric: 'loss', weight: 1, scoring: 'raw' }] },
   candidates: {
     policy: 'same-depth',
     list: [],
@@ -87,7 +87,13 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mal-assembly-'));
   const train = clusters(600, 1);
   const validation = clusters(300, 2);
-  tasks = [{ name: 'clusters', task: { data: 'clusters', metric: 'loss', weight: 1 }, dataset: validation }];
+  tasks = [
+    {
+      name: 'clusters',
+      task: { data: 'clusters', metric: 'loss', weight: 1, scoring: 'raw' },
+      dataset: validation,
+    },
+  ];
   const weak = await trainModel({
     architecture: 'mlp',
     hidden: [12, 12],

@@ -113,7 +113,7 @@ function plan(overrides: {
     file: 'step.yaml',
     base: 'base',
     zoo: { path: 'zoo', exclude: [] },
-    objective: { tasks: [{ data: 'synthetic', metric: 'loss', weight: 1 }] },
+    objective: { tasks: [{ data: 'synthetic', metric: 'loss', weight: 1, scoring: 'raw' }] },
     candidates: {
       policy: 'same-depth',
       list: [],

@@ -46,7 +46,7 @@ describe('parsePlanFile: a full plan and the defaults', () => {
       file: FILE,
       base: '/plans/models/base.safetensors',
       zoo: { path: '/plans/zoo', exclude: [] },
-      objective: { tasks: [{ data: 'fashion-mnist:val', metric: 'loss', weight: 1 }] },
+      objective: { tasks: [{ data: 'fashion-mnist:val', metric: 'loss', weight: 1, scoring: 'calibrated' }] },
       candidates: {
         policy: 'same-depth',
         list: [],
@@ -121,8 +121,15 @@ backend: wasm
       zoo: { path: '/plans/demo/zoo', include: ['a', 'b-2'], exclude: ['c.3'] },
       objective: {
         tasks: [
-          { data: 'fashion-mnist:test', metric: 'loss', weight: 2, limit: 500, maxDrop: 0 },
-          { data: 'mnist:test', metric: 'accuracy', weight: 0.5, maxDrop: 0.02 },
+          {
+            data: 'fashion-mnist:test',
+            metric: 'loss',
+            weight: 2,
+            limit: 500,
+            maxDrop: 0,
+            scoring: 'calibrated',
+          },
+          { data: 'mnist:test', metric: 'accuracy', weight: 0.5, maxDrop: 0.02, scoring: 'calibrated' },
         ],
       },
       candidates: {

@@ -247,8 +247,8 @@ export const planFixture: Pick<AssemblyPlan, 'file' | 'output' | 'objective'> = 
   output: '/runs/a&b/out',
   objective: {
     tasks: [
-      { data: 'fashion-mnist:val', metric: 'loss', weight: 1, limit: 5000, maxDrop: 0.02 },
-      { data: 'mnist:test', metric: 'accuracy', weight: 0.5 },
+      { data: 'fashion-mnist:val', metric: 'loss', weight: 1, limit: 5000, maxDrop: 0.02, scoring: 'raw' },
+      { data: 'mnist:test', metric: 'accuracy', weight: 0.5, scoring: 'raw' },
     ],
   },
 };

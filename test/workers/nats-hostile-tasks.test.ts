@@ -67,6 +67,7 @@ describe('NATS workers against hostile and long tasks', () => {
       spec: specOfTensors(model),
       config: {},
       batchSize: null,
+      scoring: 'raw',
       tensors: await d.uploadTensors(model),
       data: { source: data, layout: 'flat', start: 0, end: null },
     };
@@ -125,6 +126,7 @@ describe('NATS workers against hostile and long tasks', () => {
       spec: specOfTensors(small),
       config: {},
       batchSize: null,
+      scoring: 'raw',
       tensors: refs,
       data: { source: data, layout: 'flat', start: -5, end: null },
     };

@@ -184,6 +184,7 @@ describe('NATS task workers', () => {
       spec: specOfTensors(model),
       config: {},
       batchSize: null,
+      scoring: 'raw',
       tensors: refs.map((r, i) => (i === 0 ? { name: r.name, hash: badHash } : r)),
       data: { source: small, layout: 'flat', start: 0, end: null },
     };

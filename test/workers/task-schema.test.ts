@@ -20,6 +20,7 @@ const evaluate: TaskInput = {
   spec: spec,
   config: {},
   batchSize: null,
+  scoring: 'raw',
   tensors: refs,
   data: { source: 'fashion-mnist:val', layout: 'flat', start: 0, end: null },
 };

@@ -22,6 +22,7 @@ import type { Evaluated, TaskResult } from '../../src/assembly/lineage.js';
 import { objectiveOf } from '../../src/assembly/loop-policy.js';
 import type { BackendName } from '../../src/compute/backend.js';
 import { MalError } from '../../src/errors.js';
+import type { TaskScoring } from '../../src/eval/calibrated-evaluation.js';
 import type { ForwardConfig } from '../../src/eval/forward.js';
 import { exampleLayoutFor } from '../../src/eval/model-evaluation.js';
 import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
@@ -65,6 +66,8 @@ export interface DispatchTask {
   readonly limit?: number;
   readonly metric: 'loss' | 'accuracy';
   readonly weight: number;
+  /** How the task scores a model; default raw. */
+  readonly scoring?: TaskScoring;
 }
 
 const DEFAULT_TIMEOUT_MS = 30 * 60_000;
@@ -171,6 +174,7 @@ export class NatsTaskDispatcher {
           spec: spec,
           config,
           batchSize: null,
+          scoring: t.scoring ?? 'raw',
           tensors: refs,
           data: { source: t.data, layout, start: 0, end: t.limit ?? null },
         });

@@ -3,6 +3,7 @@ import type { Candidate } from '../../src/assembly/candidates.js';
 import type { BackendName } from '../../src/compute/backend.js';
 import type { ExampleLayout } from '../../src/data/dataset.js';
 import type { TaskOutput } from '../../src/engine/task-thread.js';
+import type { TaskScoring } from '../../src/eval/calibrated-evaluation.js';
 import type { ForwardConfig } from '../../src/eval/forward.js';
 import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
 import { canonicalJson, hashOf } from '../../src/store/content-store.js';
@@ -33,6 +34,8 @@ export interface EvaluateTaskInput {
   readonly spec: ArchitectureSpec;
   readonly config: ForwardConfig;
   readonly batchSize: number | null;
+  /** raw, or calibrated on the batch's own examples before it is measured (a plan task's `scoring`). */
+  readonly scoring: TaskScoring;
   readonly tensors: readonly TensorRef[];
   readonly data: DataBatch;
 }

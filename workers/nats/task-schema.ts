@@ -120,6 +120,7 @@ const evaluateSchema = z.strictObject({
   spec: specSchema,
   config: forwardConfigSchema,
   batchSize: z.number().int().min(1).max(1_000_000).nullable(),
+  scoring: z.enum(['raw', 'biases', 'temperature-biases']),
   tensors: tensorRefsSchema,
   data: dataBatchSchema,
 });

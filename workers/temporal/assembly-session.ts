@@ -1,3 +1,4 @@
+import { scoringOf } from '../../src/assembly/objective-evaluation.js';
 import {
   type AssemblyEvents,
   type AssemblyInputs,
@@ -73,6 +74,7 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
         limit: t.task.limit,
         metric: t.task.metric,
         weight: t.task.weight,
+        scoring: scoringOf(t.task),
       }));
       evaluateMany = (models) => nats.evaluateMany(models, engine.base.spec, config, tasks);
       const zooById = new Map(engine.inputs.zoo.map((z) => [z.id, z.model]));

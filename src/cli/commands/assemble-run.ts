@@ -107,11 +107,18 @@ export async function runAssemble(args: ParsedArgs, io: CommandIO): Promise<numb
       io.out(
         `assembled a new model from the base ${engine.base.path}: ${l.steps.filter((s) => s.accepted !== null).length} transplant(s) accepted in ${seconds.toFixed(1)} s; stopped because ${l.stopReason}`,
       );
-      io.out(`  objective ${LOWER_IS_BETTER}`);
+      // Scored calibrated, the loop's numbers are not the raw ones the baselines list: say which these are.
+      const calibratedScoring = engine.inputs.plan.objective.tasks.some((t) => t.scoring === 'calibrated');
+      io.out(
+        calibratedScoring
+          ? `  objective as the loop scored it, each model after re-fitting its output biases on the task data ${LOWER_IS_BETTER}`
+          : `  objective ${LOWER_IS_BETTER}`,
+      );
       const row = (label: string, e: Evaluated, note = ''): void =>
         io.out(`    ${label.padEnd(26)}${describeEvaluated(e)}${note === '' ? '' : `  ${note}`}`);
       row('base', l.initial);
-      if (l.bestZooModel !== undefined) row('best single zoo model', l.bestZooModel, l.bestZooModel.id);
+      if (l.bestZooModel !== undefined && !calibratedScoring)
+        row('best single zoo model', l.bestZooModel, l.bestZooModel.id);
       if (l.calibration !== undefined) {
         row('assembled, training-free', l.calibration.uncalibrated);
         row(
