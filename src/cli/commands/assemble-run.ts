@@ -117,7 +117,7 @@ export async function runAssemble(args: ParsedArgs, io: CommandIO): Promise<numb
       );
       io.out(`  objective ${LOWER_IS_BETTER}`);
       const row = (label: string, e: Evaluated, note = ''): void =>
-        io.out(`    ${label.padEnd(26)}${describeEvaluated(e)}${note === '' ? '' : `  ${note}`}`);
+        io.out(`    ${label.padEnd(30)}${describeEvaluated(e)}${note === '' ? '' : `  ${note}`}`);
       row('base', l.initial);
       if (l.bestZooModel !== undefined) row('best single zoo model', l.bestZooModel, l.bestZooModel.id);
       if (l.calibration !== undefined) {
