@@ -56,6 +56,8 @@ export interface FinishedRun {
   readonly model: string;
   readonly report: string;
   readonly modelSha256: string;
+  /** The healed model (training, plan field `heal`) beside the model, or null when the plan does not heal or heal was skipped. */
+  readonly healedModel: string | null;
   readonly initialObjective: number;
   readonly finalObjective: number;
   readonly steps: number;

@@ -31,3 +31,6 @@ export type AlignmentSettings = DeepReadonly<z.output<typeof alignmentSettingsSc
 export type MergeSettings = AssemblyPlan['merge'];
 
 export type DataSettings = AssemblyPlan['data'];
+
+/** The plan's heal settings when heal is on (plan field `heal`). */
+export type HealSettings = Exclude<AssemblyPlan['heal'], false>;

@@ -57,7 +57,7 @@ export interface BaselineResult {
 }
 
 /** A model's logits on every task's data, then on every report data set, in that order. */
-interface ModelLogits {
+export interface ModelLogits {
   readonly tables: readonly LogitsTable[];
 }
 
@@ -144,14 +144,18 @@ export async function computeBaselines(inputs: BaselineInputs): Promise<Baseline
       report: report.map((r) => r.name),
       entries,
       excluded,
-      gapClosed: gapClosed(inputs, entries),
+      gapClosed: gapClosed(inputs, entries, inputs.writtenCalibrated ? 'assembled-calibrated' : 'assembled'),
     },
     assembledCalibration: assembledCalibrated.calibration,
   };
 }
 
-function measured(
-  inputs: BaselineInputs,
+/** The data a baseline is measured on: the objective tasks, then the report data. */
+export type MeasuredOn = Pick<BaselineInputs, 'tasks' | 'report'>;
+
+/** A model's (or ensemble's) entry from its logits on every task's data, then on every report data set. */
+export function measured(
+  inputs: MeasuredOn,
   logits: ModelLogits,
   name: BaselineName,
   label: string,
@@ -221,7 +225,12 @@ export function fitOnTasks(
   return { kind: fitted, temperature, biases };
 }
 
-function gapClosed(inputs: BaselineInputs, entries: readonly Baseline[]): GapClosed {
+/** The gap closed by the entry `assembledName` (the written model, or the healed one). */
+export function gapClosed(
+  inputs: MeasuredOn,
+  entries: readonly Baseline[],
+  assembledName: BaselineName,
+): GapClosed {
   const on = inputs.report.length > 0 ? 'report' : 'objective';
   const accuracy = (name: BaselineName): number | null => {
     const entry = entries.find((e) => e.name === name);
@@ -232,7 +241,6 @@ function gapClosed(inputs: BaselineInputs, entries: readonly Baseline[]): GapClo
       entry.objective.tasks.reduce((s, r, i) => s + inputs.tasks[i].task.weight * r.accuracy, 0) / totalWeight
     );
   };
-  const assembledName: BaselineName = inputs.writtenCalibrated ? 'assembled-calibrated' : 'assembled';
   const accuracies = {
     assembled: accuracy(assembledName),
     bestSingle: accuracy('best-zoo-calibrated'),

@@ -38,6 +38,84 @@ export interface Lineage {
   /** The reference points the result is judged against (absent in lineages written before they existed). */
   readonly baselines?: Baselines;
   readonly stopReason: string;
+  /**
+   * Heal (plan field `heal`): the written model distilled from the ensemble of the base and the accepted donors,
+   * written apart as model-healed.safetensors. It is training, not part of the training-free result. Absent when
+   * the plan does not heal (and in lineages written before heal existed).
+   */
+  readonly heal?: LineageHeal;
+}
+
+/** The heal settings as run, with the data source the examples came from. */
+export interface HealOptionsRecord {
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly temperature: number;
+  /** The data source of the unlabelled examples (the given one, statistics.data, or the first task's). */
+  readonly data: string;
+  /** The limit on those examples, when the plan gave one. */
+  readonly examples?: number;
+}
+
+export type LineageHeal = HealRecord | HealSkipped;
+
+/** The plan asked for heal but there was nothing to heal from. */
+export interface HealSkipped {
+  readonly status: 'skipped';
+  readonly options: HealOptionsRecord;
+  readonly reason: string;
+}
+
+/** One member of the teacher ensemble: 'base' (the original base) or a zoo id. */
+export interface HealTeacherMember {
+  readonly id: string;
+  readonly sha256: string;
+}
+
+export interface HealRecord {
+  readonly status: 'healed';
+  /** What made this model: always training by distillation, so no reader mistakes it for a training-free result. */
+  readonly trainedBy: 'distillation';
+  /** The file beside model.safetensors that holds the healed model. */
+  readonly file: string;
+  readonly options: HealOptionsRecord;
+  readonly teacher: {
+    /** The original base and every accepted donor (all donors of a multi-donor step), whose mean logits teach. */
+    readonly members: readonly HealTeacherMember[];
+    /** Accepted donors left out of the teacher (other classes, no forward pass), with the reason. */
+    readonly excluded: readonly { readonly id: string; readonly reason: string }[];
+    /** The calibration of the mean logits, fitted on the objective tasks like the calibrated ensemble baseline. */
+    readonly calibration: {
+      readonly kind: CalibrationKind;
+      readonly temperature: number;
+      readonly biases: readonly number[];
+    };
+  };
+  /** Unlabelled examples distilled on. */
+  readonly examples: number;
+  readonly seconds: number;
+  /** The distillation loss (KL·T², mean over each step's batch, before its update). */
+  readonly loss: {
+    readonly first: number;
+    readonly last: number;
+    readonly min: number;
+    /** `history` holds the loss of steps 1, 1 + every, 1 + 2·every, … and the last step. */
+    readonly every: number;
+    readonly history: readonly { readonly step: number; readonly loss: number }[];
+  };
+  /** The calibration re-fitted on the objective tasks after distillation and folded into the healed model; absent when the plan calibrates nothing. */
+  readonly calibration?: {
+    readonly kind: CalibrationKind;
+    readonly temperature: number;
+    readonly biases: readonly number[];
+  };
+  /** The healed model on the objective tasks (the same measure as the baselines). */
+  readonly objective: Evaluated;
+  /** The healed model on the report data, one result per source. */
+  readonly report: readonly TaskResult[];
+  /** sha256 of model-healed.safetensors. */
+  readonly sha256: string;
 }
 
 export interface LineageCalibration {
@@ -60,6 +138,7 @@ export const BASELINE_NAMES = [
   'ensemble-calibrated',
   'assembled',
   'assembled-calibrated',
+  'assembled-healed',
 ] as const;
 export type BaselineName = (typeof BASELINE_NAMES)[number];
 
@@ -82,7 +161,7 @@ export interface Baseline {
 export interface GapClosed {
   /** Which data the accuracies come from: the report data (mean over its sources) or, without any, the objective tasks (weighted mean). */
   readonly on: 'report' | 'objective';
-  /** Which baseline stands for the assembled model: the written one. */
+  /** Which baseline stands for the assembled model: the written one (the healed one in `gapClosedHealed`). */
   readonly assembled: BaselineName;
   /** null for a baseline that does not exist (no zoo model the tasks can evaluate). */
   readonly accuracies: {
@@ -103,6 +182,8 @@ export interface Baselines {
   /** Zoo models left out of the single-model and ensemble baselines, with the reason (other classes, no forward pass). */
   readonly excluded: readonly { readonly id: string; readonly reason: string }[];
   readonly gapClosed: GapClosed;
+  /** The gap closed by the healed model (training, not training-free); present only when heal ran. */
+  readonly gapClosedHealed?: GapClosed;
 }
 
 export interface Evaluated {

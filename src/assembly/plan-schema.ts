@@ -286,6 +286,29 @@ export function planFileSchema(place: PlanPlace) {
     return text.startsWith('arrow:') ? `arrow:${absolute}` : absolute;
   });
 
+  const healSettingsSchema = strictObject({
+    steps: boundedNumber({ integer: true, min: 1, max: 1e7 })
+      .default(500)
+      .describe('Adam steps of distillation, one mini-batch each.'),
+    batchSize: boundedNumber({ integer: true, min: 1 }).default(128).describe('Examples per mini-batch.'),
+    learningRate: boundedNumber({ above: 0, max: 1 })
+      .default(1e-4)
+      .describe(
+        "Adam's step size. Adam moves every weight by about this much a step whatever the gradient, so a student that already matches its teacher drifts: keep it small.",
+      ),
+    temperature: boundedNumber({ above: 0 })
+      .default(1)
+      .describe('Softmax temperature T of teacher and student; the loss is KL · T².'),
+    data: dataSource
+      .optional()
+      .describe(
+        "The unlabelled examples to distil on (labels are not read): a data source. Default: statistics.data when given, else the first objective task's data (after its limit).",
+      ),
+    examples: boundedNumber({ integer: true, min: 1 })
+      .optional()
+      .describe('Use the first n examples of that data. Default: all of them.'),
+  }).describe('Heal settings; every field has a default.');
+
   const zooMapping = strictObject({
     path: path.describe('The zoo folder (holding zoo.json).'),
     include: distinctList(zooId)
@@ -409,6 +432,12 @@ export function planFileSchema(place: PlanPlace) {
       .prefault({})
       .describe('The examples activation matching and REPAIR measure unit statistics on.'),
     steps: boundedNumber({ integer: true, min: 0 }).default(5).describe('Most accepted steps.'),
+    heal: z
+      .union([z.boolean().transform((on) => (on ? healSettingsSchema.parse({}) : false)), healSettingsSchema])
+      .default(false)
+      .describe(
+        'Heal (training, off by default): after the loop and the calibration, distil the logit ensemble of the original base and the accepted donors (calibrated on the objective data) into the assembled model for a bounded number of Adam steps on unlabelled examples, then re-fit its calibration. The healed model is written beside the training-free one as model-healed.safetensors and reported apart, as training. true: the defaults; false: off. The steps and the written model.safetensors do not change.',
+      ),
     calibrate: z
       .enum(['none', ...CALIBRATION_KINDS])
       .default('biases')

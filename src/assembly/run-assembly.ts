@@ -4,13 +4,14 @@ import { applyCalibrationToModel, outputLayerTensors } from '../eval/calibration
 import { modelLogits } from '../eval/model-logits.js';
 import { hashOf, type StepStore, sha256 } from '../store/content-store.js';
 import type { FloatTensor } from '../tensor/tensor.js';
-import type { AssemblyPlan } from './assembly-plan.js';
+import type { AssemblyPlan, HealSettings } from './assembly-plan.js';
 import { assemblyStep, type EvaluateModels, type StepInputs } from './assembly-step.js';
-import { computeBaselines, type LogitsOn, type ReportData } from './baselines.js';
+import { computeBaselines, gapClosed, type LogitsOn, type ReportData } from './baselines.js';
 import type { ModelInMemory } from './candidate-alignment.js';
 import { checkCandidateCompatibility } from './candidate-compatibility.js';
 import { type Candidate, generateCandidates } from './candidates.js';
-import type { CandidateRef, Evaluated, Lineage, LineageStep } from './lineage.js';
+import { healAssembly } from './heal.js';
+import type { Baselines, CandidateRef, Evaluated, Lineage, LineageStep } from './lineage.js';
 import { afterStep, budgetSpentReason } from './loop-policy.js';
 import { decodeState, encodeState } from './model-state.js';
 import type { LoadedTask } from './objective-evaluation.js';
@@ -23,6 +24,8 @@ export interface AssemblyEvents {
   stepFinished?(step: LineageStep, resumed: boolean): void;
   /** After the loop: the baselines' models being evaluated. */
   baselines?(done: number, total: number, model: string): void;
+  /** After the baselines, when the plan heals: each distillation step with its loss. */
+  healStep?(step: number, steps: number, loss: number): void;
 }
 
 export interface AssemblyInputs {
@@ -40,6 +43,11 @@ export interface AssemblyInputs {
   readonly logitsOn?: LogitsOn;
   /** The plan's statistics.data, loaded; absent: the first task's data stands in. */
   readonly statistics?: Dataset;
+  /**
+   * The examples heal distils on (heal.data, else statistics.data, limited to heal.examples) and their source;
+   * absent: the first task's data stands in.
+   */
+  readonly healExamples?: { readonly source: string; readonly dataset: Dataset };
   /** The plan's merge.ancestor, loaded: task-vector merge methods measure against it. */
   readonly ancestor?: { readonly sha256: string; readonly tensors: ReadonlyMap<string, FloatTensor> };
   /** Zoo models left out before the run, with the reason; recorded in the lineage. */
@@ -63,6 +71,8 @@ export interface AssemblyResult {
   readonly lineage: Lineage;
   /** The assembled model as safetensors bytes (float32, the base's tensor order). */
   readonly model: Uint8Array;
+  /** The healed model (training: plan field `heal`), written beside it as model-healed.safetensors; absent without heal. */
+  readonly healedModel?: Uint8Array;
 }
 
 /** What a step's result depends on: a change to any of these makes it a different step. */
@@ -322,8 +332,9 @@ export async function storedAssemblySteps(
 }
 
 /**
- * Computes the baselines, calibrates the final state when the plan says so, evaluates the model to be written
- * and assembles the lineage. Nothing here changes a step: the steps and their keys are the loop's.
+ * Computes the baselines, calibrates the final state when the plan says so, evaluates the model to be written,
+ * heals a copy of it when the plan says so (training, kept apart) and assembles the lineage. Nothing here changes
+ * a step: the steps and their keys are the loop's.
  */
 export async function finishAssembly(
   prepared: PreparedAssembly,
@@ -335,6 +346,8 @@ export async function finishAssembly(
   const { plan, base } = inputs;
   const stateHash = steps.length === 0 ? prepared.initialStateHash : steps[steps.length - 1].stateAfter;
   const calibrate = plan.calibrate !== 'none';
+  const logitsOn: LogitsOn =
+    inputs.logitsOn ?? ((tensors, spec, dataset) => modelLogits(tensors, spec, dataset, {}));
   const { baselines, assembledCalibration } = await computeBaselines({
     tasks: inputs.tasks,
     report: inputs.report ?? [],
@@ -343,18 +356,50 @@ export async function finishAssembly(
     assembled: { tensors: state, spec: base.spec },
     kind: plan.calibrate === 'none' ? 'biases' : plan.calibrate,
     writtenCalibrated: calibrate,
-    logitsOn: inputs.logitsOn ?? ((tensors, spec, dataset) => modelLogits(tensors, spec, dataset, {})),
+    logitsOn,
     onProgress: inputs.events?.baselines,
   });
   const uncalibrated = await evaluateOne(state, base.spec);
   const written = calibrate ? applyCalibrationToModel(state, base.spec, assembledCalibration) : state;
   const model = encodeState(base.order, written);
   const final = calibrate ? await evaluateOne(written, base.spec) : uncalibrated;
+  const heal =
+    plan.heal === false
+      ? undefined
+      : await healAssembly({
+          settings: plan.heal,
+          seed: plan.seed,
+          tasks: inputs.tasks,
+          report: inputs.report ?? [],
+          examples: healExamples(inputs, plan.heal),
+          base,
+          zoo: inputs.zoo,
+          steps,
+          student: written,
+          calibrate: plan.calibrate,
+          teacherCalibration: baselines.calibration,
+          logitsOn,
+          onStep: inputs.events?.healStep,
+        });
+  const healBaseline = heal?.baseline;
+  const allBaselines: Baselines =
+    healBaseline === undefined
+      ? baselines
+      : {
+          ...baselines,
+          entries: [...baselines.entries, healBaseline],
+          gapClosedHealed: gapClosed(
+            { tasks: inputs.tasks, report: inputs.report ?? [] },
+            [...baselines.entries, healBaseline],
+            'assembled-healed',
+          ),
+        };
   const bestRaw = baselines.entries.find((e) => e.name === 'best-zoo');
   const bestZooModel: Lineage['bestZooModel'] =
     bestRaw === undefined ? undefined : { id: bestRaw.models[0], ...bestRaw.objective };
   return {
     model,
+    ...(heal?.model === undefined ? {} : { healedModel: heal.model }),
     lineage: {
       version: 1,
       plan: plan.file,
@@ -385,8 +430,9 @@ export async function finishAssembly(
             },
           }
         : {}),
-      baselines,
+      baselines: allBaselines,
       stopReason,
+      ...(heal === undefined ? {} : { heal: heal.record }),
     },
   };
 }
@@ -425,6 +471,17 @@ export function recordedOptions(plan: AssemblyPlan): Record<string, unknown> {
     merge: plan.merge,
     steps: plan.steps,
     seed: plan.seed,
+  };
+}
+
+/** The examples heal distils on: the loaded ones, else the first task's data (after its limit), limited to heal.examples. */
+function healExamples(inputs: AssemblyInputs, settings: HealSettings): { source: string; dataset: Dataset } {
+  if (inputs.healExamples !== undefined) return inputs.healExamples;
+  const first = inputs.tasks[0];
+  return {
+    source: first.task.data,
+    dataset:
+      settings.examples === undefined ? first.dataset : firstExamples(first.dataset, settings.examples),
   };
 }
 

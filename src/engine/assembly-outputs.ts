@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { AssemblyPlan } from '../assembly/assembly-plan.js';
+import { HEALED_MODEL_FILE } from '../assembly/heal.js';
 import type { AssemblyResult } from '../assembly/run-assembly.js';
 import { transplantUnits } from '../assembly/transplant-units.js';
 import { parseDataSource } from '../data/data-source.js';
@@ -16,6 +17,8 @@ import { zooManifestPath } from '../zoo/zoo-manifest.js';
 
 export interface AssemblyOutputPaths {
   readonly model: string;
+  /** The healed model (training), when the plan heals and heal was not skipped. */
+  readonly healedModel?: string;
   readonly report: string;
   readonly lineage: string;
 }
@@ -28,6 +31,9 @@ export const ASSEMBLY_OUTPUT_FILES = [
   'README.md',
   'report.html',
 ] as const;
+
+/** Written into the same set only when the plan heals. */
+export const ASSEMBLY_OPTIONAL_FILES = [HEALED_MODEL_FILE] as const;
 
 /** The step store's folder inside the output folder. */
 export const ASSEMBLY_STORE_FOLDER = 'store';
@@ -42,6 +48,10 @@ async function assemblyInputs(plan: AssemblyPlan): Promise<{ files: RunInput[]; 
   const data = [
     ...plan.objective.tasks.map((task) => ({ data: task.data, role: `task '${task.data}'` })),
     ...plan.report.map((report) => ({ data: report, role: `report '${report}'` })),
+    ...(plan.statistics.data === undefined ? [] : [{ data: plan.statistics.data, role: 'statistics.data' }]),
+    ...(plan.heal === false || plan.heal.data === undefined
+      ? []
+      : [{ data: plan.heal.data, role: 'heal.data' }]),
   ];
   for (const { data: text, role } of data) {
     const source = parseDataSource(text);
@@ -61,7 +71,12 @@ async function assemblyInputs(plan: AssemblyPlan): Promise<{ files: RunInput[]; 
  */
 export async function checkAssemblyOutput(plan: AssemblyPlan): Promise<void> {
   const { files, folders } = await assemblyInputs(plan);
-  await checkOutputFolder(plan.output, ASSEMBLY_OUTPUT_FILES, files, folders);
+  await checkOutputFolder(
+    plan.output,
+    [...ASSEMBLY_OUTPUT_FILES, ...ASSEMBLY_OPTIONAL_FILES],
+    files,
+    folders,
+  );
 }
 
 /**
@@ -76,8 +91,9 @@ export async function cleanAssemblyOutput(output: string): Promise<void> {
 
 /**
  * The output folder of a run: the assembled model (the state's exact bytes, so its sha256 is the lineage's final
- * hash), its spec, lineage.json, a model card and the HTML report. The five are written into a staging folder and
- * published together, so a reader never sees a new model beside an older run's lineage or report.
+ * hash), its spec, lineage.json, a model card and the HTML report, and the healed model when the plan heals. They
+ * are written into a staging folder and published together, so a reader never sees a new model beside an older
+ * run's lineage or report; a healed model an earlier run left is unlinked when this run writes none.
  */
 export async function writeAssemblyOutputs(
   output: string,
@@ -96,13 +112,21 @@ export async function writeAssemblyOutputs(
       set.path('report.html'),
       renderAssemblyReport(result.lineage, { baseLayers: transplantUnits(spec).map((u) => u.name) }),
     );
-    await set.publish(ASSEMBLY_OUTPUT_FILES);
+    if (result.healedModel !== undefined)
+      await writeFileAtomic(set.path(HEALED_MODEL_FILE), result.healedModel);
+    await set.publish(
+      result.healedModel === undefined
+        ? ASSEMBLY_OUTPUT_FILES
+        : [...ASSEMBLY_OUTPUT_FILES, HEALED_MODEL_FILE],
+      ASSEMBLY_OPTIONAL_FILES,
+    );
   } catch (error) {
     await set.discard();
     throw error;
   }
   return {
     model: join(output, 'model.safetensors'),
+    ...(result.healedModel === undefined ? {} : { healedModel: join(output, HEALED_MODEL_FILE) }),
     report: join(output, 'report.html'),
     lineage: join(output, 'lineage.json'),
   };

@@ -104,6 +104,9 @@ export async function openEmbeddedAssembly(
     }
     const ancestor =
       plan.merge.ancestor === undefined ? undefined : await loadAncestor(plan.merge.ancestor, base);
+    // Heal's examples when they are not the first task's: its own data, else the statistics' (all of them,
+    // not the statistics' limit).
+    const healSource = plan.heal === false ? undefined : (plan.heal.data ?? plan.statistics.data);
     const configOf = (spec: ModelInMemory['spec']): ForwardConfig =>
       spec === base.spec ? config : (zoo.find((z) => z.model.spec === spec)?.config ?? {});
     const inputs: Omit<AssemblyInputs, 'events'> = {
@@ -129,6 +132,17 @@ export async function openEmbeddedAssembly(
               dataDir: plan.data.dataDir,
               limit: plan.statistics.examples,
             }),
+          }),
+      ...(healSource === undefined || plan.heal === false
+        ? {}
+        : {
+            healExamples: {
+              source: healSource,
+              dataset: await loadDatasetFor(base.spec, healSource, {
+                dataDir: plan.data.dataDir,
+                limit: plan.heal.examples,
+              }),
+            },
           }),
       ...(ancestor === undefined ? {} : { ancestor }),
       backend: backend.name,

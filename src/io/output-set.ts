@@ -74,8 +74,12 @@ export async function cleanOutputFolder(folder: string): Promise<void> {
 export interface StagedOutputSet {
   readonly folder: string;
   path(name: string): string;
-  /** Publishes the set (every name given must have been written) and removes the previous one. */
-  publish(names: readonly string[]): Promise<void>;
+  /**
+   * Publishes the set (every name given must have been written) and removes the previous one. `retired`: names an
+   * earlier set may have published that this one lacks (an optional output); their links, which would now point at
+   * nothing, are removed.
+   */
+  publish(names: readonly string[], retired?: readonly string[]): Promise<void>;
   /** Removes the staged files; never throws, for error paths. */
   discard(): Promise<void>;
 }
@@ -92,7 +96,7 @@ export async function stageOutputSet(folder: string): Promise<StagedOutputSet> {
   return {
     folder: staging,
     path: (name) => join(staging, name),
-    async publish(names) {
+    async publish(names, retired = []) {
       await syncFolder(staging);
       const previous = await currentSet(folder);
       await replaceWithLink(join(folder, CURRENT_LINK), setName, 'switch to the new set');
@@ -102,6 +106,17 @@ export async function stageOutputSet(folder: string): Promise<StagedOutputSet> {
         const link = join(folder, name);
         const target = join(CURRENT_LINK, name);
         if ((await linkTarget(link)) !== target) await replaceWithLink(link, target, `link ${name}`);
+      }
+      for (const name of retired) {
+        if (names.includes(name)) continue;
+        const link = join(folder, name);
+        // Only this program's own link: a file of that name the user put there is not ours to remove.
+        if ((await linkTarget(link)) !== join(CURRENT_LINK, name)) continue;
+        try {
+          await rm(link, { force: true });
+        } catch (error) {
+          throw fileSystemError(link, error, 'remove the link of an output this run did not write');
+        }
       }
       await syncFolder(folder);
       if (previous !== undefined && previous !== setName && SET_NAME.test(previous)) {

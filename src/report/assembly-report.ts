@@ -1,4 +1,4 @@
-import type { Evaluated, Lineage } from '../assembly/lineage.js';
+import type { Evaluated, Lineage, LineageHeal } from '../assembly/lineage.js';
 import { baselineTableHtml } from './baseline-table.js';
 import { renderLayerPairs, renderLineageTableHtml } from './lineage-table.js';
 import { escapeMarkup } from './markup-escape.js';
@@ -46,6 +46,7 @@ export function renderAssemblyReport(lineage: Lineage, options: AssemblyReportOp
           baselineTableHtml(lineage.baselines),
           '</section>',
         ]),
+    ...(lineage.heal === undefined ? [] : renderHealSection(lineage.heal, lineage.final.objective)),
     '<section id="objective">',
     '<h2>Objective per step</h2>',
     `<div class="chart-frame">${renderObjectiveChartSvg(lineage)}</div>`,
@@ -127,6 +128,29 @@ function renderHeadline(lineage: Lineage): string {
     card('Stopped', escapeMarkup(lineage.stopReason), `backend ${escapeMarkup(lineage.backend)}`, 'prose'),
   );
   return `<section class="headline">${cards.join('')}</section>`;
+}
+
+/** Heal, in a section of its own after the baselines: training, never mixed with the training-free result. */
+function renderHealSection(heal: LineageHeal, trainingFree: number): string[] {
+  const head = ['<section id="heal">', '<h2>Heal (training)</h2>'];
+  if (heal.status === 'skipped')
+    return [
+      ...head,
+      `<p>The plan asked for heal; it was skipped: ${escapeMarkup(heal.reason)}.</p>`,
+      '</section>',
+    ];
+  const members = heal.teacher.members.map((m) => `<code>${escapeMarkup(m.id)}</code>`).join(', ');
+  const rows = [...heal.objective.tasks, ...heal.report].map(
+    (r) =>
+      `<tr><th scope="row"><code>${escapeMarkup(r.name)}</code></th><td class="num">${escapeMarkup(formatNumber(r.loss))}</td><td class="num">${escapeMarkup(formatPercent(r.accuracy))}</td></tr>`,
+  );
+  return [
+    ...head,
+    `<p><code>${escapeMarkup(heal.file)}</code> is <strong>not training-free</strong>: the written model trained by distillation for ${heal.options.steps} Adam steps (learning rate ${escapeMarkup(String(heal.options.learningRate))}, batch ${heal.options.batchSize}, temperature ${escapeMarkup(String(heal.options.temperature))}) to match the calibrated logit ensemble of ${members} on ${heal.examples} unlabelled examples of <code>${escapeMarkup(heal.options.data)}</code>${heal.calibration === undefined ? '' : ', then its output calibration re-fitted on the objective data'}, in ${escapeMarkup(heal.seconds.toFixed(1))} s. Distillation loss ${escapeMarkup(formatNumber(heal.loss.first))} → ${escapeMarkup(formatNumber(heal.loss.last))} (lowest ${escapeMarkup(formatNumber(heal.loss.min))}). Objective ${escapeMarkup(formatNumber(heal.objective.objective))}, against ${escapeMarkup(formatNumber(trainingFree))} for the training-free model.</p>`,
+    `<div class="table-frame"><table class="tasks"><thead><tr><th scope="col">Data</th><th scope="col">Loss</th><th scope="col">Accuracy</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`,
+    `<p class="muted">sha256 ${escapeMarkup(heal.sha256)}</p>`,
+    '</section>',
+  ];
 }
 
 function card(

@@ -1,6 +1,6 @@
 import { Document, isScalar, visit } from 'yaml';
 import type { AssemblyPlan } from '../assembly/assembly-plan.js';
-import type { Evaluated, Lineage, TaskResult } from '../assembly/lineage.js';
+import type { Evaluated, Lineage, LineageHeal, TaskResult } from '../assembly/lineage.js';
 import { baselineTableMarkdown } from './baseline-table.js';
 import { formatDelta, formatLambda, formatNumber, formatPercent } from './number-format.js';
 
@@ -82,6 +82,7 @@ function frontMatter(lineage: Lineage, modelFile: string): Record<string, unknow
             training_free_sha256: lineage.calibration.uncalibrated.sha256,
           },
         }),
+    ...(lineage.heal === undefined ? {} : { heal: healFrontMatter(lineage.heal) }),
     ...(lineage.baselines === undefined
       ? {}
       : {
@@ -89,6 +90,9 @@ function frontMatter(lineage: Lineage, modelFile: string): Record<string, unknow
             calibration: lineage.baselines.calibration,
             report_data: lineage.baselines.report,
             gap_closed: lineage.baselines.gapClosed.value,
+            ...(lineage.baselines.gapClosedHealed === undefined
+              ? {}
+              : { gap_closed_with_heal_training: lineage.baselines.gapClosedHealed.value }),
             models: lineage.baselines.entries.map((e) => ({
               name: e.name,
               models: e.models,
@@ -98,6 +102,49 @@ function frontMatter(lineage: Lineage, modelFile: string): Record<string, unknow
           },
         }),
   };
+}
+
+/** Heal in the front matter: what a script needs to find the healed file and see it is trained. */
+function healFrontMatter(heal: LineageHeal): Record<string, unknown> {
+  if (heal.status === 'skipped') return { status: 'skipped', reason: heal.reason };
+  return {
+    status: 'healed',
+    trained_by: heal.trainedBy,
+    file: heal.file,
+    sha256: heal.sha256,
+    steps: heal.options.steps,
+    learning_rate: heal.options.learningRate,
+    temperature: heal.options.temperature,
+    data: heal.options.data,
+    examples: heal.examples,
+    teacher: heal.teacher.members.map((m) => m.id),
+    objective: heal.objective.objective,
+    report: heal.report.map((r) => ({ data: r.name, loss: r.loss, accuracy: r.accuracy })),
+  };
+}
+
+/** The card's section on heal: always said to be training, apart from the training-free result above it. */
+function healSection(heal: LineageHeal, trainingFree: number): string[] {
+  if (heal.status === 'skipped')
+    return [
+      '',
+      '## Heal (training)',
+      '',
+      `The plan asked for heal, but it was skipped: ${prose(heal.reason)}.`,
+    ];
+  const members = heal.teacher.members.map((m) => code(m.id)).join(', ');
+  return [
+    '',
+    '## Heal (training)',
+    '',
+    `${code(heal.file)} is NOT training-free: it is the model above (${code('model.safetensors')}) trained by distillation for ${heal.options.steps} Adam steps (learning rate ${heal.options.learningRate}, batch ${heal.options.batchSize}, temperature ${heal.options.temperature}) to match the calibrated logit ensemble of ${members} on ${heal.examples} unlabelled examples of ${code(heal.options.data)}${heal.calibration === undefined ? '' : `, then its output ${heal.calibration.kind === 'biases' ? 'biases' : 'temperature and biases'} re-fitted on the objective data`}. Distillation loss ${formatNumber(heal.loss.first)} → ${formatNumber(heal.loss.last)}; objective ${formatNumber(heal.objective.objective)}, against ${formatNumber(trainingFree)} for the training-free ${code('model.safetensors')}.`,
+    '',
+    '| Data | Loss | Accuracy |',
+    '| --- | ---: | ---: |',
+    ...[...heal.objective.tasks, ...heal.report].map(
+      (r) => `| ${cell(r.name)} | ${formatNumber(r.loss)} | ${formatPercent(r.accuracy)} |`,
+    ),
+  ];
 }
 
 function taskValues(evaluated: Evaluated, name: string): Omit<TaskResult, 'name'> | null {
@@ -174,6 +221,7 @@ function body(lineage: Lineage, plan: ModelCardPlan, modelFile: string): string[
           '',
           ...baselineTableMarkdown(lineage.baselines, cell),
         ]),
+    ...(lineage.heal === undefined ? [] : healSection(lineage.heal, lineage.final.objective)),
     '',
     '## Evaluate it',
     '',

@@ -68,6 +68,7 @@ const plan = (output: string): AssemblyPlan => ({
     repair: 'none',
   },
   statistics: { examples: 1024 },
+  heal: false,
   steps: 3,
   calibrate: 'biases',
   report: [],

@@ -151,6 +151,7 @@ function plan(overrides: {
     calibrate: 'none',
     report: [],
     statistics: { examples: 1024 },
+    heal: false,
   };
 }
 

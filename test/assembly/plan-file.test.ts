@@ -75,6 +75,7 @@ describe('parsePlanFile: a full plan and the defaults', () => {
         repair: 'none',
       },
       statistics: { examples: 1024 },
+      heal: false,
       steps: 5,
       calibrate: 'biases',
       report: [],
@@ -160,6 +161,7 @@ backend: wasm
         repair: 'none',
       },
       statistics: { examples: 1024 },
+      heal: false,
       steps: 0,
       calibrate: 'temperature-biases',
       report: ['fashion-mnist:test', '/plans/demo/held-out.arrow'],
@@ -560,5 +562,43 @@ describe('parsePlanFile: merge fields that would be ignored are refused', () => 
     expect(errorOf(withMinimal('merge: {ancestor: a.safetensors}\n'))).toMatch(
       /method 'mal' reads no ancestor/,
     );
+  });
+});
+
+describe('parsePlanFile: heal', () => {
+  const DEFAULTS = { steps: 500, batchSize: 128, learningRate: 1e-4, temperature: 1 };
+
+  it('is off when absent or false, the defaults when true', () => {
+    expect(parse(MINIMAL).heal).toBe(false);
+    expect(parse(withMinimal('heal: false\n')).heal).toBe(false);
+    expect(parse(withMinimal('heal: true\n')).heal).toEqual(DEFAULTS);
+    expect(parse(withMinimal('heal: {}\n')).heal).toEqual(DEFAULTS);
+  });
+
+  it('reads every field, an Arrow data path against the plan folder', () => {
+    expect(
+      parse(
+        withMinimal(
+          'heal: {steps: 20, batchSize: 32, learningRate: 0.001, temperature: 2, data: unlabelled.arrow, examples: 900}\n',
+        ),
+      ).heal,
+    ).toEqual({
+      steps: 20,
+      batchSize: 32,
+      learningRate: 0.001,
+      temperature: 2,
+      data: '/plans/demo/unlabelled.arrow',
+      examples: 900,
+    });
+  });
+
+  it('names the field and its line for bad values and unknown keys', () => {
+    expect(errorOf(withMinimal('heal:\n  steps: 0\n'))).toMatch(
+      /^\/plans\/demo\/plan.yaml:7: heal.steps: must be an integer ≥ 1/,
+    );
+    expect(errorOf(withMinimal('heal: {learningRate: 0}\n'))).toMatch(/heal.learningRate: must be > 0/);
+    expect(errorOf(withMinimal('heal: {data: nowhere:x}\n'))).toMatch(/heal.data: /);
+    expect(errorOf(withMinimal('heal: {epochs: 3}\n'))).toMatch(/heal.epochs: unknown key 'epochs'/);
+    expect(errorOf(withMinimal('heal: yes please\n'))).toMatch(/^\/plans\/demo\/plan.yaml:6: heal: /);
   });
 });

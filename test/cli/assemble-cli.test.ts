@@ -94,6 +94,55 @@ describe('mal assemble', () => {
     expect(run.stdout).toMatch(/fashion-mnist:test: loss/);
   });
 
+  it('heals when the plan asks, writing model-healed.safetensors apart; a later run without heal unlinks it', async () => {
+    const healing = join(dir, 'heal.yaml');
+    const oneStep = (await readFile(plan, 'utf8')).replace('steps: 3', 'steps: 1');
+    await writeFile(healing, `${oneStep}heal: {steps: 20, examples: 300, learningRate: 0.0003}\n`);
+    const out = join(dir, 'h');
+    const run = await mal('assemble', healing, '--out', out);
+    expect(run.code, run.stderr).toBe(0);
+    const lineage = JSON.parse(await readFile(join(out, 'lineage.json'), 'utf8'));
+    const reference = JSON.parse(await readFile(join(dir, 'a', 'lineage.json'), 'utf8'));
+    // Heal runs after the loop: the step and the training-free model are those of a run without it.
+    expect(lineage.steps[0].stateAfter).toBe(reference.steps[0].stateAfter);
+    const healed = await readFile(join(out, 'model-healed.safetensors'));
+    expect(lineage.heal.status).toBe('healed');
+    expect(lineage.heal.sha256).toBe(createHash('sha256').update(healed).digest('hex'));
+    expect(lineage.heal.options).toEqual({
+      steps: 20,
+      batchSize: 128,
+      learningRate: 0.0003,
+      temperature: 1,
+      data: 'fashion-mnist:val',
+      examples: 300,
+    });
+    expect(lineage.heal.examples).toBe(300);
+    expect(lineage.heal.teacher.members[0].id).toBe('base');
+    expect(lineage.heal.teacher.members.map((m: { id: string }) => m.id)).toContain(
+      lineage.steps[0].accepted.candidate.model,
+    );
+    expect(lineage.final.sha256).toBe(
+      createHash('sha256')
+        .update(await readFile(join(out, 'model.safetensors')))
+        .digest('hex'),
+    );
+    expect(lineage.baselines.entries.map((e: { name: string }) => e.name)).toContain('assembled-healed');
+    expect(run.stdout).toMatch(/assembled \+ heal \(training\)\s+\d/);
+    expect(run.stdout).toMatch(/Gap closed with heal \(training\): /);
+    expect(run.stdout).toContain(join(out, 'model-healed.safetensors'));
+    const card = await readFile(join(out, 'README.md'), 'utf8');
+    expect(card).toContain('## Heal (training)');
+    expect(parseYaml(card.split('---')[1]).heal.trained_by).toBe('distillation');
+    expect(await readFile(join(out, 'report.html'), 'utf8')).toContain('<section id="heal">');
+
+    const withoutHeal = join(dir, 'one-step.yaml');
+    await writeFile(withoutHeal, oneStep);
+    const again = await mal('assemble', withoutHeal, '--out', out);
+    expect(again.code, again.stderr).toBe(0);
+    expect(existsSync(join(out, 'model-healed.safetensors'))).toBe(false);
+    expect(JSON.parse(await readFile(join(out, 'lineage.json'), 'utf8')).heal).toBeUndefined();
+  });
+
   it('resumes after SIGKILL and ends with the same bytes as an uninterrupted run', async () => {
     const reference = await readFile(join(dir, 'a', 'model.safetensors'));
     const out = join(dir, 'b');

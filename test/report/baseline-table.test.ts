@@ -95,3 +95,115 @@ describe('baselines in the outputs', () => {
     ).toMatch(/does not beat the best calibrated single model/);
   });
 });
+
+const HEALED_SHA = 'c'.repeat(64);
+
+const withHeal: Lineage = {
+  ...withBaselines,
+  baselines: {
+    ...withBaselines.baselines!,
+    entries: [
+      ...withBaselines.baselines!.entries,
+      entry('assembled-healed', 'assembled + heal (training)', 0.86, 0.39),
+    ],
+    gapClosedHealed: {
+      on: 'report',
+      assembled: 'assembled-healed',
+      accuracies: { assembled: 0.86, bestSingle: 0.83, ensemble: 0.87 },
+      value: 0.75,
+    },
+  },
+  heal: {
+    status: 'healed',
+    trainedBy: 'distillation',
+    file: 'model-healed.safetensors',
+    options: { steps: 500, batchSize: 128, learningRate: 1e-4, temperature: 1, data: '<unlabelled>&x.arrow' },
+    teacher: {
+      members: [
+        { id: 'base', sha256: 'b'.repeat(64) },
+        { id: WIDE_ID, sha256: 'd'.repeat(64) },
+      ],
+      excluded: [],
+      calibration: { kind: 'biases', temperature: 1, biases: [0.1, -0.1] },
+    },
+    examples: 5000,
+    seconds: 12.5,
+    loss: { first: 0.3, last: 0.05, min: 0.04, every: 10, history: [{ step: 1, loss: 0.3 }] },
+    calibration: { kind: 'biases', temperature: 1, biases: [0.05, -0.05] },
+    objective: {
+      objective: 0.39,
+      tasks: lineageFixture.tasks.map((t) => ({ name: t.name, loss: 0.39, accuracy: 0.86 })),
+    },
+    report: [{ name: 'fashion-mnist:test', loss: 0.41, accuracy: 0.8612 }],
+    sha256: HEALED_SHA,
+  },
+};
+
+describe('heal in the outputs, always labelled as training', () => {
+  it('the report has a heal section apart from the training-free result, and a marked baseline row', () => {
+    const html = renderAssemblyReport(withHeal);
+    const section = html.slice(html.indexOf('<section id="heal">'), html.indexOf('<section id="objective">'));
+    expect(section).toContain('Heal (training)');
+    expect(section).toContain('not training-free');
+    expect(section).toContain('&lt;unlabelled&gt;&amp;x.arrow');
+    expect(section).toContain('mlp&lt;512&gt;&amp;wide');
+    expect(section).toContain('86.12%');
+    expect(section).toContain(HEALED_SHA);
+    const baselines = html.slice(
+      html.indexOf('<section id="baselines">'),
+      html.indexOf('<section id="heal">'),
+    );
+    expect(baselines).toContain('assembled + heal (training) <span class="muted">trained by distillation');
+    expect(baselines).toContain('Gap closed: 0.50');
+    expect(baselines).toContain('Gap closed with heal (training): 0.75');
+  });
+
+  it('the model card says the healed file is trained, in its front matter and a section of its own', () => {
+    const card = renderModelCard(withHeal, planFixture);
+    const front = parseYaml(card.split('---')[1]) as Record<string, Record<string, unknown>>;
+    expect(front.heal).toMatchObject({
+      status: 'healed',
+      trained_by: 'distillation',
+      file: 'model-healed.safetensors',
+      sha256: HEALED_SHA,
+      teacher: ['base', WIDE_ID],
+    });
+    expect(front.baselines.gap_closed).toBe(0.5);
+    expect(front.baselines.gap_closed_with_heal_training).toBe(0.75);
+    // The training-free model stays the card's model.
+    expect((front.model as Record<string, unknown>).file).toBe('model.safetensors');
+    expect(card).toContain('## Heal (training)');
+    expect(card).toMatch(/`model-healed.safetensors` is NOT training-free/);
+    expect(card).toContain('Gap closed with heal (training): 0.75');
+  });
+
+  it('the terminal lines give both gaps', () => {
+    const lines = baselineTableLines(withHeal.baselines!);
+    expect(lines).toHaveLength(9 + 4);
+    expect(lines.some((l) => l.includes('assembled + heal (training)'))).toBe(true);
+    expect(lines.filter((l) => l.includes('Gap closed')).map((l) => l.trim().slice(0, 33))).toEqual([
+      'Gap closed: 0.50 (accuracy on the',
+      'Gap closed with heal (training): ',
+    ]);
+  });
+
+  it('a skipped heal says why; a lineage without heal has no heal section', () => {
+    const skipped: Lineage = {
+      ...withBaselines,
+      heal: {
+        status: 'skipped',
+        options: withHeal.heal!.options,
+        reason: 'no step accepted a donor <none>',
+      },
+    };
+    expect(renderAssemblyReport(skipped)).toContain('it was skipped: no step accepted a donor &lt;none&gt;.');
+    const card = renderModelCard(skipped, planFixture);
+    expect(card).toContain('but it was skipped: no step accepted a donor &lt;none>.');
+    expect((parseYaml(card.split('---')[1]) as Record<string, unknown>).heal).toEqual({
+      status: 'skipped',
+      reason: 'no step accepted a donor <none>',
+    });
+    expect(renderAssemblyReport(withBaselines)).not.toContain('id="heal"');
+    expect(renderModelCard(withBaselines, planFixture)).not.toContain('Heal');
+  });
+});

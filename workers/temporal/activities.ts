@@ -125,6 +125,7 @@ export function createAssemblyActivities(): {
         model: files.model,
         report: files.report,
         modelSha256: sha256(result.model),
+        healedModel: files.healedModel ?? null,
         initialObjective: lineage.initial.objective,
         finalObjective: lineage.final.objective,
         steps: lineage.steps.length,

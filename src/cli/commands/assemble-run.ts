@@ -69,6 +69,12 @@ export async function runAssemble(args: ParsedArgs, io: CommandIO): Promise<numb
             `baselines: evaluating ${progressBar(done, total, phaseStarted, performance.now())} ${model}`,
           );
         },
+        healStep: (step, steps, loss) => {
+          if (step === 1) phaseStarted = performance.now();
+          io.progress(
+            `heal (training): distilling ${progressBar(step, steps, phaseStarted, performance.now())} loss ${loss.toPrecision(3)}`,
+          );
+        },
         stepFinished: (step, resumed) => {
           lastPhase = '';
           emit({
@@ -98,6 +104,8 @@ export async function runAssemble(args: ParsedArgs, io: CommandIO): Promise<numb
       bestZooModel: l.bestZooModel ?? null,
       calibration: l.calibration ?? null,
       baselines: l.baselines ?? null,
+      heal: l.heal ?? null,
+      healedModel: paths.healedModel ?? null,
       steps: l.steps.length,
       stopReason: l.stopReason,
       seconds,
@@ -115,7 +123,7 @@ export async function runAssemble(args: ParsedArgs, io: CommandIO): Promise<numb
           : `  objective ${LOWER_IS_BETTER}`,
       );
       const row = (label: string, e: Evaluated, note = ''): void =>
-        io.out(`    ${label.padEnd(26)}${describeEvaluated(e)}${note === '' ? '' : `  ${note}`}`);
+        io.out(`    ${label.padEnd(30)}${describeEvaluated(e)}${note === '' ? '' : `  ${note}`}`);
       row('base', l.initial);
       if (l.bestZooModel !== undefined && !calibratedScoring)
         row('best single zoo model', l.bestZooModel, l.bestZooModel.id);
@@ -129,8 +137,16 @@ export async function runAssemble(args: ParsedArgs, io: CommandIO): Promise<numb
       } else {
         row('assembled model', l.final);
       }
+      if (l.heal?.status === 'healed')
+        row(
+          'assembled + heal (training)',
+          l.heal.objective,
+          `trained by distillation, not training-free: ${l.heal.options.steps} steps from the ensemble of ${l.heal.teacher.members.map((m) => m.id).join(', ')} on ${l.heal.examples} examples of ${l.heal.options.data} (${l.heal.seconds.toFixed(1)} s; loss ${l.heal.loss.first.toPrecision(3)} → ${l.heal.loss.last.toPrecision(3)})`,
+        );
+      if (l.heal?.status === 'skipped') io.out(`  heal skipped: ${l.heal.reason}`);
       if (l.baselines !== undefined) for (const line of baselineTableLines(l.baselines)) io.out(line);
       io.out(`model   ${paths.model}`);
+      if (paths.healedModel !== undefined) io.out(`healed  ${paths.healedModel}  (training: distilled)`);
       io.out(`report  ${paths.report}`);
     }
     return 0;
