@@ -45,7 +45,7 @@ const plan = (output: string, heal: AssemblyPlan['heal'], steps = 2): AssemblyPl
   file: 'heal-plan.yaml',
   base: 'base',
   zoo: { path: 'zoo', exclude: [] },
-  objective: { tasks: [{ data: 'clusters', metric: 'loss', weight: 1 }] },
+  objective: { tasks: [{ data: 'clusters', metric: 'loss', weight: 1, scoring: 'raw' }] },
   candidates: {
     policy: 'same-depth',
     list: [],
@@ -98,7 +98,7 @@ beforeAll(async () => {
   tasks = [
     {
       name: 'clusters',
-      task: { data: 'clusters', metric: 'loss', weight: 1 },
+      task: { data: 'clusters', metric: 'loss', weight: 1, scoring: 'raw' },
       dataset: clusters(300, 2),
     },
   ];
