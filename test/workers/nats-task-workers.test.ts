@@ -181,8 +181,11 @@ describe('NATS task workers', () => {
     }
     // The maps are activation matching's own, not what weight matching would have sent back.
     expect(differsFromWeights).toBe(true);
-    // Every alignment ran on the worker.
-    expect(worker.log().match(/align [0-9a-f]{12} done/g)?.length).toBe(candidates.length);
+    // Every alignment ran on the worker (it logs after storing the result, so the line may come a little later).
+    await waitFor(
+      'the worker to log every alignment',
+      async () => (worker.log().match(/align [0-9a-f]{12} done/g)?.length ?? 0) === candidates.length,
+    );
 
     // Without examples the tasks fail as alignment in this process does, each with the reason.
     const without = await d.alignCandidates(base, zooOf, candidates.slice(0, 1), settings, 8);
