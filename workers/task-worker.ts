@@ -22,6 +22,7 @@ import type { ArchitectureSpec } from '../src/spec/architecture-spec.js';
 import type { FloatTensor } from '../src/tensor/tensor.js';
 import { describeServers } from './nats/connection-options.js';
 import { DatasetCache } from './nats/dataset-cache.js';
+import { ExamplesCache } from './nats/examples-cache.js';
 import { DEFAULT_STOP_GRACE_MS, DEFAULT_TASK_DEADLINE_MS } from './nats/nats-defaults.js';
 import { BadTaskError, NatsUnavailableError, TaskDeadlineError } from './nats/nats-errors.js';
 import { NatsResultStore, type RecordOutcome } from './nats/result-store.js';
@@ -81,7 +82,9 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<Runni
   const consumerInfo = await jsm.consumers.info(TASK_STREAM, poolConsumerName(options.pool));
   const ackWaitMs = millis(consumerInfo.config.ack_wait ?? 0) || options.ackWaitMs;
   const maxDeliver = consumerInfo.config.max_deliver ?? options.maxDeliver;
-  const tensors = new TensorCache(await NatsTensorStore.open(js), options.cacheBytes);
+  const store = await NatsTensorStore.open(js);
+  const tensors = new TensorCache(store, options.cacheBytes);
+  const examples = new ExamplesCache((hash) => store.getTensor(hash));
   const results = await NatsResultStore.open(js);
   const datasets = new DatasetCache(options.dataDir);
   const threads = createTaskThreadPool(options.concurrency);
@@ -95,6 +98,7 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<Runni
     tensors,
     results,
     datasets,
+    examples,
     threads,
     abandon: abandon.signal,
   };
@@ -172,6 +176,7 @@ interface TaskContext {
   readonly tensors: TensorCache;
   readonly results: NatsResultStore;
   readonly datasets: DatasetCache;
+  readonly examples: ExamplesCache;
   readonly threads: Piscina<ThreadTask, ThreadOutcome>;
   /** Aborted when a stopping worker's grace is over: running tasks are left for redelivery. */
   readonly abandon: AbortSignal;
@@ -220,8 +225,9 @@ async function handleMessage(msg: JsMsg, context: TaskContext): Promise<void> {
       return;
     }
     const task = envelope.task;
-    if (task.kind === 'evaluate' && task.backend !== options.backend) {
-      const reason = `needs backend ${task.backend}, this worker runs ${options.backend}; route it to a pool whose workers run ${task.backend}`;
+    const backend = backendNeeded(task);
+    if (backend !== undefined && backend !== options.backend) {
+      const reason = `needs backend ${backend}, this worker runs ${options.backend}; route it to a pool whose workers run ${backend}`;
       if (delivery >= context.maxDeliver) {
         await storeWithRetry(context, key, failure(kind, 'BackendMismatch', reason, id));
         msg.term();
@@ -302,6 +308,13 @@ async function handleMessage(msg: JsMsg, context: TaskContext): Promise<void> {
     clearTimeout(deadline);
     context.abandon.removeEventListener('abort', onAbandon);
   }
+}
+
+/** The backend a task's numbers must come from: evaluations', and activation statistics' of an alignment. */
+function backendNeeded(task: ValidTask): string | undefined {
+  if (task.kind === 'evaluate') return task.backend;
+  if (task.kind === 'align') return task.statistics?.backend;
+  return undefined;
 }
 
 /** The work's result, or the abort's reason as soon as the signal fires (the work is left to settle unseen). */
@@ -421,9 +434,12 @@ async function prepareThreadTask(
       };
     }
     case 'align': {
-      const [base, zoo] = await Promise.all([
+      const [base, zoo, statistics] = await Promise.all([
         fetchTensors(task.base.tensors, context, key),
         fetchTensors(task.zoo.tensors, context, key),
+        task.statistics === undefined
+          ? undefined
+          : context.examples.get(task.statistics.features, context.options.cacheBytes),
       ]);
       checkWidths(task.base.widths, task.base.spec, base, `task ${key} base`);
       checkWidths(task.zoo.widths, task.zoo.spec, zoo, `task ${key} zoo`);
@@ -438,11 +454,19 @@ async function prepareThreadTask(
       return {
         task: {
           kind: 'align',
-          base: { spec: task.base.spec, widths: task.base.widths, tensors: basePacked },
-          zoo: { spec: task.zoo.spec, widths: task.zoo.widths, tensors: zooPacked },
+          base: {
+            spec: task.base.spec,
+            widths: task.base.widths,
+            tensors: basePacked,
+            config: task.base.config,
+          },
+          zoo: { spec: task.zoo.spec, widths: task.zoo.widths, tensors: zooPacked, config: task.zoo.config },
           candidate: task.candidate,
           settings: task.settings,
           seed: task.seed,
+          ...(task.statistics === undefined || statistics === undefined
+            ? {}
+            : { statistics: { backend: task.statistics.backend as BackendName, data: statistics } }),
         },
         transfer: [basePacked.weights.buffer as ArrayBuffer, zooPacked.weights.buffer as ArrayBuffer],
       };

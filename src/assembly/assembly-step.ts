@@ -53,11 +53,12 @@ export interface StepInputs {
   readonly ancestor?: ReadonlyMap<string, FloatTensor>;
   /**
    * Aligns candidates somewhere else (task workers); by default each is aligned here in turn. A candidate that
-   * cannot be aligned comes back with the reason.
+   * cannot be aligned comes back with the reason. `statistics`: the step's examples for activation matching.
    */
   readonly alignCandidates?: (
     base: ModelInMemory,
     candidates: readonly Candidate[],
+    statistics: Dataset | undefined,
   ) => Promise<CandidateAlignment[]>;
   /** Evaluates models on the first `examples` examples of each task, for ranking candidates before the grid. */
   readonly evaluateOnFirst: (
@@ -121,7 +122,7 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
       }
       return out;
     });
-  for (const result of await alignAll(inputs.base, inputs.candidates)) {
+  for (const result of await alignAll(inputs.base, inputs.candidates, inputs.statistics)) {
     const zoo = await inputs.zooModel(result.candidate.model);
     const ref: CandidateRef = { ...result.candidate, modelSha256: zoo.sha256 };
     const reason =

@@ -132,7 +132,7 @@ export class MissingProbeDataError extends MalError {
 function requireProbe(probe: ActivationProbe | undefined): ActivationProbe {
   if (probe === undefined) {
     throw new MissingProbeDataError(
-      'alignment.match is activations but no examples were given to measure activations on (plan field statistics.data); remote alignment on task workers does not carry data yet: align in process or use match: weights',
+      'alignment.match is activations but no examples were given to measure activations on: give the plan statistics.data, or objective tasks whose data stands in for it',
     );
   }
   return probe;

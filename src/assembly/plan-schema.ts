@@ -136,7 +136,7 @@ export const mergeSettingsShape = {
     .enum(['none', 'repair'])
     .default('none')
     .describe(
-      "repair: after the merge at every λ > 0, set each merged hidden unit's pre-activation mean and standard deviation (measured on the `statistics` examples) to (1−λ)·base + λ·aligned target by an affine correction of its weights and bias (REPAIR, against the variance collapse of interpolation); BatchNorm statistics are recomputed on those examples instead. The output layer is never corrected. MLP and VGG-style CNN models only. none: no correction.",
+      "repair: after the merge at every λ > 0, set each merged hidden unit's pre-activation mean and standard deviation (measured on the `statistics` examples) to (1−λ)·base + λ·aligned target by an affine correction of its weights and bias (REPAIR, against the variance collapse of interpolation); a mix of several donors (merge.donors) gets w₀·base + Σ wᵢ·aligned donor i, with each layer's weights; BatchNorm statistics are recomputed on those examples instead. The output layer is never corrected. MLP and VGG-style CNN models only. none: no correction.",
     ),
 };
 

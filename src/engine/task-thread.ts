@@ -31,6 +31,14 @@ export interface ThreadAlignModel {
   readonly spec: ArchitectureSpec;
   readonly widths: readonly (readonly [string, number])[];
   readonly tensors: PackedTensors;
+  readonly config?: ForwardConfig;
+}
+
+/** The examples activation matching runs both models on, and the backend it must run them on. */
+export interface ThreadStatistics {
+  readonly backend: BackendName;
+  /** Features in SharedArrayBuffers: every alignment task on these examples reads the same memory. */
+  readonly data: Dataset;
 }
 
 export interface ThreadAlignTask {
@@ -40,6 +48,7 @@ export interface ThreadAlignTask {
   readonly candidate: Candidate;
   readonly settings: AlignmentSettings;
   readonly seed: number;
+  readonly statistics?: ThreadStatistics;
 }
 
 export interface ThreadNoopTask {
@@ -97,13 +106,16 @@ export async function runTask(task: ThreadTask): Promise<TaskOutput> {
         spec: m.spec,
         widths: new Map(m.widths),
         tensors: unpackTensors(m.tensors),
+        ...(m.config === undefined ? {} : { config: m.config }),
       });
+      if (task.statistics !== undefined) await initBackend(task.statistics.backend);
       const aligned = await alignCandidate(
         side(task.base),
         side(task.zoo),
         task.candidate,
         task.settings,
         task.seed,
+        task.statistics === undefined ? undefined : { data: task.statistics.data },
       );
       return {
         spaces: spaceMapsToDocument(aligned.maps.values()),

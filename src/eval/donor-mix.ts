@@ -1,5 +1,7 @@
 import type { FloatTensor } from '../tensor/tensor.js';
-import type { InterpolationPath } from './interpolation-path.js';
+import { hiddenLayers, type LayerStatistics } from './activation-statistics.js';
+import type { InterpolationPath, PathRepair } from './interpolation-path.js';
+import { type RepairDonor, repairWeighted } from './repair.js';
 
 /** One donor of a mix: its path from the base, and the base layer each tensor it merges belongs to. */
 export interface MixDonor {
@@ -19,7 +21,9 @@ export interface DonorWeight {
  * tensor, where a donor's weight may differ per layer. One donor walks its own path (any merge method, the weight
  * being λ); several are summed as `θ + Σ wᵢ·(Tᵢ − θ)` with `Tᵢ` the path's end (λ = 1), which is the formula above
  * only for a method that is linear in λ (MAL's interpolation, where an unmatched entry's end is zero or, with
- * `keep`, the base's own value), so plans refuse several donors with any other method.
+ * `keep`, the base's own value), so plans refuse several donors with any other method. When the donors' paths
+ * REPAIR, the sum is REPAIRed too: each merged unit's pre-activation statistics are set to `w₀·base + Σ wᵢ·donor i`
+ * of the endpoints (see `repairWeighted`), with the weights of that unit's layer.
  */
 export class DonorMix {
   private readonly ends = new Map<number, Map<string, FloatTensor>>();
@@ -60,7 +64,47 @@ export class DonorMix {
       }
       out.set(name, { shape: tensor.shape, data });
     }
-    return out;
+    return this.repaired(out, weights);
+  }
+
+  /** The summed mix REPAIRed by its weights, when the donors' paths REPAIR; the sum itself otherwise. */
+  private repaired(mix: Map<string, FloatTensor>, weights: readonly DonorWeight[]): Map<string, FloatTensor> {
+    const repairs = this.donors.map((d) => d.path.repair());
+    const first = repairs[0];
+    if (first === undefined) {
+      if (repairs.some((r) => r !== undefined))
+        throw new RangeError('donors of one mix must all REPAIR or none');
+      return mix;
+    }
+    const paths: PathRepair[] = [];
+    for (const r of repairs) {
+      if (r === undefined) throw new RangeError('donors of one mix must all REPAIR or none');
+      paths.push(r);
+    }
+    const corrected = new Set(paths.flatMap((r) => r.endpoints.layers.map((l) => l.name)));
+    const base = new Map<string, LayerStatistics>();
+    for (const r of paths) for (const [layer, statistics] of r.endpoints.base) base.set(layer, statistics);
+    const donors: RepairDonor[] = paths.map((r, i) => ({
+      statistics: r.endpoints.target,
+      maps: r.maps,
+      unmatched: r.unmatched,
+      weightIn: (layer) => {
+        const unit = this.donors[i].tensorLayers.get(`${layer}.weight`);
+        const w = weights[i];
+        if (unit === undefined || w === undefined) return 0;
+        return w.layerWeights?.[unit] ?? w.weight;
+      },
+    }));
+    return repairWeighted(
+      mix,
+      {
+        layers: hiddenLayers(first.settings.spec).filter((l) => corrected.has(l.name)),
+        base,
+        batchNorm: paths.some((r) => r.endpoints.batchNorm),
+        donors,
+      },
+      first.settings,
+    );
   }
 
   /** One donor: each tensor from the path at its layer's weight, one pass over the weights per distinct weight. */
@@ -88,7 +132,7 @@ export class DonorMix {
   private endOf(index: number): Map<string, FloatTensor> {
     let end = this.ends.get(index);
     if (end === undefined) {
-      end = this.donors[index].path.at(1);
+      end = this.donors[index].path.end();
       this.ends.set(index, end);
     }
     return end;

@@ -14,6 +14,14 @@ import {
 import type { FloatTensor } from '../tensor/tensor.js';
 import { type RepairEndpoints, type RepairSettings, repairEndpoints, repairMerged } from './repair.js';
 
+/** A path's REPAIR: the settings, both endpoints' statistics (measured once), its maps and unmatched policy. */
+export interface PathRepair {
+  readonly settings: RepairSettings;
+  readonly endpoints: RepairEndpoints;
+  readonly maps: SpaceMaps;
+  readonly unmatched: UnmatchedPolicy;
+}
+
 /** How a path merges: the method with its parameters, and what the method may need besides the two models. */
 export interface PathMerge {
   readonly choice: MergeMethodChoice;
@@ -74,16 +82,35 @@ export class InterpolationPath {
    */
   at(lambda: number): Map<string, FloatTensor> {
     const merged = this.mergedAt(lambda);
-    const { repair, choice } = this.merge;
+    const repair = this.repair();
     if (repair === undefined || lambda === 0) return merged;
+    return repairMerged(merged, lambda, repair.endpoints, repair.maps, repair.unmatched, repair.settings);
+  }
+
+  /**
+   * The path's end (λ = 1) before any REPAIR: the target mapped into the base's frame where the merge pairs
+   * tensors. A mix of several donors sums these ends and REPAIRs the sum once, by its own weights.
+   */
+  end(): Map<string, FloatTensor> {
+    return this.mergedAt(1);
+  }
+
+  /** What REPAIR of this path (or of a mix it is a donor of) reads; undefined when the path has no repair. */
+  repair(): PathRepair | undefined {
+    const { repair, choice } = this.merge;
+    if (repair === undefined) return undefined;
     this.endpoints ??= repairEndpoints(
       repair,
       new Set(this.mapped.keys()),
       this.baseTensors,
       this.mergedAt(1),
     );
-    const unmatched = choice.method === 'mal' ? choice.unmatched : 'zero';
-    return repairMerged(merged, lambda, this.endpoints, this.maps, unmatched, repair);
+    return {
+      settings: repair,
+      endpoints: this.endpoints,
+      maps: this.maps,
+      unmatched: choice.method === 'mal' ? choice.unmatched : 'zero',
+    };
   }
 
   private mergedAt(lambda: number): Map<string, FloatTensor> {

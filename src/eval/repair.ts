@@ -1,7 +1,8 @@
 /**
  * REPAIR (Jordan et al., 2023; MAL §7): interpolating aligned units shrinks their spread. After a merge at λ,
  * each merged hidden unit's pre-activation mean and standard deviation, measured on unlabelled data, are set to
- * `(1−λ)·stat_base + λ·stat_target`, by an affine correction folded into the unit's weight row and bias; layers
+ * `(1−λ)·stat_base + λ·stat_target` (for a mix of several donors `w₀·stat_base + Σ wᵢ·stat_i`), by an affine
+ * correction folded into the unit's weight row and bias; layers
  * followed by BatchNorm get the BatchNorm's running statistics reset on the data instead. The output (logit)
  * layer is never corrected.
  */
@@ -72,10 +73,8 @@ export function repairEndpoints(
 }
 
 /**
- * The merged model at λ with REPAIR applied, layer by layer in network order: each layer is measured on the
- * model as corrected so far, so a correction accounts for the ones before it. A unit no target unit lands on
- * (its output map sends it nowhere) takes target statistic 0 under `unmatched: zero` and the base's under
- * `keep`. Returns a new map; uncorrected tensors are shared with `merged`.
+ * The merged model at λ with REPAIR applied: `repairWeighted` with the base weighing 1−λ and the aligned target λ
+ * in every corrected layer.
  */
 export function repairMerged(
   merged: ReadonlyMap<string, FloatTensor>,
@@ -85,31 +84,89 @@ export function repairMerged(
   unmatched: UnmatchedPolicy,
   settings: RepairSettings,
 ): Map<string, FloatTensor> {
+  return repairWeighted(
+    merged,
+    {
+      layers: endpoints.layers,
+      base: endpoints.base,
+      batchNorm: endpoints.batchNorm,
+      donors: [{ statistics: endpoints.target, maps, unmatched, weightIn: () => lambda }],
+    },
+    settings,
+  );
+}
+
+/** One aligned donor of a weighted merge, as REPAIR sees it. */
+export interface RepairDonor {
+  /** The donor endpoint's pre-activation statistics, measured on the donor mapped into the base's frame. */
+  readonly statistics: ReadonlyMap<string, LayerStatistics>;
+  /** Its maps: a base unit its output map sends nowhere received no donor unit. */
+  readonly maps: SpaceMaps;
+  readonly unmatched: UnmatchedPolicy;
+  /** Its weight wᵢ in a layer; 0 where it does not merge that layer. */
+  readonly weightIn: (layer: string) => number;
+}
+
+/** The base's and the donors' statistics of the layers a weighted merge corrects. */
+export interface WeightedRepair {
+  /** Merged hidden layers without a BatchNorm after them, in network order. */
+  readonly layers: readonly LayerSpec[];
+  readonly base: ReadonlyMap<string, LayerStatistics>;
+  readonly batchNorm: boolean;
+  readonly donors: readonly RepairDonor[];
+}
+
+/**
+ * REPAIR of a weighted merge `θ ← w₀·θ + Σ wᵢ·Tᵢ(θᵢ)` (w₀ = 1 − Σ wᵢ, per layer): each corrected layer's units get
+ * pre-activation mean and standard deviation `w₀·stat_base + Σ wᵢ·stat_i`, layer by layer in network order, each
+ * layer measured on the model as corrected so far, so a correction accounts for the ones before it. A unit donor i
+ * sends no unit onto takes stat_i = 0 under `unmatched: zero` and the base's under `keep`. A layer no donor weighs
+ * is left alone. Returns a new map; uncorrected tensors are shared with `merged`.
+ */
+export function repairWeighted(
+  merged: ReadonlyMap<string, FloatTensor>,
+  repair: WeightedRepair,
+  settings: RepairSettings,
+): Map<string, FloatTensor> {
   let tensors = new Map(merged);
-  if (endpoints.batchNorm)
+  if (repair.batchNorm)
     tensors = resetBatchNormStatistics({ ...settings, tensors }, settings.data, settings.options);
-  for (const layer of endpoints.layers) {
-    const base = endpoints.base.get(layer.name);
-    const target = endpoints.target.get(layer.name);
-    if (base === undefined || target === undefined) {
-      throw new ActivationStatisticsError(`REPAIR: no endpoint statistics for layer '${layer.name}'`);
+  for (const layer of repair.layers) {
+    const base = repair.base.get(layer.name);
+    if (base === undefined) {
+      throw new ActivationStatisticsError(`REPAIR: no base statistics for layer '${layer.name}'`);
     }
+    const donors = repair.donors
+      .map((donor) => ({ donor, weight: donor.weightIn(layer.name) }))
+      .filter(({ weight }) => weight !== 0)
+      .map(({ donor, weight }) => {
+        const statistics = donor.statistics.get(layer.name);
+        if (statistics === undefined) {
+          throw new ActivationStatisticsError(`REPAIR: no donor statistics for layer '${layer.name}'`);
+        }
+        const map = layer.output === null ? undefined : donor.maps.get(layer.output)?.map;
+        return { weight, statistics, map, unmatched: donor.unmatched };
+      });
+    if (donors.length === 0) continue;
     const measured = layerStatistics({ ...settings, tensors }, settings.data, settings.options, [
       layer.name,
     ]).get(layer.name);
     if (measured === undefined) {
       throw new ActivationStatisticsError(`REPAIR: layer '${layer.name}' was not measured`);
     }
-    const map = layer.output === null ? undefined : maps.get(layer.output)?.map;
+    const baseWeight = 1 - donors.reduce((sum, d) => sum + d.weight, 0);
     const units = base.pre.mean.length;
     const scale = new Float64Array(units);
     const shift = new Float64Array(units);
     for (let i = 0; i < units; i++) {
-      const orphan = map !== undefined && map[i] === -1;
-      const targetMean = orphan ? (unmatched === 'zero' ? 0 : base.pre.mean[i]) : target.pre.mean[i];
-      const targetStd = orphan ? (unmatched === 'zero' ? 0 : base.pre.std[i]) : target.pre.std[i];
-      const goalMean = (1 - lambda) * base.pre.mean[i] + lambda * targetMean;
-      const goalStd = (1 - lambda) * base.pre.std[i] + lambda * targetStd;
+      let goalMean = baseWeight * base.pre.mean[i];
+      let goalStd = baseWeight * base.pre.std[i];
+      for (const d of donors) {
+        const orphan = d.map !== undefined && d.map[i] === -1;
+        const keep = d.unmatched === 'keep';
+        goalMean += d.weight * (orphan ? (keep ? base.pre.mean[i] : 0) : d.statistics.pre.mean[i]);
+        goalStd += d.weight * (orphan ? (keep ? base.pre.std[i] : 0) : d.statistics.pre.std[i]);
+      }
       const std = measured.pre.std[i];
       scale[i] = std > DEAD_UNIT_STD ? goalStd / std : 1;
       // New pre-activation: (z − μ_measured)·scale + μ_goal.

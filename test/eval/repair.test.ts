@@ -3,6 +3,7 @@ import { activationMatching } from '../../src/align/activation-matching.js';
 import { planAlignment, withTensors } from '../../src/align/alignment-problem.js';
 import { initBackend } from '../../src/compute/backend.js';
 import type { Dataset } from '../../src/data/dataset.js';
+import { DonorMix, type DonorWeight } from '../../src/eval/donor-mix.js';
 import { InterpolationPath } from '../../src/eval/interpolation-path.js';
 import type { UnmatchedPolicy } from '../../src/merge/mal-interpolation.js';
 import type { FloatTensor } from '../../src/tensor/tensor.js';
@@ -157,5 +158,104 @@ describe('REPAIR', () => {
     expect(merged.get('classifier.3.weight')).toEqual(plain.at(0.5).get('classifier.3.weight'));
     // The merged function at λ = 0.5 runs in the reference forward pass (eval BatchNorm, the reset statistics).
     expect(vggForward(merged, base.config, images).every((row) => row.every(Number.isFinite))).toBe(true);
+  });
+});
+
+describe('REPAIR of a mix of several donors', () => {
+  beforeAll(async () => {
+    await initBackend('cpu');
+  });
+
+  const rows = randomVectors(300, 10, 8);
+  const data = datasetOf(rows, [10]);
+  // Every tensor of the 3-layer MLP is merged, each belonging to its own layer.
+  const tensorLayers = new Map(
+    [1, 2, 3].flatMap((k) => [
+      [`fc${k}.weight`, `fc${k}`],
+      [`fc${k}.bias`, `fc${k}`],
+    ]) as [string, string][],
+  );
+
+  it.each(['zero', 'keep'] as const)(
+    'gives every merged hidden unit w₀·base + Σ wᵢ·donor i of the endpoint statistics (unmatched %s)',
+    (unmatched) => {
+      const base = makeMlp({ widths: [10, 12, 9, 4], naming: 'fc', seed: 11 }).tensors;
+      // One donor narrower (some base units receive nothing), one wider, in the hidden spaces.
+      const narrow = pathOf(
+        base,
+        makeMlp({ widths: [10, 8, 7, 4], naming: 'fc', seed: 12 }).tensors,
+        {},
+        data,
+        unmatched,
+      );
+      const wide = pathOf(
+        base,
+        makeMlp({ widths: [10, 16, 11, 4], naming: 'fc', seed: 13 }).tensors,
+        {},
+        data,
+        unmatched,
+      );
+      const weights: DonorWeight[] = [{ weight: 0.3 }, { weight: 0.25, layerWeights: { fc2: 0.45 } }];
+      const weightOf = (donor: number, layer: string) =>
+        weights[donor].layerWeights?.[layer] ?? weights[donor].weight;
+      const repaired = new DonorMix(base, [
+        { path: narrow.repaired, tensorLayers },
+        { path: wide.repaired, tensorLayers },
+      ]).at(weights);
+      const plainMix = new DonorMix(base, [
+        { path: narrow.plain, tensorLayers },
+        { path: wide.plain, tensorLayers },
+      ]).at(weights);
+
+      const got = hiddenPre(repaired, 3, rows);
+      const atBase = hiddenPre(base, 3, rows);
+      const ends = [hiddenPre(narrow.plain.at(1), 3, rows), hiddenPre(wide.plain.at(1), 3, rows)];
+      const before = hiddenPre(plainMix, 3, rows);
+      let orphans = 0;
+      let collapsed = 0;
+      for (const k of [0, 1]) {
+        const layer = `fc${k + 1}`;
+        const space = specOf(base, {}).layers[k].output!;
+        const maps = [narrow.maps.get(space)!.map, wide.maps.get(space)!.map];
+        const w = [weightOf(0, layer), weightOf(1, layer)];
+        const w0 = 1 - w[0] - w[1];
+        for (let u = 0; u < got[k][0].length; u++) {
+          const [mb, sb] = unitMoments(atBase[k], u);
+          let goalMean = w0 * mb;
+          let goalStd = w0 * sb;
+          for (const d of [0, 1]) {
+            const orphan = maps[d][u] === -1;
+            if (orphan) orphans++;
+            const [mt, st] = orphan ? (unmatched === 'zero' ? [0, 0] : [mb, sb]) : unitMoments(ends[d][k], u);
+            goalMean += w[d] * mt;
+            goalStd += w[d] * st;
+          }
+          const [m, s] = unitMoments(got[k], u);
+          expect(m).toBeCloseTo(goalMean, 3);
+          expect(s).toBeCloseTo(goalStd, 3);
+          if (unitMoments(before[k], u)[1] < goalStd - 1e-3) collapsed++;
+        }
+      }
+      // The cases the test is about did occur: base units the narrow donor left unmatched, and spreads the plain
+      // mix shrank.
+      expect(orphans).toBeGreaterThan(0);
+      expect(collapsed).toBeGreaterThan(0);
+      // The output layer is mixed but never corrected.
+      expect(repaired.get('fc3.weight')).toEqual(plainMix.get('fc3.weight'));
+      expect(repaired.get('fc3.bias')).toEqual(plainMix.get('fc3.bias'));
+    },
+  );
+
+  it('gives one donor exactly its REPAIRed path', () => {
+    const base = makeMlp({ widths: [10, 12, 9, 4], naming: 'fc', seed: 14 }).tensors;
+    const donor = pathOf(
+      base,
+      makeMlp({ widths: [10, 8, 9, 4], naming: 'fc', seed: 15 }).tensors,
+      {},
+      data,
+      'zero',
+    );
+    const mix = new DonorMix(base, [{ path: donor.repaired, tensorLayers }]);
+    expect(mix.at([{ weight: 0.35 }])).toEqual(donor.repaired.at(0.35));
   });
 });

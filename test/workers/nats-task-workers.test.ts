@@ -146,6 +146,52 @@ describe('NATS task workers', () => {
     expect(worker.log()).toMatch(/backend wasm: evaluate [0-9a-f]{12} done/);
   });
 
+  it('aligns by activations on a worker with the examples sent by hash, the maps byte-identical to this process', async () => {
+    const worker = spawnWorker(server.url, 'activations', ['--concurrency', '2']);
+    const d = await dispatcher('activations');
+    const base = modelInMemory(makeMlp({ widths: [12, 16, 10, 4], naming: 'layers', seed: 31 }).tensors);
+    const zoos = [
+      modelInMemory(makeMlp({ widths: [12, 24, 8, 4], naming: 'layers', seed: 32 }).tensors),
+      modelInMemory(makeMlp({ widths: [12, 16, 10, 4], naming: 'layers', seed: 33 }).tensors),
+    ];
+    const units = transplantUnits(base.spec).map((u) => u.name);
+    const candidates = [
+      { model: 'narrow', layers: [units[0]], baseLayers: [units[0]] },
+      { model: 'narrow', layers: units.slice(0, 2), baseLayers: units.slice(0, 2) },
+      { model: 'same', layers: units, baseLayers: units },
+    ];
+    const zooOf = (id: string) => (id === 'narrow' ? zoos[0] : zoos[1]);
+    const settings = { ...DEFAULT_ALIGNMENT, match: 'activations' as const };
+    // The first 200 of 300 examples, as a step cuts the plan's statistics examples: a view into a larger buffer.
+    const all = await loadDataset(small, { layout: 'flat' });
+    const examples: Dataset = { ...all, count: 200, features: all.features.subarray(0, 200 * 12) };
+    const remote = await d.alignCandidates(base, zooOf, candidates, settings, 7, examples);
+    let differsFromWeights = false;
+    for (const [i, candidate] of candidates.entries()) {
+      const zoo = zooOf(candidate.model);
+      const reference = await alignCandidate(base, zoo, candidate, settings, 7, { data: examples });
+      const got = remote[i].aligned;
+      expect(got, remote[i].error).toBeDefined();
+      expect(got?.preScore).toBe(reference.preScore);
+      expect(got?.mapHashes).toEqual(reference.mapHashes);
+      for (const [space, m] of reference.maps) expect(got?.maps.get(space)?.map).toEqual(m.map);
+      const byWeights = await alignCandidate(base, zoo, candidate, DEFAULT_ALIGNMENT, 7);
+      if (JSON.stringify(byWeights.mapHashes) !== JSON.stringify(reference.mapHashes))
+        differsFromWeights = true;
+    }
+    // The maps are activation matching's own, not what weight matching would have sent back.
+    expect(differsFromWeights).toBe(true);
+    // Every alignment ran on the worker (it logs after storing the result, so the line may come a little later).
+    await waitFor(
+      'the worker to log every alignment',
+      async () => (worker.log().match(/align [0-9a-f]{12} done/g)?.length ?? 0) === candidates.length,
+    );
+
+    // Without examples the tasks fail as alignment in this process does, each with the reason.
+    const without = await d.alignCandidates(base, zooOf, candidates.slice(0, 1), settings, 8);
+    expect(without[0].error).toMatch(/no examples were given to measure activations on/);
+  });
+
   it('redelivers the task of a worker killed mid-task to another worker, same numbers', async () => {
     const first = spawnWorker(server.url, 'kill', ['--concurrency', '1', '--ack-wait-ms', '1500']);
     const d = await dispatcher('kill');

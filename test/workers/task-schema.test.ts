@@ -75,6 +75,35 @@ describe('task messages', () => {
     );
   });
 
+  it("reads activation matching's examples and models' forward settings, and refuses bad ones", () => {
+    const byActivations: TaskInput = {
+      ...align,
+      base: { ...align.base, config: { activation: 'relu' } },
+      zoo: { ...align.zoo, config: {} },
+      settings: { ...DEFAULT_ALIGNMENT, match: 'activations' },
+      statistics: { backend: 'wasm', features: 'b'.repeat(64) },
+    };
+    const decoded = decodeTaskMessage(encodeEnvelope(byActivations).bytes).task;
+    expect(decoded.kind === 'align' && decoded.statistics).toEqual({
+      backend: 'wasm',
+      features: 'b'.repeat(64),
+    });
+    expect(decoded.kind === 'align' && decoded.base.config).toEqual({ activation: 'relu' });
+    const statistics = (value: object) => message({ ...byActivations, statistics: value });
+    expect(refusal(statistics({ backend: 'wasm', features: 'not-a-hash' })).message).toMatch(
+      /task\.statistics\.features: expected a hex sha256/,
+    );
+    expect(refusal(statistics({ backend: 'gpu-of-the-future', features: hash })).message).toMatch(
+      /task\.statistics\.backend/,
+    );
+    expect(refusal(statistics({ backend: 'wasm', features: hash, labels: hash })).message).toMatch(
+      /task\.statistics.*labels/,
+    );
+    expect(
+      refusal(message({ ...byActivations, zoo: { ...align.zoo, config: { activation: [1] } } })).message,
+    ).toMatch(/task\.zoo\.config\.activation/);
+  });
+
   it('refuses a negative, fractional or reversed data range', () => {
     const data = (d: object) => ({ ...evaluate, data: { ...evaluate.data, ...d } });
     expect(refusal(message(data({ start: -1 }))).message).toMatch(/task\.data\.start/);

@@ -21,6 +21,7 @@ import type { Candidate } from '../../src/assembly/candidates.js';
 import type { Evaluated, TaskResult } from '../../src/assembly/lineage.js';
 import { objectiveOf } from '../../src/assembly/loop-policy.js';
 import type { BackendName } from '../../src/compute/backend.js';
+import type { Dataset } from '../../src/data/dataset.js';
 import { MalError } from '../../src/errors.js';
 import type { TaskScoring } from '../../src/eval/calibrated-evaluation.js';
 import type { ForwardConfig } from '../../src/eval/forward.js';
@@ -191,14 +192,24 @@ export class NatsTaskDispatcher {
     });
   }
 
-  /** Aligns every candidate on the pool; a candidate that cannot be aligned comes back with its reason. */
+  /**
+   * Aligns every candidate on the pool; a candidate that cannot be aligned comes back with its reason. Activation
+   * matching runs both models on `statistics`, which travel once, by hash, with every task; without them its
+   * tasks fail as alignment in this process would.
+   */
   async alignCandidates(
     base: ModelInMemory,
     zooModel: (id: string) => ModelInMemory | Promise<ModelInMemory>,
     candidates: readonly Candidate[],
     settings: AlignmentSettings,
     seed: number,
+    statistics?: Dataset,
   ): Promise<CandidateAlignment[]> {
+    const byActivations = settings.match === 'activations';
+    const examples =
+      byActivations && statistics !== undefined
+        ? { backend: this.backend, features: await this.uploadTensor(examplesTensor(statistics)) }
+        : undefined;
     const inputs: TaskInput[] = [];
     const sides: { zoo: ModelInMemory; pairs: [string, string][]; task: number }[] = [];
     const out: CandidateAlignment[] = [];
@@ -213,10 +224,14 @@ export class NatsTaskDispatcher {
         out.push({ candidate, error: error.message });
         continue;
       }
+      // Activation matching runs the whole model; weight matching reads only the transplanted units' tensors.
       const side = async (m: ModelInMemory, names: Set<string>): Promise<AlignModelInput> => ({
         spec: m.spec,
         widths: [...m.widths],
-        tensors: await this.uploadTensors([...m.tensors].filter(([name]) => names.has(name))),
+        tensors: await this.uploadTensors(
+          byActivations ? m.tensors : [...m.tensors].filter(([name]) => names.has(name)),
+        ),
+        ...(byActivations ? { config: m.config ?? {} } : {}),
       });
       sides.push({ zoo, pairs, task: out.length });
       out.push({ candidate });
@@ -227,6 +242,7 @@ export class NatsTaskDispatcher {
         candidate: { model: candidate.model, layers: candidate.layers, baseLayers: candidate.baseLayers },
         settings,
         seed,
+        ...(examples === undefined ? {} : { statistics: examples }),
       });
     }
     const records = await this.run(inputs);
@@ -337,6 +353,12 @@ export function alignedCandidateOf(
   const maps = parseMapsDocument(output, source);
   checkMapsFitPlan(problem, maps, source);
   return { problem, maps, preScore: output.preScore, mapHashes: { ...output.mapHashes } };
+}
+
+/** A data set's examples as one tensor `[count, ...exampleShape]` (labels are not sent: statistics do not read them). */
+function examplesTensor(data: Dataset): FloatTensor {
+  const size = data.exampleShape.reduce((a, b) => a * b, 1);
+  return { shape: [data.count, ...data.exampleShape], data: data.features.subarray(0, data.count * size) };
 }
 
 /** The task's output, or TaskFailedError with the error its worker recorded. */

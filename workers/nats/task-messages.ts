@@ -40,11 +40,26 @@ export interface EvaluateTaskInput {
   readonly data: DataBatch;
 }
 
-/** A model side of an alignment: only the tensors the transplanted units touch. */
+/**
+ * A model side of an alignment: only the tensors the transplanted units touch, or, for activation matching, every
+ * tensor (the model is run) and the forward settings shapes cannot give.
+ */
 export interface AlignModelInput {
   readonly spec: ArchitectureSpec;
   readonly widths: readonly (readonly [string, number])[];
   readonly tensors: readonly TensorRef[];
+  readonly config?: ForwardConfig;
+}
+
+/**
+ * The unlabelled examples activation matching measures on, exactly those the step holds: one tensor
+ * `[count, ...exampleShape]` in the object store (fetched once per worker, like the models' tensors), and the
+ * backend the statistics must come from (they differ in the last bits between backends, and so could the maps).
+ */
+export interface StatisticsExamplesInput {
+  readonly backend: BackendName;
+  /** The sha256 of the examples tensor's Arrow IPC bytes. */
+  readonly features: string;
 }
 
 /** One candidate: zoo units aligned to the base units they would replace → maps and the data-free pre-score. */
@@ -55,6 +70,8 @@ export interface AlignTaskInput {
   readonly candidate: Candidate;
   readonly settings: AlignmentSettings;
   readonly seed: number;
+  /** Present when the settings match activations (and the step has examples). */
+  readonly statistics?: StatisticsExamplesInput;
 }
 
 /** Does nothing but read its tensors: measures what the queue itself costs. */

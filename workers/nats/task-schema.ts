@@ -30,10 +30,11 @@ const backendSchema = z.enum(BACKEND_PREFERENCES.filter((b) => b !== 'auto') as 
 
 const nameSchema = z.string().min(1).max(MAX_NAME);
 
-const tensorRefSchema = z.strictObject({
-  name: nameSchema,
-  hash: z.string().regex(TASK_KEY_PATTERN, { error: 'expected a hex sha256 (64 lowercase hex digits)' }),
-});
+const hashSchema = z
+  .string()
+  .regex(TASK_KEY_PATTERN, { error: 'expected a hex sha256 (64 lowercase hex digits)' });
+
+const tensorRefSchema = z.strictObject({ name: nameSchema, hash: hashSchema });
 
 /** Each tensor at most once: a repeated name would have the worker pack the same blob again and again. */
 const tensorRefsSchema = z.array(tensorRefSchema).superRefine((refs, context) => {
@@ -139,7 +140,10 @@ const alignModelSchema = z.strictObject({
     ]),
   ),
   tensors: tensorRefsSchema,
+  config: forwardConfigSchema.optional(),
 });
+
+const statisticsExamplesSchema = z.strictObject({ backend: backendSchema, features: hashSchema });
 
 const alignSchema = z.strictObject({
   kind: z.literal('align'),
@@ -152,6 +156,7 @@ const alignSchema = z.strictObject({
     .int()
     .min(0)
     .max(2 ** 32 - 1),
+  statistics: statisticsExamplesSchema.optional(),
 });
 
 const noopSchema = z.strictObject({

@@ -33,7 +33,8 @@ export interface AssemblySession {
 
 /**
  * Where step evaluations run: `local` in this process's thread pool; `nats` on the task-worker pools
- * (`mal worker --pool …`), through NATS. Alignment stays in the activity's process either way.
+ * (`mal worker --pool …`), through NATS, candidate alignments included (activation matching's examples travel by
+ * hash). λ curves, and REPAIR with them, are built in the activity's process either way.
  */
 export type TaskPlacement = 'local' | 'nats';
 
@@ -78,7 +79,7 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
       }));
       evaluateMany = (models) => nats.evaluateMany(models, engine.base.spec, config, tasks);
       const zooById = new Map(engine.inputs.zoo.map((z) => [z.id, z.model]));
-      alignCandidates = (base, candidates) =>
+      alignCandidates = (base, candidates, statistics) =>
         nats.alignCandidates(
           base,
           (id) => {
@@ -89,6 +90,7 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
           candidates,
           plan.alignment,
           plan.seed,
+          statistics,
         );
     }
     let listener: AssemblyEvents | undefined;

@@ -1,0 +1,58 @@
+import type { Dataset } from '../../src/data/dataset.js';
+import type { FloatTensor } from '../../src/tensor/tensor.js';
+import { BadTaskError } from './nats-errors.js';
+
+/** Example sets kept: a run measures on one, so a few cover the runs a worker serves at once. */
+const KEPT = 4;
+
+/**
+ * The unlabelled examples alignment tasks measure activations on, by the hash of their tensor: fetched once per
+ * worker and copied into shared memory, so every thread reads the same copy (as evaluation data sets are). A
+ * run's every alignment task names the same examples, so all but the first find them here.
+ */
+export class ExamplesCache {
+  private readonly entries = new Map<string, Promise<Dataset>>();
+
+  constructor(private readonly fetchTensor: (hash: string) => Promise<FloatTensor>) {}
+
+  get(hash: string, maxBytes: number): Promise<Dataset> {
+    let found = this.entries.get(hash);
+    if (found === undefined) {
+      found = this.load(hash, maxBytes);
+      this.entries.set(hash, found);
+      found.catch(() => this.entries.delete(hash));
+      while (this.entries.size > KEPT) this.entries.delete(this.entries.keys().next().value as string);
+    } else {
+      // Most recently used last, so the oldest goes first.
+      this.entries.delete(hash);
+      this.entries.set(hash, found);
+    }
+    return found;
+  }
+
+  private async load(hash: string, maxBytes: number): Promise<Dataset> {
+    const tensor = await this.fetchTensor(hash);
+    if (tensor.shape.length < 2 || tensor.shape[0] < 1) {
+      throw new BadTaskError(
+        `statistics examples ${hash}: shape [${tensor.shape.join(', ')}] is not [count ≥ 1, ...example shape]`,
+      );
+    }
+    if (tensor.data.byteLength > maxBytes) {
+      throw new BadTaskError(
+        `statistics examples ${hash}: ${tensor.data.byteLength} bytes, more than this worker's tensor memory (--cache-mb, ${maxBytes} bytes)`,
+      );
+    }
+    const features = new Float32Array(new SharedArrayBuffer(tensor.data.byteLength));
+    features.set(tensor.data);
+    const count = tensor.shape[0];
+    return {
+      name: `statistics examples ${hash.slice(0, 12)}`,
+      count,
+      exampleShape: tensor.shape.slice(1),
+      features,
+      // Statistics never read labels; a data set carries them all the same.
+      labels: new Int32Array(new SharedArrayBuffer(count * 4)),
+      classes: 1,
+    };
+  }
+}
