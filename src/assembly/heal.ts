@@ -87,16 +87,19 @@ export async function healAssembly(inputs: HealInputs): Promise<HealOutcome> {
     learningRate: settings.learningRate,
     temperature: settings.temperature,
     data: examples.source,
+    teacher: settings.teacher,
     ...(settings.examples === undefined ? {} : { examples: settings.examples }),
   };
-  const donors = acceptedDonors(inputs.steps);
+  const donors = settings.teacher === 'zoo' ? inputs.zoo.map((z) => z.id) : acceptedDonors(inputs.steps);
   if (donors.length === 0)
     return {
       record: {
         status: 'skipped',
         options,
         reason:
-          'no step accepted a donor, so the teacher would be the base alone and the model has nothing to learn from it',
+          settings.teacher === 'zoo'
+            ? 'the run loaded no zoo model, so the teacher would be the base alone'
+            : 'no step accepted a donor, so the teacher would be the base alone and the model has nothing to learn from it (heal.teacher: zoo distils the whole zoo instead)',
       },
     };
   const started = performance.now();
@@ -137,7 +140,7 @@ export async function healAssembly(inputs: HealInputs): Promise<HealOutcome> {
       record: {
         status: 'skipped',
         options,
-        reason: `no accepted donor can join the teacher ensemble (${excluded.map((e) => `${e.id}: ${e.reason}`).join('; ')})`,
+        reason: `no ${settings.teacher === 'zoo' ? 'zoo model' : 'accepted donor'} can join the teacher ensemble (${excluded.map((e) => `${e.id}: ${e.reason}`).join('; ')})`,
       },
     };
   const ensemble = datasets.map((_, i) => meanLogits(memberLogits.map((tables) => tables[i])));

@@ -56,6 +56,8 @@ export interface HealOptionsRecord {
   readonly data: string;
   /** The limit on those examples, when the plan gave one. */
   readonly examples?: number;
+  /** Who taught besides the base: the accepted donors, or the whole zoo; absent in older lineages (accepted). */
+  readonly teacher?: 'accepted' | 'zoo';
 }
 
 export type LineageHeal = HealRecord | HealSkipped;

@@ -307,6 +307,12 @@ export function planFileSchema(place: PlanPlace) {
     examples: boundedNumber({ integer: true, min: 1 })
       .optional()
       .describe('Use the first n examples of that data. Default: all of them.'),
+    teacher: z
+      .enum(['accepted', 'zoo'])
+      .default('accepted')
+      .describe(
+        "Who teaches, besides the original base: accepted (the donors the steps accepted; nothing to learn when no step accepted one) or zoo (every zoo model the run loaded that has the base's classes: the logit ensemble baseline, whatever the loop took).",
+      ),
   }).describe('Heal settings; every field has a default.');
 
   const zooMapping = strictObject({

@@ -39,7 +39,7 @@ function clusters(count: number, seed: number): Dataset {
   return { name: 'clusters', count, exampleShape: [FEATURES], features, labels, classes: 4 };
 }
 
-const HEAL = { steps: 300, batchSize: 64, learningRate: 1e-3, temperature: 1 };
+const HEAL = { steps: 300, batchSize: 64, learningRate: 1e-3, temperature: 1, teacher: 'accepted' as const };
 
 const plan = (output: string, heal: AssemblyPlan['heal'], steps = 2): AssemblyPlan => ({
   file: 'heal-plan.yaml',
@@ -314,5 +314,16 @@ describe('heal', () => {
       /no step accepted a donor/,
     );
     expect(none.lineage.baselines?.entries.map((e) => e.name)).not.toContain('assembled-healed');
+  });
+
+  it('with teacher zoo, distils the whole zoo even when no step accepted a donor', async () => {
+    const zooTaught = await run(join(dir, 'zoo-teacher'), { ...HEAL, steps: 50, teacher: 'zoo' }, 0);
+    const heal = zooTaught.lineage.heal;
+    expect(heal?.status).toBe('healed');
+    expect(zooTaught.healedModel).toBeDefined();
+    if (heal?.status === 'healed') {
+      expect(heal.options.teacher).toBe('zoo');
+      expect(heal.teacher.members.length).toBeGreaterThan(1);
+    }
   });
 });
