@@ -566,7 +566,7 @@ describe('parsePlanFile: merge fields that would be ignored are refused', () => 
 });
 
 describe('parsePlanFile: heal', () => {
-  const DEFAULTS = { steps: 500, batchSize: 128, learningRate: 1e-4, temperature: 1 };
+  const DEFAULTS = { steps: 2000, batchSize: 128, learningRate: 1e-3, temperature: 2, teacher: 'accepted' };
 
   it('is off when absent or false, the defaults when true', () => {
     expect(parse(MINIMAL).heal).toBe(false);
@@ -589,6 +589,7 @@ describe('parsePlanFile: heal', () => {
       temperature: 2,
       data: '/plans/demo/unlabelled.arrow',
       examples: 900,
+      teacher: 'accepted',
     });
   });
 
