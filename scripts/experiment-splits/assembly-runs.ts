@@ -53,7 +53,12 @@ export async function variantAvailability(
   const fields = Object.keys(variant.fields);
   const line = result.stderr.split('\n').find((l) => fields.some((f) => l.includes(f)));
   if (line === undefined) throw new MalCommandError(args, result.code, result.stderr);
-  return { available: false, reason: line.trim() };
+  // The reason without this machine's paths: "plan:10: heal: unknown key 'heal' (…)".
+  const reason = line
+    .trim()
+    .replace(/^mal plan check: /, '')
+    .replaceAll(plan, 'plan');
+  return { available: false, reason };
 }
 
 /** Runs the variant's assembly unless its lineage.json is there; returns the output folder. */

@@ -118,7 +118,9 @@ export interface ResultsInput {
 
 /** The results as markdown: the accuracy table, the difference table, the variants and the notes. */
 export function resultsMarkdown(input: ResultsInput): string {
-  const rows = [...input.replicates.map(rowOfReplicate), ...input.averages.map(rowOfAverage)];
+  // A mean over one seed would only repeat its row.
+  const averages = input.averages.filter((a) => a.seeds.length > 1);
+  const rows = [...input.replicates.map(rowOfReplicate), ...averages.map(rowOfAverage)];
   const runOf = (row: TableRow, name: string) => row.runs.find((r) => r.name === name);
   const lines: string[] = [];
   lines.push(
