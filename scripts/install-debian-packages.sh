@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests (and benches) need, when they are missing. Run as root (CI is), or it
-# says what to run. Usage: scripts/install-debian-packages.sh [test|bench]
+# says what to run. Usage: scripts/install-debian-packages.sh [test|bench|data]
+# (data: Fashion-MNIST only, for `npm run experiment:splits`)
 set -euo pipefail
 packages=(dataset-fashion-mnist)            # Fashion-MNIST for evaluation and the zoo
 if [ "${1:-test}" = test ]; then
