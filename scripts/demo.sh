@@ -6,7 +6,7 @@
 # A rerun with the output folder in place resumes from its store; this demo starts clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-debian-packages.sh demo
+bash scripts/install-debian-packages.sh data
 if [ ! -e out/demo-data/split.json ]; then
   node bin/mal.js data split fashion-mnist:train --parts 2 --bias 0.8 --holdout 2000 --seed 1 --out out/demo-data
 fi

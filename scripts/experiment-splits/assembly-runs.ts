@@ -1,6 +1,7 @@
 /**
  * The assemblies of one replicate: the plan issue 10 asks for (base, zoo, objective, candidate policy and the
- * report data, every other field at its default), the same plan with `heal: true`, and the optional variants.
+ * report data, every other field at its default), the same plan with heal (teacher: the whole zoo), and the
+ * optional variants.
  * A run whose lineage.json exists is finished and kept; the CLI refuses to overwrite an output, and a folder
  * without one is a killed run the CLI resumes from its store.
  */
@@ -18,10 +19,14 @@ export function planOf(layout: ReplicateLayout, variant: AssemblyVariant): Recor
     zoo: layout.zoo,
     objective: { tasks: [{ data: layout.holdout, metric: 'loss' }] },
     candidates: { policy: 'same-depth' },
-    ...variant.fields,
+    ...fieldsOf(layout, variant),
     report: [REPORT_DATA],
     output: layout.run(variant.name),
   };
+}
+
+function fieldsOf(layout: ReplicateLayout, variant: AssemblyVariant): Record<string, unknown> {
+  return typeof variant.fields === 'function' ? variant.fields(layout) : { ...variant.fields };
 }
 
 async function writePlan(layout: ReplicateLayout, variant: AssemblyVariant): Promise<string> {
@@ -50,7 +55,7 @@ export async function variantAvailability(
   const args = ['plan', 'check', plan];
   const result = await mal.try(args);
   if (result.code === 0) return { available: true };
-  const fields = Object.keys(variant.fields);
+  const fields = Object.keys(fieldsOf(layout, variant));
   const line = result.stderr.split('\n').find((l) => fields.some((f) => l.includes(f)));
   if (line === undefined) throw new MalCommandError(args, result.code, result.stderr);
   // The reason without this machine's paths: "plan:10: heal: unknown key 'heal' (…)".

@@ -141,15 +141,17 @@ export interface AssemblyVariant {
   /** Folder-safe name: the plan file and output folder are named after it. */
   readonly name: string;
   readonly label: string;
-  /** Plan fields added to the default plan (base, zoo, objective, candidate policy, report). */
-  readonly fields: Readonly<Record<string, unknown>>;
+  /** Plan fields added to the default plan (base, zoo, objective, candidate policy, report), or made from the replicate. */
+  readonly fields: Readonly<Record<string, unknown>> | ((layout: ReplicateLayout) => Record<string, unknown>);
 }
 
 export const DEFAULT_ASSEMBLY: AssemblyVariant = { name: 'assemble', label: 'assembled', fields: {} };
 export const HEAL_ASSEMBLY: AssemblyVariant = {
   name: 'assemble-heal',
   label: 'assembled + heal',
-  fields: { heal: true },
+  // The teacher is the whole zoo's ensemble (the reference the gap is measured to), distilled on the base's own
+  // training part read without labels: what a base's owner has, whatever the loop accepted.
+  fields: (layout) => ({ heal: { teacher: 'zoo', data: layout.part(1) } }),
 };
 
 /** Run with EXPERIMENT_VARIANTS=1: each of issue 10's options alone on top of the defaults. */
