@@ -2,7 +2,8 @@
  * The cost of one assembly step on a 16-model zoo (MLP widths 64, 128, 256, 512, four seeds each, trained briefly
  * on a synthetic 784-feature, 10-class task; base 784-128-128-10 barely trained; objective 2 000 examples):
  * wall time of a step ranked by the two-point probe (what steps did before) against the same step ranked by
- * successive halving, and with several donors and a λ per layer on top, as ratios measured in one run.
+ * successive halving, scored raw and calibrated (the default), and with several donors and a λ per layer on top,
+ * as ratios measured in one run.
  * Target: halving at most 1.5× the probe.
  *
  *   npx tsx bench/assembly-step.ts [--examples 2000] [--repeats 1]
@@ -90,16 +91,12 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
       zoo.set(`w${width}-s${s}`, inMemory(model.tensors));
     }
   }
-  const tasks: LoadedTask[] = [
-    {
-      name: 'clusters',
-      task: { data: 'clusters', metric: 'loss', weight: 1, scoring: 'raw' },
-      dataset: objective,
-    },
+  const tasksScored = (scoring: 'raw' | 'calibrated'): LoadedTask[] => [
+    { name: 'clusters', task: { data: 'clusters', metric: 'loss', weight: 1, scoring }, dataset: objective },
   ];
+  const rawTasks = tasksScored('raw');
   const evaluate = (models: readonly Map<string, FloatTensor>[], on: readonly LoadedTask[]) =>
     Promise.all(models.map((m) => evaluateOnTasks(m, base.spec, {}, on)));
-  const initial = await evaluateOnTasks(base.tensors, base.spec, {}, tasks);
 
   const basePlan = parsePlanFile(
     'base: b\nzoo: z\nobjective: {tasks: [{data: fashion-mnist:val, metric: loss}]}\n',
@@ -113,8 +110,12 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
   const { alignable } = checkCandidateCompatibility(base, (id) => zoo.get(id)!, generated, 'mal');
   console.log(`${zoo.size} zoo models, ${alignable.length} candidates, objective on ${examples} examples`);
 
-  const stepSeconds = async (plan: AssemblyPlan): Promise<{ seconds: number; objective: number }> => {
+  const stepSeconds = async (
+    plan: AssemblyPlan,
+    tasks: LoadedTask[],
+  ): Promise<{ seconds: number; objective: number; initial: number }> => {
     const started = performance.now();
+    const initial = await evaluateOnTasks(base.tensors, base.spec, {}, tasks);
     const outcome = await assemblyStep({
       plan,
       base,
@@ -130,28 +131,38 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
           tasks.map((t) => ({ ...t, dataset: slice(t.dataset, 0, Math.min(count, t.dataset.count)) })),
         ),
     });
-    return { seconds: (performance.now() - started) / 1000, objective: outcome.objectiveAfter };
+    return {
+      seconds: (performance.now() - started) / 1000,
+      objective: outcome.objectiveAfter,
+      initial: initial.objective,
+    };
   };
-  const variants: [string, AssemblyPlan][] = [
-    ['probe (before)', { ...basePlan, candidates: { ...basePlan.candidates, preScore: 'probe' } }],
-    ['halving (default)', basePlan],
+  const variants: [string, AssemblyPlan, LoadedTask[]][] = [
     [
-      'halving + 3 donors + λ per layer',
+      'probe, scored raw (before)',
+      { ...basePlan, candidates: { ...basePlan.candidates, preScore: 'probe' } },
+      rawTasks,
+    ],
+    ['halving, scored raw', basePlan, rawTasks],
+    ['halving, scored calibrated (default)', basePlan, tasksScored('calibrated')],
+    [
+      'halving + 3 donors + λ per layer, scored raw',
       { ...basePlan, merge: { ...basePlan.merge, donors: 3, perLayerLambda: true } },
+      rawTasks,
     ],
   ];
   const times = new Map<string, number[]>();
   for (let r = 0; r < repeats; r++) {
-    for (const [label, plan] of variants) {
-      const { seconds, objective: after } = await stepSeconds(plan);
+    for (const [label, plan, tasks] of variants) {
+      const { seconds, objective: after, initial } = await stepSeconds(plan, tasks);
       times.set(label, [...(times.get(label) ?? []), seconds]);
       console.log(
-        `  ${label}: ${seconds.toFixed(2)} s, objective ${initial.objective.toFixed(4)} → ${after.toFixed(4)}`,
+        `  ${label}: ${seconds.toFixed(2)} s, objective ${initial.toFixed(4)} → ${after.toFixed(4)}`,
       );
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const reference = median(times.get('probe (before)')!);
+  const reference = median(times.get('probe, scored raw (before)')!);
   for (const [label] of variants) {
     console.log(`${label}: ${(median(times.get(label)!) / reference).toFixed(2)}× the probe's step`);
   }
