@@ -25,6 +25,8 @@ export interface Lineage {
     readonly data: string;
     readonly metric: string;
     readonly weight: number;
+    /** How the loop scored models on it; absent in lineages from before scoring existed (raw). */
+    readonly scoring?: 'calibrated' | 'raw';
   }[];
   /** The objective and per-task values of the original base. */
   readonly initial: Evaluated;

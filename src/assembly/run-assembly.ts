@@ -414,6 +414,7 @@ export async function finishAssembly(
         data: t.task.data,
         metric: t.task.metric,
         weight: t.task.weight,
+        scoring: t.task.scoring,
       })),
       initial: prepared.initial,
       ...(bestZooModel === undefined ? {} : { bestZooModel }),

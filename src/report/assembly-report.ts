@@ -34,7 +34,7 @@ export function renderAssemblyReport(lineage: Lineage, options: AssemblyReportOp
     '<h2>Run</h2>',
     renderRunFacts(lineage),
     '<h3>Tasks</h3>',
-    '<p class="muted">The objective is Σ weight · value, where the value is the task’s loss, or −accuracy: lower is better.</p>',
+    `<p class="muted">The objective is Σ weight · value, where the value is the task’s loss, or −accuracy: lower is better.${scoringNote(lineage)}</p>`,
     renderTaskTable(lineage),
     '</section>',
     ...(lineage.baselines === undefined
@@ -212,7 +212,10 @@ function renderTaskTable(lineage: Lineage): string {
     { label: 'Base', evaluated: lineage.initial },
     { label: 'Assembled', evaluated: lineage.final },
   ];
-  if (best !== undefined) columns.push({ label: 'Best zoo model', evaluated: best });
+  // Scored calibrated, the base and assembled columns are not the raw values the best zoo model has: the
+  // baselines section compares them like for like.
+  if (best !== undefined && scoringNote(lineage) === '')
+    columns.push({ label: 'Best zoo model', evaluated: best });
   const head = [
     '<th scope="col">Task</th><th scope="col">Data</th><th scope="col">Metric</th><th scope="col">Weight</th>',
     ...columns.map(
@@ -227,7 +230,7 @@ function renderTaskTable(lineage: Lineage): string {
         ? '<td class="num muted">—</td><td class="num muted">—</td>'
         : `<td class="num">${escapeMarkup(formatNumber(result.loss))}</td><td class="num">${escapeMarkup(formatPercent(result.accuracy))}</td>`;
     });
-    return `<tr><th scope="row">${escapeMarkup(task.name)}</th><td><code>${escapeMarkup(task.data)}</code></td><td>${escapeMarkup(task.metric)}</td><td class="num">${escapeMarkup(formatNumber(task.weight, 2))}</td>${cells.join('')}</tr>`;
+    return `<tr><th scope="row">${escapeMarkup(task.name)}</th><td><code>${escapeMarkup(task.data)}</code></td><td>${escapeMarkup(task.metric)}${task.scoring === 'calibrated' ? ', scored calibrated' : ''}</td><td class="num">${escapeMarkup(formatNumber(task.weight, 2))}</td>${cells.join('')}</tr>`;
   });
   const objectiveRow = `<tr class="total"><th scope="row" colspan="4">Objective</th>${columns
     .map((c) => `<td class="num" colspan="2">${escapeMarkup(formatNumber(c.evaluated.objective))}</td>`)
@@ -250,4 +253,11 @@ function compactJson(value: unknown, indent = ''): string {
     return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${compactJson(v, inner)}`).join(',\n')}\n${indent}}`;
   }
   return JSON.stringify(value) ?? 'null';
+}
+
+/** What the loop's numbers are when tasks were scored calibrated: not the raw values the baselines list. */
+export function scoringNote(lineage: Lineage): string {
+  return lineage.tasks.some((t) => t.scoring === 'calibrated')
+    ? ' Tasks marked scored calibrated measure every model after re-fitting its output biases on the task’s data, so the objective values of the steps are not the raw values of the baselines.'
+    : '';
 }

@@ -118,6 +118,23 @@ describe('renderAssemblyReport', () => {
     expect(renderAssemblyReport(reread)).toBe(html);
   });
 
+  it('says when tasks were scored calibrated, and then leaves the raw best zoo model out of the task table', () => {
+    const tasksTable = (page: string) => {
+      const start = page.indexOf('<h3>Tasks</h3>');
+      return page.slice(start, page.indexOf('</section>', start));
+    };
+    expect(tasksTable(html)).toContain('Best zoo model');
+    expect(html).not.toContain('scored calibrated');
+    const calibrated: Lineage = {
+      ...lineageFixture,
+      tasks: lineageFixture.tasks.map((t) => ({ ...t, scoring: 'calibrated' as const })),
+    };
+    const page = renderAssemblyReport(calibrated);
+    expect(tasksTable(page)).toContain('loss, scored calibrated');
+    expect(tasksTable(page)).toContain('after re-fitting its output biases');
+    expect(tasksTable(page)).not.toContain('Best zoo model');
+  });
+
   it('renders a run that accepted nothing, with no best zoo model', () => {
     const first = lineageFixture.steps[2];
     const idle: Lineage = {
