@@ -174,17 +174,18 @@ function zooModelsUsed(lineage: Lineage): UsedZooModel[] {
 function body(lineage: Lineage, plan: ModelCardPlan, modelFile: string): string[] {
   const accepted = lineage.steps.filter((s) => s.accepted !== null);
   const used = zooModelsUsed(lineage);
+  const scoredCalibrated = lineage.tasks.some((t) => t.scoring === 'calibrated');
   const lines = [
     '# Assembled model',
     '',
-    `This is the base model ${code(lineage.base.path)} with layers merged in from ${used.length} of the ${lineage.zoo.length} models of a zoo, over ${accepted.length} accepted step${accepted.length === 1 ? '' : 's'} of Model Assembly Learning (plan ${code(lineage.plan)}, backend ${code(lineage.backend)}). Each step mapped a zoo model's layers into the base's frame (generalized permutations found by weight matching; where widths differ, units are padded or dropped), then interpolated them into the base's weights by λ (0 keeps the base, 1 takes the zoo layer), choosing λ along a grid on the objective.`,
+    `This is the base model ${code(lineage.base.path)} with layers merged in from ${used.length} of the ${lineage.zoo.length} models of a zoo, over ${accepted.length} accepted step${accepted.length === 1 ? '' : 's'} of Model Assembly Learning (plan ${code(lineage.plan)}, backend ${code(lineage.backend)}). Each step mapped a zoo model's layers into the base's frame (generalized permutations found by ${alignmentMatch(lineage) === 'activations' ? 'matching unit activations' : 'weight matching'}; where widths differ, units are padded or dropped), then interpolated them into the base's weights by λ (0 keeps the base, 1 takes the zoo layer), choosing λ along a grid on the objective.`,
     '',
-    `Objective (lower is better): ${formatNumber(lineage.initial.objective)} → ${formatNumber(lineage.final.objective)} (${formatDelta(lineage.final.objective - lineage.initial.objective)}).${
-      lineage.bestZooModel === undefined
+    `${scoredCalibrated ? 'Objective as the loop scored it, each model after re-fitting its output biases on the task data (lower is better; the baselines below give raw and calibrated values)' : 'Objective (lower is better)'}: ${formatNumber(lineage.initial.objective)} → ${formatNumber(lineage.final.objective)} (${formatDelta(lineage.final.objective - lineage.initial.objective)}).${
+      lineage.bestZooModel === undefined || scoredCalibrated
         ? ''
         : ` The best single zoo model, ${code(lineage.bestZooModel.id)}, scores ${formatNumber(lineage.bestZooModel.objective)}.`
     } The run stopped: ${prose(lineage.stopReason)}.${
-      lineage.calibration === undefined
+      lineage.calibration === undefined || scoredCalibrated
         ? ''
         : ` At the end the output layer was calibrated (${lineage.calibration.kind === 'biases' ? 'its biases' : 'a temperature and its biases'} re-fitted on the objective data); without it, the training-free result scores ${formatNumber(lineage.calibration.uncalibrated.objective)}.`
     }`,
@@ -283,4 +284,12 @@ function prose(text: string): string {
 /** A table cell's text: pipes would split the cell, and markup must stay text. */
 function cell(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/\\/g, '\\\\').replace(/\|/g, '\\|');
+}
+
+/** The alignment's cost as the run recorded it; weights for lineages from before activation matching. */
+function alignmentMatch(lineage: Lineage): string {
+  const alignment = lineage.options.alignment;
+  if (typeof alignment !== 'object' || alignment === null) return 'weights';
+  const match = (alignment as { match?: unknown }).match;
+  return typeof match === 'string' ? match : 'weights';
 }

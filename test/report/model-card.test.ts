@@ -48,6 +48,26 @@ describe('renderModelCard', () => {
     ]);
   });
 
+  it('says the objective was scored calibrated, and then names no raw best zoo model beside it', () => {
+    expect(body).toContain('Objective (lower is better)');
+    expect(body).toContain('generalized permutations found by weight matching');
+    const calibrated = split(
+      renderModelCard(
+        {
+          ...lineageFixture,
+          options: { ...lineageFixture.options, alignment: { match: 'activations' } },
+          tasks: lineageFixture.tasks.map((t) => ({ ...t, scoring: 'calibrated' as const })),
+        },
+        planFixture,
+      ),
+    ).body;
+    expect(calibrated).toContain(
+      'Objective as the loop scored it, each model after re-fitting its output biases',
+    );
+    expect(calibrated).not.toMatch(/The best single zoo model, .* scores/);
+    expect(calibrated).toContain('generalized permutations found by matching unit activations');
+  });
+
   it('records the options as run and the objective before and after, per task', () => {
     expect(front.assembly.options).toEqual(lineageFixture.options);
     expect(front.assembly.plan).toBe(lineageFixture.plan);
