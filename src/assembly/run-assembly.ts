@@ -15,6 +15,7 @@ import type { Baselines, CandidateRef, Evaluated, Lineage, LineageStep } from '.
 import { afterStep, budgetSpentReason } from './loop-policy.js';
 import { decodeState, encodeState } from './model-state.js';
 import type { LoadedTask } from './objective-evaluation.js';
+import { PlanError } from './plan-error.js';
 import { planMergeChoice } from './plan-merge.js';
 
 export interface AssemblyEvents {
@@ -174,6 +175,7 @@ export async function prepareAssembly(inputs: AssemblyInputs): Promise<PreparedA
   const { plan, base, store } = inputs;
   // Refused before any step: a model whose output layer cannot hold the calibration the plan asks for.
   if (plan.calibrate !== 'none') outputLayerTensors(base.spec);
+  await checkExamplesFitBase(inputs);
   const generated = generateCandidates(
     base.spec,
     inputs.zoo.map((z) => ({ id: z.id, spec: z.model.spec })),
@@ -449,6 +451,35 @@ async function loadState(store: StepStore, stateHash: string): Promise<Map<strin
 /** The step store lacks a state or step record a run depends on. */
 export class AssemblyStoreError extends MalError {
   override readonly name = 'AssemblyStoreError';
+}
+
+/**
+ * Runs the base on the first example of every data set the run reads only after a step (statistics, heal's
+ * examples, report data), so one whose examples do not fit the base's input is refused before the loop, naming
+ * its field, instead of failing every candidate (statistics) or the run after its last step (heal, report).
+ */
+async function checkExamplesFitBase(inputs: AssemblyInputs): Promise<void> {
+  const { plan, base } = inputs;
+  const logitsOn: LogitsOn =
+    inputs.logitsOn ?? ((tensors, spec, dataset) => modelLogits(tensors, spec, dataset, {}));
+  const sets: { field: string; dataset: Dataset }[] = [
+    ...(inputs.statistics === undefined ? [] : [{ field: 'statistics.data', dataset: inputs.statistics }]),
+    ...(plan.heal === false || inputs.healExamples === undefined
+      ? []
+      : [{ field: `heal examples (${inputs.healExamples.source})`, dataset: inputs.healExamples.dataset }]),
+    ...(inputs.report ?? []).map((r, i) => ({ field: `report[${i}]`, dataset: r.dataset })),
+  ];
+  for (const { field, dataset } of sets) {
+    if (dataset.count === 0) throw new PlanError(`${field}: data set '${dataset.name}' is empty`);
+    try {
+      await logitsOn(base.tensors, base.spec, firstExamples(dataset, 1));
+    } catch (error) {
+      if (!(error instanceof MalError)) throw error;
+      throw new PlanError(
+        `${field}: the base cannot read the examples of '${dataset.name}' (shape [${dataset.exampleShape.join(', ')}]): ${error.message}; give data of the base's input shape`,
+      );
+    }
+  }
 }
 
 function firstExamples(dataset: Dataset, count: number): Dataset {
