@@ -1,5 +1,6 @@
 import type { Dataset } from '../data/dataset.js';
 import { MalError } from '../errors.js';
+import { classesWithoutExamples } from '../eval/calibration.js';
 import { applyCalibrationToModel, outputLayerTensors } from '../eval/calibration-fold.js';
 import { modelLogits } from '../eval/model-logits.js';
 import { hashOf, type StepStore, sha256 } from '../store/content-store.js';
@@ -174,7 +175,7 @@ export async function runAssembly(inputs: AssemblyInputs): Promise<AssemblyResul
 export async function prepareAssembly(inputs: AssemblyInputs): Promise<PreparedAssembly> {
   const { plan, base, store } = inputs;
   // Refused before any step: a model whose output layer cannot hold the calibration the plan asks for.
-  if (plan.calibrate !== 'none') outputLayerTensors(base.spec);
+  if (plan.calibrate !== 'none') checkCalibrationData(inputs);
   await checkExamplesFitBase(inputs);
   const generated = generateCandidates(
     base.spec,
@@ -451,6 +452,23 @@ async function loadState(store: StepStore, stateHash: string): Promise<Map<strin
 /** The step store lacks a state or step record a run depends on. */
 export class AssemblyStoreError extends MalError {
   override readonly name = 'AssemblyStoreError';
+}
+
+/**
+ * The final calibration is fitted on every task's data together; a class none of them holds would get a shift
+ * without a finite optimum (pushed down until the fit stops), and the written model would never predict it.
+ */
+function checkCalibrationData(inputs: AssemblyInputs): void {
+  const { bias } = outputLayerTensors(inputs.base.spec);
+  const classes = inputs.base.tensors.get(bias)?.data.length;
+  if (classes === undefined || inputs.tasks.length === 0) return;
+  const missing = inputs.tasks
+    .map((t) => new Set(classesWithoutExamples(t.dataset.labels, classes)))
+    .reduce((all, next) => new Set([...all].filter((c) => next.has(c))));
+  if (missing.size > 0)
+    throw new PlanError(
+      `calibrate: the objective tasks' data holds no example of class${missing.size === 1 ? '' : 'es'} ${[...missing].join(', ')} of the base's ${classes}; a calibration fitted there would make the written model all but never predict ${missing.size === 1 ? 'it' : 'them'}: give objective data with every class, or calibrate: none`,
+    );
 }
 
 /**

@@ -348,6 +348,21 @@ describe('heal', () => {
       /^heal examples \(half\.arrow\): the base cannot read the examples of 'clusters' \(shape \[8\]\)/,
     );
     await expect(refused({ statistics: other })).rejects.toThrow(/^statistics\.data: the base cannot read/);
+    // Objective data without class 3: the final calibration (on by default) would shift it without bound.
+    const keep = Array.from({ length: tasks[0].dataset.count }, (_, i) => i).filter(
+      (i) => tasks[0].dataset.labels[i] !== 3,
+    );
+    const withoutThree: Dataset = {
+      ...tasks[0].dataset,
+      count: keep.length,
+      labels: Int32Array.from(keep, (i) => tasks[0].dataset.labels[i]),
+      features: Float32Array.from(
+        keep.flatMap((i) => Array.from(tasks[0].dataset.features.subarray(i * FEATURES, (i + 1) * FEATURES))),
+      ),
+    };
+    await expect(refused({ tasks: [{ ...tasks[0], dataset: withoutThree }] })).rejects.toThrow(
+      /^calibrate: the objective tasks' data holds no example of class 3 of the base's 4/,
+    );
     await expect(refused({ report: [{ name: 'half', dataset: other }] })).rejects.toThrow(
       /^report\[0\]: the base cannot read/,
     );
