@@ -462,9 +462,8 @@ function checkCalibrationData(inputs: AssemblyInputs): void {
   const { bias } = outputLayerTensors(inputs.base.spec);
   const classes = inputs.base.tensors.get(bias)?.data.length;
   if (classes === undefined || inputs.tasks.length === 0) return;
-  const missing = inputs.tasks
-    .map((t) => new Set(classesWithoutExamples(t.dataset.labels, classes)))
-    .reduce((all, next) => new Set([...all].filter((c) => next.has(c))));
+  const perTask = inputs.tasks.map((t) => new Set(classesWithoutExamples(t.dataset.labels, classes)));
+  const missing = new Set(Array.from(perTask[0]).filter((c) => perTask.every((set) => set.has(c))));
   if (missing.size > 0)
     throw new PlanError(
       `calibrate: the objective tasks' data holds no example of class${missing.size === 1 ? '' : 'es'} ${[...missing].join(', ')} of the base's ${classes}; a calibration fitted there would make the written model all but never predict ${missing.size === 1 ? 'it' : 'them'}: give objective data with every class, or calibrate: none`,
