@@ -161,7 +161,10 @@ export interface Baseline {
   readonly calibration?: { readonly temperature: number; readonly biases: readonly number[] };
 }
 
-/** (assembled − best calibrated single) / (calibrated ensemble − best calibrated single), in accuracy. */
+/**
+ * (assembled − best calibrated single) / (calibrated ensemble − best calibrated single), in accuracy; the best
+ * calibrated single model is the better of the calibrated base and the calibrated best zoo model.
+ */
 export interface GapClosed {
   /** Which data the accuracies come from: the report data (mean over its sources) or, without any, the objective tasks (weighted mean). */
   readonly on: 'report' | 'objective';

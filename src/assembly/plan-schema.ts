@@ -290,7 +290,9 @@ export function planFileSchema(place: PlanPlace) {
     steps: boundedNumber({ integer: true, min: 1, max: 1e7 })
       .default(2000)
       .describe('Adam steps of distillation, one mini-batch each.'),
-    batchSize: boundedNumber({ integer: true, min: 1 }).default(128).describe('Examples per mini-batch.'),
+    batchSize: boundedNumber({ integer: true, min: 1, max: 65_536 })
+      .default(128)
+      .describe('Examples per mini-batch, at most 65 536 (a batch is held in memory).'),
     learningRate: boundedNumber({ above: 0, max: 1 })
       .default(1e-3)
       .describe(
@@ -453,7 +455,7 @@ export function planFileSchema(place: PlanPlace) {
     report: distinctList(dataSource)
       .default([])
       .describe(
-        'Data sources evaluated only at the end, for the written model and every baseline (loss, accuracy); never used for any decision. Give held-out data here (e.g. fashion-mnist:test) to judge the run.',
+        "Data sources evaluated only at the end, for the written model and every baseline (loss, accuracy); never used for any decision. Give held-out data here (e.g. fashion-mnist:test) to judge the run. A source that is also an objective task's data, statistics.data or heal.data is refused (compared as written, so keep held-out files apart).",
       ),
     seed: boundedNumber({ integer: true, min: 0, max: 0xffff_ffff })
       .default(0)
@@ -477,6 +479,30 @@ export function planFileSchema(place: PlanPlace) {
       .default('auto')
       .describe('TensorFlow.js backend preference (the --backend option overrides it).'),
   })
+    .superRefine((plan, context) => {
+      // Report data is evaluated only at the end and summaries say no decision saw it; a source the run also
+      // chose steps, calibration, alignment or heal on would make that untrue and flatter every number on it.
+      const sameSource = (a: string, b: string): boolean =>
+        a.replace(/^arrow:/, '') === b.replace(/^arrow:/, '');
+      const used: { source: string; field: string }[] = [
+        ...plan.objective.tasks.map((t, i) => ({ source: t.data, field: `objective.tasks[${i}].data` })),
+        ...(plan.statistics.data === undefined
+          ? []
+          : [{ source: plan.statistics.data, field: 'statistics.data' }]),
+        ...(plan.heal === false || plan.heal.data === undefined
+          ? []
+          : [{ source: plan.heal.data, field: 'heal.data' }]),
+      ];
+      plan.report.forEach((source, i) => {
+        const clash = used.find((u) => sameSource(u.source, source));
+        if (clash !== undefined)
+          context.addIssue({
+            code: 'custom',
+            path: ['report', i],
+            message: `'${source}' is also ${clash.field}; report data must be held out from everything the run decides or trains on (give e.g. fashion-mnist:test, or drop it from report)`,
+          });
+      });
+    })
     .transform(({ output, ...plan }) => ({
       file: place.file,
       ...plan,

@@ -1,5 +1,6 @@
 import type { Dataset } from '../data/dataset.js';
 import { MalError } from '../errors.js';
+import { classesWithoutExamples } from '../eval/calibration.js';
 import { applyCalibrationToModel, outputLayerTensors } from '../eval/calibration-fold.js';
 import { modelLogits } from '../eval/model-logits.js';
 import { hashOf, type StepStore, sha256 } from '../store/content-store.js';
@@ -15,6 +16,7 @@ import type { Baselines, CandidateRef, Evaluated, Lineage, LineageStep } from '.
 import { afterStep, budgetSpentReason } from './loop-policy.js';
 import { decodeState, encodeState } from './model-state.js';
 import type { LoadedTask } from './objective-evaluation.js';
+import { PlanError } from './plan-error.js';
 import { planMergeChoice } from './plan-merge.js';
 
 export interface AssemblyEvents {
@@ -173,7 +175,8 @@ export async function runAssembly(inputs: AssemblyInputs): Promise<AssemblyResul
 export async function prepareAssembly(inputs: AssemblyInputs): Promise<PreparedAssembly> {
   const { plan, base, store } = inputs;
   // Refused before any step: a model whose output layer cannot hold the calibration the plan asks for.
-  if (plan.calibrate !== 'none') outputLayerTensors(base.spec);
+  if (plan.calibrate !== 'none') checkCalibrationData(inputs);
+  await checkExamplesFitBase(inputs);
   const generated = generateCandidates(
     base.spec,
     inputs.zoo.map((z) => ({ id: z.id, spec: z.model.spec })),
@@ -450,6 +453,51 @@ async function loadState(store: StepStore, stateHash: string): Promise<Map<strin
 /** The step store lacks a state or step record a run depends on. */
 export class AssemblyStoreError extends MalError {
   override readonly name = 'AssemblyStoreError';
+}
+
+/**
+ * The final calibration is fitted on every task's data together; a class none of them holds would get a shift
+ * without a finite optimum (pushed down until the fit stops), and the written model would never predict it.
+ */
+function checkCalibrationData(inputs: AssemblyInputs): void {
+  const { bias } = outputLayerTensors(inputs.base.spec);
+  const classes = inputs.base.tensors.get(bias)?.data.length;
+  if (classes === undefined || inputs.tasks.length === 0) return;
+  const perTask = inputs.tasks.map((t) => new Set(classesWithoutExamples(t.dataset.labels, classes)));
+  const missing = new Set(Array.from(perTask[0]).filter((c) => perTask.every((set) => set.has(c))));
+  if (missing.size > 0)
+    throw new PlanError(
+      `calibrate: the objective tasks' data holds no example of class${missing.size === 1 ? '' : 'es'} ${[...missing].join(', ')} of the base's ${classes}; a calibration fitted there would make the written model all but never predict ${missing.size === 1 ? 'it' : 'them'}: give objective data with every class, or calibrate: none`,
+    );
+}
+
+/**
+ * Runs the base on the first example of every data set the run reads only after a step (statistics, heal's
+ * examples, report data), so one whose examples do not fit the base's input is refused before the loop, naming
+ * its field, instead of failing every candidate (statistics) or the run after its last step (heal, report).
+ */
+async function checkExamplesFitBase(inputs: AssemblyInputs): Promise<void> {
+  const { plan, base } = inputs;
+  const logitsOn: LogitsOn =
+    inputs.logitsOn ?? ((tensors, spec, dataset) => modelLogits(tensors, spec, dataset, {}));
+  const sets: { field: string; dataset: Dataset }[] = [
+    ...(inputs.statistics === undefined ? [] : [{ field: 'statistics.data', dataset: inputs.statistics }]),
+    ...(plan.heal === false || inputs.healExamples === undefined
+      ? []
+      : [{ field: `heal examples (${inputs.healExamples.source})`, dataset: inputs.healExamples.dataset }]),
+    ...(inputs.report ?? []).map((r, i) => ({ field: `report[${i}]`, dataset: r.dataset })),
+  ];
+  for (const { field, dataset } of sets) {
+    if (dataset.count === 0) throw new PlanError(`${field}: data set '${dataset.name}' is empty`);
+    try {
+      await logitsOn(base.tensors, base.spec, firstExamples(dataset, 1));
+    } catch (error) {
+      if (!(error instanceof MalError)) throw error;
+      throw new PlanError(
+        `${field}: the base cannot read the examples of '${dataset.name}' (shape [${dataset.exampleShape.join(', ')}]): ${error.message}; give data of the base's input shape`,
+      );
+    }
+  }
 }
 
 function firstExamples(dataset: Dataset, count: number): Dataset {

@@ -93,6 +93,7 @@ function holdoutCounts(classCounts: readonly number[], n: number): number[] {
 
 function checkOptions(count: number, options: ClassBiasedSplitOptions): void {
   const { bias, holdout, seed } = options;
+  if (count === 0) throw new SplitOptionsError('split: the source has no examples');
   if (!(bias >= 0 && bias <= 1))
     throw new SplitOptionsError(`split: the bias must be in [0, 1], got ${bias}`);
   if (!Number.isSafeInteger(holdout) || holdout < 0) {
@@ -152,6 +153,13 @@ export function classBiasedSplit(
       for (let k = 0; k < take; k++) partMembers[i].push(members[order[next + k]]);
       next += take;
     });
+  }
+  // An empty part would only fail later, in whatever trains on it; say so while the options are at hand.
+  const empty = partMembers.findIndex((members) => members.length === 0);
+  if (empty >= 0) {
+    throw new SplitOptionsError(
+      `split: part ${empty + 1} would get no examples (${labels.length - holdout.length} left after the hold-out, bias ${options.bias}, ${parts} parts); ask for fewer parts, a smaller hold-out or a bias below 1`,
+    );
   }
   const ascending = (indices: number[]): Int32Array => Int32Array.from(indices).sort();
   return { groups, holdout: ascending(holdout), parts: partMembers.map(ascending) };

@@ -42,6 +42,27 @@ export class CalibrationError extends MalError {
   override readonly name = 'CalibrationError';
 }
 
+/**
+ * The classes among 0..classes−1 that no example with a positive weight carries. Their fitted shift has no finite
+ * optimum: the fit pushes it down until it stops iterating, and the calibrated model all but never predicts them.
+ */
+export function classesWithoutExamples(
+  labels: ArrayLike<number>,
+  classes: number,
+  weights?: ArrayLike<number>,
+): number[] {
+  const seen = new Uint8Array(classes);
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i];
+    if (label >= 0 && label < classes && (weights === undefined || weights[i] > 0)) seen[label] = 1;
+  }
+  const missing: number[] = [];
+  seen.forEach((s, c) => {
+    if (s === 0) missing.push(c);
+  });
+  return missing;
+}
+
 /** The calibration that changes nothing. */
 export function identityCalibration(kind: CalibrationKind, classes: number): Calibration {
   return { kind, temperature: 1, biases: new Array<number>(classes).fill(0) };

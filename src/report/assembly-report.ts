@@ -1,5 +1,6 @@
 import type { Evaluated, Lineage, LineageHeal } from '../assembly/lineage.js';
 import { baselineTableHtml } from './baseline-table.js';
+import { comparableBestZoo } from './comparable-best-zoo.js';
 import { renderLayerPairs, renderLineageTableHtml } from './lineage-table.js';
 import { escapeMarkup } from './markup-escape.js';
 import { abbreviateHash, formatDelta, formatNumber, formatPercent } from './number-format.js';
@@ -101,13 +102,13 @@ function renderHeadline(lineage: Lineage): string {
       `<span class="${tone}">${escapeMarkup(formatDelta(delta))}${Number.isFinite(relative) ? ` (${escapeMarkup(formatDelta(100 * relative, 2))}%)` : ''}</span>`,
     ),
   ];
-  const best = lineage.bestZooModel;
+  const best = comparableBestZoo(lineage);
   if (best !== undefined) {
-    const margin = after - best.objective;
+    const margin = after - best.evaluated.objective;
     cards.push(
       card(
-        'Best single zoo model',
-        escapeMarkup(formatNumber(best.objective)),
+        best.calibrated ? 'Best single zoo model, calibrated' : 'Best single zoo model',
+        escapeMarkup(formatNumber(best.evaluated.objective)),
         `<code>${escapeMarkup(best.id)}</code> · assembled is <span class="${margin < 0 ? 'better' : margin > 0 ? 'worse' : 'same'}">${margin < 0 ? 'better' : margin > 0 ? 'worse' : 'level'} by ${escapeMarkup(formatNumber(Math.abs(margin)))}</span>`,
       ),
     );
@@ -207,15 +208,16 @@ function hash(sha256: string): string {
 }
 
 function renderTaskTable(lineage: Lineage): string {
-  const best = lineage.bestZooModel;
+  const best = comparableBestZoo(lineage);
   const columns: { label: string; evaluated: Evaluated }[] = [
     { label: 'Base', evaluated: lineage.initial },
     { label: 'Assembled', evaluated: lineage.final },
   ];
-  // Scored calibrated, the base and assembled columns are not the raw values the best zoo model has: the
-  // baselines section compares them like for like.
-  if (best !== undefined && scoringNote(lineage) === '')
-    columns.push({ label: 'Best zoo model', evaluated: best });
+  if (best !== undefined)
+    columns.push({
+      label: best.calibrated ? 'Best zoo model, calibrated' : 'Best zoo model',
+      evaluated: best.evaluated,
+    });
   const head = [
     '<th scope="col">Task</th><th scope="col">Data</th><th scope="col">Metric</th><th scope="col">Weight</th>',
     ...columns.map(

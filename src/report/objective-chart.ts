@@ -1,4 +1,5 @@
 import type { Lineage } from '../assembly/lineage.js';
+import { comparableBestZoo } from './comparable-best-zoo.js';
 import type { ChartGuide, ChartHighlight } from './line-chart.js';
 import { renderLineChartSvg } from './line-chart.js';
 import { formatNumber } from './number-format.js';
@@ -28,10 +29,11 @@ export function renderObjectiveChartSvg(lineage: Lineage): string {
       dashed: true,
     },
   ];
-  if (lineage.bestZooModel !== undefined) {
+  const best = comparableBestZoo(lineage);
+  if (best !== undefined) {
     horizontals.push({
-      at: lineage.bestZooModel.objective,
-      label: `best single zoo model ${formatNumber(lineage.bestZooModel.objective)}`,
+      at: best.evaluated.objective,
+      label: `${best.label} ${formatNumber(best.evaluated.objective)}`,
       color: NEUTRAL.bestZoo,
       dashed: true,
     });

@@ -326,4 +326,45 @@ describe('heal', () => {
       expect(heal.teacher.members.length).toBeGreaterThan(1);
     }
   });
+
+  it('refuses heal examples, statistics or report data the base cannot read before any step', async () => {
+    const other: Dataset = { ...unlabelled, exampleShape: [FEATURES / 2], count: unlabelled.count * 2 };
+    const output = join(dir, 'other-shape');
+    const refused = (inputs: Partial<Parameters<typeof runAssembly>[0]>) =>
+      (async () =>
+        runAssembly({
+          plan: plan(output, HEAL, 1),
+          base: { ...base, path: 'base', sha256: 'b'.repeat(64), order: [...base.tensors.keys()] },
+          zoo,
+          tasks,
+          backend: 'wasm',
+          store: await ContentStore.open(join(output, 'store')),
+          evaluateOn: (tensors, spec, on) => evaluateOnTasks(tensors, spec, {}, on),
+          evaluateMany: async (models) =>
+            Promise.all(models.map((m) => evaluateOnTasks(m, base.spec, {}, tasks))),
+          ...inputs,
+        }))();
+    await expect(refused({ healExamples: { source: 'half.arrow', dataset: other } })).rejects.toThrow(
+      /^heal examples \(half\.arrow\): the base cannot read the examples of 'clusters' \(shape \[8\]\)/,
+    );
+    await expect(refused({ statistics: other })).rejects.toThrow(/^statistics\.data: the base cannot read/);
+    // Objective data without class 3: the final calibration (on by default) would shift it without bound.
+    const keep = Array.from({ length: tasks[0].dataset.count }, (_, i) => i).filter(
+      (i) => tasks[0].dataset.labels[i] !== 3,
+    );
+    const withoutThree: Dataset = {
+      ...tasks[0].dataset,
+      count: keep.length,
+      labels: Int32Array.from(keep, (i) => tasks[0].dataset.labels[i]),
+      features: Float32Array.from(
+        keep.flatMap((i) => Array.from(tasks[0].dataset.features.subarray(i * FEATURES, (i + 1) * FEATURES))),
+      ),
+    };
+    await expect(refused({ tasks: [{ ...tasks[0], dataset: withoutThree }] })).rejects.toThrow(
+      /^calibrate: the objective tasks' data holds no example of class 3 of the base's 4/,
+    );
+    await expect(refused({ report: [{ name: 'half', dataset: other }] })).rejects.toThrow(
+      /^report\[0\]: the base cannot read/,
+    );
+  });
 });

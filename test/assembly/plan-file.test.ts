@@ -110,7 +110,7 @@ alignment: {init: sorted, order: random, maxSweeps: 7, tolerance: 0, kernel: cen
 merge: {unmatched: keep, grid: "0,0.25,1", epsilon: 0, lambdaMin: 1, lambdaChoice: threshold, donors: 3, donorWeights: [0.3], perLayerLambda: true}
 steps: 0
 calibrate: temperature-biases
-report: [fashion-mnist:test, held-out.arrow]
+report: [fashion-mnist:val, held-out.arrow]
 seed: 4294967295
 output: /runs/x
 data: {dataDir: ../data}
@@ -164,7 +164,7 @@ backend: wasm
       heal: false,
       steps: 0,
       calibrate: 'temperature-biases',
-      report: ['fashion-mnist:test', '/plans/demo/held-out.arrow'],
+      report: ['fashion-mnist:val', '/plans/demo/held-out.arrow'],
       seed: 4294967295,
       output: '/runs/x',
       data: { dataDir: '/plans/data' },
@@ -190,6 +190,18 @@ backend: wasm
       /report\[1\]: 'fashion-mnist:test' is listed twice/,
     );
     expect(errorOf(withMinimal('report: [nowhere:x]\n'))).toMatch(/report\[0\]: /);
+
+    // The objective's own data (fashion-mnist:val in MINIMAL), the statistics' or heal's is not held out.
+    expect(errorOf(withMinimal('report: [fashion-mnist:test, fashion-mnist:val]\n'))).toMatch(
+      /report\[1\]: 'fashion-mnist:val' is also objective\.tasks\[0\]\.data; report data must be held out/,
+    );
+    expect(errorOf(withMinimal('statistics: {data: a.arrow}\nreport: [arrow:a.arrow]\n'))).toMatch(
+      /report\[0\]: .* is also statistics\.data/,
+    );
+    expect(errorOf(withMinimal('heal: {data: fashion-mnist:test}\nreport: [fashion-mnist:test]\n'))).toMatch(
+      /report\[0\]: 'fashion-mnist:test' is also heal\.data/,
+    );
+    expect(errorOf(withMinimal('heal: {batchSize: 1000000000}\n'))).toMatch(/heal\.batchSize/);
   });
 
   it('accepts a grid as a YAML list of numbers and checks it like a string grid', () => {

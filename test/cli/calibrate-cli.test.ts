@@ -83,6 +83,17 @@ describe('mal calibrate', () => {
     expect(run.stdout).toMatch(/accuracy +\d+\.\d\d% → \d+\.\d\d% \(higher is better\)/);
   });
 
+  it("refuses data that lacks some of the model's classes, writing nothing", async () => {
+    // The first 3 examples of the validation set hold at most 3 of the 10 classes.
+    const out = join(dir, 'few-classes.safetensors');
+    const run = await mal('calibrate', weakBase, '--data', 'fashion-mnist:val', '--limit', '3', '--out', out);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(
+      /has no example of classes .* of the model's 10; .* calibrate on data holding every class/,
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('refuses to replace its own input and an unknown kind, writing nothing', async () => {
     const copy = join(dir, 'model.safetensors');
     await copyFile(weakBase, copy);

@@ -140,9 +140,16 @@ describe('classBiasedSplit', () => {
           const parts = Math.min(wantedParts, classes);
           const labels = randomLabels(count, classes, seed);
           const options = { parts, bias: biasTwentieths / 20, holdout, seed };
-          const split = classBiasedSplit(labels, classes, options);
           const classCounts = countPerClass(labels, Int32Array.from(labels.keys()), classes);
           const expected = expectedCounts(classCounts, parts, biasTwentieths, 20, holdout);
+          const emptyPart = expected.parts.findIndex((perClass) => perClass.every((n) => n === 0));
+          if (emptyPart >= 0) {
+            expect(() => classBiasedSplit(labels, classes, options)).toThrow(
+              new RegExp(`part ${emptyPart + 1} would get no examples`),
+            );
+            return;
+          }
+          const split = classBiasedSplit(labels, classes, options);
           expect(countPerClass(labels, split.holdout, classes)).toEqual(expected.holdout);
           split.parts.forEach((indices, i) => {
             expect(countPerClass(labels, indices, classes)).toEqual(expected.parts[i]);
@@ -184,6 +191,22 @@ describe('classBiasedSplit', () => {
     expect(() =>
       classBiasedSplit(Int32Array.of(0, 12), 10, { parts: 2, bias: 1, holdout: 0, seed: 1 }),
     ).toThrow(/example 1 has label 12/);
+    expect(() =>
+      classBiasedSplit(new Int32Array(0), 10, { parts: 2, bias: 0.8, holdout: 0, seed: 1 }),
+    ).toThrow(/the source has no examples/);
+  });
+
+  it('refuses a split that would leave a part empty', () => {
+    // Classes 5-9 only, disjoint: part 1 (classes 0-4) would get nothing.
+    const labels = Int32Array.from({ length: 100 }, (_, i) => 5 + (i % 5));
+    expect(() => classBiasedSplit(labels, 10, { parts: 2, bias: 1, holdout: 0, seed: 1 })).toThrow(
+      /part 1 would get no examples/,
+    );
+    // One example left after a hold-out of 99: one of the two parts is empty whatever the bias.
+    const ten = Int32Array.from({ length: 100 }, (_, i) => i % 10);
+    expect(() => classBiasedSplit(ten, 10, { parts: 2, bias: 0.5, holdout: 99, seed: 1 })).toThrow(
+      /would get no examples \(1 left after the hold-out/,
+    );
   });
 });
 

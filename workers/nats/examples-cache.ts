@@ -42,6 +42,13 @@ export class ExamplesCache {
         `statistics examples ${hash}: ${tensor.data.byteLength} bytes, more than this worker's tensor memory (--cache-mb, ${maxBytes} bytes)`,
       );
     }
+    // Non-finite inputs make every correlation NaN, and the assignment then silently returns the identity maps.
+    const bad = tensor.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new BadTaskError(
+        `statistics examples ${hash}: value ${bad} is ${tensor.data[bad]}; examples must be finite`,
+      );
+    }
     const features = new Float32Array(new SharedArrayBuffer(tensor.data.byteLength));
     features.set(tensor.data);
     const count = tensor.shape[0];

@@ -1,6 +1,12 @@
 import { encodeState } from '../../assembly/model-state.js';
 import { describeBackend, initBackend } from '../../compute/backend.js';
-import { CALIBRATION_KINDS, calibrateLogits, fitCalibration } from '../../eval/calibration.js';
+import {
+  CALIBRATION_KINDS,
+  CalibrationError,
+  calibrateLogits,
+  classesWithoutExamples,
+  fitCalibration,
+} from '../../eval/calibration.js';
 import { applyCalibrationToModel, outputLayerTensors } from '../../eval/calibration-fold.js';
 import { evaluateLogits } from '../../eval/logits-evaluation.js';
 import { forwardConfigOf, loadDatasetFor } from '../../eval/model-evaluation.js';
@@ -36,6 +42,11 @@ export async function runCalibrate(args: ParsedArgs, io: CommandIO): Promise<num
     const config = forwardConfigOf(model);
     io.progress(`computing logits on ${dataset.count} examples of ${dataset.name}`);
     const logits = await modelLogits(tensors, model.spec, dataset, config, opts.batchSize);
+    const missing = classesWithoutExamples(dataset.labels, logits.classes);
+    if (missing.length > 0)
+      throw new CalibrationError(
+        `calibrate: ${dataset.name} has no example of class${missing.length === 1 ? '' : 'es'} ${missing.join(', ')} of the model's ${logits.classes}; their shifts would grow without bound and the calibrated model would never predict them: calibrate on data holding every class`,
+      );
     const before = evaluateLogits(logits, dataset.labels);
     io.progress(`fitting ${kind}`);
     const fit = fitCalibration(logits, dataset.labels, kind);
