@@ -42,9 +42,7 @@ describe('mal assemble', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(join(out, 'model.safetensors'));
     expect(run.stdout).toContain(join(out, 'report.html'));
-    expect(run.stdout).toMatch(
-      /objective as the loop scored it, each model after re-fitting its output biases on the task data \(lower is better\)/,
-    );
+    expect(run.stdout).toMatch(/objective \(lower is better\)/);
     expect(run.stdout).toMatch(/best single zoo model/);
     const lineage = JSON.parse(await readFile(join(out, 'lineage.json'), 'utf8'));
     expect(lineage.final.objective).toBeLessThan(lineage.initial.objective);
@@ -112,9 +110,10 @@ describe('mal assemble', () => {
       steps: 20,
       batchSize: 128,
       learningRate: 0.0003,
-      temperature: 1,
+      temperature: 2,
       data: 'fashion-mnist:val',
       examples: 300,
+      teacher: 'accepted',
     });
     expect(lineage.heal.examples).toBe(300);
     expect(lineage.heal.teacher.members[0].id).toBe('base');

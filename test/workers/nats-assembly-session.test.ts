@@ -29,7 +29,7 @@ async function writePlan(dir: string, name: string, repair: 'repair' | 'none'): 
       `zoo: {path: ${join(root, 'zoo/demo')}, include: [${ZOO.join(', ')}]}`,
       'objective:',
       '  tasks:',
-      '    - {data: fashion-mnist:val, metric: loss, weight: 1, limit: 400}',
+      '    - {data: fashion-mnist:val, metric: loss, weight: 1, limit: 400, scoring: raw}',
       'candidates:',
       ...ZOO.map((id) => `  - {model: ${id}, layers: ${LAYERS}, baseLayers: ${LAYERS}}`),
       'alignment: {match: activations}',
