@@ -60,6 +60,15 @@ describe('task messages', () => {
     expect(decoded.task.kind === 'evaluate' && decoded.task.spec).toEqual(spec);
   });
 
+  it("reads an evaluate task's scoring and refuses one it does not know", () => {
+    const calibrated: TaskInput = { ...evaluate, scoring: 'biases' };
+    const decoded = decodeTaskMessage(encodeEnvelope(calibrated).bytes);
+    expect(decoded.task.kind === 'evaluate' && decoded.task.scoring).toBe('biases');
+    expect(refusal(message({ ...evaluate, scoring: 'sideways' })).message).toMatch(/task\.scoring/);
+    const { scoring: _, ...unscored } = evaluate as TaskInput & { scoring: string };
+    expect(refusal(message(unscored)).message).toMatch(/task\.scoring/);
+  });
+
   it('refuses hostile alignment settings with the plan schema, naming the field and the task', () => {
     const hostile = { ...align, settings: { ...DEFAULT_ALIGNMENT, tolerance: -1 } };
     const error = refusal(message(hostile));
