@@ -19,10 +19,9 @@ import { parsePlanFile } from '../src/assembly/plan-file.js';
 import { describeBackend, initBackend } from '../src/compute/backend.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { SeededRandom } from '../src/random/seeded-random.js';
-import { deriveSpec } from '../src/spec/derive-spec.js';
-import { computeSpaceWidths } from '../src/spec/space-widths.js';
 import type { FloatTensor } from '../src/tensor/tensor.js';
 import { trainModel } from '../src/train/train-model.js';
+import { modelInMemory } from '../test/support/model-in-memory.js';
 
 /** Ten gaussian clusters in 784 dimensions, one centre per class. */
 function clusters(count: number, seed: number): Dataset {
@@ -47,15 +46,6 @@ function slice(d: Dataset, from: number, count: number): Dataset {
   };
 }
 
-function inMemory(tensors: Map<string, FloatTensor>): ModelInMemory {
-  const spec = deriveSpec([...tensors].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape })));
-  return {
-    spec,
-    widths: computeSpaceWidths(spec, new Map([...tensors].map(([n, t]) => [n, t.shape]))),
-    tensors,
-  };
-}
-
 export async function main(args: string[] = process.argv.slice(2)): Promise<void> {
   const flag = (name: string, fallback: number) => {
     const i = args.indexOf(name);
@@ -66,7 +56,7 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
   console.log(describeBackend(await initBackend('wasm')));
   const train = clusters(16 * 500, 1);
   const objective = clusters(examples, 2);
-  const base = inMemory(
+  const base = modelInMemory(
     (
       await trainModel({
         architecture: 'mlp',
@@ -88,7 +78,7 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
         epochs: 2,
         seed: seed++,
       });
-      zoo.set(`w${width}-s${s}`, inMemory(model.tensors));
+      zoo.set(`w${width}-s${s}`, modelInMemory(model.tensors));
     }
   }
   const tasksScored = (scoring: 'raw' | 'calibrated'): LoadedTask[] => [

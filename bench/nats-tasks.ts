@@ -11,25 +11,15 @@ import { DEFAULT_ALIGNMENT } from '../src/assembly/plan-file.js';
 import { transplantUnits } from '../src/assembly/transplant-units.js';
 import { packTensors } from '../src/engine/packed-tensors.js';
 import { runTask } from '../src/engine/task-thread.js';
-import { deriveSpec } from '../src/spec/derive-spec.js';
-import { computeSpaceWidths } from '../src/spec/space-widths.js';
 import type { FloatTensor } from '../src/tensor/tensor.js';
 import { makeMlp } from '../test/support/model-factory.js';
+import { modelInMemory } from '../test/support/model-in-memory.js';
 import { startNatsServer } from '../test/support/nats-server.js';
 import { natsConnectionOptions } from '../workers/nats/connection-options.js';
 import { NatsTaskDispatcher } from '../workers/nats/task-dispatcher.js';
 import type { TaskInput } from '../workers/nats/task-messages.js';
 import { NatsTensorStore } from '../workers/nats/tensor-store.js';
 import { startTaskWorker } from '../workers/task-worker.js';
-
-function inMemory(tensors: Map<string, FloatTensor>): ModelInMemory {
-  const spec = deriveSpec([...tensors].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape })));
-  return {
-    spec,
-    widths: computeSpaceWidths(spec, new Map([...tensors].map(([n, t]) => [n, t.shape]))),
-    tensors,
-  };
-}
 
 function line(label: string, value: string): void {
   console.log(`${label.padEnd(52)} ${value}`);
@@ -73,10 +63,10 @@ export async function main(): Promise<void> {
     line('per-task overhead of NATS', `${(natsNoop - localNoop).toFixed(3)} ms`);
 
     // One 1024×1024 layer alignment: a hidden space of 1024 units against 1024.
-    const base = inMemory(makeMlp({ widths: [1024, 1024, 1024], naming: 'layers', seed: 1 }).tensors);
+    const base = modelInMemory(makeMlp({ widths: [1024, 1024, 1024], naming: 'layers', seed: 1 }).tensors);
     const seeds = [2, 3, 4];
     const zoos = seeds.map((seed) =>
-      inMemory(makeMlp({ widths: [1024, 1024, 1024], naming: 'layers', seed }).tensors),
+      modelInMemory(makeMlp({ widths: [1024, 1024, 1024], naming: 'layers', seed }).tensors),
     );
     const unit = transplantUnits(base.spec)[0].name;
     const candidates = seeds.map((seed) => ({ model: String(seed), layers: [unit], baseLayers: [unit] }));
