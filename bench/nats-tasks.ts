@@ -6,12 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect } from 'nats';
-import { alignCandidate, type ModelInMemory } from '../src/assembly/candidate-alignment.js';
+import { alignCandidate } from '../src/assembly/candidate-alignment.js';
 import { DEFAULT_ALIGNMENT } from '../src/assembly/plan-file.js';
 import { transplantUnits } from '../src/assembly/transplant-units.js';
 import { packTensors } from '../src/engine/packed-tensors.js';
 import { runTask } from '../src/engine/task-thread.js';
-import type { FloatTensor } from '../src/tensor/tensor.js';
 import { makeMlp } from '../test/support/model-factory.js';
 import { modelInMemory } from '../test/support/model-in-memory.js';
 import { startNatsServer } from '../test/support/nats-server.js';
