@@ -1,6 +1,6 @@
 import type { Evaluated, Lineage, LineageHeal } from '../assembly/lineage.js';
 import { baselineTableHtml } from './baseline-table.js';
-import { comparableBestZoo } from './comparable-best-zoo.js';
+import { comparableBestZoo, scoredCalibrated } from './comparable-best-zoo.js';
 import { renderLayerPairs, renderLineageTableHtml } from './lineage-table.js';
 import { escapeMarkup } from './markup-escape.js';
 import { abbreviateHash, formatDelta, formatNumber, formatPercent } from './number-format.js';
@@ -259,7 +259,7 @@ function compactJson(value: unknown, indent = ''): string {
 
 /** What the loop's numbers are when tasks were scored calibrated: not the raw values the baselines list. */
 export function scoringNote(lineage: Lineage): string {
-  return lineage.tasks.some((t) => t.scoring === 'calibrated')
+  return scoredCalibrated(lineage)
     ? ' Tasks marked scored calibrated measure every model after re-fitting its output biases on the task’s data, so the objective values of the steps are not the raw values of the baselines.'
     : '';
 }

@@ -16,10 +16,7 @@ export interface ComparableBestZoo {
  * zoo model would credit the assembly with what re-fitting ten biases gives any model.
  */
 export function comparableBestZoo(lineage: Lineage): ComparableBestZoo | undefined {
-  const calibrated =
-    lineage.calibration !== undefined ||
-    lineage.tasks.some((t) => t.scoring === 'calibrated') ||
-    scoredCalibrated(lineage.options);
+  const calibrated = lineage.calibration !== undefined || scoredCalibrated(lineage);
   const entry = calibrated
     ? lineage.baselines?.entries.find((e) => e.name === 'best-zoo-calibrated')
     : undefined;
@@ -38,13 +35,7 @@ export function comparableBestZoo(lineage: Lineage): ComparableBestZoo | undefin
   return { id: raw.id, calibrated: false, evaluated: raw, label: 'best single zoo model' };
 }
 
-/** Whether any objective task was scored calibrated (plan field scoring, calibrated by default). */
-function scoredCalibrated(options: Readonly<Record<string, unknown>>): boolean {
-  const objective = options.objective;
-  if (typeof objective !== 'object' || objective === null) return false;
-  const tasks = (objective as { tasks?: unknown }).tasks;
-  if (!Array.isArray(tasks)) return false;
-  return tasks.some(
-    (t) => typeof t === 'object' && t !== null && (t as { scoring?: unknown }).scoring === 'calibrated',
-  );
+/** Whether the loop scored any objective task calibrated (plan field scoring; lineages before it: raw). */
+export function scoredCalibrated(lineage: Lineage): boolean {
+  return lineage.tasks.some((t) => t.scoring === 'calibrated');
 }

@@ -2,7 +2,7 @@ import { Document, isScalar, visit } from 'yaml';
 import type { AssemblyPlan } from '../assembly/assembly-plan.js';
 import type { Evaluated, Lineage, LineageHeal, TaskResult } from '../assembly/lineage.js';
 import { baselineTableMarkdown } from './baseline-table.js';
-import { comparableBestZoo } from './comparable-best-zoo.js';
+import { comparableBestZoo, scoredCalibrated } from './comparable-best-zoo.js';
 import { formatDelta, formatLambda, formatNumber, formatPercent } from './number-format.js';
 
 /** What the card needs from the plan beyond the lineage: where the model lies and how each task was evaluated. */
@@ -175,19 +175,18 @@ function zooModelsUsed(lineage: Lineage): UsedZooModel[] {
 function body(lineage: Lineage, plan: ModelCardPlan, modelFile: string): string[] {
   const accepted = lineage.steps.filter((s) => s.accepted !== null);
   const used = zooModelsUsed(lineage);
-  const scoredCalibrated = lineage.tasks.some((t) => t.scoring === 'calibrated');
   const best = comparableBestZoo(lineage);
   const lines = [
     '# Assembled model',
     '',
     `This is the base model ${code(lineage.base.path)} with layers merged in from ${used.length} of the ${lineage.zoo.length} models of a zoo, over ${accepted.length} accepted step${accepted.length === 1 ? '' : 's'} of Model Assembly Learning (plan ${code(lineage.plan)}, backend ${code(lineage.backend)}). Each step mapped a zoo model's layers into the base's frame (generalized permutations found by ${alignmentMatch(lineage) === 'activations' ? 'matching unit activations' : 'weight matching'}; where widths differ, units are padded or dropped), then interpolated them into the base's weights by λ (0 keeps the base, 1 takes the zoo layer), choosing λ along a grid on the objective.`,
     '',
-    `${scoredCalibrated ? 'Objective as the loop scored it, each model after re-fitting its output biases on the task data (lower is better; the baselines below give raw and calibrated values)' : 'Objective (lower is better)'}: ${formatNumber(lineage.initial.objective)} → ${formatNumber(lineage.final.objective)} (${formatDelta(lineage.final.objective - lineage.initial.objective)}).${
+    `${scoredCalibrated(lineage) ? 'Objective as the loop scored it, each model after re-fitting its output biases on the task data (lower is better; the baselines below give raw and calibrated values)' : 'Objective (lower is better)'}: ${formatNumber(lineage.initial.objective)} → ${formatNumber(lineage.final.objective)} (${formatDelta(lineage.final.objective - lineage.initial.objective)}).${
       best === undefined
         ? ''
         : ` The ${best.label}, ${code(best.id)}, scores ${formatNumber(best.evaluated.objective)}.`
     } The run stopped: ${prose(lineage.stopReason)}.${
-      lineage.calibration === undefined || scoredCalibrated
+      lineage.calibration === undefined || scoredCalibrated(lineage)
         ? ''
         : ` At the end the output layer was calibrated (${lineage.calibration.kind === 'biases' ? 'its biases' : 'a temperature and its biases'} re-fitted on the objective data); without it, the training-free result scores ${formatNumber(lineage.calibration.uncalibrated.objective)}.`
     }`,

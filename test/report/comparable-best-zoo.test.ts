@@ -61,7 +61,7 @@ describe('the best zoo model the result is set beside', () => {
     const scored: Lineage = {
       ...calibratedRun,
       calibration: undefined,
-      options: { objective: { tasks: [{ data: 'x', scoring: 'calibrated' }] } },
+      tasks: calibratedRun.tasks.map((t) => ({ ...t, scoring: 'calibrated' as const })),
     };
     expect(comparableBestZoo(scored)?.evaluated.objective).toBe(0.3819);
   });

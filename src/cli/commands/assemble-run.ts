@@ -9,6 +9,7 @@ import {
 import { openEmbeddedAssembly } from '../../engine/embedded-assembly.js';
 import { loadAssemblyRun } from '../../engine/load-assembly-run.js';
 import { baselineTableLines } from '../../report/baseline-table.js';
+import { scoredCalibrated } from '../../report/comparable-best-zoo.js';
 import type { CommandIO, ParsedArgs } from '../command.js';
 import { ASSEMBLY_OBJECTIVE, EVALUATION_DIRECTIONS, LOWER_IS_BETTER } from '../directions.js';
 import { progressBar } from '../progress-bar.js';
@@ -116,7 +117,7 @@ export async function runAssemble(args: ParsedArgs, io: CommandIO): Promise<numb
         `assembled a new model from the base ${engine.base.path}: ${l.steps.filter((s) => s.accepted !== null).length} transplant(s) accepted in ${seconds.toFixed(1)} s; stopped because ${l.stopReason}`,
       );
       // Scored calibrated, the loop's numbers are not the raw ones the baselines list: say which these are.
-      const calibratedScoring = engine.inputs.plan.objective.tasks.some((t) => t.scoring === 'calibrated');
+      const calibratedScoring = scoredCalibrated(l);
       io.out(
         calibratedScoring
           ? `  objective as the loop scored it, each model after re-fitting its output biases on the task data ${LOWER_IS_BETTER}`
