@@ -349,8 +349,7 @@ export async function finishAssembly(
   const { plan, base } = inputs;
   const stateHash = steps.length === 0 ? prepared.initialStateHash : steps[steps.length - 1].stateAfter;
   const calibrate = plan.calibrate !== 'none';
-  const logitsOn: LogitsOn =
-    inputs.logitsOn ?? ((tensors, spec, dataset) => modelLogits(tensors, spec, dataset, {}));
+  const logitsOn = logitsOnOf(inputs);
   const { baselines, assembledCalibration } = await computeBaselines({
     tasks: inputs.tasks,
     report: inputs.report ?? [],
@@ -455,6 +454,11 @@ export class AssemblyStoreError extends MalError {
   override readonly name = 'AssemblyStoreError';
 }
 
+/** The run's logits function; a model's config defaults to {} when the caller gives none. */
+function logitsOnOf(inputs: AssemblyInputs): LogitsOn {
+  return inputs.logitsOn ?? ((tensors, spec, dataset) => modelLogits(tensors, spec, dataset, {}));
+}
+
 /**
  * The final calibration is fitted on every task's data together; a class none of them holds would get a shift
  * without a finite optimum (pushed down until the fit stops), and the written model would never predict it.
@@ -478,8 +482,7 @@ function checkCalibrationData(inputs: AssemblyInputs): void {
  */
 async function checkExamplesFitBase(inputs: AssemblyInputs): Promise<void> {
   const { plan, base } = inputs;
-  const logitsOn: LogitsOn =
-    inputs.logitsOn ?? ((tensors, spec, dataset) => modelLogits(tensors, spec, dataset, {}));
+  const logitsOn = logitsOnOf(inputs);
   const sets: { field: string; dataset: Dataset }[] = [
     ...(inputs.statistics === undefined ? [] : [{ field: 'statistics.data', dataset: inputs.statistics }]),
     ...(plan.heal === false || inputs.healExamples === undefined
