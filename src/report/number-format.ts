@@ -34,3 +34,10 @@ export function formatSeconds(seconds: number): string {
 export function abbreviateHash(hash: string, length = 8): string {
   return hash.length > length ? hash.slice(0, length) : hash;
 }
+
+/** A correlation coefficient, two decimals: −0.62, 0.05, and 0.00 rather than −0.00. */
+export function formatCorrelation(rho: number): string {
+  if (!Number.isFinite(rho)) return formatNumber(rho);
+  const text = rho.toFixed(2);
+  return /^-0\.00$/.test(text) ? '0.00' : text.replace('-', '−');
+}

@@ -48,7 +48,12 @@ describe('spearmanCorrelation', () => {
     const y = [0.9, 0.3, 0.6, 0.1, 0.2, 0.4];
     const rho = spearmanCorrelation(x, y)!;
     expect(spearmanCorrelation(y, x)).toBeCloseTo(rho, 12);
-    expect(spearmanCorrelation(x.map(Math.log2), y.map((v) => v ** 3))).toBeCloseTo(rho, 12);
+    expect(
+      spearmanCorrelation(
+        x.map(Math.log2),
+        y.map((v) => v ** 3),
+      ),
+    ).toBeCloseTo(rho, 12);
   });
 
   it('is undefined when either side is constant or there are fewer than two pairs', () => {
