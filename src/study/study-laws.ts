@@ -53,13 +53,14 @@ export function studyLaws(rows: readonly StudyRow[]): StudyLaw[] {
  */
 interface LawSubset {
   readonly rows: readonly StudyRow[];
-  /** "aligned" or "naive", as the sentences name the cells. */
+  /** "aligned " or "naive ", as the sentences name the cells ("" when there are none). */
   readonly kind: string;
 }
 
 function lawSubset(rows: readonly StudyRow[]): LawSubset {
   const aligned = rows.filter((r) => r.aligned);
-  return aligned.length > 0 ? { rows: aligned, kind: 'aligned' } : { rows, kind: 'naive' };
+  if (aligned.length > 0) return { rows: aligned, kind: 'aligned ' };
+  return { rows, kind: rows.length > 0 ? 'naive ' : '' };
 }
 
 function alignmentLaw(rows: readonly StudyRow[]): StudyLaw {
@@ -159,7 +160,7 @@ interface CorrelationQuestion {
 
 function correlationLaw(q: CorrelationQuestion): StudyLaw {
   const n = q.x.length;
-  const cells = plural(n, `${q.kind} cell`);
+  const cells = plural(n, `${q.kind}cell`);
   if (n < MIN_CELLS) return notEnough(q.id, q.title, cells, n);
   const rho = spearmanCorrelation(q.x, q.y);
   if (rho === undefined) {
@@ -196,7 +197,7 @@ function widthAsymmetryLaw(subset: LawSubset): StudyLaw {
   const widerIntoNarrower = finite.filter((r) => r.widthRatio > 1);
   const equal = finite.length - narrowerIntoWider.length - widerIntoNarrower.length;
   const n = narrowerIntoWider.length + widerIntoNarrower.length;
-  const counts = `${narrowerIntoWider.length} narrower → wider and ${widerIntoNarrower.length} wider → narrower ${subset.kind} cells`;
+  const counts = `${narrowerIntoWider.length} narrower → wider and ${widerIntoNarrower.length} wider → narrower ${subset.kind}cells`;
   if (Math.min(narrowerIntoWider.length, widerIntoNarrower.length) < MIN_CELLS)
     return notEnough(id, title, counts, n, `${MIN_CELLS} needed on each side`);
   const up = median(narrowerIntoWider.map((r) => r.threshold))!;
@@ -297,7 +298,7 @@ function groupLaw(q: GroupQuestion): StudyLaw {
     return notEnough(
       q.id,
       q.title,
-      `${q.kind} cells by ${q.by}: ${counts === '' ? 'none' : counts}`,
+      `${q.kind}cells by ${q.by}: ${counts === '' ? 'none' : counts}`,
       n,
       `${MIN_CELLS} needed in each of two ${q.by} groups at least`,
     );
@@ -308,7 +309,7 @@ function groupLaw(q: GroupQuestion): StudyLaw {
     kept.map((g, i) => `${g.label} ${format(values[i])}`).join(', ');
   const lossValues = losses.filter((v): v is number => v !== undefined);
   const sentence =
-    `By ${q.by} (${q.kind} cells): median λ* ${listed(thresholds, lambda)} (${extremes(kept, thresholds, 'highest', 'lowest')}); ` +
+    `By ${q.by} (${q.kind}cells): median λ* ${listed(thresholds, lambda)} (${extremes(kept, thresholds, 'highest', 'lowest')}); ` +
     `median mean-LMC loss ${listed(losses, loss)}${lossValues.length === kept.length ? ` (${extremes(kept, losses as number[], 'lowest', 'highest')})` : ''}; ` +
     `${kept.map((g) => g.cells.length).join(', ')} cells.` +
     (dropped.length > 0
