@@ -10,8 +10,10 @@ import { colorAt, EMPTY_FILL, inkOn } from './sequential-color-scale.js';
 export interface HeatMapBin {
   /** The bin's value; undefined when no cell (or no finite value) fell in it. */
   readonly value: number | undefined;
-  /** How many cells the value summarises. */
+  /** How many cells fell in the bin. */
   readonly count: number;
+  /** How many of them had a finite value: the value summarises these. */
+  readonly finite: number;
 }
 
 export interface HeatMapOptions {
@@ -70,7 +72,7 @@ export function renderHeatMapSvg(options: HeatMapOptions): string {
   });
   options.rowLabels.forEach((rowLabel, i) => {
     options.columnLabels.forEach((columnLabel, j) => {
-      const bin = options.bins[i]?.[j] ?? { value: undefined, count: 0 };
+      const bin = options.bins[i]?.[j] ?? { value: undefined, count: 0, finite: 0 };
       const x = left + j * cell;
       const y = top + i * cell;
       const where = `${rowLabel} → ${columnLabel}`;
@@ -84,8 +86,12 @@ export function renderHeatMapSvg(options: HeatMapOptions): string {
         return;
       }
       const text = options.format(bin.value);
+      const over =
+        bin.finite === bin.count
+          ? `${bin.count} cell${bin.count === 1 ? '' : 's'}`
+          : `${bin.finite} of ${bin.count} cells (${bin.count - bin.finite} not finite)`;
       out.push(
-        `<rect class="heat-cell" x="${fmt(x)}" y="${fmt(y)}" width="${cell}" height="${cell}" fill="${colorAt(options.scale, bin.value)}" stroke="white"><title>${escapeMarkup(`${where}: ${options.valueName} ${text} over ${bin.count} cell${bin.count === 1 ? '' : 's'}`)}</title></rect>`,
+        `<rect class="heat-cell" x="${fmt(x)}" y="${fmt(y)}" width="${cell}" height="${cell}" fill="${colorAt(options.scale, bin.value)}" stroke="white"><title>${escapeMarkup(`${where}: ${options.valueName} ${text} over ${over}`)}</title></rect>`,
       );
       if (cell >= VALUE_MIN_CELL) {
         out.push(

@@ -260,7 +260,9 @@ function binByArchitecture(
     const j = index.get(row.targetArch);
     if (i !== undefined && j !== undefined) values[i][j].push(pick(row));
   }
-  return values.map((line) => line.map((v) => ({ value: median(v), count: v.length })));
+  return values.map((line) =>
+    line.map((v) => ({ value: median(v), count: v.length, finite: v.filter(Number.isFinite).length })),
+  );
 }
 
 function renderRowsTable(rows: readonly StudyRow[]): string {
