@@ -42,14 +42,15 @@ const LABEL_CHARS = 22;
 
 export function renderHeatMapSvg(options: HeatMapOptions): string {
   const n = Math.max(options.rowLabels.length, options.columnLabels.length, 1);
-  const cell = Math.max(22, Math.min(56, Math.floor(440 / n)));
+  const cell = Math.max(18, Math.min(40, Math.floor(320 / n)));
   const rowLabels = options.rowLabels.map(shorten);
   const columnLabels = options.columnLabels.map(shorten);
   const longest = (labels: readonly string[]) => Math.max(4, ...labels.map((l) => l.length)) * CHAR;
   const left = 12 + longest(rowLabels);
   // Column labels are turned 45°: their height is their length times sin 45°.
   const top = 30 + longest(columnLabels) * Math.SQRT1_2 + 8;
-  const width = Math.ceil(left + options.columnLabels.length * cell + 16 + cell * 0.7);
+  // The last column's label leans right, past the matrix, by about one cell.
+  const width = Math.ceil(left + (options.columnLabels.length + 1) * cell + 8);
   const height = Math.ceil(top + options.rowLabels.length * cell + 10);
   const cls = ['heat-map', options.className ?? ''].join(' ').trim();
   const out = [

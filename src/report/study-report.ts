@@ -182,8 +182,7 @@ function renderLaws(laws: readonly StudyLaw[]): string {
 }
 
 /**
- * One figure per position × data relation present in the rows, holding the aligned map and the naive one beside
- * it. All maps of a metric share one colour scale (λ* always 0 to 1), so colours compare across maps.
+ * One map per position × data relation present in the rows, aligned and naive. All maps of a metric share one colour scale (λ* always 0 to 1), so colours compare across maps.
  */
 function renderHeatMapSection(rows: readonly StudyRow[], archs: readonly string[], metric: Metric): string {
   const head = [
@@ -226,23 +225,29 @@ function renderHeatMapSection(rows: readonly StudyRow[], archs: readonly string[
     format: metric.format,
     note: metric.note,
   });
-  const figures = maps.map(({ position, relation, bins }) => {
-    const svgs = alignments.map((aligned) => {
+  // One figure per data relation: a row of aligned maps, one per position, and a row of naive maps under it, so
+  // positions compare along a row and alignment down a column.
+  const figures = relations.map((relation) => {
+    const here = maps.filter((m) => m.relation === relation);
+    const lines = alignments.map((aligned) => {
       const kind = aligned ? 'aligned' : 'naive';
-      return renderHeatMapSvg({
-        id: `heat-${metric.key}-${slug(position)}-${relation}-${kind}`,
-        className: `heat-map-${metric.key} ${kind}`,
-        title: kind,
-        description: `${metric.heading}, ${kind}, ${position} layers, ${RELATION_LABEL[relation]}: base architecture (rows) against target architecture (columns)`,
-        rowLabels: archs,
-        columnLabels: archs,
-        bins: bins.get(aligned)!,
-        scale,
-        format: metric.format,
-        valueName: metric.valueName,
-      });
+      const svgs = here.map(({ position, bins }) =>
+        renderHeatMapSvg({
+          id: `heat-${metric.key}-${slug(position)}-${relation}-${kind}`,
+          className: `heat-map-${metric.key} ${kind}`,
+          title: `${position} · ${kind}`,
+          description: `${metric.heading}, ${kind}, ${position} layers, ${RELATION_LABEL[relation]}: base architecture (rows) against target architecture (columns)`,
+          rowLabels: archs,
+          columnLabels: archs,
+          bins: bins.get(aligned)!,
+          scale,
+          format: metric.format,
+          valueName: metric.valueName,
+        }),
+      );
+      return `<div class="heat-maps ${kind}">${svgs.join('')}</div>`;
     });
-    return `<figure class="heat-pair" id="heat-${metric.key}-${slug(position)}-${relation}" data-position="${escapeMarkup(position)}" data-relation="${relation}"><figcaption>${escapeMarkup(position)} layers · ${escapeMarkup(RELATION_LABEL[relation])}</figcaption><div class="heat-maps">${svgs.join('')}</div></figure>`;
+    return `<figure id="heat-${metric.key}-${relation}" class="heat-relation" data-relation="${relation}"><figcaption>${escapeMarkup(RELATION_LABEL[relation])}</figcaption>${lines.join('')}</figure>`;
   });
   return [...head, `<div class="legend-frame">${legend}</div>`, ...figures, '</section>'].join('\n');
 }

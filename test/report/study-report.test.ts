@@ -63,10 +63,11 @@ describe('renderStudyReport', () => {
     expect(html).toContain('<dd>396 aligned, 396 naive</dd>');
   });
 
-  it('draws one heat-map figure per position × data relation, with an aligned and a naive map, per metric', () => {
+  it('draws one heat map per position × data relation, aligned and naive, per metric, grouped by relation', () => {
     for (const metric of ['loss', 'threshold']) {
       const section = element(html, 'section', `heat-maps-${metric}`);
-      expect(count(section, /<figure class="heat-pair"/g)).toBe(9);
+      expect(count(section, /<figure id="heat-[^"]*" class="heat-relation"/g)).toBe(3);
+      expect(count(section, /<svg id="heat-/g)).toBe(18);
       for (const position of FIXTURE_POSITIONS) {
         for (const relation of ['same', 'split', 'different']) {
           for (const kind of ['aligned', 'naive'])
@@ -75,6 +76,11 @@ describe('renderStudyReport', () => {
       }
       expect(section).toContain(`<svg id="legend-${metric}" class="color-legend"`);
     }
+    // Positions along a row in network order, aligned above naive.
+    const same = element(html, 'figure', 'heat-loss-same');
+    expect([...same.matchAll(/<svg id="heat-loss-(\w+)-same-(\w+)"/g)].map((m) => `${m[1]} ${m[2]}`)).toEqual(
+      ['first aligned', 'middle aligned', 'last aligned', 'first naive', 'middle naive', 'last naive'],
+    );
     // The λ* scale is fixed at 0 … 1 so its colours mean the same in every study.
     expect(texts(element(html, 'svg', 'legend-threshold'), 'legend-tick')).toEqual([
       '0.00',
@@ -108,7 +114,8 @@ describe('renderStudyReport', () => {
     expect(count(map, /class="heat-cell empty"/g)).toBe(3);
     expect(map).toContain('<title>B → A: no cells</title>');
     // Only the combinations present: one position, one relation, aligned only.
-    expect(count(page, /<figure class="heat-pair"/g)).toBe(2);
+    expect(count(page, /<figure id="heat-[^"]*" class="heat-relation"/g)).toBe(2);
+    expect(count(page, /<svg id="heat-/g)).toBe(2);
     expect(page).not.toContain('-naive"');
   });
 
