@@ -37,8 +37,9 @@ export function renderWidthRatioScatterSvg(rows: readonly StudyRow[], id: string
     else marker.count++;
   }
   const xs = usable.map((r) => Math.log2(r.widthRatio));
-  const x0 = Math.min(-1, ...xs) - 0.5;
-  const x1 = Math.max(1, ...xs) + 0.5;
+  // A loop, not Math.min(...xs): a large study's rows would overflow the argument list.
+  const x0 = xs.reduce((a, b) => Math.min(a, b), -1) - 0.5;
+  const x1 = xs.reduce((a, b) => Math.max(a, b), 1) + 0.5;
   const [y0, y1] = [-0.05, 1.05];
   const plot = {
     x: MARGIN.left,
