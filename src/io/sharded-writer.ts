@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import { InvalidFileError } from '../errors.js';
 import { StagedFile, writeFileAtomic } from './atomic-file.js';
 import {
-  compareForLayout,
   planSafetensors,
   type TensorEntry,
   type TensorProducer,
@@ -24,8 +23,8 @@ export interface ShardedWriteResult {
 }
 
 /**
- * Splits tensors, in the reference writer's order (so the shards do not depend on the order given), into
- * consecutive groups whose data stays within `maxShardBytes`.
+ * Splits tensors, in the order given (as huggingface_hub groups a state dict), into consecutive groups whose data
+ * stays within `maxShardBytes`. Each shard is then laid out in the reference writer's order.
  */
 export function splitIntoShards(
   tensors: readonly TensorEntry[],
@@ -35,7 +34,7 @@ export function splitIntoShards(
   const groups: TensorEntry[][] = [];
   let current: TensorEntry[] = [];
   let size = 0;
-  for (const entry of [...tensors].sort(compareForLayout)) {
+  for (const entry of tensors) {
     const bytes = tensorByteLength(folder, entry);
     if (current.length > 0 && size + bytes > maxShardBytes) {
       groups.push(current);
@@ -56,7 +55,7 @@ function shardName(index: number, count: number): string {
 
 /**
  * Writes a sharded model into `folder`: shards named model-0000k-of-0000n.safetensors plus a
- * model.safetensors.index.json. Tensors are produced one at a time in file order. All shards are written
+ * model.safetensors.index.json. Tensors are produced one at a time, shard by shard, each shard in file order. All shards are written
  * under temporary names and moved into place only once every one is complete, then the index is written; a
  * failure before that leaves the folder as it was.
  */

@@ -81,7 +81,10 @@ export async function mergeModels(
       let bytes: Uint8Array;
       const corrected = repaired?.tensors.get(name);
       if (corrected !== undefined && (pair !== undefined || corrected !== repaired?.base.get(name))) {
-        bytes = fromFloat32(corrected.data, base.source.info(name).dtype, corrected.shape).bytes;
+        bytes = fromFloat32(corrected.data, base.source.info(name).dtype, corrected.shape, {
+          file: outPath,
+          tensor: name,
+        }).bytes;
         (pair === undefined ? copied : merged).push(name);
         if (pair !== undefined) totalEntries += corrected.data.length;
       } else if (pair === undefined) {
@@ -112,7 +115,10 @@ export async function mergeModels(
         });
         for (const m of mapped.matched ?? []) if (m === 0) unmatchedEntries++;
         totalEntries += out.length;
-        bytes = fromFloat32(out, base.source.info(name).dtype, baseTensor.shape).bytes;
+        bytes = fromFloat32(out, base.source.info(name).dtype, baseTensor.shape, {
+          file: outPath,
+          tensor: name,
+        }).bytes;
         merged.push(name);
       }
       options.onTensor?.(name, ++done, names.length);

@@ -29,21 +29,34 @@ describe('writeSafetensors', () => {
 
   it('round-trips every dtype, shapes and metadata through the reader', async () => {
     const tensors = new Map<string, RawTensor>();
+    // Bits per element, from the reference's Dtype::bitsize; 8 elements fill whole bytes for every dtype.
     const dtypes: Array<[DType, number]> = [
-      ['F64', 8],
-      ['F32', 4],
-      ['F16', 2],
-      ['BF16', 2],
-      ['I64', 8],
-      ['I32', 4],
-      ['I16', 2],
-      ['I8', 1],
-      ['U8', 1],
-      ['BOOL', 1],
+      ['BOOL', 8],
+      ['F4', 4],
+      ['F6_E2M3', 6],
+      ['F6_E3M2', 6],
+      ['U8', 8],
+      ['I8', 8],
+      ['F8_E5M2', 8],
+      ['F8_E4M3', 8],
+      ['F8_E8M0', 8],
+      ['F8_E4M3FNUZ', 8],
+      ['F8_E5M2FNUZ', 8],
+      ['I16', 16],
+      ['U16', 16],
+      ['F16', 16],
+      ['BF16', 16],
+      ['I32', 32],
+      ['U32', 32],
+      ['F32', 32],
+      ['C64', 64],
+      ['F64', 64],
+      ['I64', 64],
+      ['U64', 64],
     ];
-    for (const [i, [dtype, size]] of dtypes.entries()) {
-      const bytes = Uint8Array.from({ length: 6 * size }, (_, k) => (k * 31 + i) & 0xff);
-      tensors.set(`layer.${i}.${dtype}`, { dtype, shape: [2, 3], bytes });
+    for (const [i, [dtype, bits]] of dtypes.entries()) {
+      const bytes = Uint8Array.from({ length: bits }, (_, k) => (k * 31 + i) & 0xff);
+      tensors.set(dtype, { dtype, shape: [2, 4], bytes });
     }
     tensors.set('scalar', { dtype: 'F32', shape: [], bytes: Uint8Array.from([1, 2, 3, 4]) });
     tensors.set('empty', { dtype: 'F32', shape: [0, 5], bytes: new Uint8Array(0) });
@@ -55,7 +68,33 @@ describe('writeSafetensors', () => {
     expect(headerLength % 8).toBe(0);
 
     const reader = await SafetensorsReader.open(path);
-    expect(reader.tensorNames()).toEqual([...tensors.keys()]);
+    // The reference's order: dtype descending in its enum order, then name (F32 has three tensors).
+    expect(reader.tensorNames()).toEqual([
+      'U64',
+      'I64',
+      'F64',
+      'C64',
+      'F32',
+      'empty',
+      'scalar',
+      'U32',
+      'I32',
+      'BF16',
+      'F16',
+      'U16',
+      'I16',
+      'F8_E5M2FNUZ',
+      'F8_E4M3FNUZ',
+      'F8_E8M0',
+      'F8_E4M3',
+      'F8_E5M2',
+      'I8',
+      'U8',
+      'F6_E3M2',
+      'F6_E2M3',
+      'F4',
+      'BOOL',
+    ]);
     expect(reader.metadata).toEqual({ format: 'pt', source: 'test' });
     for (const [name, tensor] of tensors) {
       const back = await reader.read(name);
@@ -66,7 +105,7 @@ describe('writeSafetensors', () => {
     await reader.close();
   });
 
-  it('takes an array of named tensors and calls the producer in header order', async () => {
+  it('takes an array of named tensors and calls the producer in file order, not the order given', async () => {
     const path = scratch.file('order.safetensors');
     const calls: string[] = [];
     await writeSafetensors(
@@ -80,9 +119,9 @@ describe('writeSafetensors', () => {
         return name === 'z' ? Uint8Array.of(1) : Uint8Array.of(2, 3);
       },
     );
-    expect(calls).toEqual(['z', 'a']);
+    expect(calls).toEqual(['a', 'z']);
     const reader = await SafetensorsReader.open(path);
-    expect(reader.tensorNames()).toEqual(['z', 'a']);
+    expect(reader.tensorNames()).toEqual(['a', 'z']);
     expect(Array.from((await reader.read('a')).bytes)).toEqual([2, 3]);
     await reader.close();
   });
