@@ -56,7 +56,8 @@ function native<T extends DataType>(
     unitBytes,
     // makeData's overloads pick its props type from a concrete DataType; for a generic T none applies, though
     // `data` of T['TArray'] is what every one of them takes.
-    column: (b, o, n) => makeData({ type: make(), length: n, nullCount: 0, data: new array(b, o, n) } as never),
+    column: (b, o, n) =>
+      makeData({ type: make(), length: n, nullCount: 0, data: new array(b, o, n) } as never),
   };
 }
 

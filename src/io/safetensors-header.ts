@@ -56,11 +56,17 @@ function describe(value: JsonValue): string {
 function parseMetadata(file: string, value: JsonValue): Record<string, string> {
   if (value.kind === 'null') return {};
   if (value.kind !== 'object')
-    throw new InvalidFileError(file, `'${METADATA_KEY}' must be an object of strings or null, got ${describe(value)}`);
+    throw new InvalidFileError(
+      file,
+      `'${METADATA_KEY}' must be an object of strings or null, got ${describe(value)}`,
+    );
   const out = new Map<string, string>();
   for (const [key, v] of value.entries) {
     if (v.kind !== 'string') {
-      throw new InvalidFileError(file, `'${METADATA_KEY}' value of '${key}' must be a string, got ${describe(v)}`);
+      throw new InvalidFileError(
+        file,
+        `'${METADATA_KEY}' value of '${key}' must be a string, got ${describe(v)}`,
+      );
     }
     out.set(key, v.value);
   }
@@ -139,7 +145,11 @@ function parseEntry(file: string, name: string, value: JsonValue): RawEntry {
   const shape = unsignedList(file, name, 'shape', fields.shape);
   const offsets = unsignedList(file, name, 'data_offsets', fields.data_offsets);
   if (offsets.length !== 2) {
-    throw new InvalidFileError(file, `data_offsets must be [begin, end], got ${offsets.length} numbers`, name);
+    throw new InvalidFileError(
+      file,
+      `data_offsets must be [begin, end], got ${offsets.length} numbers`,
+      name,
+    );
   }
   return { name, dtype, shape, begin: offsets[0], end: offsets[1] };
 }
@@ -163,16 +173,22 @@ function validateLayout(file: string, entries: readonly RawEntry[]): bigint {
       );
     }
     if (e.begin < start) {
-      throw new InvalidFileError(file, `${range} overlap the tensor before, which ends at byte ${start}`, e.name);
+      throw new InvalidFileError(
+        file,
+        `${range} overlap the tensor before, which ends at byte ${start}`,
+        e.name,
+      );
     }
     start = e.end;
     let elements = 1n;
     for (const d of e.shape) {
       elements *= d;
-      if (elements > U64_MAX) throw new InvalidFileError(file, `shape [${e.shape.join(', ')}] overflows u64`, e.name);
+      if (elements > U64_MAX)
+        throw new InvalidFileError(file, `shape [${e.shape.join(', ')}] overflows u64`, e.name);
     }
     const bits = elements * BigInt(DTYPE_BITS[e.dtype]);
-    if (bits > U64_MAX) throw new InvalidFileError(file, `shape [${e.shape.join(', ')}] overflows u64 in bits`, e.name);
+    if (bits > U64_MAX)
+      throw new InvalidFileError(file, `shape [${e.shape.join(', ')}] overflows u64 in bits`, e.name);
     if (bits % 8n !== 0n) {
       throw new InvalidFileError(
         file,
@@ -211,13 +227,15 @@ export function parseSafetensorsHeader(
   } catch (error) {
     throw new InvalidFileError(file, `header is not valid UTF-8 JSON (${(error as Error).message})`);
   }
-  if (json.kind !== 'object') throw new InvalidFileError(file, `header must be a JSON object, got ${describe(json)}`);
+  if (json.kind !== 'object')
+    throw new InvalidFileError(file, `header must be a JSON object, got ${describe(json)}`);
 
   let metadata: Record<string, string> | undefined;
   const byName = new Map<string, RawEntry>();
   for (const [name, value] of (json as JsonObject).entries) {
     if (name === METADATA_KEY) {
-      if (metadata !== undefined) throw new InvalidFileError(file, `'${METADATA_KEY}' appears twice in the header`);
+      if (metadata !== undefined)
+        throw new InvalidFileError(file, `'${METADATA_KEY}' appears twice in the header`);
       metadata = parseMetadata(file, value);
     } else {
       byName.set(name, parseEntry(file, name, value));
@@ -239,7 +257,11 @@ export function parseSafetensorsHeader(
     const big = e.shape.find((d) => d > BigInt(Number.MAX_SAFE_INTEGER));
     if (big !== undefined) {
       // Only a zero-element tensor can get here; the reference accepts it, but a JavaScript number would round it.
-      throw new InvalidFileError(file, `shape dimension ${big} is beyond 2^53, which this reader cannot hold`, e.name);
+      throw new InvalidFileError(
+        file,
+        `shape dimension ${big} is beyond 2^53, which this reader cannot hold`,
+        e.name,
+      );
     }
     const shape = Object.freeze(e.shape.map(Number));
     return { name: e.name, dtype: e.dtype, shape, begin: Number(e.begin), end: Number(e.end) };

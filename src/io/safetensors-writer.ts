@@ -1,8 +1,8 @@
 import type { FileHandle } from 'node:fs/promises';
 import { InvalidFileError } from '../errors.js';
 import { byteLength, DTYPES, type DType, isDType } from '../tensor/dtype.js';
-import { elementCount } from '../tensor/tensor.js';
 import type { RawTensor } from '../tensor/tensor.js';
+import { elementCount } from '../tensor/tensor.js';
 import { withAtomicFile, writeFully } from './atomic-file.js';
 import type { NamedTensor } from './named-tensor.js';
 import {

@@ -39,7 +39,8 @@ function miniFloatTable(f: MiniFloat): Float32Array {
     if (f.nanAtNegativeZero && bits === 0x80) value = Number.NaN;
     else if (exponent === maxExponent && f.top === 'ieee')
       value = mantissa === 0 ? Number.POSITIVE_INFINITY : Number.NaN;
-    else if (exponent === maxExponent && f.top === 'nan-at-max' && mantissa === maxMantissa) value = Number.NaN;
+    else if (exponent === maxExponent && f.top === 'nan-at-max' && mantissa === maxMantissa)
+      value = Number.NaN;
     else if (exponent === 0) value = (mantissa / 2 ** f.mantissaBits) * 2 ** (1 - f.bias);
     else value = (1 + mantissa / 2 ** f.mantissaBits) * 2 ** (exponent - f.bias);
     table[bits] = sign * value;

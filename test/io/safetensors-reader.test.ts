@@ -66,7 +66,10 @@ describe('SafetensorsReader on a hand-made file', () => {
     const header =
       '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},' +
       '"w":{"dtype":"I8","shape":[4],"data_offsets":[0,4]}}';
-    const path = await scratch.write('twice.safetensors', handMadeSafetensors(header, Uint8Array.of(1, 2, 3, 4)));
+    const path = await scratch.write(
+      'twice.safetensors',
+      handMadeSafetensors(header, Uint8Array.of(1, 2, 3, 4)),
+    );
     const reader = await SafetensorsReader.open(path);
     expect(reader.tensorNames()).toEqual(['w']);
     expect(reader.info('w')).toEqual({ name: 'w', dtype: 'I8', shape: [4] });
