@@ -30,12 +30,12 @@ function bytesOf(text: string | Uint8Array): Uint8Array {
 export function file(
   header: string | Uint8Array,
   data: Uint8Array | number = 0,
-  declared?: number,
+  declared?: bigint,
 ): Uint8Array {
   const h = bytesOf(header);
   const d = typeof data === 'number' ? new Uint8Array(data) : data;
   const out = new Uint8Array(8 + h.length + d.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(declared ?? h.length), true);
+  new DataView(out.buffer).setBigUint64(0, declared ?? BigInt(h.length), true);
   out.set(h, 8);
   out.set(d, 8 + h.length);
   return out;
@@ -102,7 +102,7 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     name: 'header too large',
     source: `${TENSOR_RS} test_header_too_large`,
     verdict: 'refuse',
-    bytes: file(I32_2X2, 16, 0xffffff0000003c),
+    bytes: file(I32_2X2, 16, 0xffffff000000003cn),
   },
   {
     name: 'header too small (empty file)',
@@ -114,7 +114,7 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     name: 'invalid header length',
     source: `${TENSOR_RS} test_invalid_header_length`,
     verdict: 'refuse',
-    bytes: file('', 0, 60),
+    bytes: file('', 0, 60n),
   },
   {
     name: 'header not UTF-8',
