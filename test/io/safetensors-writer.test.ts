@@ -1,4 +1,5 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidFileError } from '../../src/errors.js';
 import { SafetensorsReader } from '../../src/io/safetensors-reader.js';
@@ -210,5 +211,105 @@ describe('writeSafetensors is atomic', () => {
     await writeFile(scratch.file('other.txt'), 'x');
     await writeSafetensors(scratch.file('m.safetensors'), entries, () => new Uint8Array(8));
     expect((await readdir(scratch.path)).sort()).toEqual(['m.safetensors', 'other.txt']);
+  });
+});
+
+describe('writeSafetensors orders tensors as the reference writer does', () => {
+  // Element bits from the reference's Dtype::bitsize, listed here rather than taken from the code under test.
+  const BITS: Record<DType, number> = {
+    BOOL: 8,
+    F4: 4,
+    F6_E2M3: 6,
+    F6_E3M2: 6,
+    U8: 8,
+    I8: 8,
+    F8_E5M2: 8,
+    F8_E4M3: 8,
+    F8_E8M0: 8,
+    F8_E4M3FNUZ: 8,
+    F8_E5M2FNUZ: 8,
+    I16: 16,
+    U16: 16,
+    F16: 16,
+    BF16: 16,
+    I32: 32,
+    U32: 32,
+    F32: 32,
+    C64: 64,
+    F64: 64,
+    I64: 64,
+    U64: 64,
+  };
+  const tensorArb = fc.record({
+    dtype: fc.constantFrom(...(Object.keys(BITS) as DType[])),
+    // Multiples of 4 elements fill whole bytes for every dtype (F6: 4 elements in 3 bytes).
+    rows: fc.integer({ min: 0, max: 3 }),
+    name: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 6 }),
+    seed: fc.integer({ min: 0, max: 255 }),
+  });
+  const setArb = fc
+    .uniqueArray(tensorArb, { minLength: 1, maxLength: 8, selector: (t) => t.name })
+    .filter((ts) => ts.every((t) => t.name !== '__metadata__'));
+
+  it("reproduces the reference's bytes for an F16 tensor given before an I32 one", async () => {
+    // bindings/python/tests/test_simple.py test_serialization_forces_alignment: I32 comes first whatever the order.
+    const path = scratch.file('aligned.safetensors');
+    await writeSafetensorsTensors(path, [
+      { name: 'test2', tensor: { dtype: 'F16', shape: [2, 2], bytes: new Uint8Array(8) } },
+      { name: 'test1', tensor: { dtype: 'I32', shape: [2, 2], bytes: new Uint8Array(16) } },
+    ]);
+    const header =
+      '{"test1":{"dtype":"I32","shape":[2,2],"data_offsets":[0,16]},' +
+      '"test2":{"dtype":"F16","shape":[2,2],"data_offsets":[16,24]}}      ';
+    const expected = [0x80, 0, 0, 0, 0, 0, 0, 0, ...Buffer.from(header), ...new Uint8Array(24)];
+    expect(Array.from(await readFile(path))).toEqual(expected);
+  });
+
+  it('gives the same bytes for any permutation of the same tensors, each tensor aligned to its element', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(setArb, fc.infiniteStream(fc.nat()), async (set, randoms) => {
+        const named = set.map(({ dtype, rows, name, seed }) => {
+          const shape = [rows, 4];
+          const bytes = Uint8Array.from(
+            { length: (rows * 4 * BITS[dtype]) / 8 },
+            (_, k) => (seed + k) & 0xff,
+          );
+          return { name, tensor: { dtype, shape, bytes } };
+        });
+        // A Fisher-Yates shuffle driven by the generated stream.
+        const shuffled = [...named];
+        const it = randoms[Symbol.iterator]();
+        for (let i = shuffled.length - 1; i > 0; i--) {
+          const j = it.next().value % (i + 1);
+          [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+        }
+        run++;
+        const a = scratch.file(`a${run}.safetensors`);
+        const b = scratch.file(`b${run}.safetensors`);
+        await writeSafetensorsTensors(a, named, { z: '1', a: '2' });
+        await writeSafetensorsTensors(b, shuffled, { a: '2', z: '1' });
+        const bytesA = await readFile(a);
+        expect(Buffer.compare(bytesA, await readFile(b))).toBe(0);
+
+        const reader = await SafetensorsReader.open(a);
+        const names = reader.tensorNames();
+        const order = Object.keys(BITS);
+        for (let i = 1; i < names.length; i++) {
+          const [p, q] = [reader.entry(names[i - 1]), reader.entry(names[i])];
+          const byDtype = order.indexOf(p.dtype) - order.indexOf(q.dtype);
+          // Descending enum order, then name by code point (as Rust compares UTF-8 strings).
+          expect(
+            byDtype > 0 || (byDtype === 0 && Buffer.compare(Buffer.from(p.name), Buffer.from(q.name)) < 0),
+          ).toBe(true);
+        }
+        for (const name of names) {
+          const { dtype, begin } = reader.entry(name);
+          if (BITS[dtype] % 8 === 0) expect((reader.dataStart + begin) % (BITS[dtype] / 8)).toBe(0);
+        }
+        await reader.close();
+      }),
+      { numRuns: 40 },
+    );
   });
 });
