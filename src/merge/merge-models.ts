@@ -44,9 +44,10 @@ export interface MergeSummary {
 }
 
 /**
- * Writes the merge of base and T(target) (by default MAL's `(1−λ)·base + λ·T(target)`) tensor by tensor, in the base's names, shapes, dtypes and order, so peak
- * memory is a few tensors whatever the model size. Tensors without a partner in the target, and buffers, are
- * copied from the base byte for byte. The file appears only when complete.
+ * Writes the merge of base and T(target) (by default MAL's `(1−λ)·base + λ·T(target)`) tensor by tensor, in the
+ * base's names, shapes and dtypes (in the reference writer's order), so peak memory is a few tensors whatever the
+ * model size. Tensors without a partner in the target, buffers, and dtypes the maths does not merge (FP8, C64, F4,
+ * F6) are copied from the base byte for byte. The file appears only when complete.
  */
 export async function mergeModels(
   base: LoadedModel,
