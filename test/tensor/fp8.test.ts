@@ -32,7 +32,7 @@ const KNOWN: ReadonlyArray<[string, number, number]> = [
 ];
 
 describe('FP8 to float32', () => {
-  it.each(KNOWN)('%s 0x%s is %s', (dtype, bits, value) => {
+  it.each(KNOWN)('%s bit pattern %i is %s', (dtype, bits, value) => {
     const out = toFloat32({ dtype: dtype as 'F8_E4M3', shape: [1], bytes: Uint8Array.of(bits) });
     expect(Object.is(out[0], value) || (Number.isNaN(value) && Number.isNaN(out[0]))).toBe(true);
   });
