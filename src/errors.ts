@@ -45,6 +45,29 @@ export class NonFiniteWeightsError extends MalError {
   }
 }
 
+/**
+ * A tensor's dtype has no exact float32 reading (C64, F4, F6) or no float32 writing (those and FP8), so the maths
+ * cannot use it; such tensors are carried as bytes (copied from the base in a merge).
+ */
+export class DtypeNotConvertibleError extends MalError {
+  override readonly name = 'DtypeNotConvertibleError';
+  constructor(
+    readonly dtype: string,
+    readonly direction: 'read' | 'write',
+    readonly file?: string,
+    readonly tensor?: string,
+  ) {
+    const where = `${file === undefined ? '' : `${file}: `}${tensor === undefined ? 'a tensor' : `tensor '${tensor}'`}`;
+    super(
+      direction === 'read'
+        ? `${where} is ${dtype}, which has no exact float32 reading; it can only be copied as bytes ` +
+            '(mark it merge: false in a spec file, or leave it out of the computation)'
+        : `${where} would be written as ${dtype}, which float32 results are not rounded into; it can only be ` +
+            'copied from the base as bytes',
+    );
+  }
+}
+
 /** A command-line argument or option is missing or invalid. */
 export class UsageError extends MalError {
   override readonly name = 'UsageError';

@@ -1,10 +1,16 @@
 import type { FileHandle } from 'node:fs/promises';
 import { InvalidFileError } from '../errors.js';
-import { DTYPE_BYTES, type DType, isDType } from '../tensor/dtype.js';
+import { byteLength, DTYPES, type DType, isDType } from '../tensor/dtype.js';
 import type { RawTensor } from '../tensor/tensor.js';
+import { elementCount } from '../tensor/tensor.js';
 import { withAtomicFile, writeFully } from './atomic-file.js';
 import type { NamedTensor } from './named-tensor.js';
-import { encodeSafetensorsHeader, METADATA_KEY, type SafetensorsEntry } from './safetensors-header.js';
+import {
+  compareCodePoints,
+  encodeSafetensorsHeader,
+  METADATA_KEY,
+  type SafetensorsEntry,
+} from './safetensors-header.js';
 
 /** What the header says of a tensor before its bytes exist. */
 export interface TensorEntry {
@@ -14,7 +20,7 @@ export interface TensorEntry {
 }
 
 /**
- * Produces the little-endian bytes of one tensor. Called once per tensor, in header order, each call only after
+ * Produces the little-endian bytes of one tensor. Called once per tensor, in file order, each call only after
  * the previous tensor's bytes were written, so a producer may hand back the same reused buffer every time.
  */
 export type TensorProducer = (name: string, index: number) => Promise<Uint8Array> | Uint8Array;
@@ -22,7 +28,7 @@ export type TensorProducer = (name: string, index: number) => Promise<Uint8Array
 export interface SafetensorsLayout {
   /** Length prefix plus padded JSON header. */
   readonly header: Uint8Array;
-  /** Entries with their data-section offsets, in the order given. */
+  /** Entries with their data-section offsets, in file order (see `compareForLayout`). */
   readonly entries: readonly SafetensorsEntry[];
   readonly fileBytes: number;
 }
@@ -42,7 +48,29 @@ function checkEntry(file: string, entry: TensorEntry, seen: Set<string>): void {
   }
 }
 
-/** Lays out the file: tensors back to back in the order given, after a header padded to 8 bytes. */
+/**
+ * The reference writer's order (safetensors/src/tensor.rs, `prepare`): dtype descending in the reference's enum
+ * order, which puts the widest elements first so every tensor starts aligned to its element size, then name.
+ * The same tensors thus give the same bytes whatever order they come in.
+ */
+export function compareForLayout(a: TensorEntry, b: TensorEntry): number {
+  return DTYPES.indexOf(b.dtype) - DTYPES.indexOf(a.dtype) || compareCodePoints(a.name, b.name);
+}
+
+/** The bytes a tensor takes in the file; refuses sub-byte elements that do not fill whole bytes. */
+export function tensorByteLength(file: string, entry: TensorEntry): number {
+  const bytes = byteLength(entry.dtype, elementCount(entry.shape));
+  if (bytes === undefined) {
+    throw new InvalidFileError(
+      file,
+      `${elementCount(entry.shape)} elements of ${entry.dtype} do not fill whole bytes`,
+      entry.name,
+    );
+  }
+  return bytes;
+}
+
+/** Lays out the file as the reference does: tensors in `compareForLayout` order, after a header padded to 8 bytes. */
 export function planSafetensors(
   file: string,
   tensors: readonly TensorEntry[],
@@ -53,11 +81,10 @@ export function planSafetensors(
       throw new InvalidFileError(file, `metadata value of '${key}' must be a string`);
   }
   const seen = new Set<string>();
+  for (const t of tensors) checkEntry(file, t, seen);
   let offset = 0;
-  const entries = tensors.map((t): SafetensorsEntry => {
-    checkEntry(file, t, seen);
-    let bytes = DTYPE_BYTES[t.dtype];
-    for (const d of t.shape) bytes *= d;
+  const entries = [...tensors].sort(compareForLayout).map((t): SafetensorsEntry => {
+    const bytes = tensorByteLength(file, t);
     const entry = { name: t.name, dtype: t.dtype, shape: [...t.shape], begin: offset, end: offset + bytes };
     offset += bytes;
     return entry;
@@ -104,7 +131,7 @@ export async function writeSafetensors(
   await withAtomicFile(path, (handle) => writeSafetensorsContent(handle, path, layout, produce));
 }
 
-/** Writes tensors already in memory, in map (or array) order. */
+/** Writes tensors already in memory (in the reference's order, whatever the map or array order). */
 export async function writeSafetensorsTensors(
   path: string,
   tensors: ReadonlyMap<string, RawTensor> | readonly NamedTensor[],

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { InvalidFileError } from '../errors.js';
-import { DTYPE_BYTES } from '../tensor/dtype.js';
 import { StagedFile, writeFileAtomic } from './atomic-file.js';
 import {
   planSafetensors,
   type TensorEntry,
   type TensorProducer,
+  tensorByteLength,
   writeSafetensorsContent,
 } from './safetensors-writer.js';
 import { SHARD_INDEX_FILE } from './shard-index.js';
@@ -22,19 +22,20 @@ export interface ShardedWriteResult {
   readonly shardPaths: readonly string[];
 }
 
-function tensorBytes(entry: TensorEntry): number {
-  let bytes = DTYPE_BYTES[entry.dtype];
-  for (const d of entry.shape) bytes *= d;
-  return bytes;
-}
-
-/** Splits tensors, in order, into consecutive groups whose data stays within `maxShardBytes`. */
-export function splitIntoShards(tensors: readonly TensorEntry[], maxShardBytes: number): TensorEntry[][] {
+/**
+ * Splits tensors, in the order given (as huggingface_hub groups a state dict), into consecutive groups whose data
+ * stays within `maxShardBytes`. Each shard is then laid out in the reference writer's order.
+ */
+export function splitIntoShards(
+  tensors: readonly TensorEntry[],
+  maxShardBytes: number,
+  folder = 'sharded model',
+): TensorEntry[][] {
   const groups: TensorEntry[][] = [];
   let current: TensorEntry[] = [];
   let size = 0;
   for (const entry of tensors) {
-    const bytes = tensorBytes(entry);
+    const bytes = tensorByteLength(folder, entry);
     if (current.length > 0 && size + bytes > maxShardBytes) {
       groups.push(current);
       current = [];
@@ -54,7 +55,7 @@ function shardName(index: number, count: number): string {
 
 /**
  * Writes a sharded model into `folder`: shards named model-0000k-of-0000n.safetensors plus a
- * model.safetensors.index.json. Tensors are produced one at a time in the order given. All shards are written
+ * model.safetensors.index.json. Tensors are produced one at a time, shard by shard, each shard in file order. All shards are written
  * under temporary names and moved into place only once every one is complete, then the index is written; a
  * failure before that leaves the folder as it was.
  */
@@ -68,7 +69,7 @@ export async function writeShardedSafetensors(
     throw new RangeError(`maxShardBytes must be positive, got ${options.maxShardBytes}`);
   }
   const indexPath = join(folder, SHARD_INDEX_FILE);
-  const groups = splitIntoShards(tensors, options.maxShardBytes);
+  const groups = splitIntoShards(tensors, options.maxShardBytes, folder);
   const names = groups.map((_, i) => shardName(i, groups.length));
   const layouts = groups.map((group, i) => planSafetensors(join(folder, names[i]), group, options.metadata));
   const seen = new Set<string>();

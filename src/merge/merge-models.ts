@@ -44,9 +44,10 @@ export interface MergeSummary {
 }
 
 /**
- * Writes the merge of base and T(target) (by default MAL's `(1−λ)·base + λ·T(target)`) tensor by tensor, in the base's names, shapes, dtypes and order, so peak
- * memory is a few tensors whatever the model size. Tensors without a partner in the target, and buffers, are
- * copied from the base byte for byte. The file appears only when complete.
+ * Writes the merge of base and T(target) (by default MAL's `(1−λ)·base + λ·T(target)`) tensor by tensor, in the
+ * base's names, shapes and dtypes (in the reference writer's order), so peak memory is a few tensors whatever the
+ * model size. Tensors without a partner in the target, buffers, and dtypes the maths does not merge (FP8, C64, F4,
+ * F6) are copied from the base byte for byte. The file appears only when complete.
  */
 export async function mergeModels(
   base: LoadedModel,
@@ -81,7 +82,10 @@ export async function mergeModels(
       let bytes: Uint8Array;
       const corrected = repaired?.tensors.get(name);
       if (corrected !== undefined && (pair !== undefined || corrected !== repaired?.base.get(name))) {
-        bytes = fromFloat32(corrected.data, base.source.info(name).dtype, corrected.shape).bytes;
+        bytes = fromFloat32(corrected.data, base.source.info(name).dtype, corrected.shape, {
+          file: outPath,
+          tensor: name,
+        }).bytes;
         (pair === undefined ? copied : merged).push(name);
         if (pair !== undefined) totalEntries += corrected.data.length;
       } else if (pair === undefined) {
@@ -112,7 +116,10 @@ export async function mergeModels(
         });
         for (const m of mapped.matched ?? []) if (m === 0) unmatchedEntries++;
         totalEntries += out.length;
-        bytes = fromFloat32(out, base.source.info(name).dtype, baseTensor.shape).bytes;
+        bytes = fromFloat32(out, base.source.info(name).dtype, baseTensor.shape, {
+          file: outPath,
+          tensor: name,
+        }).bytes;
         merged.push(name);
       }
       options.onTensor?.(name, ++done, names.length);

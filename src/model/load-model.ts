@@ -1,10 +1,11 @@
 import { NonFiniteWeightsError } from '../errors.js';
 import { openModel, readModelConfig } from '../io/open-model.js';
-import type { TensorSource } from '../io/tensor-source.js';
+import type { TensorInfo, TensorSource } from '../io/tensor-source.js';
 import type { ArchitectureFamily, ArchitectureSpec, SpaceWidths } from '../spec/architecture-spec.js';
 import { deriveSpec } from '../spec/derive-spec.js';
 import { computeSpaceWidths } from '../spec/space-widths.js';
 import { loadSpecFile } from '../spec/spec-file.js';
+import { isMergeableDType } from '../tensor/dtype.js';
 import { toFloat32 } from '../tensor/float-conversion.js';
 import { firstNonFinite } from '../tensor/non-finite.js';
 import type { FloatTensor } from '../tensor/tensor.js';
@@ -30,10 +31,12 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   try {
     const config = await readModelConfig(path);
     const infos = source.tensorNames().map((name) => source.info(name));
-    const spec =
+    const spec = copyingUnmergeableDtypes(
       options.specFile !== undefined
         ? await loadSpecFile(options.specFile)
-        : deriveSpec(infos, { config: config ?? source.metadata, family: options.family });
+        : deriveSpec(infos, { config: config ?? source.metadata, family: options.family }),
+      infos,
+    );
     const widths = computeSpaceWidths(spec, new Map(infos.map((i) => [i.name, i.shape])));
     return { path, source, spec, widths, config };
   } catch (e) {
@@ -42,10 +45,30 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   }
 }
 
+/**
+ * The spec with every tensor whose dtype the merge cannot compute in (C64, F4, F6, FP8: see isMergeableDType)
+ * marked merge: false, so alignment leaves it alone and the merge copies it from the base byte for byte.
+ */
+export function copyingUnmergeableDtypes(
+  spec: ArchitectureSpec,
+  infos: readonly TensorInfo[],
+): ArchitectureSpec {
+  const dtypes = new Map(infos.map((i) => [i.name, i.dtype]));
+  const unmergeable = (name: string) => {
+    const dtype = dtypes.get(name);
+    return dtype !== undefined && !isMergeableDType(dtype);
+  };
+  if (!spec.tensors.some((t) => t.merge && unmergeable(t.name))) return spec;
+  return {
+    ...spec,
+    tensors: spec.tensors.map((t) => (t.merge && unmergeable(t.name) ? { ...t, merge: false } : t)),
+  };
+}
+
 /** Reads tensors as float32, refusing NaN and ±Inf: weights that are not finite are reported, never merged. */
 export async function readFiniteFloatTensor(model: LoadedModel, name: string): Promise<FloatTensor> {
   const raw = await model.source.read(name);
-  const data = toFloat32(raw);
+  const data = toFloat32(raw, { file: model.path, tensor: name });
   const bad = firstNonFinite(data);
   if (bad >= 0) throw new NonFiniteWeightsError(model.path, name, bad, data[bad]);
   return { shape: raw.shape, data };

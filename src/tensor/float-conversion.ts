@@ -1,4 +1,6 @@
-import { DTYPE_BYTES, type DType } from './dtype.js';
+import { DtypeNotConvertibleError } from '../errors.js';
+import { byteLength, type DType, elementBytes } from './dtype.js';
+import { decodeFp8 } from './fp8.js';
 import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from './half-float.js';
 import { elementCount, type RawTensor, shapeToString } from './tensor.js';
 
@@ -9,6 +11,13 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
 
 const TWO_32 = 2 ** 32;
 const TWO_63 = 2 ** 63;
+const TWO_64 = 2 ** 64;
+
+/** Names the tensor a conversion error is about. */
+export interface TensorLabel {
+  readonly file?: string;
+  readonly tensor?: string;
+}
 
 /**
  * The tensor's bytes as an ArrayBuffer region aligned for its element size: the original memory when already
@@ -24,17 +33,21 @@ function alignedRegion(
 
 /**
  * Elements of a raw tensor as float32. An aligned F32 tensor comes back as a view of its own bytes (no copy):
- * writing to the result writes to the tensor. Integers beyond 2^24 and F64 values round to nearest float32.
+ * writing to the result writes to the tensor. Integers beyond 2^24 and F64 values round to nearest float32; FP8
+ * is exact. C64, F4 and F6 have no exact reading: DtypeNotConvertibleError, naming `label`'s file and tensor.
  */
-export function toFloat32(t: RawTensor): Float32Array {
+export function toFloat32(t: RawTensor, label: TensorLabel = {}): Float32Array {
   const n = elementCount(t.shape);
-  const expected = n * DTYPE_BYTES[t.dtype];
+  const size = elementBytes(t.dtype);
+  if (size === undefined || t.dtype === 'C64')
+    throw new DtypeNotConvertibleError(t.dtype, 'read', label.file, label.tensor);
+  const expected = byteLength(t.dtype, n);
   if (t.bytes.length !== expected) {
     throw new RangeError(
       `${t.dtype} tensor of shape ${shapeToString(t.shape)} needs ${expected} bytes, has ${t.bytes.length}`,
     );
   }
-  const { buffer, byteOffset } = alignedRegion(t.bytes, DTYPE_BYTES[t.dtype]);
+  const { buffer, byteOffset } = alignedRegion(t.bytes, size);
   switch (t.dtype) {
     case 'F32':
       return new Float32Array(buffer, byteOffset, n);
@@ -49,10 +62,16 @@ export function toFloat32(t: RawTensor): Float32Array {
         new Uint32Array(buffer, byteOffset, 2 * n),
         new Int32Array(buffer, byteOffset, 2 * n),
       );
+    case 'U64':
+      return uint64ToFloat32(new Uint32Array(buffer, byteOffset, 2 * n));
     case 'I32':
       return new Float32Array(new Int32Array(buffer, byteOffset, n));
+    case 'U32':
+      return new Float32Array(new Uint32Array(buffer, byteOffset, n));
     case 'I16':
       return new Float32Array(new Int16Array(buffer, byteOffset, n));
+    case 'U16':
+      return new Float32Array(new Uint16Array(buffer, byteOffset, n));
     case 'I8':
       return new Float32Array(new Int8Array(buffer, byteOffset, n));
     case 'U8':
@@ -63,6 +82,14 @@ export function toFloat32(t: RawTensor): Float32Array {
       for (let i = 0; i < n; i++) out[i] = src[i] === 0 ? 0 : 1;
       return out;
     }
+    case 'F8_E4M3':
+    case 'F8_E5M2':
+    case 'F8_E4M3FNUZ':
+    case 'F8_E5M2FNUZ':
+    case 'F8_E8M0':
+      return decodeFp8(t.dtype, new Uint8Array(buffer, byteOffset, n));
+    default:
+      throw new DtypeNotConvertibleError(t.dtype, 'read', label.file, label.tensor);
   }
 }
 
@@ -70,6 +97,12 @@ export function toFloat32(t: RawTensor): Float32Array {
 function int64ToFloat32(low: Uint32Array, high: Int32Array): Float32Array {
   const out = new Float32Array(low.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = high[2 * i + 1] * TWO_32 + low[2 * i];
+  return out;
+}
+
+function uint64ToFloat32(words: Uint32Array): Float32Array {
+  const out = new Float32Array(words.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = words[2 * i + 1] * TWO_32 + words[2 * i];
   return out;
 }
 
@@ -83,7 +116,7 @@ function roundHalfEven(x: number): number {
 
 function roundClampInto(
   data: Float32Array,
-  out: Int32Array | Int16Array | Int8Array | Uint8Array,
+  out: Int32Array | Int16Array | Int8Array | Uint32Array | Uint16Array | Uint8Array,
   lo: number,
   hi: number,
 ) {
@@ -113,6 +146,22 @@ function float32ToInt64Bytes(data: Float32Array): Uint8Array {
   return new Uint8Array(words.buffer);
 }
 
+function float32ToUint64Bytes(data: Float32Array): Uint8Array {
+  const words = new Uint32Array(2 * data.length);
+  for (let i = 0; i < data.length; i++) {
+    const r = Math.max(roundHalfEven(data[i]), 0);
+    if (r >= TWO_64) {
+      words[2 * i] = 0xffffffff;
+      words[2 * i + 1] = 0xffffffff;
+    } else {
+      const high = Math.floor(r / TWO_32);
+      words[2 * i] = r - high * TWO_32;
+      words[2 * i + 1] = high;
+    }
+  }
+  return new Uint8Array(words.buffer);
+}
+
 function bytesOf(a: ArrayBufferView): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
@@ -120,9 +169,15 @@ function bytesOf(a: ArrayBufferView): Uint8Array {
 /**
  * float32 elements as a raw tensor of `dtype`. Floats round to nearest, ties to even; integers round half to
  * even and clamp to the type's range (NaN → 0); BOOL is 1 for any non-zero value (NaN included). F32 returns a
- * view of `data` (no copy): later writes to `data` show in the tensor.
+ * view of `data` (no copy): later writes to `data` show in the tensor. FP8, C64, F4 and F6 are not written
+ * (DtypeNotConvertibleError): see FLOAT_WRITABLE_DTYPES.
  */
-export function fromFloat32(data: Float32Array, dtype: DType, shape: readonly number[]): RawTensor {
+export function fromFloat32(
+  data: Float32Array,
+  dtype: DType,
+  shape: readonly number[],
+  label: TensorLabel = {},
+): RawTensor {
   const n = elementCount(shape);
   if (data.length !== n) {
     throw new RangeError(`shape ${shapeToString(shape)} holds ${n} elements, data has ${data.length}`);
@@ -160,10 +215,24 @@ export function fromFloat32(data: Float32Array, dtype: DType, shape: readonly nu
       roundClampInto(data, out, 0, 255);
       return make(out);
     }
+    case 'U16': {
+      const out = new Uint16Array(n);
+      roundClampInto(data, out, 0, 65535);
+      return make(bytesOf(out));
+    }
+    case 'U32': {
+      const out = new Uint32Array(n);
+      roundClampInto(data, out, 0, 4294967295);
+      return make(bytesOf(out));
+    }
+    case 'U64':
+      return make(float32ToUint64Bytes(data));
     case 'BOOL': {
       const out = new Uint8Array(n);
       for (let i = 0; i < n; i++) out[i] = data[i] === 0 ? 0 : 1;
       return make(out);
     }
+    default:
+      throw new DtypeNotConvertibleError(dtype, 'write', label.file, label.tensor);
   }
 }

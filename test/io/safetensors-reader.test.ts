@@ -12,7 +12,7 @@ afterEach(async () => {
   await scratch.remove();
 });
 
-// 1, 2, 3, 4 as little-endian float32, then -1, 0, 5 as int8, then one padding byte nobody owns.
+// 1, 2, 3, 4 as little-endian float32, then -1, 0, 5 as int8.
 const F32_1234 = [0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, 0x80, 0x40];
 const I8_M105 = [0xff, 0x00, 0x05];
 
@@ -43,7 +43,7 @@ describe('SafetensorsReader on a hand-made file', () => {
       '"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}   ';
     const path = await scratch.write(
       'm.safetensors',
-      handMadeSafetensors(header, Uint8Array.from([...F32_1234, ...I8_M105, 0])),
+      handMadeSafetensors(header, Uint8Array.from([...F32_1234, ...I8_M105])),
     );
     const reader = await SafetensorsReader.open(path);
     try {
@@ -60,6 +60,20 @@ describe('SafetensorsReader on a hand-made file', () => {
     } finally {
       await reader.close();
     }
+  });
+
+  it('keeps the last entry of a tensor named twice, as the reference reader does', async () => {
+    const header =
+      '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},' +
+      '"w":{"dtype":"I8","shape":[4],"data_offsets":[0,4]}}';
+    const path = await scratch.write(
+      'twice.safetensors',
+      handMadeSafetensors(header, Uint8Array.of(1, 2, 3, 4)),
+    );
+    const reader = await SafetensorsReader.open(path);
+    expect(reader.tensorNames()).toEqual(['w']);
+    expect(reader.info('w')).toEqual({ name: 'w', dtype: 'I8', shape: [4] });
+    await reader.close();
   });
 
   it('reads a scalar, a zero-element tensor and a file without metadata', async () => {
@@ -144,7 +158,10 @@ describe('SafetensorsReader on a hand-made file', () => {
 
   it('reads a tensor stored beyond 4 GiB in a sparse file with positional reads', async () => {
     const far = 4 * 2 ** 30 + 12;
-    const header = `{"far":{"dtype":"F32","shape":[4],"data_offsets":[${far},${far + 16}]}}`;
+    // Tensors must tile the data section, so a 4 GiB tensor nobody reads (a hole in the sparse file) comes first.
+    const header =
+      `{"pad":{"dtype":"U8","shape":[${far}],"data_offsets":[0,${far}]},` +
+      `"far":{"dtype":"F32","shape":[4],"data_offsets":[${far},${far + 16}]}}`;
     const prefix = handMadeSafetensors(header, new Uint8Array(0));
     const path = await scratch.write('sparse.safetensors', prefix);
     const handle = await open(path, 'r+');
@@ -209,21 +226,13 @@ describe('SafetensorsReader refuses bad files', () => {
     );
   });
 
-  it('a tensor named twice, the second time with another dtype (JSON.parse would keep the last)', async () => {
-    const header =
-      '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},' +
-      '"w":{"dtype":"I8","shape":[4],"data_offsets":[0,4]}}';
-    await expectInvalid(
-      await scratch.write('twice.safetensors', handMadeSafetensors(header, new Uint8Array(4))),
-      /is named twice in the header/,
-      'w',
-    );
-    // The same name spelt with an escape is the same name.
+  it('a tensor named twice whose last entry leaves a gap (the reference keeps the last entry)', async () => {
+    // The same name spelt with an escape is the same name; its last entry starts at byte 1, leaving byte 0 unused.
     const escaped =
       '{"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"\\u0077":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}';
     await expectInvalid(
       await scratch.write('escaped.safetensors', handMadeSafetensors(escaped, new Uint8Array(2))),
-      /is named twice in the header/,
+      /leave bytes 0\.\.1 of the data section unused/,
       'w',
     );
   });
@@ -237,10 +246,15 @@ describe('SafetensorsReader refuses bad files', () => {
     );
   });
 
-  it('an entry that is not an object', async () => {
+  it('an entry that is not an object, nor the 3-array serde also reads', async () => {
     await expectInvalid(
-      await scratch.write('n.safetensors', handMadeSafetensors('{"w":[1,2]}', new Uint8Array(0))),
-      /must be an object/,
+      await scratch.write('n.safetensors', handMadeSafetensors('{"w":4}', new Uint8Array(0))),
+      /header entry must be an object, got 4/,
+      'w',
+    );
+    await expectInvalid(
+      await scratch.write('a.safetensors', handMadeSafetensors('{"w":[1,2]}', new Uint8Array(0))),
+      /must hold \[dtype, shape, data_offsets\], got 2 items/,
       'w',
     );
   });
@@ -300,8 +314,7 @@ describe('SafetensorsReader refuses bad files', () => {
     const header = oneTensorHeader('{"dtype":"F32","shape":[4],"data_offsets":[0,16]}');
     await expectInvalid(
       await scratch.write('oob.safetensors', handMadeSafetensors(header, new Uint8Array(12))),
-      /reach beyond the data section of 12 bytes/,
-      'w',
+      /the tensors need 16 bytes but only 12 follow the header/,
     );
   });
 
@@ -310,7 +323,7 @@ describe('SafetensorsReader refuses bad files', () => {
       '{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"z":{"dtype":"F32","shape":[4],"data_offsets":[2,18]}}';
     const path = await scratch.write('cut.safetensors', handMadeSafetensors(header, new Uint8Array(18)));
     await truncate(path, 8 + header.length + 10);
-    await expectInvalid(path, /beyond the data section of 10 bytes/, 'z');
+    await expectInvalid(path, /the tensors need 18 bytes but only 10 follow the header \(truncated file\?\)/);
   });
 
   it('overlapping byte ranges', async () => {
@@ -318,7 +331,7 @@ describe('SafetensorsReader refuses bad files', () => {
       '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}';
     await expectInvalid(
       await scratch.write('ov.safetensors', handMadeSafetensors(header, new Uint8Array(12))),
-      /overlap those of 'a'/,
+      /overlap the tensor before, which ends at byte 8/,
       'b',
     );
   });
