@@ -7,7 +7,7 @@ import { summarizeLmc } from '../eval/lmc-metrics.js';
 import { evaluateTensors, exampleLayoutFor } from '../eval/model-evaluation.js';
 import type { StudyCell } from './study-cell.js';
 import { studyCellAddress } from './study-cell-address.js';
-import type { StudyCellResources, StudyModel } from './study-resources.js';
+import type { StudyCellResources } from './study-resources.js';
 import type { DataRelation, StudyRow } from './study-row.js';
 
 /**
