@@ -60,14 +60,15 @@ export function generateCandidates(
   return out;
 }
 
-function nearestByDepth(
+/** The unit of `kind` at the relative depth nearest to `index` of `count` (the first of equals), if any. */
+export function nearestByDepth<U extends Pick<TransplantUnit, 'kind'>>(
   index: number,
   count: number,
-  units: readonly TransplantUnit[],
+  units: readonly U[],
   kind: TransplantUnit['kind'],
-): TransplantUnit | undefined {
+): U | undefined {
   const depth = count === 1 ? 0 : index / (count - 1);
-  let best: TransplantUnit | undefined;
+  let best: U | undefined;
   let bestGap = Number.POSITIVE_INFINITY;
   units.forEach((u, j) => {
     if (u.kind !== kind) return;
