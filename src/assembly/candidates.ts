@@ -60,15 +60,14 @@ export function generateCandidates(
   return out;
 }
 
-/** The unit of `kind` at the relative depth nearest to `index` of `count` (the first of equals), if any. */
-export function nearestByDepth<U extends Pick<TransplantUnit, 'kind'>>(
+function nearestByDepth(
   index: number,
   count: number,
-  units: readonly U[],
+  units: readonly TransplantUnit[],
   kind: TransplantUnit['kind'],
-): U | undefined {
+): TransplantUnit | undefined {
   const depth = count === 1 ? 0 : index / (count - 1);
-  let best: U | undefined;
+  let best: TransplantUnit | undefined;
   let bestGap = Number.POSITIVE_INFINITY;
   units.forEach((u, j) => {
     if (u.kind !== kind) return;

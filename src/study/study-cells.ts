@@ -1,4 +1,3 @@
-import { nearestByDepth } from '../assembly/candidates.js';
 import { SeededRandom } from '../random/seeded-random.js';
 import type { StudyCell } from './study-cell.js';
 import { StudyError } from './study-file.js';
@@ -10,7 +9,7 @@ export interface StudyCells {
   readonly cells: readonly StudyCell[];
   /** Ordered pairs measured (after sampling). */
   readonly pairs: number;
-  /** Ordered pairs of distinct models that can never pair a layer (other families, no layer kind in common). */
+  /** Ordered pairs of distinct models that can never pair a layer (other families, no alike layer). */
   readonly excludedPairs: number;
   /** Ordered pairs that could be measured, before sampling. */
   readonly eligiblePairs: number;
@@ -65,11 +64,35 @@ export function expandStudyCells(study: Study, models: readonly StudyZooModel[])
   return { cells, pairs: chosen.length, excludedPairs, eligiblePairs: eligible.length };
 }
 
-/** Models of one family with a layer kind in common; others could only fail on their fixed spaces. */
+/** Models of one family with a layer of the same kind and ends in common; others could only fail on their fixed spaces. */
 function canPair(base: StudyZooModel, target: StudyZooModel): boolean {
   if (base.model.family !== target.model.family) return false;
-  const kinds = new Set(target.units.map((u) => u.kind));
-  return base.units.some((u) => kinds.has(u.kind));
+  return base.units.some((b) => target.units.some((t) => t.kind === b.kind && t.ends === b.ends));
+}
+
+/**
+ * The target layer that takes base layer `index`'s place: of those with its kind and ends, the one at the nearest
+ * relative depth (the first of equals), as the assembly's same-depth candidates choose.
+ */
+function nearestAlike(
+  index: number,
+  base: readonly StudyUnit[],
+  target: readonly StudyUnit[],
+): StudyUnit | undefined {
+  const relative = (i: number, n: number): number => (n === 1 ? 0 : i / (n - 1));
+  const depth = relative(index, base.length);
+  const b = base[index];
+  let best: StudyUnit | undefined;
+  let bestGap = Number.POSITIVE_INFINITY;
+  target.forEach((u, j) => {
+    if (u.kind !== b.kind || u.ends !== b.ends) return;
+    const gap = Math.abs(relative(j, target.length) - depth);
+    if (gap < bestGap - 1e-12) {
+      best = u;
+      bestGap = gap;
+    }
+  });
+  return best;
 }
 
 /** `count` pairs drawn without repeats by a seeded shuffle, kept in their original order. */
@@ -94,7 +117,7 @@ export function positionTransplants(
 ): Transplant[] {
   const single = (position: StudyPosition, index: number): Transplant[] => {
     const b = base[index];
-    const t = nearestByDepth(index, base.length, target, b.kind);
+    const t = nearestAlike(index, base, target);
     return t === undefined ? [] : [{ position, baseLayers: [b.name], targetLayers: [t.name] }];
   };
   const n = base.length;

@@ -16,7 +16,14 @@ import type { Study, StudyDataset, StudyTrainGrid } from './study-schema.js';
 export interface StudyUnit {
   readonly name: string;
   readonly kind: 'dense' | 'conv';
+  /**
+   * Which of its ends are fixed spaces (the input, the classes): only layers with the same ends can take each
+   * other's place, since fixed spaces must match exactly.
+   */
+  readonly ends: UnitEnds;
 }
+
+export type UnitEnds = 'input' | 'hidden' | 'output' | 'whole';
 
 /** A zoo model as the study uses it: what its cells say about it, and its layers. */
 export interface StudyZooModel {
@@ -194,7 +201,16 @@ async function describeStudyModel(zoo: Zoo, entry: ZooEntry, dataset: StudyDatas
   const path = zooModelPath(zoo, entry);
   const loaded = await loadModel(path);
   try {
-    const units = transplantUnits(loaded.spec).map((u) => ({ name: u.name, kind: u.kind }));
+    const fixed = new Set(loaded.spec.spaces.filter((sp) => sp.kind === 'fixed').map((sp) => sp.name));
+    const units = transplantUnits(loaded.spec).map((u): StudyUnit => {
+      const reads = u.layers[0].input !== null && fixed.has(u.layers[0].input);
+      const writes = u.layers[0].output !== null && fixed.has(u.layers[0].output);
+      return {
+        name: u.name,
+        kind: u.kind,
+        ends: reads ? (writes ? 'whole' : 'input') : writes ? 'output' : 'hidden',
+      };
+    });
     return {
       model: {
         id: entry.id,
