@@ -11,7 +11,13 @@ import { studyCellAddress } from './study-cell-address.js';
 import type { StudyCellOutcome, StudyCellTask } from './study-cell-thread.js';
 import studyCellThread from './study-cell-thread.js';
 import { expandStudyCells } from './study-cells.js';
-import { CELLS_FOLDER, studyProgressState, writeCellRow } from './study-results.js';
+import {
+  CELLS_FOLDER,
+  decodeStudyRow,
+  encodeStudyRow,
+  studyProgressState,
+  writeCellRow,
+} from './study-results.js';
 import type { StudyModelInfo, StudyRow } from './study-row.js';
 import type { Study } from './study-schema.js';
 import { studyTableArrow, studyTableCsv } from './study-table.js';
@@ -107,7 +113,11 @@ export async function runStudy(study: Study, options: RunStudyOptions): Promise<
             throw new Error(`cell ${address} came back as ${outcome.row.cell}; this is a bug`);
           }
           await writeCellRow(out, outcome.row);
-          rows.set(address, outcome.row);
+          // The table is made from rows as their files hold them (−0 is 0 there), so a resumed run's is the same.
+          const stored = decodeStudyRow(encodeStudyRow(outcome.row), address);
+          if (stored === undefined)
+            throw new Error(`the row of cell ${address} does not read back; this is a bug`);
+          rows.set(address, stored);
           measured++;
         } else if (outcome.permanent) {
           failed.push(failedCell(address, cell, outcome.message));
