@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseStudyFile, StudyError } from '../../src/study/study-file.js';
 
@@ -53,5 +54,17 @@ describe('the study file', () => {
     [VALID.replace('  train: {', '  models: [x]\n  train: {'), 'zoo.models: with zoo.train'],
   ])('refuses %j naming the field', (text, expected) => {
     expect(errorOf(text)).toContain(expected);
+  });
+});
+
+describe('examples/study.yaml', () => {
+  it("is a valid study of at least 200 ordered pairs over the paper's positions, aligned and naive", async () => {
+    const { loadStudyFile } = await import('../../src/study/study-file.js');
+    const study = await loadStudyFile(join(import.meta.dirname, '..', '..', 'examples', 'study.yaml'));
+    expect(study.pairs).toMatchObject({ sample: 400 });
+    expect(study.positions).toEqual(['first', 'middle', 'last']);
+    expect(study.alignment).toEqual(['aligned', 'naive']);
+    expect(study.datasets.map((d) => d.name)).toEqual(['fmnist', 'mnist', 'fmnist-part1', 'fmnist-part2']);
+    expect(study.out.endsWith(join('out', 'study'))).toBe(true);
   });
 });
