@@ -4,13 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { BackendPreference } from '../compute/backend.js';
 import { MalError } from '../errors.js';
-import { removeOrphanedTemporaries, writeFileAtomic } from '../io/atomic-file.js';
-import { renderStudyReport } from '../report/study-report.js';
+import { removeOrphanedTemporaries } from '../io/atomic-file.js';
 import type { StudyCell } from './study-cell.js';
-import { studyCellAddress } from './study-cell-address.js';
 import type { StudyCellOutcome, StudyCellTask } from './study-cell-thread.js';
 import studyCellThread from './study-cell-thread.js';
 import { expandStudyCells } from './study-cells.js';
+import { type FailedCell, type StudyFiles, writeStudyOutputs } from './study-outputs.js';
 import {
   CELLS_FOLDER,
   decodeStudyRow,
@@ -18,10 +17,11 @@ import {
   studyProgressState,
   writeCellRow,
 } from './study-results.js';
-import type { StudyModelInfo, StudyRow } from './study-row.js';
+import type { StudyRow } from './study-row.js';
 import type { Study } from './study-schema.js';
-import { studyTableArrow, studyTableCsv } from './study-table.js';
 import { resolveStudyZoo } from './study-zoo.js';
+
+export type { FailedCell } from './study-outputs.js';
 
 export interface StudyProgress {
   readonly done: number;
@@ -42,16 +42,6 @@ export interface RunStudyOptions {
   readonly onProgress?: (progress: StudyProgress) => void;
 }
 
-/** A cell that could not be measured (a MalError: it would fail the same way again), and why. */
-export interface FailedCell {
-  readonly cell: string;
-  readonly base: string;
-  readonly target: string;
-  readonly position: string;
-  readonly aligned: boolean;
-  readonly reason: string;
-}
-
 export interface StudyOutcome {
   readonly rows: readonly StudyRow[];
   readonly cells: number;
@@ -63,12 +53,7 @@ export interface StudyOutcome {
   readonly failed: readonly FailedCell[];
   readonly pairs: number;
   readonly excludedPairs: number;
-  readonly files: {
-    readonly arrow: string;
-    readonly csv: string;
-    readonly summary: string;
-    readonly report: string;
-  };
+  readonly files: StudyFiles;
 }
 
 /**
@@ -130,47 +115,8 @@ export async function runStudy(study: Study, options: RunStudyOptions): Promise<
   } finally {
     await measure.close();
   }
-  const ordered = expansion.cells.map(studyCellAddress).flatMap((a) => {
-    const row = rows.get(a);
-    return row === undefined ? [] : [row];
-  });
-  const unique = [...new Map(ordered.map((r) => [r.cell, r])).values()];
-  const infos: StudyModelInfo[] = models.map(({ model: { path: _p, specPath: _s, ...info } }) => info);
-  const files = {
-    arrow: join(out, 'study.arrow'),
-    csv: join(out, 'study.csv'),
-    summary: join(out, 'study.json'),
-    report: join(out, 'report.html'),
-  };
-  await writeFileAtomic(files.arrow, studyTableArrow(unique));
-  await writeFileAtomic(files.csv, studyTableCsv(unique));
   failed.sort((a, b) => (a.cell < b.cell ? -1 : a.cell > b.cell ? 1 : 0));
-  await writeFileAtomic(
-    files.summary,
-    `${JSON.stringify(
-      {
-        title: study.title,
-        studyFile: study.file,
-        cells: unique.length,
-        failed,
-        pairs: expansion.pairs,
-        eligiblePairs: expansion.eligiblePairs,
-        excludedPairs: expansion.excludedPairs,
-        models: infos,
-      },
-      null,
-      2,
-    )}\n`,
-  );
-  await writeFileAtomic(
-    files.report,
-    renderStudyReport(unique, {
-      title: study.title,
-      studyFile: study.file,
-      models: infos,
-      excludedPairs: expansion.excludedPairs,
-    }),
-  );
+  const { rows: unique, files } = await writeStudyOutputs(study, out, models, expansion, rows, failed);
   return {
     rows: unique,
     cells: total,
@@ -213,13 +159,19 @@ interface Measurer {
 function measurer(threads: number): Measurer {
   if (threads <= 1) {
     let queue: Promise<unknown> = Promise.resolve();
+    let closed = false;
     return {
       run: (task) => {
-        const next = queue.then(() => studyCellThread(task));
+        // After a failure the study stops: cells still queued are not measured.
+        const next = queue.then(() =>
+          closed ? Promise.reject(new Error('the study stopped')) : studyCellThread(task),
+        );
         queue = next.catch(() => undefined);
         return next;
       },
-      close: async () => {},
+      close: async () => {
+        closed = true;
+      },
     };
   }
   // Compiled code runs the .js module; sources (tests, tsx) run the .ts file through tsx.
