@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { renderStudyReport } from '../report/study-report.js';
 import { studyCellAddress } from './study-cell-address.js';
@@ -27,7 +27,8 @@ export interface StudyFiles {
 
 /**
  * Writes what a study gives from its rows: the table (Arrow, CSV), the summary and the report. Whoever measured
- * the rows (the embedded runner, a cluster), the same rows give the same bytes: nothing here depends on the run.
+ * the rows (the embedded runner, a cluster), the same rows give the same bytes: nothing here depends on the run
+ * (the study file is named by its file name, not the path it was given by).
  * `rows` may hold rows of other studies in the same folder; only this study's cells are written.
  */
 export async function writeStudyOutputs(
@@ -60,7 +61,7 @@ export async function writeStudyOutputs(
     `${JSON.stringify(
       {
         title: study.title,
-        studyFile: study.file,
+        studyFile: basename(study.file),
         cells: measured.length,
         failed: sortedFailures,
         pairs: expansion.pairs,
@@ -76,7 +77,7 @@ export async function writeStudyOutputs(
     files.report,
     renderStudyReport(measured, {
       title: study.title,
-      studyFile: study.file,
+      studyFile: basename(study.file),
       models: infos,
       excludedPairs: expansion.excludedPairs,
     }),
