@@ -48,6 +48,12 @@ export const coreCommands: readonly RegistryEntry[] = [
     load: async () => (await import('./assemble.js')).assembleCommand,
   },
   {
+    name: 'study',
+    summary:
+      'A study of transplanted layers over a zoo: λ curves, mean LMC loss, barrier and λ* per pair and position, as a table and a report',
+    load: async () => (await import('./study.js')).studyCommand,
+  },
+  {
     name: 'plan',
     summary: 'Assembly plans: check one without running it, or print the JSON Schema plans follow',
     subcommands: [
