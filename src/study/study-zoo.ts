@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import { transplantUnits } from '../assembly/transplant-units.js';
 import type { BackendPreference } from '../compute/backend.js';
 import { parseDataSource } from '../data/data-source.js';
@@ -160,6 +160,7 @@ function assertSameTraining(zoo: Zoo, entry: ZooEntry, options: ZooTrainOptions)
   };
   const differs = Object.entries(wanted).filter(([key, value]) => {
     if (value === undefined) return key === 'limit' && recorded?.limit !== undefined;
+    if (key === 'data' && sameDataFile(recorded?.data, value)) return false;
     return JSON.stringify(recorded?.[key]) !== JSON.stringify(value);
   });
   if (recorded === undefined || differs.length > 0) {
@@ -169,6 +170,20 @@ function assertSameTraining(zoo: Zoo, entry: ZooEntry, options: ZooTrainOptions)
       }); give zoo.folder a folder of its own, or remove the model`,
     );
   }
+}
+
+/**
+ * A data file recorded by absolute path still names the same data after the checkout (zoo and data together)
+ * moved to another folder: the file name, which the study's data set fixes, is what must agree.
+ */
+function sameDataFile(recorded: JsonValue | undefined, wanted: JsonValue): boolean {
+  return (
+    typeof recorded === 'string' &&
+    typeof wanted === 'string' &&
+    isAbsolute(recorded) &&
+    isAbsolute(wanted) &&
+    basename(recorded) === basename(wanted)
+  );
 }
 
 function selectEntries(zoo: Zoo, ids: readonly string[] | undefined): ReadableZooEntry[] {
