@@ -4,7 +4,7 @@ import { describeBackend, initBackend } from '../../compute/backend.js';
 import { createEvaluator } from '../../engine/evaluation-pool.js';
 import { parseLambdaGrid } from '../../eval/lambda-grid.js';
 import { linearModeConnectivity } from '../../eval/lmc-run.js';
-import { evaluateTensors, forwardConfigOf, loadDatasetFor } from '../../eval/model-evaluation.js';
+import { evaluateTensors, forwardConfigOf, loadDatasetForModel } from '../../eval/model-evaluation.js';
 import { writeFileAtomic } from '../../io/atomic-file.js';
 import { checkOutputFile, modelInputFiles } from '../../io/output-guard.js';
 import { UNMATCHED_POLICIES, type UnmatchedPolicy } from '../../merge/mal-interpolation.js';
@@ -52,9 +52,10 @@ export async function runLmc(args: ParsedArgs, io: CommandIO): Promise<number> {
   try {
     const target = await loadModel(args.positionals[1], modelLoadOptions(args, 'target-'));
     try {
-      const dataset = await loadDatasetFor(base.spec, opts.data, {
+      const dataset = await loadDatasetForModel(base, opts.data, {
         dataDir: opts.dataDir,
         limit: opts.limit,
+        ...(opts.context === undefined ? {} : { context: opts.context }),
       });
       const config = forwardConfigOf(base);
       const evaluator = await createEvaluator({
