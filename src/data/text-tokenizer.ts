@@ -84,6 +84,17 @@ export async function loadTokenizerJson(path: string): Promise<TextTokenizer> {
   return {
     name: path,
     vocabulary,
-    encode: (text) => tokenizer.encode(text, { add_special_tokens: false }).ids,
+    encode: (text) => {
+      const ids = tokenizer.encode(text, { add_special_tokens: false }).ids;
+      // The library returns undefined for a word its model cannot map (no unk token): refuse, never guess.
+      const bad = ids.findIndex((id: number) => !Number.isInteger(id) || id < 0 || id >= vocabulary);
+      if (bad >= 0) {
+        throw new InvalidFileError(
+          path,
+          `token ${bad} of the text ${JSON.stringify(text.slice(0, 40))}… has no id in the vocabulary of ${vocabulary} (${String(ids[bad])}); the tokenizer needs an unk token or byte fallback`,
+        );
+      }
+      return ids;
+    },
   };
 }

@@ -63,11 +63,14 @@ export async function evaluateCausalLm(
     const count = Math.min(batchSize, dataset.count - start);
     const inputs = new Int32Array(count * length);
     const targets = new Int32Array(count * length);
+    // Where each position's target sits in the flattened logits: gathering it avoids a vocabulary-wide one-hot.
+    const picks = new Int32Array(count * length);
     for (let s = 0; s < count; s++) {
       const row = (start + s) * size;
       for (let t = 0; t < length; t++) {
         inputs[s * length + t] = dataset.features[row + t];
         targets[s * length + t] = dataset.features[row + t + 1];
+        picks[s * length + t] = (s * length + t) * vocab + targets[s * length + t];
       }
     }
     const [losses, hits] = tf.tidy(() => {
@@ -77,9 +80,7 @@ export async function evaluateCausalLm(
         vocab,
       ]) as tf.Tensor2D;
       const labels = tf.tensor1d(targets, 'int32');
-      // Gather each row's target log-probability: a one-hot of the vocabulary would double the memory.
-      const rows = tf.mul(tf.range(0, count * length, 1, 'int32'), vocab);
-      const picked = tf.gather(tf.reshape(tf.logSoftmax(logits), [-1]), tf.add(rows, labels));
+      const picked = tf.gather(tf.reshape(tf.logSoftmax(logits), [-1]), tf.tensor1d(picks, 'int32'));
       const hit = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32'));
       return [tf.neg(tf.sum(picked)), hit];
     });
