@@ -8,7 +8,6 @@ import type { Dataset } from '../data/dataset.js';
 import { MalError, SpecError } from '../errors.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import type { FloatTensor } from '../tensor/tensor.js';
-import { evaluateCausalLm } from './causal-lm-evaluation.js';
 import { type ForwardConfig, forwardLogits, type ParamMap } from './forward.js';
 import { resolveForwardSettings } from './forward-settings.js';
 import { isTransformerFamily } from './transformer-settings.js';
@@ -47,7 +46,11 @@ export async function evaluateModel(
   dataset: Dataset,
   options: EvaluateOptions = {},
 ): Promise<Evaluation> {
-  if (isTransformerFamily(spec.family)) return evaluateCausalLm(params, spec, dataset, options);
+  if (isTransformerFamily(spec.family)) {
+    throw new SpecError(
+      `evaluate: a ${spec.family} model is scored on token sequences by evaluateCausalLm (causal-lm-evaluation.ts), not on labelled examples`,
+    );
+  }
   const batchSize = options.batchSize ?? 1000;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new MalError(`evaluate: batch size must be a positive integer, got ${batchSize}`);

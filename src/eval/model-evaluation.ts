@@ -13,6 +13,7 @@ import { SpecError } from '../errors.js';
 import type { LoadedModel } from '../model/load-model.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import type { FloatTensor } from '../tensor/tensor.js';
+import { evaluateCausalLm } from './causal-lm-evaluation.js';
 import { disposeParams, type Evaluation, evaluateModel, paramsFromTensors } from './evaluate.js';
 import type { ForwardConfig } from './forward.js';
 import { isTransformerFamily, resolveTransformerSettings } from './transformer-settings.js';
@@ -113,7 +114,9 @@ export async function evaluateTensors(
 ): Promise<Evaluation> {
   const params = paramsFromTensors(tensors);
   try {
-    return await evaluateModel(params, spec, dataset, { config, batchSize });
+    return isTransformerFamily(spec.family)
+      ? await evaluateCausalLm(params, spec, dataset, { config, batchSize })
+      : await evaluateModel(params, spec, dataset, { config, batchSize });
   } finally {
     disposeParams(params);
   }
