@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { activate, type ParamMap, requireParam } from './forward-layers.js';
+import { type ParamMap, requireParam } from './forward-layers.js';
 import {
   causalAttention,
   conv1d,
   embed,
   layerNorm,
   type SequenceShape,
+  transformerActivation,
 } from './forward-transformer-layers.js';
 import type { TransformerSettings } from './transformer-settings.js';
 import type { TransformerStructure } from './transformer-structure.js';
@@ -49,7 +50,7 @@ export function gpt2Hidden(
       layerNorm(params, x, `${prefix}.ln_2`, settings.normEps),
       `${prefix}.mlp.c_fc`,
     );
-    x = tf.add(x, conv1d(params, activate(inner, settings.activation), `${prefix}.mlp.c_proj`));
+    x = tf.add(x, conv1d(params, transformerActivation(inner, settings.activation), `${prefix}.mlp.c_proj`));
   }
   return layerNorm(params, x, structure.finalNorm, settings.normEps);
 }

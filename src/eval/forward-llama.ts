@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { activate, type ParamMap } from './forward-layers.js';
+import type { ParamMap } from './forward-layers.js';
 import {
   applyRope,
   causalAttention,
@@ -8,6 +8,7 @@ import {
   rmsNorm,
   ropeTables,
   type SequenceShape,
+  transformerActivation,
 } from './forward-transformer-layers.js';
 import type { TransformerSettings } from './transformer-settings.js';
 import type { TransformerStructure } from './transformer-structure.js';
@@ -38,7 +39,7 @@ export function llamaHidden(
     const attended = causalAttention(q, k, v, shape, headDim, names, mask);
     x = tf.add(x, linear(params, attended, `${attention}.o_proj`));
     const inner = rmsNorm(params, x, `${prefix}.post_attention_layernorm`, normEps);
-    const gate = activate(linear(params, inner, `${prefix}.mlp.gate_proj`), settings.activation);
+    const gate = transformerActivation(linear(params, inner, `${prefix}.mlp.gate_proj`), settings.activation);
     const up = linear(params, inner, `${prefix}.mlp.up_proj`);
     x = tf.add(x, linear(params, tf.mul(gate, up), `${prefix}.mlp.down_proj`));
   }

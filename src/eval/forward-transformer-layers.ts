@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SpecError } from '../errors.js';
-import { type ParamMap, requireParam } from './forward-layers.js';
+import { activate, type ParamMap, requireParam } from './forward-layers.js';
 
 /** Rows `tokens` of an embedding table `[rows, width]`: `[tokens.length, width]`. */
 export function embed(params: ParamMap, name: string, tokens: tf.Tensor1D): tf.Tensor2D {
@@ -76,11 +76,14 @@ export function headsIn(width: number, headDim: number, tensor: string): number 
  * RoPE's cos and sin tables `[length, headDim]`, computed in float64 and rounded once, in Hugging Face's
  * rotate-half layout: entry i and entry i + headDim/2 turn by `position · theta^(−2i/headDim)`.
  */
-export function ropeTables(
-  length: number,
-  headDim: number,
-  theta: number,
-): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+/** RoPE's tables for one sequence length: cos and sin `[length, headDim]`, and the rotate-half matrix. */
+export interface RopeTables {
+  readonly cos: tf.Tensor2D;
+  readonly sin: tf.Tensor2D;
+  readonly rotate: tf.Tensor2D;
+}
+
+export function ropeTables(length: number, headDim: number, theta: number): RopeTables {
   const half = headDim / 2;
   const cos = new Float32Array(length * headDim);
   const sin = new Float32Array(length * headDim);
@@ -92,7 +95,25 @@ export function ropeTables(
       sin[row + i] = sin[row + i + half] = Math.sin(angle);
     }
   }
-  return { cos: tf.tensor2d(cos, [length, headDim]), sin: tf.tensor2d(sin, [length, headDim]) };
+  return {
+    cos: tf.tensor2d(cos, [length, headDim]),
+    sin: tf.tensor2d(sin, [length, headDim]),
+    rotate: rotateHalfMatrix(headDim),
+  };
+}
+
+/**
+ * `[headDim, headDim]` with `x·R = rotate_half(x) = [−x₂, x₁]`: one ±1 per column, so the product is exact and
+ * replaces two slices, a negation and a concatenation (slow on the wasm backend) by one small matrix product.
+ */
+export function rotateHalfMatrix(headDim: number): tf.Tensor2D {
+  const half = headDim / 2;
+  const matrix = new Float32Array(headDim * headDim);
+  for (let i = 0; i < half; i++) {
+    matrix[(i + half) * headDim + i] = -1;
+    matrix[i * headDim + i + half] = 1;
+  }
+  return tf.tensor2d(matrix, [headDim, headDim]);
 }
 
 /** Rotates each head of `x` (`[batch·length, heads·headDim]`) by its position: `x·cos + rotate_half(x)·sin`. */
@@ -100,18 +121,34 @@ export function applyRope(
   x: tf.Tensor2D,
   shape: SequenceShape,
   headDim: number,
-  tables: { cos: tf.Tensor2D; sin: tf.Tensor2D },
+  tables: RopeTables,
 ): tf.Tensor2D {
   const heads = x.shape[1] / headDim;
-  const half = headDim / 2;
   const split = tf.reshape(x, [shape.batch, shape.length, heads, headDim]);
-  const first = tf.slice(split, [0, 0, 0, 0], [-1, -1, -1, half]);
-  const second = tf.slice(split, [0, 0, 0, half], [-1, -1, -1, half]);
-  const rotated = tf.concat([tf.neg(second), first], 3);
+  const rotated = tf.reshape(
+    tf.matMul(tf.reshape(x, [-1, headDim]) as tf.Tensor2D, tables.rotate),
+    split.shape,
+  );
   const cos = tf.reshape(tables.cos, [1, shape.length, 1, headDim]);
   const sin = tf.reshape(tables.sin, [1, shape.length, 1, headDim]);
   const out = tf.add(tf.mul(split, cos), tf.mul(rotated, sin));
   return tf.reshape(out, x.shape) as tf.Tensor2D;
+}
+
+const SQRT_TWO_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/**
+ * The MLP activation. GELU's tanh form (GPT-2's gelu_new) is computed as `x·σ(2z)`, equal to
+ * `½x(1 + tanh z)`, with `x³` as products: tanh and pow are several times slower than sigmoid and mul on the
+ * wasm backend. Other names go to the shared `activate`.
+ */
+export function transformerActivation(x: tf.Tensor2D, name: string): tf.Tensor2D {
+  if (name === 'gelu_new' || name === 'gelu_tanh' || name === 'gelu_pytorch_tanh') {
+    const cube = tf.mul(tf.mul(x, x), x);
+    const z = tf.mul(tf.add(x, tf.mul(cube, 0.044715)), 2 * SQRT_TWO_OVER_PI);
+    return tf.mul(x, tf.sigmoid(z)) as tf.Tensor2D;
+  }
+  return activate(x, name);
 }
 
 /**
