@@ -42,6 +42,14 @@ export function forwardConfigOf(model: LoadedModel): ForwardConfig {
   for (const [key, value] of Object.entries(model.config ?? {})) {
     if (typeof value === 'string' || typeof value === 'number') config[key] = value;
   }
+  // Structured and boolean fields a transformer forward must see to refuse what it does not implement.
+  const rope = model.config?.['rope_scaling'];
+  if (typeof rope === 'object' && rope !== null) {
+    const kind = (rope as Record<string, unknown>)['rope_type'] ?? (rope as Record<string, unknown>)['type'];
+    config['rope_scaling'] = typeof kind === 'string' ? kind : 'unknown';
+  }
+  if (model.config?.['scale_attn_by_inverse_layer_idx'] === true)
+    config['scale_attn_by_inverse_layer_idx'] = 1;
   return config;
 }
 

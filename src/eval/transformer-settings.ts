@@ -75,6 +75,17 @@ export function resolveTransformerSettings(
   if (family === 'llama' && headDim % 2 !== 0) {
     throw new SpecError(`transformer forward: head_dim ${headDim} is odd; RoPE rotates pairs of entries`);
   }
+  const scaling = lookup('rope_scaling');
+  if (family === 'llama' && scaling !== undefined && scaling !== 'default') {
+    throw new SpecError(
+      `transformer forward: the model config asks for RoPE scaling '${scaling}' (rope_scaling), which is not implemented`,
+    );
+  }
+  if (family === 'gpt2' && Number(lookup('scale_attn_by_inverse_layer_idx') ?? 0) !== 0) {
+    throw new SpecError(
+      'transformer forward: the model config sets scale_attn_by_inverse_layer_idx, which is not implemented',
+    );
+  }
   let context: number | undefined;
   let contextSource = '';
   for (const key of CONTEXT_KEYS) {

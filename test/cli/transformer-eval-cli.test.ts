@@ -161,6 +161,15 @@ describe('mal eval on transformers', () => {
     expect(long.stderr).toMatch(
       /--context 9 is longer than the model's context of 8 \(from config 'n_positions'\)/,
     );
+    const llama = makeLlama({ vocab: 256, dModel: 8, nHead: 2, nKvHead: 1, ff: 8, nLayer: 1, seed: 9 });
+    const scaled = await save('llama-scaled', llama);
+    await writeFile(
+      join(scaled, 'config.json'),
+      JSON.stringify({ ...llama.config, rope_scaling: { rope_type: 'linear', factor: 2 } }),
+    );
+    const rope = await mal('eval', scaled, '--data', 'fortunes:en:test', '--context', '8');
+    expect(rope.code).not.toBe(0);
+    expect(rope.stderr).toMatch(/RoPE scaling 'linear' \(rope_scaling\), which is not implemented/);
     const mlp = join(root, 'zoo', 'demo', 'models', 'mlp-h256x256-s1-fmnist.safetensors');
     const text = await mal('eval', mlp, '--data', 'fortunes:en:test');
     expect(text.code).not.toBe(0);
