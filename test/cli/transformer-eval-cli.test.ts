@@ -252,6 +252,25 @@ describe('mal lmc on two GPT-2 models', () => {
     );
     expect(naive.code, naive.stderr).toBe(0);
     const naiveResult = JSON.parse(naive.stdout);
+    // The λ points evaluated on worker threads score the same.
+    const threaded = await mal(
+      'lmc',
+      base,
+      target,
+      '--data',
+      textFile,
+      '--limit',
+      '6',
+      '--grid',
+      '0:0.5:1',
+      '--json',
+      '--threads',
+      '2',
+    );
+    expect(threaded.code, threaded.stderr).toBe(0);
+    expect(JSON.parse(threaded.stdout).threads).toBe(2);
+    for (const point of JSON.parse(threaded.stdout).points)
+      expect(relative(point.loss, expected.loss)).toBeLessThan(TOLERANCE);
     // Unaligned, the midpoint averages unrelated units: a different function, so a different loss.
     expect(relative(naiveResult.points[1].loss, expected.loss)).toBeGreaterThan(0.01);
     expect(relative(naiveResult.points[2].loss, expected.loss)).toBeLessThan(TOLERANCE);
