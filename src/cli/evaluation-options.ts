@@ -25,7 +25,7 @@ export const evaluationOptionSpecs: Record<string, OptionSpec> = {
     integer: true,
     min: 1,
     valueName: 'n',
-    description: 'evaluate on the first n examples only',
+    description: 'evaluate on the first n examples (for transformers: sequences) only',
   },
   context: {
     type: 'number',
