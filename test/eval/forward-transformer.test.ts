@@ -52,6 +52,14 @@ function withoutHead(model: SyntheticModel): SyntheticModel {
   return { tensors, config: model.config };
 }
 
+/** The same model saved without its `transformer.` / `model.` prefix, as bare GPT2Model / LlamaModel weights are. */
+function withoutPrefix(model: SyntheticModel, prefix: string): SyntheticModel {
+  const tensors = new Map(
+    [...model.tensors].map(([n, t]) => [n.startsWith(prefix) ? n.slice(prefix.length) : n, t]),
+  );
+  return { tensors, config: model.config };
+}
+
 const gpt2Cases: readonly [string, Gpt2Options, number][] = [
   ['tied head (a copy of wte)', { vocab: 17, positions: 8, dModel: 12, nHead: 3, nLayer: 2, seed: 1 }, 8],
   [
@@ -130,6 +138,21 @@ describe.each(backends)('transformerLogits on $name matches the float64 referenc
     // A large eps changes the function: the config really is read.
     const defaultEps = referenceBatch(REFERENCE_FORWARDS.gpt2, model.tensors, base.config, sequences);
     expect(maxRelativeDifference(tfLogits(model, sequences), defaultEps)).toBeGreaterThan(1e-2);
+  });
+
+  run(`names without the transformer. or model. prefix run the same${title}`, async () => {
+    await useBackend(name as Parameters<typeof useBackend>[0]);
+    const gpt2 = makeGpt2({ vocab: 9, positions: 5, dModel: 8, nHead: 2, nLayer: 2, seed: 13 });
+    const llama = makeLlama({ vocab: 9, dModel: 8, nHead: 2, nKvHead: 1, ff: 6, nLayer: 2, seed: 14 });
+    const sequences = tokenBatch(2, 5, 9, 70);
+    const gpt2Expected = referenceBatch(REFERENCE_FORWARDS.gpt2, gpt2.tensors, gpt2.config, sequences);
+    const llamaExpected = referenceBatch(REFERENCE_FORWARDS.llama, llama.tensors, llama.config, sequences);
+    expect(
+      maxRelativeDifference(tfLogits(withoutPrefix(gpt2, 'transformer.'), sequences), gpt2Expected),
+    ).toBeLessThan(TOLERANCE);
+    expect(
+      maxRelativeDifference(tfLogits(withoutPrefix(llama, 'model.'), sequences), llamaExpected),
+    ).toBeLessThan(TOLERANCE);
   });
 
   run.each(llamaCases)(`LLaMA, %s${title}`, async (_label, options, length) => {
