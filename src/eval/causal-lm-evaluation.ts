@@ -17,6 +17,8 @@ export interface CausalLmOptions {
   /** Most sequences per forward pass; fewer when their logits would pass LOGIT_BUDGET. Default 1000. */
   readonly batchSize?: number;
   readonly config?: ForwardConfig;
+  /** Called after each batch with the sequences scored so far and the total. */
+  readonly onBatch?: (done: number, total: number) => void;
 }
 
 /** Most logits one pass holds (64 Mi floats, 256 MiB): a GPT-2 vocabulary fills it with about 1300 tokens. */
@@ -89,6 +91,7 @@ export async function evaluateCausalLm(
     hits.dispose();
     lossSum += lossData[0] ?? Number.NaN;
     correct += hitData[0] ?? 0;
+    options.onBatch?.(start + count, dataset.count);
   }
   const tokens = dataset.count * length;
   return { loss: lossSum / tokens, accuracy: correct / tokens, count: tokens };

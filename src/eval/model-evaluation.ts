@@ -119,11 +119,17 @@ export async function evaluateTensors(
   dataset: Dataset,
   config: ForwardConfig,
   batchSize?: number,
+  /** Transformers: called after each batch of sequences with the sequences done and the total. */
+  onBatch?: (done: number, total: number) => void,
 ): Promise<Evaluation> {
   const params = paramsFromTensors(tensors);
   try {
     return isTransformerFamily(spec.family)
-      ? await evaluateCausalLm(params, spec, dataset, { config, batchSize })
+      ? await evaluateCausalLm(params, spec, dataset, {
+          config,
+          batchSize,
+          ...(onBatch === undefined ? {} : { onBatch }),
+        })
       : await evaluateModel(params, spec, dataset, { config, batchSize });
   } finally {
     disposeParams(params);

@@ -31,6 +31,7 @@ export async function runEval(args: ParsedArgs, io: CommandIO): Promise<number> 
       dataset,
       forwardConfigOf(model),
       opts.batchSize,
+      (done, total) => io.progress(`scored ${done}/${total} sequences`),
     );
     const seconds = (performance.now() - started) / 1000;
     if (args.flags.has('json')) {
