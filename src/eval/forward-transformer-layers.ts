@@ -16,7 +16,7 @@ export function embed(params: ParamMap, name: string, tokens: tf.Tensor1D): tf.T
 export function linear(params: ParamMap, x: tf.Tensor2D, prefix: string): tf.Tensor2D {
   const weight = requireParam(params, `${prefix}.weight`, 2) as tf.Tensor2D;
   checkReads(prefix, weight.shape[1], x.shape[1]);
-  // An explicit transpose then a plain product: tfjs wasm runs matMul with transposeB far slower (COMPUTE.md).
+  // An explicit transpose then a plain product: tfjs wasm runs matMul with transposeB several times slower.
   const y = tf.matMul(x, tf.transpose(weight)) as tf.Tensor2D;
   const bias = params.get(`${prefix}.bias`);
   return bias === undefined ? y : (tf.add(y, bias) as tf.Tensor2D);
@@ -56,12 +56,13 @@ export function rmsNorm(params: ParamMap, x: tf.Tensor2D, prefix: string, eps: n
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, eps))), weight) as tf.Tensor2D;
 }
 
-/** Batch size and sequence length of one pass, and the number of heads a projection of `width` holds. */
+/** Batch size and sequence length of one pass. */
 export interface SequenceShape {
   readonly batch: number;
   readonly length: number;
 }
 
+/** The number of heads a projection of `width` holds; an error naming the tensor when it is not whole. */
 export function headsIn(width: number, headDim: number, tensor: string): number {
   const heads = width / headDim;
   if (!Number.isInteger(heads) || heads < 1) {
@@ -72,10 +73,6 @@ export function headsIn(width: number, headDim: number, tensor: string): number 
   return heads;
 }
 
-/**
- * RoPE's cos and sin tables `[length, headDim]`, computed in float64 and rounded once, in Hugging Face's
- * rotate-half layout: entry i and entry i + headDim/2 turn by `position · theta^(−2i/headDim)`.
- */
 /** RoPE's tables for one sequence length: cos and sin `[length, headDim]`, and the rotate-half matrix. */
 export interface RopeTables {
   readonly cos: tf.Tensor2D;
@@ -83,6 +80,10 @@ export interface RopeTables {
   readonly rotate: tf.Tensor2D;
 }
 
+/**
+ * RoPE's cos and sin tables, computed in float64 and rounded once, in Hugging Face's rotate-half layout: entry i
+ * and entry i + headDim/2 turn by `position · theta^(−2i/headDim)`.
+ */
 export function ropeTables(length: number, headDim: number, theta: number): RopeTables {
   const half = headDim / 2;
   const cos = new Float32Array(length * headDim);
@@ -191,10 +192,13 @@ export function causalAttention(
     );
   }
   const group = heads / kvHeads;
-  const queries = tf.reshape(
-    tf.transpose(tf.reshape(q, [batch, length, kvHeads, group, headDim]), [0, 2, 3, 1, 4]),
-    [batch * kvHeads, group * length, headDim],
-  );
+  // Heads are kv-major (h = kv·group + j), so `[batch, heads, length, headDim]` is already the queries of each
+  // key/value head stacked group by group: rank-4 transposes only.
+  const queries = tf.reshape(tf.transpose(tf.reshape(q, [batch, length, heads, headDim]), [0, 2, 1, 3]), [
+    batch * kvHeads,
+    group * length,
+    headDim,
+  ]);
   const byHead = (x: tf.Tensor2D): tf.Tensor3D =>
     tf.reshape(tf.transpose(tf.reshape(x, [batch, length, kvHeads, headDim]), [0, 2, 1, 3]), [
       batch * kvHeads,
@@ -202,10 +206,11 @@ export function causalAttention(
       headDim,
     ]);
   const keysT = tf.transpose(byHead(k), [0, 2, 1]);
-  const scores = tf.add(tf.mul(tf.matMul(queries, keysT), 1 / Math.sqrt(headDim)), mask(group));
+  // Scaling the queries rather than the scores: `headDim` values per row instead of `length`.
+  const scores = tf.add(tf.matMul(tf.mul(queries, 1 / Math.sqrt(headDim)), keysT), mask(group));
   const attended = tf.matMul(tf.softmax(scores), byHead(v));
-  return tf.reshape(
-    tf.transpose(tf.reshape(attended, [batch, kvHeads, group, length, headDim]), [0, 3, 1, 2, 4]),
-    [batch * length, heads * headDim],
-  );
+  return tf.reshape(tf.transpose(tf.reshape(attended, [batch, heads, length, headDim]), [0, 2, 1, 3]), [
+    batch * length,
+    heads * headDim,
+  ]);
 }
