@@ -10,11 +10,13 @@ import { main as linearAssignment } from './linear-assignment.js';
 import { main as mergeModels } from './merge-models.js';
 import { main as natsTasks } from './nats-tasks.js';
 import { main as safetensorsRead } from './safetensors-read.js';
+import { main as transformerForward } from './transformer-forward.js';
 
 const benches: readonly [string, () => Promise<void>][] = [
   ['linear assignment vs scipy', () => linearAssignment([])],
   ['cost-matrix GEMM vs numpy', () => gemm([])],
   ['forward passes per backend', () => forward([])],
+  ['transformer forward passes per backend', () => transformerForward([])],
   ['safetensors read throughput', () => safetensorsRead()],
   ['merging two 1 GiB models', () => mergeModels([])],
   ['tasks and tensors through NATS', () => natsTasks()],

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests (and benches) need, when they are missing. Run as root (CI is), or it
 # says what to run. Usage: scripts/install-debian-packages.sh [test|bench|data]
-# (data: Fashion-MNIST only, for `npm run experiment:splits`)
+# (data: the data sets only, for `npm run experiment:splits`)
 set -euo pipefail
 packages=(dataset-fashion-mnist)            # Fashion-MNIST for evaluation and the zoo
+packages+=(fortunes fortunes-de fortunes-es fortunes-it) # text corpora fortunes:en, :de, :es, :it for transformers
 if [ "${1:-test}" = test ]; then
   packages+=(chromium)                      # headless browser for the assembly report's browser test
   packages+=(nats-server)                   # JetStream server the NATS worker tests start on a free port

@@ -10,6 +10,7 @@ import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import { type ForwardConfig, forwardLogits, type ParamMap } from './forward.js';
 import { resolveForwardSettings } from './forward-settings.js';
+import { isTransformerFamily } from './transformer-settings.js';
 
 export interface EvaluateOptions {
   /** Examples per forward pass; default 1000. */
@@ -19,10 +20,11 @@ export interface EvaluateOptions {
 }
 
 export interface Evaluation {
-  /** Mean natural-log cross-entropy. */
+  /** Mean natural-log cross-entropy (per predicted token for a language model). */
   readonly loss: number;
-  /** Fraction of examples whose largest logit is the label's. */
+  /** Fraction of examples (a language model: of next tokens) whose largest logit is the label's. */
   readonly accuracy: number;
+  /** Examples scored; for a language model, predicted tokens. */
   readonly count: number;
 }
 
@@ -44,6 +46,11 @@ export async function evaluateModel(
   dataset: Dataset,
   options: EvaluateOptions = {},
 ): Promise<Evaluation> {
+  if (isTransformerFamily(spec.family)) {
+    throw new SpecError(
+      `evaluate: a ${spec.family} model is scored on token sequences by evaluateCausalLm (causal-lm-evaluation.ts), not on labelled examples`,
+    );
+  }
   const batchSize = options.batchSize ?? 1000;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new MalError(`evaluate: batch size must be a positive integer, got ${batchSize}`);

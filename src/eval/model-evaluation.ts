@@ -1,11 +1,23 @@
+import { stat } from 'node:fs/promises';
+import { DataSourceError } from '../data/data-source-error.js';
 import type { Dataset, ExampleLayout } from '../data/dataset.js';
 import { type LoadDatasetOptions, loadDataset } from '../data/load-dataset.js';
+import { loadTextDataset } from '../data/text-dataset.js';
+import {
+  BYTE_TOKENIZER,
+  findTokenizerFile,
+  loadTokenizerJson,
+  type TextTokenizer,
+} from '../data/text-tokenizer.js';
 import { SpecError } from '../errors.js';
 import type { LoadedModel } from '../model/load-model.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import type { FloatTensor } from '../tensor/tensor.js';
+import { evaluateCausalLm } from './causal-lm-evaluation.js';
 import { disposeParams, type Evaluation, evaluateModel, paramsFromTensors } from './evaluate.js';
 import type { ForwardConfig } from './forward.js';
+import { isTransformerFamily, resolveTransformerSettings } from './transformer-settings.js';
+import { transformerStructure } from './transformer-structure.js';
 
 /** How a family's models read examples: dense stacks take flat vectors, convolutions take images. */
 export function exampleLayoutFor(spec: ArchitectureSpec): ExampleLayout {
@@ -17,7 +29,9 @@ export function exampleLayoutFor(spec: ArchitectureSpec): ExampleLayout {
       return 'image';
     default:
       throw new SpecError(
-        `evaluation runs MLPs, CNNs and ResNets; this model's family is '${spec.family}' (forward passes for it are not implemented)`,
+        isTransformerFamily(spec.family)
+          ? `this path takes labelled examples, and a ${spec.family} model reads token sequences: transformers are evaluated on text by 'mal eval' and 'mal lmc' only, so far`
+          : `evaluation runs MLPs, CNNs, ResNets, GPT-2 and LLaMA; this model's family is '${spec.family}' (forward passes for it are not implemented)`,
       );
   }
 }
@@ -28,7 +42,65 @@ export function forwardConfigOf(model: LoadedModel): ForwardConfig {
   for (const [key, value] of Object.entries(model.config ?? {})) {
     if (typeof value === 'string' || typeof value === 'number') config[key] = value;
   }
+  // Structured and boolean fields a transformer forward must see to refuse what it does not implement.
+  const rope = model.config?.['rope_scaling'];
+  if (typeof rope === 'object' && rope !== null) {
+    const kind = (rope as Record<string, unknown>)['rope_type'] ?? (rope as Record<string, unknown>)['type'];
+    config['rope_scaling'] = typeof kind === 'string' ? kind : 'unknown';
+  }
+  if (model.config?.['scale_attn_by_inverse_layer_idx'] === true)
+    config['scale_attn_by_inverse_layer_idx'] = 1;
   return config;
+}
+
+/** How a transformer's text is read: its tokenizer and the sequence length. */
+export interface TextReading {
+  readonly tokenizer: TextTokenizer;
+  readonly sequenceLength: number;
+  /** Where the sequence length came from, for the progress line. */
+  readonly lengthSource: string;
+}
+
+/**
+ * The tokenizer (the model's tokenizer.json when it has one, else UTF-8 bytes) and sequence length (the model's
+ * context, or `context` when shorter) a transformer's text is read with.
+ */
+export async function textReadingFor(model: LoadedModel, context?: number): Promise<TextReading> {
+  const structure = transformerStructure(model.spec);
+  const positionRows =
+    structure.positionEmbedding === undefined
+      ? undefined
+      : model.source.info(`${structure.positionEmbedding}.weight`).shape[0];
+  const settings = resolveTransformerSettings(model.spec, forwardConfigOf(model), positionRows);
+  const isFolder = (await stat(model.path)).isDirectory();
+  const file = await findTokenizerFile(model.path, isFolder);
+  const tokenizer = file === undefined ? BYTE_TOKENIZER : await loadTokenizerJson(file);
+  if (context !== undefined && context > settings.context) {
+    throw new DataSourceError(
+      `--context ${context} is longer than the model's context of ${settings.context} (from ${settings.contextSource})`,
+    );
+  }
+  return context === undefined
+    ? { tokenizer, sequenceLength: settings.context, lengthSource: settings.contextSource }
+    : { tokenizer, sequenceLength: context, lengthSource: '--context' };
+}
+
+/**
+ * Loads the data a model reads: token sequences from a text source for a transformer (see textReadingFor),
+ * labelled examples in its layout for the other families.
+ */
+export async function loadDatasetForModel(
+  model: LoadedModel,
+  source: string,
+  options: Omit<LoadDatasetOptions, 'layout'> & { readonly context?: number },
+): Promise<Dataset> {
+  if (!isTransformerFamily(model.spec.family)) return loadDatasetFor(model.spec, source, options);
+  const reading = await textReadingFor(model, options.context);
+  return loadTextDataset(source, {
+    tokenizer: reading.tokenizer,
+    sequenceLength: reading.sequenceLength,
+    ...(options.limit === undefined ? {} : { limit: options.limit }),
+  });
 }
 
 /** Loads the data set a model needs, in the layout its family reads. */
@@ -47,10 +119,18 @@ export async function evaluateTensors(
   dataset: Dataset,
   config: ForwardConfig,
   batchSize?: number,
+  /** Transformers: called after each batch of sequences with the sequences done and the total. */
+  onBatch?: (done: number, total: number) => void,
 ): Promise<Evaluation> {
   const params = paramsFromTensors(tensors);
   try {
-    return await evaluateModel(params, spec, dataset, { config, batchSize });
+    return isTransformerFamily(spec.family)
+      ? await evaluateCausalLm(params, spec, dataset, {
+          config,
+          batchSize,
+          ...(onBatch === undefined ? {} : { onBatch }),
+        })
+      : await evaluateModel(params, spec, dataset, { config, batchSize });
   } finally {
     disposeParams(params);
   }

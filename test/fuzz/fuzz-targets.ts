@@ -6,10 +6,21 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  Field,
+  Int32,
+  List,
+  Schema,
+  Table,
+  tableFromArrays,
+  tableToIPC,
+  vectorFromArray,
+} from 'apache-arrow';
 import { parse as parseYaml } from 'yaml';
 import { parsePlanFile } from '../../src/assembly/plan-file.js';
 import { datasetFromArrowIPC } from '../../src/data/dataset-arrow-reader.js';
 import { datasetToArrowIPC } from '../../src/data/dataset-arrow-writer.js';
+import { tokensFromArrowIPC } from '../../src/data/text-token-arrow.js';
 import { tensorFromArrowIPC, tensorToArrowIPC } from '../../src/io/arrow-tensor.js';
 import { SafetensorsReader } from '../../src/io/safetensors-reader.js';
 import { parseShardIndex } from '../../src/io/shard-index.js';
@@ -121,6 +132,28 @@ const arrowData: FuzzTarget = {
   },
 };
 
+const arrowTokens: FuzzTarget = {
+  name: 'Arrow token file',
+  seeds: () => {
+    const listField = new Field('tokens', new List(new Field('item', new Int32(), false)), false);
+    const lists = vectorFromArray([[7, 7, 1], [2], [3, 4, 5, 6]], listField.type);
+    const listed = new Table(new Schema([listField], new Map([['mal.vocabulary', '50']])), { tokens: lists });
+    return [
+      tableToIPC(tableFromArrays({ tokens: Int32Array.from([5, 1, 2, 3, 4, 0, 9, 8]) })),
+      tableToIPC(listed),
+    ];
+  },
+  mutate: { hot: edges(512, 512) },
+  run: (bytes) => {
+    const file = tokensFromArrowIPC(bytes, 'fuzz.arrow');
+    // What the loader relies on: every id inside the vocabulary.
+    for (const id of file.tokens) {
+      if (!(id >= 0 && id < file.vocabulary))
+        throw new Error(`accepted id ${id} outside vocabulary ${file.vocabulary}`);
+    }
+  },
+};
+
 const arrowTensor: FuzzTarget = {
   name: 'Arrow tensor message',
   seeds: () => [
@@ -193,6 +226,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   safetensors,
   shardIndex,
   arrowData,
+  arrowTokens,
   arrowTensor,
   plan,
   taskMessage,

@@ -339,6 +339,8 @@ export interface LlamaOptions {
   readonly rmsNormEps?: number;
   /** Default false: a separate `lm_head.weight`. true: a copy with the same values as the embedding. */
   readonly tiedLmHead?: boolean;
+  /** Qwen2-style biases on q_proj, k_proj and v_proj. Default false. */
+  readonly qkvBias?: boolean;
   readonly seed: number;
 }
 
@@ -369,6 +371,11 @@ export function makeLlama(options: LlamaOptions): SyntheticModel {
     linear(`${prefix}.self_attn.k_proj.weight`, nKvHead * headDim, dModel);
     linear(`${prefix}.self_attn.v_proj.weight`, nKvHead * headDim, dModel);
     linear(`${prefix}.self_attn.o_proj.weight`, dModel, nHead * headDim);
+    if (options.qkvBias === true) {
+      tensors.set(`${prefix}.self_attn.q_proj.bias`, normalTensor(random, [nHead * headDim], 0.3));
+      tensors.set(`${prefix}.self_attn.k_proj.bias`, normalTensor(random, [nKvHead * headDim], 0.3));
+      tensors.set(`${prefix}.self_attn.v_proj.bias`, normalTensor(random, [nKvHead * headDim], 0.3));
+    }
     tensors.set(`${prefix}.post_attention_layernorm.weight`, normGammaTensor(random, dModel));
     linear(`${prefix}.mlp.gate_proj.weight`, ff, dModel);
     linear(`${prefix}.mlp.up_proj.weight`, ff, dModel);

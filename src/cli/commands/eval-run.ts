@@ -1,5 +1,6 @@
 import { describeBackend, initBackend } from '../../compute/backend.js';
-import { evaluateTensors, forwardConfigOf, loadDatasetFor } from '../../eval/model-evaluation.js';
+import { perplexity } from '../../eval/causal-lm-evaluation.js';
+import { evaluateTensors, forwardConfigOf, loadDatasetForModel } from '../../eval/model-evaluation.js';
 import { loadModel, readFiniteFloatTensors } from '../../model/load-model.js';
 import type { CommandIO, ParsedArgs } from '../command.js';
 import { EVALUATION_DIRECTIONS, HIGHER_IS_BETTER, LOWER_IS_BETTER } from '../directions.js';
@@ -11,12 +12,18 @@ export async function runEval(args: ParsedArgs, io: CommandIO): Promise<number> 
   const backend = await initBackend(opts.backend);
   const model = await loadModel(args.positionals[0], modelLoadOptions(args, ''));
   try {
-    const dataset = await loadDatasetFor(model.spec, opts.data, {
+    const dataset = await loadDatasetForModel(model, opts.data, {
       dataDir: opts.dataDir,
       limit: opts.limit,
+      ...(opts.context === undefined ? {} : { context: opts.context }),
     });
+    const text = dataset.tokens;
     const tensors = await readFiniteFloatTensors(model, model.source.tensorNames());
-    io.progress(`evaluating on ${dataset.count} examples of ${dataset.name}`);
+    io.progress(
+      text === undefined
+        ? `evaluating on ${dataset.count} examples of ${dataset.name}`
+        : `evaluating on ${dataset.count} sequences of ${dataset.exampleShape[0]} tokens of ${dataset.name} (${text.tokenizer})`,
+    );
     const started = performance.now();
     const result = await evaluateTensors(
       tensors,
@@ -24,6 +31,7 @@ export async function runEval(args: ParsedArgs, io: CommandIO): Promise<number> 
       dataset,
       forwardConfigOf(model),
       opts.batchSize,
+      (done, total) => io.progress(`scored ${done}/${total} sequences`),
     );
     const seconds = (performance.now() - started) / 1000;
     if (args.flags.has('json')) {
@@ -34,15 +42,32 @@ export async function runEval(args: ParsedArgs, io: CommandIO): Promise<number> 
           count: result.count,
           loss: result.loss,
           accuracy: result.accuracy,
+          ...(text === undefined
+            ? {}
+            : {
+                perplexity: perplexity(result.loss),
+                sequences: dataset.count,
+                sequenceLength: (dataset.exampleShape[0] ?? 1) - 1,
+                tokenizer: text.tokenizer,
+              }),
           directions: EVALUATION_DIRECTIONS,
           backend: backend.name,
           seconds,
         }),
       );
     } else {
-      io.out(`${model.path} on ${dataset.name} (${result.count} examples)`);
+      if (text === undefined) {
+        io.out(`${model.path} on ${dataset.name} (${result.count} examples)`);
+      } else {
+        io.out(
+          `${model.path} on ${dataset.name} (${result.count} predicted tokens in ${dataset.count} sequences, ${text.tokenizer})`,
+        );
+      }
       io.out(`  loss      ${result.loss.toFixed(4)} ${LOWER_IS_BETTER}`);
-      io.out(`  accuracy  ${(100 * result.accuracy).toFixed(2)}% ${HIGHER_IS_BETTER}`);
+      if (text !== undefined) io.out(`  perplexity ${perplexity(result.loss).toFixed(3)} ${LOWER_IS_BETTER}`);
+      io.out(
+        `  accuracy  ${(100 * result.accuracy).toFixed(2)}%${text === undefined ? '' : ' (next token)'} ${HIGHER_IS_BETTER}`,
+      );
       io.out(`  ${describeBackend(backend)}, ${seconds.toFixed(2)} s`);
     }
     return 0;

@@ -4,7 +4,8 @@ import { modelOptions } from '../model-options.js';
 
 export const evalCommand: CommandDefinition = {
   name: 'eval',
-  summary: 'Evaluate a model on a data set: mean cross-entropy loss (natural log) and accuracy.',
+  summary:
+    'Evaluate a model on a data set: mean cross-entropy loss (natural log) and accuracy; for GPT-2 and LLaMA on text, per next token, with perplexity.',
   positionals: ['model'],
   options: {
     ...evaluationOptionSpecs,

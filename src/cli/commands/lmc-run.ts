@@ -2,9 +2,10 @@ import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { describeBackend, initBackend } from '../../compute/backend.js';
 import { createEvaluator } from '../../engine/evaluation-pool.js';
+import { perplexity } from '../../eval/causal-lm-evaluation.js';
 import { parseLambdaGrid } from '../../eval/lambda-grid.js';
 import { linearModeConnectivity } from '../../eval/lmc-run.js';
-import { evaluateTensors, forwardConfigOf, loadDatasetFor } from '../../eval/model-evaluation.js';
+import { evaluateTensors, forwardConfigOf, loadDatasetForModel } from '../../eval/model-evaluation.js';
 import { writeFileAtomic } from '../../io/atomic-file.js';
 import { checkOutputFile, modelInputFiles } from '../../io/output-guard.js';
 import { UNMATCHED_POLICIES, type UnmatchedPolicy } from '../../merge/mal-interpolation.js';
@@ -52,9 +53,10 @@ export async function runLmc(args: ParsedArgs, io: CommandIO): Promise<number> {
   try {
     const target = await loadModel(args.positionals[1], modelLoadOptions(args, 'target-'));
     try {
-      const dataset = await loadDatasetFor(base.spec, opts.data, {
+      const dataset = await loadDatasetForModel(base, opts.data, {
         dataDir: opts.dataDir,
         limit: opts.limit,
+        ...(opts.context === undefined ? {} : { context: opts.context }),
       });
       const config = forwardConfigOf(base);
       const evaluator = await createEvaluator({
@@ -124,10 +126,14 @@ export async function runLmc(args: ParsedArgs, io: CommandIO): Promise<number> {
         );
       } else {
         io.out(title);
-        io.out(`      λ     loss  accuracy    (loss ${LOWER_IS_BETTER}, accuracy ${HIGHER_IS_BETTER})`);
+        const text = dataset.tokens !== undefined;
+        io.out(
+          `      λ     loss  ${text ? 'perplexity  ' : ''}accuracy    (loss ${LOWER_IS_BETTER}, accuracy ${HIGHER_IS_BETTER})`,
+        );
         for (const p of result.points) {
+          const perplexityColumn = text ? `  ${perplexity(p.loss).toPrecision(5).padStart(10)}` : '';
           io.out(
-            `  ${p.lambda.toFixed(3).padStart(5)}  ${p.loss.toFixed(4).padStart(7)}  ${(100 * p.accuracy).toFixed(2).padStart(7)}%`,
+            `  ${p.lambda.toFixed(3).padStart(5)}  ${p.loss.toFixed(4).padStart(7)}${perplexityColumn}  ${(100 * p.accuracy).toFixed(2).padStart(7)}%`,
           );
         }
         const s = result.summary;

@@ -1,0 +1,132 @@
+import { SpecError } from '../errors.js';
+import type { ArchitectureSpec } from '../spec/architecture-spec.js';
+import type { ForwardConfig } from './forward-settings.js';
+
+/** The transformer families a forward pass exists for (Mistral and Qwen2-style models derive a `llama` spec). */
+export const TRANSFORMER_FAMILIES = ['gpt2', 'llama'] as const;
+export type TransformerFamily = (typeof TRANSFORMER_FAMILIES)[number];
+
+export function isTransformerFamily(family: string): family is TransformerFamily {
+  return (TRANSFORMER_FAMILIES as readonly string[]).includes(family);
+}
+
+/**
+ * What a transformer forward needs beyond tensor shapes. Widths and head counts always come from the tensors
+ * (a projection's width over `headDim`), so a model with permuted or padded heads runs as is; the head width,
+ * epsilons, RoPE's theta and the context length cannot be read from shapes.
+ */
+export interface TransformerSettings {
+  readonly family: TransformerFamily;
+  /** Entries per attention head. */
+  readonly headDim: number;
+  /** LayerNorm (GPT-2) or RMSNorm (LLaMA) epsilon. */
+  readonly normEps: number;
+  /** GPT-2's MLP activation (gelu_new by default); LLaMA's gate activation (silu). */
+  readonly activation: string;
+  /** LLaMA: RoPE base. */
+  readonly ropeTheta: number;
+  /** Mistral's attention window; sequences longer than it are refused (the window's mask is not implemented). */
+  readonly slidingWindow: number | undefined;
+  /** Longest sequence the model reads, and where it came from (for messages). */
+  readonly context: number;
+  readonly contextSource: string;
+}
+
+/** Config keys giving the context length, Hugging Face's names in the order its configs use them. */
+const CONTEXT_KEYS = ['n_positions', 'n_ctx', 'max_position_embeddings'] as const;
+
+/** Context length assumed for a rotary model whose config does not say: LLaMA's own default is 2048. */
+export const DEFAULT_ROTARY_CONTEXT = 2048;
+
+/**
+ * Settings from `config` (config.json values, then safetensors metadata) first, then the spec's attributes (which
+ * derivation filled from the config or defaults), then Hugging Face's defaults. `positionRows` is the number of
+ * rows of a learned position table (GPT-2's wpe), the context when no config gives one.
+ */
+export function resolveTransformerSettings(
+  spec: ArchitectureSpec,
+  config: ForwardConfig = {},
+  positionRows?: number,
+): TransformerSettings {
+  const family = spec.family;
+  if (!isTransformerFamily(family)) {
+    throw new SpecError(
+      `transformer forward: the '${family}' family is not a transformer (supported: ${TRANSFORMER_FAMILIES.join(', ')})`,
+    );
+  }
+  const lookup = (key: string): string | number | undefined => config[key] ?? spec.attributes[key];
+  const number = (key: string, fallback: number | undefined, valid: (value: number) => boolean) => {
+    const raw = lookup(key);
+    if (raw === undefined || raw === '') return fallback;
+    const value = typeof raw === 'number' ? raw : Number(raw);
+    if (!Number.isFinite(value) || !valid(value)) {
+      throw new SpecError(`transformer forward: setting '${key}' = ${JSON.stringify(raw)} is not valid`);
+    }
+    return value;
+  };
+  const positive = (value: number): boolean => value > 0;
+  const positiveInteger = (value: number): boolean => Number.isInteger(value) && value >= 1;
+  const headDim = number('head_dim', undefined, positiveInteger);
+  if (headDim === undefined) {
+    throw new SpecError(
+      "transformer forward: the head width is unknown: the spec has no 'head_dim' attribute and the model config none; put the model's config.json beside it",
+    );
+  }
+  if (family === 'llama' && headDim % 2 !== 0) {
+    throw new SpecError(`transformer forward: head_dim ${headDim} is odd; RoPE rotates pairs of entries`);
+  }
+  const scaling = lookup('rope_scaling');
+  if (family === 'llama' && scaling !== undefined && scaling !== 'default') {
+    throw new SpecError(
+      `transformer forward: the model config asks for RoPE scaling '${scaling}' (rope_scaling), which is not implemented`,
+    );
+  }
+  if (family === 'gpt2' && Number(lookup('scale_attn_by_inverse_layer_idx') ?? 0) !== 0) {
+    throw new SpecError(
+      'transformer forward: the model config sets scale_attn_by_inverse_layer_idx, which is not implemented',
+    );
+  }
+  let context: number | undefined;
+  let contextSource = '';
+  for (const key of CONTEXT_KEYS) {
+    context = number(key, undefined, positiveInteger);
+    if (context !== undefined) {
+      contextSource = `config '${key}'`;
+      break;
+    }
+  }
+  if (context === undefined && positionRows !== undefined) {
+    context = positionRows;
+    contextSource = 'the rows of the position embedding';
+  }
+  if (context === undefined) {
+    context = DEFAULT_ROTARY_CONTEXT;
+    contextSource = `the default ${DEFAULT_ROTARY_CONTEXT} (no context length in the config)`;
+  }
+  if (positionRows !== undefined && context > positionRows) {
+    // A config may claim more positions than the table holds; the table decides what can be read.
+    context = positionRows;
+    contextSource = 'the rows of the position embedding';
+  }
+  return {
+    family,
+    headDim,
+    normEps:
+      family === 'gpt2'
+        ? (number('layer_norm_epsilon', 1e-5, positive) as number)
+        : (number('rms_norm_eps', 1e-6, positive) as number),
+    activation: String(
+      (family === 'gpt2' ? lookup('activation_function') : lookup('hidden_act')) ??
+        lookup('activation') ??
+        (family === 'gpt2' ? 'gelu_new' : 'silu'),
+    ),
+    ropeTheta: number('rope_theta', 10000, positive) as number,
+    // Only Mistral's spec keeps the window; Qwen2 configs carry one they do not use (use_sliding_window false).
+    slidingWindow:
+      spec.attributes['sliding_window'] === undefined
+        ? undefined
+        : number('sliding_window', undefined, positiveInteger),
+    context,
+    contextSource,
+  };
+}
