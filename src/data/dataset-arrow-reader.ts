@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import { type Data, DataType, type Field, Precision, type Table, tableFromIPC } from 'apache-arrow';
+import { type Data, DataType, type Field, Precision, type Table } from 'apache-arrow';
 import { InvalidFileError } from '../errors.js';
-import { checkArrowIPC } from '../io/arrow-ipc-check.js';
+import { readArrowIPC } from '../io/arrow-ipc-read.js';
 import { readRegularFile } from '../io/read-regular-file.js';
 import { DataSourceError } from './data-source-error.js';
 import {
@@ -242,15 +242,12 @@ function imageShapeOf(file: string, metadata: Map<string, string>, size: number)
   return side * side === size ? [1, side, side] : undefined;
 }
 
-/** Decodes a data set from Arrow IPC bytes (file or stream format); see dataset-arrow-format.ts for the layout. */
+/**
+ * Decodes a data set from Arrow IPC bytes (file or stream format; any number of record batches, compressed or
+ * big-endian: see readArrowIPC); see dataset-arrow-format.ts for the layout.
+ */
 export function datasetFromArrowIPC(bytes: Uint8Array, file: string, name: string = file): SourceExamples {
-  checkArrowIPC(bytes, file, { notArrow: 'not an Arrow IPC file or stream' });
-  let table: Table;
-  try {
-    table = tableFromIPC(bytes);
-  } catch (error) {
-    throw new InvalidFileError(file, `not an Arrow IPC file or stream (${(error as Error).message})`);
-  }
+  const table = readArrowIPC(bytes, file, { notArrow: 'not an Arrow IPC file or stream' });
   const { fields, metadata } = table.schema;
   if (fields.length === 0) throw new InvalidFileError(file, 'not an Arrow IPC file or stream (no columns)');
   const labelIndex = fields.findIndex((f) => f.name === LABEL_COLUMN);
