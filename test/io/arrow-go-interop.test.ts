@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDatasetArrow } from '../../src/data/dataset-arrow-reader.js';
+import { InvalidFileError } from '../../src/errors.js';
+import { MAX_UNCOMPRESSED_BATCH_BYTES } from '../../src/io/arrow-ipc-check.js';
 import { tensorFromArrowIPC, tensorToArrowIPC } from '../../src/io/arrow-tensor.js';
 import { tensorContentAddress } from '../../src/io/tensor-content-address.js';
 import type { DType } from '../../src/tensor/dtype.js';
@@ -65,6 +68,20 @@ async function readFixture(name: string): Promise<ReturnType<typeof tensorFromAr
   return tensorFromArrowIPC(await readFile(path), path);
 }
 
+/** The offsets of every 8-aligned int64 equal to `value` (a compressed buffer's uncompressed-length prefix). */
+function positionsOf(bytes: Uint8Array, value: bigint): number[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const found: number[] = [];
+  for (let at = 0; at + 8 <= bytes.length; at += 8) if (view.getBigInt64(at, true) === value) found.push(at);
+  return found;
+}
+
+function withInt64(bytes: Uint8Array, at: number, value: bigint): Uint8Array {
+  const out = Uint8Array.from(bytes);
+  new DataView(out.buffer).setBigInt64(at, value, true);
+  return out;
+}
+
 const f32Bytes = (values: number[]): Uint8Array => new Uint8Array(Float32Array.from(values).buffer);
 /** What the Go program's ramp(n) holds: k/4 - 3 for k = 0..15, repeated. */
 const ramp = (n: number): number[] => Array.from({ length: n }, (_, k) => (k % 16) / 4 - 3);
@@ -112,6 +129,47 @@ describe.skipIf(SKIP)('Arrow IPC from and to Apache Arrow for Go', () => {
       expect(name).toBe('big');
       expect(tensor).toEqual({ dtype: 'F32', shape: [64, 64], bytes: f32Bytes(ramp(64 * 64)) });
     }
+  });
+
+  it('refuses compressed buffers whose declared length is short of the rows, not what the frame holds, or too large', async () => {
+    const file = 'tensor-lz4.arrow';
+    const bytes = new Uint8Array(await readFile(join(fixtures, file)));
+    // The values buffer's prefix: 64 × 64 float32 values, 16384 bytes uncompressed.
+    const [prefix, ...others] = positionsOf(bytes, 16384n);
+    expect(others).toEqual([]);
+    const errorOf = (patched: Uint8Array): string => {
+      try {
+        tensorFromArrowIPC(patched, file);
+      } catch (error) {
+        expect(error).toBeInstanceOf(InvalidFileError);
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(errorOf(withInt64(bytes, prefix, 16380n))).toMatch(
+      /^tensor-lz4\.arrow: corrupt Arrow IPC data: record batch 0: column 'item' claims 4096 values but its values buffer holds 16380 bytes once decompressed \(LZ4_FRAME\) of the 16384 they need/,
+    );
+    expect(errorOf(withInt64(bytes, prefix, 16392n))).toMatch(
+      /^tensor-lz4\.arrow: corrupt compressed Arrow IPC data: LZ4_FRAME buffer declares 16392 bytes uncompressed but holds 16384/,
+    );
+    expect(errorOf(withInt64(bytes, prefix, BigInt(MAX_UNCOMPRESSED_BATCH_BYTES) + 1n))).toMatch(
+      /record batch 0 declares more than 4294967296 bytes once decompressed/,
+    );
+    const zstd = new Uint8Array(await readFile(join(fixtures, 'tensor-zstd.arrow')));
+    const [zstdPrefix] = positionsOf(zstd, 16384n);
+    expect(errorOf(withInt64(zstd, zstdPrefix, 16392n))).toMatch(
+      /corrupt compressed Arrow IPC data: ZSTD buffer declares 16392 bytes uncompressed but holds 16384/,
+    );
+    expect(errorOf(withInt64(zstd, zstdPrefix, 16000n))).toMatch(
+      /holds 16000 bytes once decompressed \(ZSTD\) of the 16384/,
+    );
+  });
+
+  it('refuses big-endian data in a compressed body, naming the file', async () => {
+    const file = join(fixtures, 'tensor-big-endian-lz4.arrows');
+    expect(() => tensorFromArrowIPC(new Uint8Array(readFileSync(file)), file)).toThrow(
+      `${file}: big-endian data in a compressed body; mal converts uncompressed big-endian data only`,
+    );
   });
 
   it('reads a flat tensor split over three record batches, and a compressed data set in three', async () => {

@@ -260,6 +260,9 @@ func writeBigEndian(dir string) error {
 	if err := write(filepath.Join(dir, "tensor-big-endian.arrows"), schema, []arrow.RecordBatch{batch}, options{}); err != nil {
 		return err
 	}
+	if err := write(filepath.Join(dir, "tensor-big-endian-lz4.arrows"), schema, []arrow.RecordBatch{batch}, options{ipc: []ipc.Option{ipc.WithLZ4()}}); err != nil {
+		return err
+	}
 
 	// Data set: labels 0, 1 (Int32), features [0.25, -1] and [3, 0.5] (Float64), two examples of two.
 	var labelWords, featureWords [][]byte
