@@ -34,10 +34,46 @@ function mismatch(codec: string, declared: number, got: string): ArrowCodecError
   return new ArrowCodecError(`${codec} buffer declares ${declared} bytes uncompressed but holds ${got}`);
 }
 
+const LZ4_MAGIC = 0x184d2204;
+const LZ4_VERSION = 0x40;
+const LZ4_BLOCK_CHECKSUM = 0x10;
+const LZ4_CONTENT_SIZE = 0x08;
+const LZ4_CONTENT_CHECKSUM = 0x04;
+const LZ4_DICTIONARY_ID = 0x01;
+const LZ4_UNCOMPRESSED_BLOCK = 0x80000000;
+
+/**
+ * Walks an LZ4 frame's header and block sizes (LZ4 Frame Format 1.6) and throws unless every block lies inside
+ * `data`. lz4js trusts them: a block size patched to 2^31 makes it loop over bytes that are not there for
+ * seconds. Dictionary ids, which lz4js cannot use, are refused.
+ */
+function checkLz4Frame(data: Uint8Array): void {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const fail = (what: string): never => {
+    throw new ArrowCodecError(`LZ4_FRAME: ${what}`);
+  };
+  if (data.length < 7 || view.getUint32(0, true) !== LZ4_MAGIC) fail('no LZ4 frame magic');
+  const flags = data[4];
+  if ((flags & 0xc0) !== LZ4_VERSION) fail(`frame version bits ${flags >> 6}, expected 1`);
+  if (flags & LZ4_DICTIONARY_ID) fail('the frame needs a dictionary');
+  let at = 6 + (flags & LZ4_CONTENT_SIZE ? 8 : 0) + 1;
+  const blockChecksum = flags & LZ4_BLOCK_CHECKSUM ? 4 : 0;
+  for (;;) {
+    if (at + 4 > data.length) fail('the frame ends inside a block header');
+    const size = view.getUint32(at, true) & ~LZ4_UNCOMPRESSED_BLOCK;
+    at += 4;
+    if (size === 0) break;
+    at += size + blockChecksum;
+    if (at > data.length) fail(`a block of ${size} bytes reaches beyond the frame's ${data.length} bytes`);
+  }
+  if (at + (flags & LZ4_CONTENT_CHECKSUM ? 4 : 0) > data.length) fail('the frame ends inside its checksum');
+}
+
 export const lz4FrameCodec: Required<Codec> = {
   encode: (data) => lz4Compress(data),
   decode(data) {
     const declared = declaredLength(data, 'LZ4_FRAME');
+    checkLz4Frame(data);
     const out = new Uint8Array(declared);
     let written: number;
     try {
