@@ -24,6 +24,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { InvalidFileError } from '../../src/errors.js';
 import { tensorFromArrowIPC, tensorToArrowIPC } from '../../src/io/arrow-tensor.js';
+import { FlatTable } from '../../src/io/flatbuffer-reader.js';
 import type { DType } from '../../src/tensor/dtype.js';
 import type { RawTensor } from '../../src/tensor/tensor.js';
 
@@ -235,6 +236,51 @@ describe('Arrow IPC tensor codec', () => {
     expect(String(item.type)).toBe('Uint16');
     expect(item.metadata.get('ARROW:extension:name')).toBe('mal.bfloat16');
     expect(Array.from(bf16.getChildAt(0)!.get(0)!.toArray() as Uint16Array)).toEqual([0x3f80, 0xc000]);
+  });
+
+  it('lays the schema out as Schema.fbs and the canonical extensions spec say (read with a bare FlatBuffers reader)', () => {
+    /** The first field of a stream's schema message, and its value field. */
+    const fieldsOf = (message: Uint8Array): { field: FlatTable; item: FlatTable } => {
+      const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+      // Encapsulated message: continuation marker 0xFFFFFFFF, metadata length, then a Message table.
+      expect(view.getUint32(0, true)).toBe(0xffffffff);
+      const root = FlatTable.root(message.subarray(8, 8 + view.getInt32(4, true)));
+      expect(root.uint8(1, 0)).toBe(1); // MessageHeader.Schema
+      const schema = root.table(2)!;
+      expect(schema.int16(0, 0)).toBe(0); // Endianness.Little
+      const [field] = schema.tables(1);
+      expect(field.uint8(2, 0)).toBe(16); // Type.FixedSizeList
+      return { field, item: field.tables(5)[0] };
+    };
+    const keyValues = (table: FlatTable): string[][] =>
+      table.tables(6).map((pair) => [pair.string(0) ?? '', pair.string(1) ?? '']);
+
+    const half = fieldsOf(tensorToArrowIPC('h', { dtype: 'F16', shape: [2, 1], bytes: new Uint8Array(4) }));
+    expect(half.field.string(0)).toBe('h');
+    expect(half.field.table(3)!.int32(0, 0)).toBe(2); // listSize = product of the shape
+    expect(keyValues(half.field)).toEqual([
+      ['ARROW:extension:name', 'arrow.fixed_shape_tensor'],
+      ['ARROW:extension:metadata', '{"shape":[2,1]}'],
+    ]);
+    expect(half.item.uint8(2, 0)).toBe(3); // Type.FloatingPoint
+    expect(half.item.table(3)!.int16(0, 0)).toBe(0); // Precision.HALF
+    expect(keyValues(half.item)).toEqual([]);
+
+    const bools = fieldsOf(tensorToArrowIPC('m', { dtype: 'BOOL', shape: [9], bytes: new Uint8Array(9) }));
+    expect(bools.item.uint8(2, 0)).toBe(6); // Type.Bool
+
+    const bf16 = fieldsOf(tensorToArrowIPC('b', { dtype: 'BF16', shape: [3], bytes: new Uint8Array(6) }));
+    expect(bf16.item.uint8(2, 0)).toBe(2); // Type.Int
+    expect([bf16.item.table(3)!.int32(0, 0), bf16.item.table(3)!.uint8(1, 0)]).toEqual([16, 0]); // 16 bits, unsigned
+    expect(keyValues(bf16.item)).toEqual([
+      ['ARROW:extension:name', 'mal.bfloat16'],
+      ['ARROW:extension:metadata', ''],
+    ]);
+
+    const c64 = fieldsOf(tensorToArrowIPC('c', { dtype: 'C64', shape: [1], bytes: new Uint8Array(8) }));
+    expect(c64.item.uint8(2, 0)).toBe(15); // Type.FixedSizeBinary
+    expect(c64.item.table(3)!.int32(0, 0)).toBe(8); // byteWidth
+    expect(keyValues(c64.item)[0]).toEqual(['ARROW:extension:name', 'mal.complex64']);
   });
 
   it('writes F4 and F6 in the flat layout, their bytes in a Uint8 column with mal.tensor.* metadata', () => {
