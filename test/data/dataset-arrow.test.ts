@@ -65,7 +65,7 @@ describe('Arrow data files', () => {
       ['label', 'Uint8'],
       ['pixels', 'FixedSizeList[4]<Uint8>'],
     ]);
-    expect(table.schema.metadata.get('mal.example_shape')).toBe('1,2,2');
+    expect(table.schema.metadata.get('mal.example_shape')).toBe('[1,2,2]');
 
     const image = await loadDataset(path, { layout: 'image' });
     expect(image).toEqual({ ...original, name: path });
