@@ -42,7 +42,8 @@ import type { NamedTensor } from './named-tensor.js';
  * - fixed-shape (written for every dtype with whole-byte elements): one column of Arrow's canonical extension
  *   `arrow.fixed_shape_tensor`, named after the tensor, holding one row: a FixedSizeList of the elements, with
  *   `{"shape":[…]}` as its extension metadata. The value type is Arrow's own where Arrow has one (F16 is
- *   halffloat, BOOL is bool), or a project extension on the raw bytes (arrow-tensor-dtypes.ts);
+ *   halffloat, BOOL is bool), or a project extension on the raw bytes (arrow-tensor-dtypes.ts); the schema
+ *   metadata repeats the dtype as `mal.tensor.dtype` (optional when reading, checked when present);
  * - flat (written for F4 and F6, whose elements share bytes, and for tensors of more elements than a
  *   FixedSizeList holds; read in every case, as earlier versions wrote it): one flat non-null column with the
  *   name, dtype and shape in the schema metadata (`mal.tensor.*`); F16 and BF16 as Uint16 words, BOOL, FP8, C64,
@@ -173,7 +174,9 @@ function fixedShapeMessage(name: string, t: RawTensor, element: ElementType, cou
       [EXTENSION_METADATA_KEY, JSON.stringify({ shape: t.shape })],
     ]),
   );
-  return oneBatchStream(new Schema([field]), [list], 1);
+  // The dtype also in the schema metadata: Arrow C++ (so pyarrow) rebuilds a fixed_shape_tensor's storage from
+  // its value type alone, dropping the value field's extension name (mal.bfloat16, …); schema metadata survives.
+  return oneBatchStream(new Schema([field], new Map([[ARROW_DTYPE_KEY, t.dtype]])), [list], 1);
 }
 
 function flatMessage(name: string, t: RawTensor, bytes: number): Uint8Array {
@@ -292,6 +295,14 @@ function readFixedShape(table: Table, source: string): NamedTensor {
     throw new InvalidFileError(
       source,
       `value type ${describeElement(itemField.type, extension)} is not one mal reads (see docs/formats.md, "Arrow tensor messages")`,
+      name,
+    );
+  }
+  const declared = table.schema.metadata.get(ARROW_DTYPE_KEY);
+  if (declared !== undefined && declared !== reading.dtype) {
+    throw new InvalidFileError(
+      source,
+      `'${ARROW_DTYPE_KEY}' metadata says ${declared} but the value type ${describeElement(itemField.type, extension)} holds ${reading.dtype}`,
       name,
     );
   }

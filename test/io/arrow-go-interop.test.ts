@@ -261,6 +261,7 @@ describe.skipIf(SKIP)('Arrow IPC from and to Apache Arrow for Go', () => {
         'ARROW:extension:name': 'arrow.fixed_shape_tensor',
         'ARROW:extension:metadata': JSON.stringify({ shape: c.shape }),
       });
+      expect(report.schemaMetadata, c.dtype).toEqual({ 'mal.tensor.dtype': c.dtype });
       expect(report.itemType, c.dtype).toBe(c.item);
       expect(report.rows, c.dtype).toBe(1);
       expect(report.values, c.dtype).toEqual(c.values);

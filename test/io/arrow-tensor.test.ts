@@ -252,8 +252,11 @@ describe('Arrow IPC tensor codec', () => {
       expect(field.uint8(2, 0)).toBe(16); // Type.FixedSizeList
       return { field, item: field.tables(5)[0] };
     };
-    const keyValues = (table: FlatTable): string[][] =>
-      table.tables(6).map((pair) => [pair.string(0) ?? '', pair.string(1) ?? '']);
+    const pairs = (table: FlatTable, index: number): string[][] =>
+      table.tables(index).map((pair) => [pair.string(0) ?? '', pair.string(1) ?? '']);
+    // custom_metadata is field 6 of a Field, field 2 of a Schema.
+    const keyValues = (field: FlatTable): string[][] => pairs(field, 6);
+    const keyValues2 = (schema: FlatTable): string[][] => pairs(schema, 2);
 
     const half = fieldsOf(tensorToArrowIPC('h', { dtype: 'F16', shape: [2, 1], bytes: new Uint8Array(4) }));
     expect(half.field.string(0)).toBe('h');
@@ -277,10 +280,15 @@ describe('Arrow IPC tensor codec', () => {
       ['ARROW:extension:metadata', ''],
     ]);
 
-    const c64 = fieldsOf(tensorToArrowIPC('c', { dtype: 'C64', shape: [1], bytes: new Uint8Array(8) }));
+    const c64Message = tensorToArrowIPC('c', { dtype: 'C64', shape: [1], bytes: new Uint8Array(8) });
+    const c64 = fieldsOf(c64Message);
     expect(c64.item.uint8(2, 0)).toBe(15); // Type.FixedSizeBinary
     expect(c64.item.table(3)!.int32(0, 0)).toBe(8); // byteWidth
     expect(keyValues(c64.item)[0]).toEqual(['ARROW:extension:name', 'mal.complex64']);
+    // The schema's own metadata: the dtype, for readers that drop the value field's extension name.
+    const view = new DataView(c64Message.buffer, c64Message.byteOffset);
+    const schema = FlatTable.root(c64Message.subarray(8, 8 + view.getInt32(4, true))).table(2)!;
+    expect(keyValues2(schema)).toEqual([['mal.tensor.dtype', 'C64']]);
   });
 
   it('writes F4 and F6 in the flat layout, their bytes in a Uint8 column with mal.tensor.* metadata', () => {
@@ -450,6 +458,15 @@ describe('Arrow IPC tensor messages from other producers', () => {
       't',
     );
     expectInvalid(handMadeTensor(TENSOR, four), /'ARROW:extension:metadata' is missing or not JSON/, 't');
+    const i32 = makeData({ type: new Int32(), length: 2, nullCount: 0, data: Int32Array.of(1, 2) });
+    const mislabelled = handMadeTensor({ ...TENSOR, 'ARROW:extension:metadata': '{"shape":[2]}' }, i32);
+    const relabel = tableFromIPC(mislabelled);
+    relabel.schema.metadata.set('mal.tensor.dtype', 'F32');
+    expectInvalid(
+      tableToIPC(relabel, 'stream'),
+      /'mal\.tensor\.dtype' metadata says F32 but the value type Int32 holds I32/,
+      't',
+    );
     expectInvalid(
       handMadeTensor({ ...TENSOR, 'ARROW:extension:metadata': '{"shape":[4]}' }, four, 1, {
         'ARROW:extension:name': 'example.float32_of_mine',
