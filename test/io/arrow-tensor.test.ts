@@ -403,7 +403,7 @@ describe('Arrow IPC tensor codec refuses malformed messages', () => {
 });
 
 describe('Arrow IPC tensor messages from other producers', () => {
-  const f32 = (values: number[]): Data =>
+  const f32 = (values: number[]): Data<Float32> =>
     makeData({ type: new Float32(), length: values.length, nullCount: 0, data: Float32Array.from(values) });
   const bytesOf = (values: number[]): number[] =>
     Array.from(new Uint8Array(Float32Array.from(values).buffer));
@@ -425,6 +425,32 @@ describe('Arrow IPC tensor messages from other producers', () => {
     const { name, tensor } = tensorFromArrowIPC(message);
     expect(name).toBe('t');
     expect(tensor).toEqual({ dtype: 'F32', shape: [2, 2], bytes: Uint8Array.from(bytesOf([1, 2, 3, 4])) });
+  });
+
+  it('a fixed_shape_tensor whose one row sits among empty record batches', () => {
+    const listType = new FixedSizeList(2, new Field('item', new Float32(), false));
+    const field = new Field(
+      'w',
+      listType,
+      false,
+      new Map([...Object.entries(TENSOR), ['ARROW:extension:metadata', '{"shape":[2]}']]),
+    );
+    const schema = new Schema([field]);
+    const batch = (values: number[]): RecordBatch => {
+      const rows = values.length / 2;
+      const list = makeData({ type: listType, length: rows, nullCount: 0, child: f32(values) });
+      return new RecordBatch(
+        schema,
+        makeData({ type: new Struct([field]), length: rows, nullCount: 0, children: [list] }),
+      );
+    };
+    const message = tableToIPC(new Table([batch([]), batch([3, 4]), batch([])]), 'stream');
+    expect(tableFromIPC(message).batches.length).toBe(3);
+    expect(tensorFromArrowIPC(message).tensor).toEqual({
+      dtype: 'F32',
+      shape: [2],
+      bytes: Uint8Array.from(bytesOf([3, 4])),
+    });
   });
 
   it('arrow.bool8 values read as BOOL, any non-zero byte as 1', () => {
