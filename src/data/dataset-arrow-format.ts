@@ -4,7 +4,9 @@
  * - a `label` column of an integer type: class indices 0..classes-1, no nulls;
  * - the features, in one of two layouts:
  *   1. one FixedSizeList column of numbers (any name; writeDatasetArrow calls it `pixels` for bytes and
- *      `features` for floats), one list per example, and no other column besides `label`; or
+ *      `features` for floats), one list per example, and no other column besides `label`; it may be of Arrow's
+ *      canonical `arrow.fixed_shape_tensor` type, whose shape is then the example shape unless
+ *      `mal.example_shape` gives one; or
  *   2. many scalar numeric columns, every column other than `label`, taken in schema order as one example's
  *      values (the shape a data frame with one column per pixel gets);
  * - optional schema metadata: `mal.example_shape` (one example's shape as a JSON array, e.g. `[1,28,28]`, the
