@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
-import { type Data, DataType, type Field, Precision, type Table, tableFromIPC } from 'apache-arrow';
+import { type Data, DataType, type Field, Precision, type Table } from 'apache-arrow';
 import { InvalidFileError } from '../errors.js';
-import { checkArrowIPC } from '../io/arrow-ipc-check.js';
+import { readArrowIPC } from '../io/arrow-ipc-read.js';
+import { EXTENSION_METADATA_KEY, EXTENSION_NAME_KEY, FIXED_SHAPE_TENSOR } from '../io/arrow-tensor-dtypes.js';
 import { readRegularFile } from '../io/read-regular-file.js';
 import { DataSourceError } from './data-source-error.js';
 import {
@@ -216,10 +217,40 @@ function readClassCount(
 }
 
 /**
- * The image-layout shape: the metadata shape when it has two or more axes; else, for a square number of
- * features s², one channel of s×s (what a data frame of 784 pixel columns means); else none.
+ * The example shape of a features column of Arrow's canonical `arrow.fixed_shape_tensor` type (one tensor an
+ * example, as pyarrow writes image batches), or undefined for a plain column.
  */
-function imageShapeOf(file: string, metadata: Map<string, string>, size: number): number[] | undefined {
+function tensorShapeOf(file: string, field: Field, size: number): number[] | undefined {
+  if (field.metadata.get(EXTENSION_NAME_KEY) !== FIXED_SHAPE_TENSOR) return undefined;
+  const text = field.metadata.get(EXTENSION_METADATA_KEY) ?? '';
+  let shape: unknown;
+  try {
+    shape = (JSON.parse(text) as { shape?: unknown } | null)?.shape;
+  } catch {
+    shape = undefined;
+  }
+  const valid = Array.isArray(shape) && shape.every((d) => Number.isSafeInteger(d) && d > 0);
+  const product = valid ? (shape as number[]).reduce((a, b) => a * b, 1) : Number.NaN;
+  if (product !== size) {
+    throw new InvalidFileError(
+      file,
+      `features column '${field.name}' is an ${FIXED_SHAPE_TENSOR} whose metadata ${JSON.stringify(text)} does not give a shape of its ${size} values`,
+    );
+  }
+  return shape as number[];
+}
+
+/**
+ * The image-layout shape: the metadata shape when it has two or more axes; else the features column's
+ * fixed_shape_tensor shape when it has two or more; else, for a square number of features s², one channel of
+ * s×s (what a data frame of 784 pixel columns means); else none.
+ */
+function imageShapeOf(
+  file: string,
+  metadata: Map<string, string>,
+  size: number,
+  tensorShape: number[] | undefined,
+): number[] | undefined {
   const text = metadata.get(EXAMPLE_SHAPE_KEY);
   if (text !== undefined) {
     const shape = parseExampleShape(text);
@@ -237,20 +268,19 @@ function imageShapeOf(file: string, metadata: Map<string, string>, size: number)
       );
     }
     if (shape.length >= 2) return shape;
+  } else if (tensorShape !== undefined && tensorShape.length >= 2) {
+    return tensorShape;
   }
   const side = Math.round(Math.sqrt(size));
   return side * side === size ? [1, side, side] : undefined;
 }
 
-/** Decodes a data set from Arrow IPC bytes (file or stream format); see dataset-arrow-format.ts for the layout. */
+/**
+ * Decodes a data set from Arrow IPC bytes (file or stream format; any number of record batches, compressed or
+ * big-endian: see readArrowIPC); see dataset-arrow-format.ts for the layout.
+ */
 export function datasetFromArrowIPC(bytes: Uint8Array, file: string, name: string = file): SourceExamples {
-  checkArrowIPC(bytes, file, { notArrow: 'not an Arrow IPC file or stream' });
-  let table: Table;
-  try {
-    table = tableFromIPC(bytes);
-  } catch (error) {
-    throw new InvalidFileError(file, `not an Arrow IPC file or stream (${(error as Error).message})`);
-  }
+  const table = readArrowIPC(bytes, file, { notArrow: 'not an Arrow IPC file or stream' });
   const { fields, metadata } = table.schema;
   if (fields.length === 0) throw new InvalidFileError(file, 'not an Arrow IPC file or stream (no columns)');
   const labelIndex = fields.findIndex((f) => f.name === LABEL_COLUMN);
@@ -271,7 +301,8 @@ export function datasetFromArrowIPC(bytes: Uint8Array, file: string, name: strin
   const declaredClasses = readClassCount(file, metadata, classNames);
   const labels = readLabels(file, table, labelIndex, declaredClasses);
   const classes = declaredClasses ?? labels.reduce((max, label) => Math.max(max, label + 1), 0);
-  const imageShape = imageShapeOf(file, metadata, layout.size);
+  const tensorShape = layout.list ? tensorShapeOf(file, fields[layout.fields[0]], layout.size) : undefined;
+  const imageShape = imageShapeOf(file, metadata, layout.size, tensorShape);
   return {
     name,
     count: table.numRows,

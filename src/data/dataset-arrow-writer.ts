@@ -12,6 +12,7 @@ import {
   Uint8,
 } from 'apache-arrow';
 import { writeFileAtomic } from '../io/atomic-file.js';
+import { shapeToString } from '../tensor/tensor.js';
 import { DataSourceError } from './data-source-error.js';
 import type { Dataset } from './dataset.js';
 import {
@@ -61,7 +62,7 @@ function checkDataset(dataset: Dataset): number {
     size === 0
   ) {
     throw new DataSourceError(
-      `${dataset.name}: ${dataset.count} examples of shape [${dataset.exampleShape.join(', ')}] need ${dataset.count * size} features and ${dataset.count} labels, got ${dataset.features.length} and ${dataset.labels.length}`,
+      `${dataset.name}: ${dataset.count} examples of shape ${shapeToString(dataset.exampleShape)} need ${dataset.count * size} features and ${dataset.count} labels, got ${dataset.features.length} and ${dataset.labels.length}`,
     );
   }
   const bad = dataset.labels.findIndex((label) => label < 0 || label >= dataset.classes);

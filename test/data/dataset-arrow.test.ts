@@ -65,7 +65,7 @@ describe('Arrow data files', () => {
       ['label', 'Uint8'],
       ['pixels', 'FixedSizeList[4]<Uint8>'],
     ]);
-    expect(table.schema.metadata.get('mal.example_shape')).toBe('1,2,2');
+    expect(table.schema.metadata.get('mal.example_shape')).toBe('[1,2,2]');
 
     const image = await loadDataset(path, { layout: 'image' });
     expect(image).toEqual({ ...original, name: path });
@@ -160,6 +160,49 @@ describe('Arrow data files', () => {
     const loaded = await loadDataset(path, { layout: 'image' });
     expect(loaded.exampleShape).toEqual([2, 1, 3]);
     expect([...loaded.features]).toEqual([0, 1, Math.fround(0.2), 0, 0, 0]);
+  });
+
+  it('takes the example shape from an arrow.fixed_shape_tensor features column, and refuses one that does not fit', async () => {
+    const table = (extensionMetadata: string): Table => {
+      const items = makeData({
+        type: new Uint8(),
+        length: 12,
+        nullCount: 0,
+        data: Uint8Array.from({ length: 12 }, (_, k) => k),
+      });
+      const list = new FixedSizeList(6, new Field('item', new Uint8(), false));
+      const features = makeData({ type: list, length: 2, nullCount: 0, child: items });
+      const labels = makeData({ type: new Uint8(), length: 2, nullCount: 0, data: Uint8Array.from([1, 0]) });
+      const schema = new Schema([
+        new Field('label', labels.type, false),
+        new Field(
+          'images',
+          list,
+          false,
+          new Map([
+            ['ARROW:extension:name', 'arrow.fixed_shape_tensor'],
+            ['ARROW:extension:metadata', extensionMetadata],
+          ]),
+        ),
+      ]);
+      const rows = makeData({
+        type: new Struct(schema.fields),
+        length: 2,
+        nullCount: 0,
+        children: [labels, features],
+      });
+      return new Table([new RecordBatch(schema, rows)]);
+    };
+    const path = await writeTable('tensor-features.arrow', table('{"shape":[3,1,2]}'));
+    const loaded = await loadDataset(path, { layout: 'image' });
+    expect(loaded.exampleShape).toEqual([3, 1, 2]);
+    expect(Array.from(loaded.features, (v) => Math.round(v * 255))).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+    ]);
+    const bad = await writeTable('tensor-features-bad.arrow', table('{"shape":[4,2]}'));
+    await expect(loadDataset(bad, { layout: 'image' })).rejects.toThrow(
+      /features column 'images' is an arrow\.fixed_shape_tensor whose metadata "\{\\"shape\\":\[4,2\]\}" does not give a shape of its 6 values/,
+    );
   });
 
   it('reads several record batches in order', async () => {

@@ -25,6 +25,8 @@ import { tensorFromArrowIPC, tensorToArrowIPC } from '../../src/io/arrow-tensor.
 import { SafetensorsReader } from '../../src/io/safetensors-reader.js';
 import { parseShardIndex } from '../../src/io/shard-index.js';
 import { canonicalJson } from '../../src/store/content-store.js';
+import { byteLength } from '../../src/tensor/dtype.js';
+import { elementCount } from '../../src/tensor/tensor.js';
 import { encodeEnvelope, type TaskInput, taskKey } from '../../workers/nats/task-messages.js';
 import { decodeTaskMessage } from '../../workers/nats/task-schema.js';
 import type { MutateOptions } from './mutate.js';
@@ -160,10 +162,18 @@ const arrowTensor: FuzzTarget = {
     tensorToArrowIPC('w', { dtype: 'F32', shape: [4, 3], bytes: new Uint8Array(48).fill(7) }),
     tensorToArrowIPC('b', { dtype: 'I64', shape: [2], bytes: new Uint8Array(16).fill(1) }),
     tensorToArrowIPC('h', { dtype: 'BF16', shape: [], bytes: new Uint8Array(2) }),
+    tensorToArrowIPC('m', { dtype: 'BOOL', shape: [3, 3], bytes: Uint8Array.of(1, 0, 1, 1, 1, 0, 0, 0, 1) }),
+    tensorToArrowIPC('q', { dtype: 'F4', shape: [6], bytes: Uint8Array.of(0x12, 0x34, 0x56) }),
   ],
   mutate: {},
   run: (bytes) => {
-    const { tensor } = tensorFromArrowIPC(bytes, 'fuzz tensor');
+    const { name, tensor } = tensorFromArrowIPC(bytes, 'fuzz tensor');
+    // An accepted tensor holds exactly the bytes its dtype and shape need.
+    if (tensor.bytes.length !== byteLength(tensor.dtype, elementCount(tensor.shape))) {
+      throw new Error(
+        `accepted '${name}' ${tensor.dtype} ${JSON.stringify(tensor.shape)} with ${tensor.bytes.length} bytes`,
+      );
+    }
     void tensor.bytes[tensor.bytes.length - 1];
   },
 };

@@ -33,9 +33,12 @@ function message(bytes: Uint8Array): string {
 
 describe('Arrow IPC framing is checked against the bytes there are', () => {
   const tensor = tensorToArrowIPC('w', { dtype: 'F32', shape: [1234], bytes: new Uint8Array(4 * 1234) });
+  // One flat column of 1234 float32 values, as the flat tensor layout and data frames have.
+  const flat = tableToIPC(tableFromArrays({ values: new Float32Array(1234) }), 'stream');
 
   it('accepts what the encoders write, stream and file', () => {
     expect(message(tensor)).toBe('accepted');
+    expect(message(flat)).toBe('accepted');
     const table = tableFromArrays({ label: Int32Array.from([0, 1]), x: Float64Array.from([1, 2]) });
     expect(message(tableToIPC(table, 'file'))).toBe('accepted');
     expect(message(tableToIPC(table, 'stream'))).toBe('accepted');
@@ -43,10 +46,14 @@ describe('Arrow IPC framing is checked against the bytes there are', () => {
 
   it('a row count larger than the buffers hold', () => {
     // 1234 is the batch length and the column's node length; the values buffer holds 4936 bytes.
-    expect(message(replaceInt64(tensor, 1234n, 1300n))).toMatch(
+    expect(message(replaceInt64(flat, 1234n, 1300n))).toMatch(
       /^blob 7: corrupt Arrow IPC data: record batch 0: column 'values' claims 1300 values but its values buffer holds 4936 bytes of the 5200 they need/,
     );
-    expect(message(replaceInt64(tensor, 1234n, 2n ** 50n))).toMatch(/claims 1125899906842624 rows/);
+    expect(message(replaceInt64(flat, 1234n, 2n ** 50n))).toMatch(/claims 1125899906842624 rows/);
+    // In the fixed-shape layout 1234 is the item column's length: one list of 1234 needs 1234 items.
+    expect(message(replaceInt64(tensor, 1234n, 1300n))).toMatch(
+      /column 'item' claims 1300 values but its values buffer holds 4936 bytes of the 5200/,
+    );
   });
 
   it('a body that reaches beyond the bytes', () => {

@@ -1,8 +1,11 @@
+import { Field, Float32, makeData, RecordBatch, Schema, Struct, Table, tableToIPC } from 'apache-arrow';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tensorToArrowIPC } from '../../src/io/arrow-tensor.js';
+import { tensorContentAddress } from '../../src/io/tensor-content-address.js';
 import { sha256 } from '../../src/store/content-store.js';
 import { CorruptTensorError, MissingTensorError } from '../../workers/nats/nats-errors.js';
-import { encodeTensor, NatsTensorStore } from '../../workers/nats/tensor-store.js';
+import { decodeTensor, encodeTensor, NatsTensorStore } from '../../workers/nats/tensor-store.js';
 import { startNatsServer, type TestNatsServer } from '../support/nats-server.js';
 
 describe('NATS object store of Arrow tensors', () => {
@@ -17,13 +20,14 @@ describe('NATS object store of Arrow tensors', () => {
     await server?.stop();
   });
 
-  it('stores a tensor under the sha256 of its Arrow bytes and gives it back bit for bit', async () => {
+  it('stores a tensor under its content address and gives it back bit for bit', async () => {
     const store = await NatsTensorStore.open(nc.jetstream());
     // Larger than one object-store chunk (128 KiB), so the blob is reassembled from several messages.
     const data = Float32Array.from({ length: 100_000 }, (_, i) => Math.sin(i) * 1e-3);
     const tensor = { shape: [250, 400], data };
     const hash = await store.putTensor(tensor);
-    expect(hash).toBe(sha256(encodeTensor(tensor)));
+    expect(hash).toBe(tensorContentAddress('F32', [250, 400], new Uint8Array(data.buffer)));
+    expect(hash).not.toBe(sha256(encodeTensor(tensor)));
     expect(await store.putTensor(tensor)).toBe(hash);
     const fresh = await NatsTensorStore.open(nc.jetstream());
     const back = await fresh.getTensor(hash);
@@ -39,5 +43,30 @@ describe('NATS object store of Arrow tensors', () => {
     await store.objects.putBlob({ name }, new TextEncoder().encode('not arrow'));
     await expect(store.getTensor(name)).rejects.toBeInstanceOf(CorruptTensorError);
     await expect(store.getTensor(sha256('missing'))).rejects.toBeInstanceOf(MissingTensorError);
+    // A valid message of another tensor under this name.
+    const other = tensorToArrowIPC('tensor', { dtype: 'F32', shape: [1], bytes: new Uint8Array(4) });
+    const misnamed = sha256('another name');
+    await store.objects.putBlob({ name: misnamed }, other);
+    await expect(store.getTensor(misnamed)).rejects.toThrow(/content does not hash to its name/);
+  });
+
+  it('names the same tensor alike in the layout an earlier producer wrote (flat, metadata reordered)', async () => {
+    const store = await NatsTensorStore.open(nc.jetstream());
+    const data = Float32Array.of(1, 2, 3, 4, 5, 6);
+    const hash = await store.putTensor({ shape: [3, 2], data });
+    const metadata = new Map([
+      ['mal.tensor.shape', '[3, 2]'],
+      ['mal.tensor.dtype', 'F32'],
+      ['mal.tensor.name', 'tensor'],
+    ]);
+    const schema = new Schema([new Field('values', new Float32(), false)], metadata);
+    const column = makeData({ type: new Float32(), length: 6, nullCount: 0, data });
+    const rows = makeData({ type: new Struct(schema.fields), length: 6, nullCount: 0, children: [column] });
+    const flat = tableToIPC(new Table([new RecordBatch(schema, rows)]), 'stream');
+    expect(Buffer.from(flat).equals(Buffer.from(encodeTensor({ shape: [3, 2], data })))).toBe(false);
+    expect(Array.from(decodeTensor(hash, flat).data)).toEqual([1, 2, 3, 4, 5, 6]);
+    // Stored under that address, it is the blob already there: nothing new is written.
+    expect(await store.putBytes(flat, hash)).toBe(hash);
+    expect((await store.objects.info(hash))?.size).toBe(encodeTensor({ shape: [3, 2], data }).length);
   });
 });

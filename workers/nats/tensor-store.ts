@@ -1,5 +1,6 @@
 import { type JetStreamClient, type ObjectStore, StorageType } from 'nats';
 import { tensorFromArrowIPC, tensorToArrowIPC } from '../../src/io/arrow-tensor.js';
+import { tensorContentAddress } from '../../src/io/tensor-content-address.js';
 import { sha256 } from '../../src/store/content-store.js';
 import type { FloatTensor } from '../../src/tensor/tensor.js';
 import { CorruptTensorError, MissingTensorError } from './nats-errors.js';
@@ -20,14 +21,27 @@ export function encodeTensor(tensor: FloatTensor): Uint8Array {
   });
 }
 
+/** The name a tensor is stored under: its content address, whatever Arrow layout its message has. */
+export function tensorKey(tensor: FloatTensor): string {
+  const { data } = tensor;
+  return tensorContentAddress(
+    'F32',
+    tensor.shape,
+    new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  );
+}
+
 /** Decodes a blob fetched under `hash`, checking that it is what the hash names. */
 export function decodeTensor(hash: string, bytes: Uint8Array): FloatTensor {
-  if (sha256(bytes) !== hash) throw new CorruptTensorError(hash, 'its bytes do not hash to its name');
   let decoded: ReturnType<typeof tensorFromArrowIPC>;
   try {
     decoded = tensorFromArrowIPC(bytes, `tensor ${hash}`);
   } catch (error) {
     throw new CorruptTensorError(hash, (error as Error).message);
+  }
+  const { dtype, shape, bytes: content } = decoded.tensor;
+  if (tensorContentAddress(dtype, shape, content) !== hash) {
+    throw new CorruptTensorError(hash, 'its content does not hash to its name');
   }
   if (decoded.tensor.dtype !== 'F32') {
     throw new CorruptTensorError(hash, `dtype ${decoded.tensor.dtype}, expected F32`);
@@ -37,7 +51,7 @@ export function decodeTensor(hash: string, bytes: Uint8Array): FloatTensor {
   return { shape: decoded.tensor.shape, data: new Float32Array(copy.buffer, 0, copy.byteLength / 4) };
 }
 
-/** Tensors in the JetStream object store as Arrow IPC blobs named by their sha256. */
+/** Tensors in the JetStream object store as Arrow IPC blobs named by their content address. */
 export class NatsTensorStore {
   private readonly known = new Set<string>();
 
@@ -47,9 +61,8 @@ export class NatsTensorStore {
     return new NatsTensorStore(await js.views.os(TENSOR_BUCKET, { storage: StorageType.File }));
   }
 
-  /** Stores bytes under their hash unless a blob of that name is already there; returns the hash. */
-  async putBytes(bytes: Uint8Array): Promise<string> {
-    const hash = sha256(bytes);
+  /** Stores bytes under `hash` (by default their sha256) unless a blob of that name is there; returns the hash. */
+  async putBytes(bytes: Uint8Array, hash = sha256(bytes)): Promise<string> {
     if (this.known.has(hash)) return hash;
     const info = await this.objects.info(hash);
     if (info === null || info.deleted) await this.objects.putBlob({ name: hash }, bytes);
@@ -64,7 +77,7 @@ export class NatsTensorStore {
   }
 
   putTensor(tensor: FloatTensor): Promise<string> {
-    return this.putBytes(encodeTensor(tensor));
+    return this.putBytes(encodeTensor(tensor), tensorKey(tensor));
   }
 
   async getTensor(hash: string): Promise<FloatTensor> {
