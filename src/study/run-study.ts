@@ -2,20 +2,20 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import type { BackendPreference } from '../compute/backend.js';
+import { type BackendPreference, initBackend } from '../compute/backend.js';
 import { MalError } from '../errors.js';
-import { removeOrphanedTemporaries, writeFileAtomic } from '../io/atomic-file.js';
-import { renderStudyReport } from '../report/study-report.js';
+import { removeOrphanedTemporaries } from '../io/atomic-file.js';
 import type { StudyCell } from './study-cell.js';
-import { studyCellAddress } from './study-cell-address.js';
 import type { StudyCellOutcome, StudyCellTask } from './study-cell-thread.js';
 import studyCellThread from './study-cell-thread.js';
 import { expandStudyCells } from './study-cells.js';
+import { type FailedCell, type StudyOutputFiles, writeStudyOutputs } from './study-outputs.js';
 import { CELLS_FOLDER, studyProgressState, writeCellRow } from './study-results.js';
 import type { StudyModelInfo, StudyRow } from './study-row.js';
 import type { Study } from './study-schema.js';
-import { studyTableArrow, studyTableCsv } from './study-table.js';
 import { resolveStudyZoo } from './study-zoo.js';
+
+export type { FailedCell } from './study-outputs.js';
 
 export interface StudyProgress {
   readonly done: number;
@@ -36,16 +36,6 @@ export interface RunStudyOptions {
   readonly onProgress?: (progress: StudyProgress) => void;
 }
 
-/** A cell that could not be measured (a MalError: it would fail the same way again), and why. */
-export interface FailedCell {
-  readonly cell: string;
-  readonly base: string;
-  readonly target: string;
-  readonly position: string;
-  readonly aligned: boolean;
-  readonly reason: string;
-}
-
 export interface StudyOutcome {
   readonly rows: readonly StudyRow[];
   readonly cells: number;
@@ -57,12 +47,7 @@ export interface StudyOutcome {
   readonly failed: readonly FailedCell[];
   readonly pairs: number;
   readonly excludedPairs: number;
-  readonly files: {
-    readonly arrow: string;
-    readonly csv: string;
-    readonly summary: string;
-    readonly report: string;
-  };
+  readonly files: StudyOutputFiles;
 }
 
 /**
@@ -72,8 +57,10 @@ export interface StudyOutcome {
  */
 export async function runStudy(study: Study, options: RunStudyOptions): Promise<StudyOutcome> {
   const { out } = options;
-  const models = await resolveStudyZoo(study, options.backend, { onProgress: options.onStage });
-  const expansion = expandStudyCells(study, models);
+  // Resolved here, once: `auto` must name one backend in every cell's address.
+  const backend = (await initBackend(options.backend)).name;
+  const models = await resolveStudyZoo(study, backend, { onProgress: options.onStage });
+  const expansion = expandStudyCells(study, models, backend);
   const cellsFolder = join(out, CELLS_FOLDER);
   await mkdir(cellsFolder, { recursive: true });
   await removeOrphanedTemporaries(cellsFolder);
@@ -101,7 +88,7 @@ export async function runStudy(study: Study, options: RunStudyOptions): Promise<
   try {
     await Promise.all(
       state.missing.map(async ({ address, cell }) => {
-        const outcome = await measure.run({ cell, backend: options.backend, dataDir: study.data.dataDir });
+        const outcome = await measure.run({ cell, dataDir: study.data.dataDir });
         if (outcome.ok) {
           if (outcome.row.cell !== address) {
             throw new Error(`cell ${address} came back as ${outcome.row.cell}; this is a bug`);
@@ -120,47 +107,16 @@ export async function runStudy(study: Study, options: RunStudyOptions): Promise<
   } finally {
     await measure.close();
   }
-  const ordered = expansion.cells.map(studyCellAddress).flatMap((a) => {
-    const row = rows.get(a);
-    return row === undefined ? [] : [row];
-  });
-  const unique = [...new Map(ordered.map((r) => [r.cell, r])).values()];
   const infos: StudyModelInfo[] = models.map(({ model: { path: _p, specPath: _s, ...info } }) => info);
-  const files = {
-    arrow: join(out, 'study.arrow'),
-    csv: join(out, 'study.csv'),
-    summary: join(out, 'study.json'),
-    report: join(out, 'report.html'),
-  };
-  await writeFileAtomic(files.arrow, studyTableArrow(unique));
-  await writeFileAtomic(files.csv, studyTableCsv(unique));
-  failed.sort((a, b) => (a.cell < b.cell ? -1 : a.cell > b.cell ? 1 : 0));
-  await writeFileAtomic(
-    files.summary,
-    `${JSON.stringify(
-      {
-        title: study.title,
-        studyFile: study.file,
-        cells: unique.length,
-        failed,
-        pairs: expansion.pairs,
-        eligiblePairs: expansion.eligiblePairs,
-        excludedPairs: expansion.excludedPairs,
-        models: infos,
-      },
-      null,
-      2,
-    )}\n`,
-  );
-  await writeFileAtomic(
-    files.report,
-    renderStudyReport(unique, {
-      title: study.title,
-      studyFile: study.file,
-      models: infos,
-      excludedPairs: expansion.excludedPairs,
-    }),
-  );
+  const { rows: unique, files } = await writeStudyOutputs(study, out, {
+    cells: expansion.cells,
+    rows,
+    failed,
+    pairs: expansion.pairs,
+    eligiblePairs: expansion.eligiblePairs,
+    excludedPairs: expansion.excludedPairs,
+    models: infos,
+  });
   return {
     rows: unique,
     cells: total,
