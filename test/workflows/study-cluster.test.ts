@@ -124,7 +124,7 @@ describe('mal study --cluster', () => {
       '--chunk-cells',
       '4',
       '--heartbeat-timeout',
-      '10',
+      '30',
     ]);
     expect(submitted.code, submitted.stderr).toBe(0);
     await until('a few cells measured', async () => (await cellFiles(out)) >= 4);
@@ -135,11 +135,16 @@ describe('mal study --cluster', () => {
     cluster.startTaskWorker('worker-c');
     cluster.startTemporalWorker('temporal-worker-2');
 
-    // The chunks the dead worker held wait out their heartbeat timeout: the run is still measuring.
-    const running = await cluster.mal(['status', 'study-killed']);
-    expect(running.code, running.stderr).toBe(0);
-    expect(running.stdout).toMatch(/study run study-killed: RUNNING/);
-    expect(running.stdout).toMatch(/measuring: cells \d+\/48, pairs \d+\/12/);
+    // The chunks the dead worker held wait out their heartbeat timeout: the run is still measuring, and the new
+    // Temporal worker answers for it once it polls.
+    let running = '';
+    await until('the progress of the resumed run', async () => {
+      const status = await cluster.mal(['status', 'study-killed']);
+      running = status.stdout;
+      return status.code === 0 && /measuring: cells/.test(running);
+    });
+    expect(running).toMatch(/study run study-killed: RUNNING/);
+    expect(running).toMatch(/measuring: cells \d+\/48, pairs \d+\/12/);
 
     await until('the study to complete', async () => {
       const s = await cluster.mal(['status', 'study-killed', '--json']);
