@@ -13,8 +13,19 @@ import { pathToFileURL } from 'node:url';
 import { type StudyCluster, startStudyCluster } from '../test/support/study-cluster.js';
 import { writeTinyStudy } from '../test/workflows/study-cluster-fixture.js';
 
-/** Enough work per cell (a 21-point λ curve on 2000 examples) that dispatch is not all a cell costs. */
-const STUDY = { widths: [64], positions: ['first', 'last'], evalLimit: 2000, grid: '0:0.05:1' };
+/** Enough work per cell (a 21-point λ curve on 4000 examples) that dispatch is not all a cell costs. */
+const STUDY = { widths: [64], positions: ['first', 'last'], evalLimit: 4000, grid: '0:0.05:1' };
+
+/** The compiled program, as `npm run bench` runs everything (`npm run build` first). */
+const MAL = [join(import.meta.dirname, '..', 'bin', 'mal.js')];
+
+interface ClusterRun {
+  /** Submit to outputs written, as `mal study --cluster --wait` sees it. */
+  readonly seconds: number;
+  readonly cells: number;
+  /** From the first cell's start to the last cell's end on the task workers (their logs). */
+  readonly measuringSeconds: number;
+}
 
 async function ready(cluster: StudyCluster, lines: string[], taskWorkers: number): Promise<void> {
   const deadline = Date.now() + 120_000;
@@ -27,13 +38,17 @@ async function ready(cluster: StudyCluster, lines: string[], taskWorkers: number
   }
 }
 
-async function clusterRun(
-  study: string,
-  out: string,
-  taskWorkers: number,
-): Promise<{ seconds: number; cells: number }> {
+async function clusterRun(study: string, out: string, taskWorkers: number): Promise<ClusterRun> {
   const lines: string[] = [];
-  const cluster = await startStudyCluster({ log: (line) => lines.push(line) });
+  const cells: { end: number; ms: number }[] = [];
+  const cluster = await startStudyCluster({
+    malArgv: MAL,
+    log: (line) => {
+      lines.push(line);
+      const done = / study-cell [0-9a-f]{12} done in (\d+) ms/.exec(line);
+      if (done !== null) cells.push({ end: performance.now(), ms: Number(done[1]) });
+    },
+  });
   try {
     for (let i = 0; i < taskWorkers; i++) cluster.startTaskWorker(`worker-${i}`);
     cluster.startTemporalWorker();
@@ -42,7 +57,13 @@ async function clusterRun(
     const run = await cluster.mal(['study', study, '--cluster', '--wait', '--json', '--out', out]);
     const seconds = (performance.now() - t) / 1000;
     if (run.code !== 0) throw new Error(`the cluster study failed:\n${run.stdout}\n${run.stderr}`);
-    return { seconds, cells: (JSON.parse(run.stdout) as { rows: number }).rows };
+    const first = Math.min(...cells.map((c) => c.end - c.ms));
+    const last = Math.max(...cells.map((c) => c.end));
+    return {
+      seconds,
+      cells: (JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '') as { rows: number }).rows,
+      measuringSeconds: (last - first) / 1000,
+    };
   } finally {
     await cluster.stop();
   }
@@ -60,7 +81,7 @@ export async function main(): Promise<void> {
   try {
     const study = await writeTinyStudy(dir, STUDY);
     const lines: string[] = [];
-    const cluster = await startStudyCluster({ log: (line) => lines.push(line) });
+    const cluster = await startStudyCluster({ malArgv: MAL, log: (line) => lines.push(line) });
     let embeddedSeconds: number;
     try {
       // Trains the zoo (not timed), then the embedded reference on one thread.
@@ -77,18 +98,21 @@ export async function main(): Promise<void> {
     const two = await clusterRun(study, join(dir, 'two'), 2);
     const same1 = await sameTable(join(dir, 'embedded'), join(dir, 'one'));
     const same2 = await sameTable(join(dir, 'embedded'), join(dir, 'two'));
-    const rate = (r: { seconds: number; cells: number }) => (r.cells / r.seconds).toFixed(2);
-    console.log(`study: ${one.cells} cells (MLP h64, 21-point λ curve on 2000 examples each)`);
+    const rate = (r: ClusterRun) =>
+      `${(r.cells / r.seconds).toFixed(2)} cells/s end to end, ${(r.cells / r.measuringSeconds).toFixed(2)} tasks/s measuring`;
+    console.log(`study: ${one.cells} cells (MLP h64, a 21-point λ curve on 4000 examples each)`);
     console.log(
       `embedded, 1 thread (reference): ${embeddedSeconds.toFixed(1)} s, ${(one.cells / embeddedSeconds).toFixed(2)} cells/s`,
     );
     console.log(
-      `cluster, 1 task worker:         ${one.seconds.toFixed(1)} s, ${rate(one)} tasks/s (${same1 ? 'same bytes' : 'DIFFERENT bytes'})`,
+      `cluster, 1 task worker:  ${one.seconds.toFixed(1)} s (measuring ${one.measuringSeconds.toFixed(1)} s), ${rate(one)} (${same1 ? 'same bytes' : 'DIFFERENT bytes'})`,
     );
     console.log(
-      `cluster, 2 task workers:        ${two.seconds.toFixed(1)} s, ${rate(two)} tasks/s (${same2 ? 'same bytes' : 'DIFFERENT bytes'})`,
+      `cluster, 2 task workers: ${two.seconds.toFixed(1)} s (measuring ${two.measuringSeconds.toFixed(1)} s), ${rate(two)} (${same2 ? 'same bytes' : 'DIFFERENT bytes'})`,
     );
-    console.log(`speed-up of 2 workers over 1:   ${(one.seconds / two.seconds).toFixed(2)}× (target ≥ 1.7×)`);
+    console.log(
+      `speed-up of 2 workers over 1: ${(one.seconds / two.seconds).toFixed(2)}× end to end, ${(one.measuringSeconds / two.measuringSeconds).toFixed(2)}× measuring (target ≥ 1.7×)`,
+    );
     console.log(`cluster (1 worker) against embedded: ${(embeddedSeconds / one.seconds).toFixed(2)}×`);
   } finally {
     await rm(dir, { recursive: true, force: true });
