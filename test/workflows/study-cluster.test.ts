@@ -6,7 +6,10 @@
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workflowsEntry } from '../../workers/temporal/temporal-worker.js';
 import { type StudyCluster, startStudyCluster } from '../support/study-cluster.js';
 import { writeTinyStudy } from './study-cluster-fixture.js';
 
@@ -64,13 +67,44 @@ async function expectSameTable(out: string, embedded = join(dir, 'embedded')): P
   }
 }
 
+/** Every execution of the run (continue-as-new generations) replays on the workflow code. */
+async function expectHistoriesReplay(workflowId: string, executions: number): Promise<void> {
+  const connection = await Connection.connect({ address: cluster.temporal.address });
+  try {
+    const client = new Client({ connection, namespace: cluster.temporal.namespace });
+    const runs = [];
+    for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(w.runId);
+    expect(runs).toHaveLength(executions);
+    for (const runId of runs) {
+      const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+      await Worker.runReplayHistory({ workflowsPath: workflowsEntry() }, history, workflowId);
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
 describe('mal study --cluster', () => {
   it('writes the embedded run’s table bytes, measuring every cell on the task workers', async () => {
     cluster.startTaskWorker('worker-a');
     cluster.startTaskWorker('worker-b');
     cluster.startTemporalWorker();
     const out = join(dir, 'cluster');
-    const run = await cluster.mal(['study', study, '--cluster', '--wait', '--out', out, '--id', 'study-one']);
+    // Chunks of two pairs, two chunks per execution: the run continues as new twice.
+    const run = await cluster.mal([
+      'study',
+      study,
+      '--cluster',
+      '--wait',
+      '--out',
+      out,
+      '--id',
+      'study-one',
+      '--chunk-cells',
+      '8',
+      '--chunks-per-execution',
+      '2',
+    ]);
     expect(run.code, `${run.stdout}\n${run.stderr}\n${lines.slice(-20).join('\n')}`).toBe(0);
     expect(run.stdout).toContain('study-one');
     await expectSameTable(out);
@@ -86,6 +120,7 @@ describe('mal study --cluster', () => {
     expect(status.code, status.stderr).toBe(0);
     const answer = JSON.parse(status.stdout) as { kind: string; status: string; result: { rows: number } };
     expect(answer).toMatchObject({ kind: 'study', status: 'COMPLETED', result: { rows: 48 } });
+    await expectHistoriesReplay('study-one', 3);
   }, 240_000);
 
   it('finishes with the same bytes after SIGKILL of the Temporal worker and a task worker, measuring no finished cell twice', async () => {
@@ -156,5 +191,6 @@ describe('mal study --cluster', () => {
     expect(twice, lines.filter((l) => l.includes('study-cell')).join('\n')).toEqual([]);
     expect(measured.size).toBeLessThanOrEqual(48);
     expect(measured.size).toBeGreaterThan(40);
+    await expectHistoriesReplay('study-killed', 1);
   }, 400_000);
 });

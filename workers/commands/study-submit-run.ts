@@ -13,7 +13,13 @@ import { temporalSettings } from '../temporal/temporal-settings.js';
 import { describeStudyProgress } from './study-progress-line.js';
 
 /** Options of `mal study` that only mean something with --cluster. */
-const CLUSTER_ONLY_OPTIONS = ['wait', 'id', 'chunk-cells', 'heartbeat-timeout'] as const;
+const CLUSTER_ONLY_OPTIONS = [
+  'wait',
+  'id',
+  'chunk-cells',
+  'chunks-per-execution',
+  'heartbeat-timeout',
+] as const;
 
 /** How often `--wait` asks the run for its progress. */
 const PROGRESS_POLL_MS = 2_000;
@@ -37,6 +43,7 @@ export async function runStudySubmit(args: ParsedArgs, io: CommandIO): Promise<n
   const out = resolve(args.strings.get('out') ?? study.out);
   const backend = args.strings.get('backend');
   const chunkCells = numberOption(args, 'chunk-cells');
+  const chunksPerExecution = numberOption(args, 'chunks-per-execution');
   const heartbeatTimeoutSeconds = numberOption(args, 'heartbeat-timeout');
   const runId =
     args.strings.get('id') ??
@@ -49,6 +56,7 @@ export async function runStudySubmit(args: ParsedArgs, io: CommandIO): Promise<n
       out,
       ...(backend === undefined ? {} : { backend }),
       ...(chunkCells === undefined ? {} : { chunkCells }),
+      ...(chunksPerExecution === undefined ? {} : { chunksPerExecution }),
       ...(heartbeatTimeoutSeconds === undefined ? {} : { heartbeatTimeoutSeconds }),
     };
     let handle: Awaited<ReturnType<typeof client.workflow.start>>;

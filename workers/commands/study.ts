@@ -33,6 +33,14 @@ export const studyCommand: CommandDefinition = {
       valueName: 'n',
       description: 'with --cluster: most cells per chunk activity (whole pairs; default 16)',
     },
+    'chunks-per-execution': {
+      type: 'number',
+      integer: true,
+      min: 1,
+      max: 100_000,
+      valueName: 'n',
+      description: 'with --cluster: chunks per workflow execution before continue-as-new (default 200)',
+    },
     'heartbeat-timeout': {
       type: 'number',
       min: 1,
