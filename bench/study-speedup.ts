@@ -2,12 +2,13 @@
  * A study on the cluster (NATS + Temporal on this machine) with one task-worker process against two, each on a
  * fresh cluster (no stored result answers a task), each run's table checked against the embedded run's bytes.
  * The embedded run on one thread is the reference; the ratio is what a second worker buys on this machine (on 2
- * cores the Temporal worker and the servers share the same cores).
+ * cores the Temporal worker and the servers share the same cores). Each worker count runs twice, alternated, and
+ * the better run counts.
  *
  *   npx tsx bench/study-speedup.ts
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type StudyCluster, startStudyCluster } from '../test/support/study-cluster.js';
@@ -94,10 +95,24 @@ export async function main(): Promise<void> {
     } finally {
       await cluster.stop();
     }
-    const one = await clusterRun(study, join(dir, 'one'), 1);
-    const two = await clusterRun(study, join(dir, 'two'), 2);
-    const same1 = await sameTable(join(dir, 'embedded'), join(dir, 'one'));
-    const same2 = await sameTable(join(dir, 'embedded'), join(dir, 'two'));
+    // Alternated (1, 2, 2, 1) and the better of each kept: other load on a shared machine drifts over minutes.
+    const runs: ClusterRun[] = [];
+    for (const [i, workers] of [1, 2, 2, 1].entries())
+      runs.push(await clusterRun(study, join(dir, `run-${i}`), workers));
+    const best = (a: ClusterRun, b: ClusterRun) => (a.measuringSeconds <= b.measuringSeconds ? a : b);
+    const one = best(runs[0], runs[3]);
+    const two = best(runs[1], runs[2]);
+    const same1 =
+      (await sameTable(join(dir, 'embedded'), join(dir, 'run-0'))) &&
+      (await sameTable(join(dir, 'embedded'), join(dir, 'run-3')));
+    const same2 =
+      (await sameTable(join(dir, 'embedded'), join(dir, 'run-1'))) &&
+      (await sameTable(join(dir, 'embedded'), join(dir, 'run-2')));
+    console.log(
+      `load average of this machine: ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(', ')} on ${availableParallelism()} cores`,
+    );
     const rate = (r: ClusterRun) =>
       `${(r.cells / r.seconds).toFixed(2)} cells/s end to end, ${(r.cells / r.measuringSeconds).toFixed(2)} tasks/s measuring`;
     console.log(`study: ${one.cells} cells (MLP h64, a 21-point λ curve on 4000 examples each)`);
