@@ -28,7 +28,7 @@ interface ClusterRun {
   readonly measuringSeconds: number;
 }
 
-async function ready(cluster: StudyCluster, lines: string[], taskWorkers: number): Promise<void> {
+async function ready(lines: string[], taskWorkers: number): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
     const workers = lines.filter((l) => /\] worker \S+: pool 'cpu'/.test(l)).length;
@@ -53,7 +53,7 @@ async function clusterRun(study: string, out: string, taskWorkers: number): Prom
   try {
     for (let i = 0; i < taskWorkers; i++) cluster.startTaskWorker(`worker-${i}`);
     cluster.startTemporalWorker();
-    await ready(cluster, lines, taskWorkers);
+    await ready(lines, taskWorkers);
     const t = performance.now();
     const run = await cluster.mal(['study', study, '--cluster', '--wait', '--json', '--out', out]);
     const seconds = (performance.now() - t) / 1000;
