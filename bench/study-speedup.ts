@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type StudyCluster, startStudyCluster } from '../test/support/study-cluster.js';
+import { startStudyCluster } from '../test/support/study-cluster.js';
 import { writeTinyStudy } from '../test/workflows/study-cluster-fixture.js';
 
 /** Enough work per cell (a 21-point λ curve on 4000 examples) that dispatch is not all a cell costs. */
