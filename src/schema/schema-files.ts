@@ -1,5 +1,6 @@
 import { planJsonSchema } from '../assembly/plan-schema.js';
 import { specJsonSchema } from '../spec/spec-schema.js';
+import { studyJsonSchema } from '../study/study-schema.js';
 import { schemaFieldsMarkdown } from './schema-markdown.js';
 
 /*
@@ -55,6 +56,7 @@ export function generatedSchemaFiles(): ReadonlyMap<string, string> {
   return new Map([
     ['docs/schema/plan.schema.json', json(planJsonSchema())],
     ['docs/schema/spec.schema.json', json(specJsonSchema())],
+    ['docs/schema/study.schema.json', json(studyJsonSchema())],
     ['docs/plan-format.md', planFormatMarkdown()],
   ]);
 }

@@ -9,9 +9,15 @@ import type { StudyCell } from './study-cell.js';
 import type { StudyCellOutcome, StudyCellTask } from './study-cell-thread.js';
 import studyCellThread from './study-cell-thread.js';
 import { expandStudyCells } from './study-cells.js';
-import { type FailedCell, type StudyOutputFiles, writeStudyOutputs } from './study-outputs.js';
-import { CELLS_FOLDER, studyProgressState, writeCellRow } from './study-results.js';
-import type { StudyModelInfo, StudyRow } from './study-row.js';
+import { type FailedCell, type StudyFiles, writeStudyOutputs } from './study-outputs.js';
+import {
+  CELLS_FOLDER,
+  decodeStudyRow,
+  encodeStudyRow,
+  studyProgressState,
+  writeCellRow,
+} from './study-results.js';
+import type { StudyRow } from './study-row.js';
 import type { Study } from './study-schema.js';
 import { resolveStudyZoo } from './study-zoo.js';
 
@@ -47,7 +53,7 @@ export interface StudyOutcome {
   readonly failed: readonly FailedCell[];
   readonly pairs: number;
   readonly excludedPairs: number;
-  readonly files: StudyOutputFiles;
+  readonly files: StudyFiles;
 }
 
 /**
@@ -94,7 +100,11 @@ export async function runStudy(study: Study, options: RunStudyOptions): Promise<
             throw new Error(`cell ${address} came back as ${outcome.row.cell}; this is a bug`);
           }
           await writeCellRow(out, outcome.row);
-          rows.set(address, outcome.row);
+          // The table is made from rows as their files hold them (−0 is 0 there), so a resumed run's is the same.
+          const stored = decodeStudyRow(encodeStudyRow(outcome.row), address);
+          if (stored === undefined)
+            throw new Error(`the row of cell ${address} does not read back; this is a bug`);
+          rows.set(address, stored);
           measured++;
         } else if (outcome.permanent) {
           failed.push(failedCell(address, cell, outcome.message));
@@ -107,16 +117,8 @@ export async function runStudy(study: Study, options: RunStudyOptions): Promise<
   } finally {
     await measure.close();
   }
-  const infos: StudyModelInfo[] = models.map(({ model: { path: _p, specPath: _s, ...info } }) => info);
-  const { rows: unique, files } = await writeStudyOutputs(study, out, {
-    cells: expansion.cells,
-    rows,
-    failed,
-    pairs: expansion.pairs,
-    eligiblePairs: expansion.eligiblePairs,
-    excludedPairs: expansion.excludedPairs,
-    models: infos,
-  });
+  failed.sort((a, b) => (a.cell < b.cell ? -1 : a.cell > b.cell ? 1 : 0));
+  const { rows: unique, files } = await writeStudyOutputs(study, out, models, expansion, rows, failed);
   return {
     rows: unique,
     cells: total,
@@ -159,13 +161,19 @@ interface Measurer {
 function measurer(threads: number): Measurer {
   if (threads <= 1) {
     let queue: Promise<unknown> = Promise.resolve();
+    let closed = false;
     return {
       run: (task) => {
-        const next = queue.then(() => studyCellThread(task));
+        // After a failure the study stops: cells still queued are not measured.
+        const next = queue.then(() =>
+          closed ? Promise.reject(new Error('the study stopped')) : studyCellThread(task),
+        );
         queue = next.catch(() => undefined);
         return next;
       },
-      close: async () => {},
+      close: async () => {
+        closed = true;
+      },
     };
   }
   // Compiled code runs the .js module; sources (tests, tsx) run the .ts file through tsx.

@@ -3,11 +3,10 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import type { StudyCell } from './study-cell.js';
 import { StudyError } from './study-file.js';
-import type { StudyModelInfo } from './study-row.js';
 
 /*
  * A prepared study as a file, `<out>/cells.json`: every cell in study order, cut into chunks of whole pairs, and
- * what the outputs need besides the rows (pair counts, the zoo). A cluster run writes it once and each chunk
+ * the backend they name. A cluster run writes it once and each chunk
  * activity reads its slice from it, so no cell list travels through the workflow's history.
  */
 
@@ -24,9 +23,6 @@ export interface StudyCellList {
   readonly version: 1;
   readonly backend: string;
   readonly pairs: number;
-  readonly eligiblePairs: number;
-  readonly excludedPairs: number;
-  readonly models: readonly StudyModelInfo[];
   readonly chunks: readonly StudyCellChunk[];
   readonly cells: readonly StudyCell[];
 }

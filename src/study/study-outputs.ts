@@ -1,11 +1,12 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { renderStudyReport } from '../report/study-report.js';
-import type { StudyCell } from './study-cell.js';
 import { studyCellAddress } from './study-cell-address.js';
+import type { StudyCells } from './study-cells.js';
 import type { StudyModelInfo, StudyRow } from './study-row.js';
 import type { Study } from './study-schema.js';
 import { studyTableArrow, studyTableCsv } from './study-table.js';
+import type { StudyZooModel } from './study-zoo.js';
 
 /** A cell that could not be measured (a MalError: it would fail the same way again), and why. */
 export interface FailedCell {
@@ -17,61 +18,56 @@ export interface FailedCell {
   readonly reason: string;
 }
 
-export interface StudyOutputFiles {
+export interface StudyFiles {
   readonly arrow: string;
   readonly csv: string;
   readonly summary: string;
   readonly report: string;
 }
 
-/** What the outputs are made from: the expanded cells, their measured rows, the failures, the zoo. */
-export interface StudyOutputInput {
-  readonly cells: readonly StudyCell[];
-  /** Rows by cell address; cells without one are left out of the table. */
-  readonly rows: ReadonlyMap<string, StudyRow>;
-  readonly failed: readonly FailedCell[];
-  readonly pairs: number;
-  readonly eligiblePairs: number;
-  readonly excludedPairs: number;
-  readonly models: readonly StudyModelInfo[];
-}
-
 /**
- * Writes study.arrow, study.csv, study.json and report.html from the rows alone (in cell order, each address
- * once; the table sorts them by address), so the embedded runner and the cluster's last activity, given the same
- * rows, write the same bytes.
+ * Writes what a study gives from its rows: the table (Arrow, CSV), the summary and the report. Whoever measured
+ * the rows (the embedded runner, a cluster), the same rows give the same bytes: nothing here depends on the run
+ * (the study file is named by its file name, not the path it was given by).
+ * `rows` may hold rows of other studies in the same folder; only this study's cells are written.
  */
 export async function writeStudyOutputs(
   study: Study,
   out: string,
-  input: StudyOutputInput,
-): Promise<{ readonly rows: readonly StudyRow[]; readonly files: StudyOutputFiles }> {
-  const ordered = input.cells.map(studyCellAddress).flatMap((a) => {
-    const row = input.rows.get(a);
-    return row === undefined ? [] : [row];
-  });
-  const unique = [...new Map(ordered.map((r) => [r.cell, r])).values()];
-  const files = {
+  models: readonly StudyZooModel[],
+  expansion: StudyCells,
+  rows: ReadonlyMap<string, StudyRow>,
+  failed: readonly FailedCell[],
+): Promise<{ rows: StudyRow[]; files: StudyFiles }> {
+  const unique = new Map<string, StudyRow>();
+  for (const cell of expansion.cells) {
+    const address = studyCellAddress(cell);
+    const row = rows.get(address);
+    if (row !== undefined) unique.set(address, row);
+  }
+  const measured = [...unique.values()];
+  const infos: StudyModelInfo[] = models.map(({ model: { path: _p, specPath: _s, ...info } }) => info);
+  const files: StudyFiles = {
     arrow: join(out, 'study.arrow'),
     csv: join(out, 'study.csv'),
     summary: join(out, 'study.json'),
     report: join(out, 'report.html'),
   };
-  const failed = [...input.failed].sort((a, b) => (a.cell < b.cell ? -1 : a.cell > b.cell ? 1 : 0));
-  await writeFileAtomic(files.arrow, studyTableArrow(unique));
-  await writeFileAtomic(files.csv, studyTableCsv(unique));
+  await writeFileAtomic(files.arrow, studyTableArrow(measured));
+  await writeFileAtomic(files.csv, studyTableCsv(measured));
+  const sortedFailures = [...failed].sort((a, b) => (a.cell < b.cell ? -1 : a.cell > b.cell ? 1 : 0));
   await writeFileAtomic(
     files.summary,
     `${JSON.stringify(
       {
         title: study.title,
-        studyFile: study.file,
-        cells: unique.length,
-        failed,
-        pairs: input.pairs,
-        eligiblePairs: input.eligiblePairs,
-        excludedPairs: input.excludedPairs,
-        models: input.models,
+        studyFile: basename(study.file),
+        cells: measured.length,
+        failed: sortedFailures,
+        pairs: expansion.pairs,
+        eligiblePairs: expansion.eligiblePairs,
+        excludedPairs: expansion.excludedPairs,
+        models: infos,
       },
       null,
       2,
@@ -79,12 +75,12 @@ export async function writeStudyOutputs(
   );
   await writeFileAtomic(
     files.report,
-    renderStudyReport(unique, {
+    renderStudyReport(measured, {
       title: study.title,
-      studyFile: study.file,
-      models: [...input.models],
-      excludedPairs: input.excludedPairs,
+      studyFile: basename(study.file),
+      models: infos,
+      excludedPairs: expansion.excludedPairs,
     }),
   );
-  return { rows: unique, files };
+  return { rows: measured, files };
 }

@@ -104,7 +104,9 @@ export function studyFileSchema(place: StudyPlace) {
       .array(boundedNumber({ integer: true, min: 0, max: 0xffff_ffff }))
       .min(1, { error: 'must list at least one seed' })
       .default([1])
-      .describe('Training seeds.'),
+      .describe(
+        'Replicas: one model per seed. Each model trains with a seed drawn from its id, so no two models share an initialization.',
+      ),
     epochs: boundedNumber({ integer: true, min: 1 }).default(1).describe('Training epochs.'),
     limit: boundedNumber({ integer: true, min: 1 })
       .optional()

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { transplantUnits } from '../assembly/transplant-units.js';
@@ -95,6 +96,15 @@ interface GridJob {
   readonly options: ZooTrainOptions;
 }
 
+/**
+ * The seed a grid model trains with, drawn from its id: models of one seed but other widths or data would
+ * otherwise start from the same initialization, stay close to it, and connect without any alignment, which is
+ * not the independently trained models the study is about. The id's `s<seed>` names the replica.
+ */
+export function gridTrainingSeed(id: string): number {
+  return createHash('sha256').update(id).digest().readUInt32BE(0);
+}
+
 /** The grid's models in a fixed order: data set, depth, width, seed. */
 function gridJobs(study: Study, grid: StudyTrainGrid, backend: BackendPreference): GridJob[] {
   const jobs: GridJob[] = [];
@@ -107,6 +117,7 @@ function gridJobs(study: Study, grid: StudyTrainGrid, backend: BackendPreference
         for (const seed of grid.seeds) {
           const hidden = Array.from({ length: depth }, () => width);
           const id = gridModelId(grid.arch, hidden, name, seed);
+          const trainingSeed = gridTrainingSeed(id);
           jobs.push({
             id,
             dataset,
@@ -117,7 +128,7 @@ function gridJobs(study: Study, grid: StudyTrainGrid, backend: BackendPreference
               dataDir: study.data.dataDir,
               limit: grid.limit,
               epochs: grid.epochs,
-              seed,
+              seed: trainingSeed,
               batchSize: grid.batchSize,
               learningRate: grid.learningRate,
               evalSources: [dataset.eval],

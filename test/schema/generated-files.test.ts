@@ -7,6 +7,7 @@ import { mergeSettingsShape, planJsonSchema } from '../../src/assembly/plan-sche
 import { EXAMPLE_PLAN, generatedSchemaFiles } from '../../src/schema/schema-files.js';
 import { strictObject } from '../../src/schema/schema-kit.js';
 import { specJsonSchema } from '../../src/spec/spec-schema.js';
+import { parseStudyFile } from '../../src/study/study-file.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -72,13 +73,20 @@ describe('example plans', () => {
     expect(plan.zoo.exclude).toEqual(['mlp-h64x64-s1-fmnist']);
   });
 
-  it('every examples/*.yaml plan parses and points editors at the plan schema', async () => {
+  it('every examples/*.yaml plan or study parses and points editors at its schema', async () => {
     const files = (await readdir(join(ROOT, 'examples'))).filter((name) => /\.ya?ml$/.test(name));
     expect(files.length).toBeGreaterThan(0);
     for (const name of files) {
       const text = await readFile(join(ROOT, 'examples', name), 'utf8');
-      expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=../docs/schema/plan.schema.json');
-      expect(() => parsePlanFile(text, join(ROOT, 'examples', name))).not.toThrow();
+      const path = join(ROOT, 'examples', name);
+      // Study files are named study*.yaml; every other example is a plan.
+      if (name.startsWith('study')) {
+        expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=../docs/schema/study.schema.json');
+        expect(() => parseStudyFile(text, path)).not.toThrow();
+      } else {
+        expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=../docs/schema/plan.schema.json');
+        expect(() => parsePlanFile(text, path)).not.toThrow();
+      }
     }
   });
 });

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
-import { initBackend, isBackendPreference } from '../../src/compute/backend.js';
+import { type BackendName, initBackend, isBackendPreference } from '../../src/compute/backend.js';
 import { UsageError } from '../../src/errors.js';
 import { removeOrphanedTemporaries } from '../../src/io/atomic-file.js';
 import type { StudyCell, StudyCellModel } from '../../src/study/study-cell.js';
@@ -101,9 +101,6 @@ export function createStudyActivities(): { readonly activities: StudyActivities;
           version: 1,
           backend,
           pairs: expansion.pairs,
-          eligiblePairs: expansion.eligiblePairs,
-          excludedPairs: expansion.excludedPairs,
-          models: models.map(({ model: { path: _p, specPath: _s, ...info } }) => info),
           chunks,
           cells: expansion.cells,
         });
@@ -170,15 +167,18 @@ export function createStudyActivities(): { readonly activities: StudyActivities;
           throw new StudyError(
             `${join(input.out, CELLS_FOLDER)}: ${lost.length} cell(s) have no row (the first: ${lost[0].address}); were files removed while the study ran? Submit the study again to measure them`,
           );
-        const { rows, files } = await writeStudyOutputs(study, input.out, {
-          cells: list.cells,
-          rows: state.done,
-          failed: input.failed,
-          pairs: list.pairs,
-          eligiblePairs: list.eligiblePairs,
-          excludedPairs: list.excludedPairs,
-          models: list.models,
-        });
+        // The zoo and cells as the embedded runner has them (the zoo is trained by now, so this only reads it).
+        const backend = list.backend as BackendName;
+        const models = await resolveStudyZoo(study, backend);
+        const expansion = expandStudyCells(study, models, backend);
+        const { rows, files } = await writeStudyOutputs(
+          study,
+          input.out,
+          models,
+          expansion,
+          state.done,
+          input.failed,
+        );
         return {
           title: study.title,
           cells: list.cells.length,
