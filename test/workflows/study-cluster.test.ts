@@ -60,7 +60,7 @@ afterAll(async () => {
 }, 60_000);
 
 async function expectSameTable(out: string, embedded = join(dir, 'embedded')): Promise<void> {
-  for (const file of ['study.arrow', 'study.csv']) {
+  for (const file of ['study.arrow', 'study.csv', 'study.json', 'report.html']) {
     const a = await readFile(join(embedded, file));
     const b = await readFile(join(out, file));
     expect(b.equals(a), `${file} differs from the embedded run's`).toBe(true);
