@@ -10,6 +10,7 @@ import { main as linearAssignment } from './linear-assignment.js';
 import { main as mergeModels } from './merge-models.js';
 import { main as natsTasks } from './nats-tasks.js';
 import { main as safetensorsRead } from './safetensors-read.js';
+import { main as studySpeedup } from './study-speedup.js';
 import { main as transformerForward } from './transformer-forward.js';
 
 const benches: readonly [string, () => Promise<void>][] = [
@@ -22,6 +23,7 @@ const benches: readonly [string, () => Promise<void>][] = [
   ['tasks and tensors through NATS', () => natsTasks()],
   ['assembly on the cluster: one task worker against two', () => clusterSpeedup()],
   ['an assembly step: probe against successive halving', () => assemblyStep([])],
+  ['a study on the cluster: one task worker against two', () => studySpeedup()],
 ];
 
 for (const [name, run] of benches) {

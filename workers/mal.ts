@@ -10,9 +10,15 @@ import { coreCommands } from '../src/cli/commands/index.js';
 import { consoleIO } from '../src/cli/console-io.js';
 import { packageVersion } from '../src/cli/package-version.js';
 import { runProgram } from '../src/cli/program.js';
-import { clusterCommands } from './commands/index.js';
+import { clusterCommandOverrides, clusterCommands } from './commands/index.js';
 
-export const malCommands: readonly RegistryEntry[] = [...coreCommands, ...clusterCommands];
+const overrides = new Map(clusterCommandOverrides.map((c) => [c.name, c]));
+
+/** Every command; a core command with a cluster form (`study --cluster`) appears once, in its cluster form. */
+export const malCommands: readonly RegistryEntry[] = [
+  ...coreCommands.map((c) => overrides.get(c.name) ?? c),
+  ...clusterCommands,
+];
 
 /** Runs `mal <argv…>` and returns its exit code; output goes to `io` (default: this process's streams). */
 export function main(argv: readonly string[], io: CommandIO = consoleIO()): Promise<number> {

@@ -26,6 +26,7 @@ import { ExamplesCache } from './nats/examples-cache.js';
 import { DEFAULT_STOP_GRACE_MS, DEFAULT_TASK_DEADLINE_MS } from './nats/nats-defaults.js';
 import { BadTaskError, NatsUnavailableError, TaskDeadlineError } from './nats/nats-errors.js';
 import { NatsResultStore, type RecordOutcome } from './nats/result-store.js';
+import { type StudyCellTaskOutcome, StudyCellWorker } from './nats/study-cell-worker.js';
 import {
   ensurePoolConsumer,
   ensureTaskStream,
@@ -100,6 +101,7 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<Runni
     datasets,
     examples,
     threads,
+    studyCells: new StudyCellWorker(options.concurrency),
     abandon: abandon.signal,
   };
 
@@ -153,6 +155,7 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<Runni
       await loop;
       clearTimeout(grace);
       await threads.destroy();
+      await context.studyCells.destroy();
       await nc.drain();
     })();
     return closed;
@@ -178,6 +181,7 @@ interface TaskContext {
   readonly datasets: DatasetCache;
   readonly examples: ExamplesCache;
   readonly threads: Piscina<ThreadTask, ThreadOutcome>;
+  readonly studyCells: StudyCellWorker;
   /** Aborted when a stopping worker's grace is over: running tasks are left for redelivery. */
   readonly abandon: AbortSignal;
 }
@@ -239,13 +243,25 @@ async function handleMessage(msg: JsMsg, context: TaskContext): Promise<void> {
     }
     const ms = deadlineOf(task.kind, options);
     deadline = setTimeout(() => cut.abort(new CutShort({ why: 'deadline', ms })), ms);
-    const outcome = await untilCut(
+    const outcome = await untilCut<ThreadOutcome | StudyCellTaskOutcome>(
       cut.signal,
-      (async (): Promise<ThreadOutcome> => {
-        const prepared = await prepareThreadTask(task, context, key);
-        cut.signal.throwIfAborted();
-        return context.threads.run(prepared.task, { transferList: prepared.transfer, signal: cut.signal });
-      })(),
+      task.kind === 'study-cell'
+        ? context.studyCells.run(
+            task,
+            {
+              fetchTensors: (refs) => fetchTensors(refs, context, key),
+              dataset: (batch) => context.datasets.get(batch),
+            },
+            cut.signal,
+          )
+        : (async (): Promise<ThreadOutcome> => {
+            const prepared = await prepareThreadTask(task, context, key);
+            cut.signal.throwIfAborted();
+            return context.threads.run(prepared.task, {
+              transferList: prepared.transfer,
+              signal: cut.signal,
+            });
+          })(),
     );
     if (outcome.ok) {
       const stored = await storeWithRetry(context, key, {
@@ -314,6 +330,7 @@ async function handleMessage(msg: JsMsg, context: TaskContext): Promise<void> {
 function backendNeeded(task: ValidTask): string | undefined {
   if (task.kind === 'evaluate') return task.backend;
   if (task.kind === 'align') return task.statistics?.backend;
+  if (task.kind === 'study-cell') return task.cell.backend;
   return undefined;
 }
 
@@ -408,7 +425,7 @@ function checkWidths(
 }
 
 async function prepareThreadTask(
-  task: ValidTask,
+  task: Exclude<ValidTask, { kind: 'study-cell' }>,
   context: TaskContext,
   key: string,
 ): Promise<{ task: ThreadTask; transfer: ArrayBuffer[] }> {

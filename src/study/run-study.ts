@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import type { BackendPreference } from '../compute/backend.js';
+import { type BackendPreference, initBackend } from '../compute/backend.js';
 import { MalError } from '../errors.js';
 import { removeOrphanedTemporaries } from '../io/atomic-file.js';
 import type { StudyCell } from './study-cell.js';
@@ -63,8 +63,10 @@ export interface StudyOutcome {
  */
 export async function runStudy(study: Study, options: RunStudyOptions): Promise<StudyOutcome> {
   const { out } = options;
-  const models = await resolveStudyZoo(study, options.backend, { onProgress: options.onStage });
-  const expansion = expandStudyCells(study, models);
+  // Resolved here, once: `auto` must name one backend in every cell's address.
+  const backend = (await initBackend(options.backend)).name;
+  const models = await resolveStudyZoo(study, backend, { onProgress: options.onStage });
+  const expansion = expandStudyCells(study, models, backend);
   const cellsFolder = join(out, CELLS_FOLDER);
   await mkdir(cellsFolder, { recursive: true });
   await removeOrphanedTemporaries(cellsFolder);
@@ -92,7 +94,7 @@ export async function runStudy(study: Study, options: RunStudyOptions): Promise<
   try {
     await Promise.all(
       state.missing.map(async ({ address, cell }) => {
-        const outcome = await measure.run({ cell, backend: options.backend, dataDir: study.data.dataDir });
+        const outcome = await measure.run({ cell, dataDir: study.data.dataDir });
         if (outcome.ok) {
           if (outcome.row.cell !== address) {
             throw new Error(`cell ${address} came back as ${outcome.row.cell}; this is a bug`);

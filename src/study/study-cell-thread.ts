@@ -3,7 +3,6 @@
  * data sets in memory across tasks. Errors come back as values (a MalError's class does not survive the trip
  * between threads, and the runner must tell a cell that cannot be measured from a bug).
  */
-import type { BackendPreference } from '../compute/backend.js';
 import { MalError } from '../errors.js';
 import { runStudyCell } from './run-study-cell.js';
 import type { StudyCell } from './study-cell.js';
@@ -12,7 +11,6 @@ import type { StudyRow } from './study-row.js';
 
 export interface StudyCellTask {
   readonly cell: StudyCell;
-  readonly backend: BackendPreference;
   readonly dataDir: string | undefined;
 }
 
@@ -23,9 +21,10 @@ export type StudyCellOutcome =
 let resources: { key: string; value: StudyCellResources } | undefined;
 
 export default async function studyCellThread(task: StudyCellTask): Promise<StudyCellOutcome> {
-  const key = `${task.backend}\u0000${task.dataDir ?? ''}`;
+  // The cell names its backend: the row must not depend on where, or by whom, it was measured.
+  const key = `${task.cell.backend}\u0000${task.dataDir ?? ''}`;
   if (resources?.key !== key) {
-    resources = { key, value: createStudyResources({ backend: task.backend, dataDir: task.dataDir }) };
+    resources = { key, value: createStudyResources({ backend: task.cell.backend, dataDir: task.dataDir }) };
   }
   try {
     return { ok: true, row: await runStudyCell(task.cell, resources.value) };

@@ -1,4 +1,5 @@
 import type { AlignmentSettings } from '../assembly/assembly-plan.js';
+import type { BackendName } from '../compute/backend-preference.js';
 import type { UnmatchedPolicy } from '../merge/mal-interpolation.js';
 import type { StudyModelInfo, StudyPosition } from './study-row.js';
 
@@ -38,4 +39,9 @@ export interface StudyCell {
   /** ε of λ* as a fraction of L(0). */
   readonly epsilonFraction: number;
   readonly unmatched: UnmatchedPolicy;
+  /**
+   * The backend the curve is computed on (never `auto`: resolved before the cells are made). Backends differ in
+   * the last bits, so it is part of the address, and a cluster worker running another backend refuses the cell.
+   */
+  readonly backend: BackendName;
 }

@@ -1,3 +1,4 @@
+import type { BackendName } from '../compute/backend-preference.js';
 import { SeededRandom } from '../random/seeded-random.js';
 import type { StudyCell } from './study-cell.js';
 import { StudyError } from './study-file.js';
@@ -19,9 +20,13 @@ export interface StudyCells {
  * Expands a study into its cells, deterministically: ordered pairs (base ≠ target) in zoo order (or a seeded
  * sample of them, kept in that order), then the study's positions, then aligned before naive as listed. A
  * position a pair cannot fill (no middle layer in a two-layer model, no same-kind layer, `all` across different
- * layer structures) is left out for that pair.
+ * layer structures) is left out for that pair. `backend` is the resolved backend every cell is measured on.
  */
-export function expandStudyCells(study: Study, models: readonly StudyZooModel[]): StudyCells {
+export function expandStudyCells(
+  study: Study,
+  models: readonly StudyZooModel[],
+  backend: BackendName,
+): StudyCells {
   const eligible: [StudyZooModel, StudyZooModel][] = [];
   let excludedPairs = 0;
   for (const base of models) {
@@ -56,6 +61,7 @@ export function expandStudyCells(study: Study, models: readonly StudyZooModel[])
             grid: study.grid,
             epsilonFraction: study.epsilon,
             unmatched: study.unmatched,
+            backend,
           });
         }
       }

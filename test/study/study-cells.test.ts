@@ -54,7 +54,7 @@ describe('expandStudyCells', () => {
   const models = [mlp('a1', 1), mlp('a2', 2), mlp('b2', 2, 'mnist'), mlp('b3', 3, 'mnist')];
 
   it('gives every ordered pair its positions and alignments, in a fixed order', () => {
-    const { cells, pairs, excludedPairs } = expandStudyCells(study(), models);
+    const { cells, pairs, excludedPairs } = expandStudyCells(study(), models, 'wasm');
     expect(pairs).toBe(12);
     expect(excludedPairs).toBe(0);
     // first and last for every pair, middle only where both models have a hidden-to-hidden layer: the 6 ordered
@@ -66,13 +66,13 @@ describe('expandStudyCells', () => {
       ['a1', 'a2', 'last', true],
       ['a1', 'a2', 'last', false],
     ]);
-    expect(expandStudyCells(study(), models).cells.map(studyCellAddress)).toEqual(
+    expect(expandStudyCells(study(), models, 'wasm').cells.map(studyCellAddress)).toEqual(
       cells.map(studyCellAddress),
     );
   });
 
   it('takes the evaluation data from the base and pairs layers of the same ends at the nearest depth', () => {
-    const { cells } = expandStudyCells(study('positions: [each]\nalignment: [aligned]\n'), models);
+    const { cells } = expandStudyCells(study('positions: [each]\nalignment: [aligned]\n'), models, 'wasm');
     const b3a2 = cells.filter((c) => c.base.id === 'b3' && c.target.id === 'a2');
     expect(b3a2.map((c) => [c.position, c.baseLayers[0], c.targetLayers[0]])).toEqual([
       ['layer-0', 'layers.0', 'layers.0'],
@@ -87,17 +87,17 @@ describe('expandStudyCells', () => {
   });
 
   it('transplants the whole model only between models of the same layer structure', () => {
-    const { cells } = expandStudyCells(study('positions: [all]\nalignment: [naive]\n'), models);
+    const { cells } = expandStudyCells(study('positions: [all]\nalignment: [naive]\n'), models, 'wasm');
     expect(cells.map((c) => `${c.base.id}←${c.target.id}`)).toEqual(['a2←b2', 'b2←a2']);
     expect(cells[0].baseLayers).toEqual(['layers.0', 'layers.1', 'layers.2']);
   });
 
   it('excludes pairs of other families up front and counts them', () => {
-    const { cells, pairs, excludedPairs } = expandStudyCells(study(), [
-      mlp('a1', 1),
-      cnn('c1'),
-      mlp('a2', 2),
-    ]);
+    const { cells, pairs, excludedPairs } = expandStudyCells(
+      study(),
+      [mlp('a1', 1), cnn('c1'), mlp('a2', 2)],
+      'wasm',
+    );
     expect(excludedPairs).toBe(4);
     expect(pairs).toBe(2);
     expect(cells.some((c) => c.base.id === 'c1' || c.target.id === 'c1')).toBe(false);
@@ -106,7 +106,7 @@ describe('expandStudyCells', () => {
   it('samples ordered pairs by seed: the same seed the same pairs, in study order', () => {
     const many = Array.from({ length: 6 }, (_, i) => mlp(`m${i}`, 1 + (i % 3)));
     const pairsOf = (yaml: string) => {
-      const { cells, pairs } = expandStudyCells(study(yaml), many);
+      const { cells, pairs } = expandStudyCells(study(yaml), many, 'wasm');
       return { pairs, keys: [...new Set(cells.map((c) => `${c.base.id}←${c.target.id}`))] };
     };
     const one = pairsOf('pairs: {sample: 7, seed: 3}\n');
@@ -133,7 +133,7 @@ describe('positionTransplants', () => {
 });
 
 describe('studyCellAddress', () => {
-  const [cell] = expandStudyCells(study(), [mlp('a1', 1), mlp('a2', 2)]).cells;
+  const [cell] = expandStudyCells(study(), [mlp('a1', 1), mlp('a2', 2)], 'wasm').cells;
 
   it('ignores where the models lie', () => {
     const moved = {
@@ -160,6 +160,7 @@ describe('studyCellAddress', () => {
       { ...cell, epsilonFraction: 0.02 },
       { ...cell, unmatched: 'keep' as const },
       { ...cell, position: 'layer-0' as const },
+      { ...cell, backend: 'cpu' as const },
     ];
     const addresses = new Set([cell, ...variants].map(studyCellAddress));
     expect(addresses.size).toBe(variants.length + 1);

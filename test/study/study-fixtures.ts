@@ -81,6 +81,7 @@ export function cellOf(
     grid: [0, 0.25, 0.5, 0.75, 1],
     epsilonFraction: 0.01,
     unmatched: 'zero',
+    backend: 'cpu',
     ...fields,
   };
 }

@@ -1,4 +1,4 @@
-import type { RegistryEntry } from '../../src/cli/command.js';
+import type { LazyCommand, RegistryEntry } from '../../src/cli/command.js';
 
 /**
  * The cluster commands (Temporal, NATS): names and one-line summaries for `mal --help`, and loaders; nothing
@@ -70,5 +70,15 @@ export const clusterCommands: readonly RegistryEntry[] = [
     summary:
       'Run a task worker: pull alignment and evaluation tasks of one pool from NATS JetStream and run them on a thread pool',
     load: async () => (await import('./worker.js')).workerCommand,
+  },
+];
+
+/** Core commands the full program replaces by a cluster-aware form of the same command (same name, more options). */
+export const clusterCommandOverrides: readonly LazyCommand[] = [
+  {
+    name: 'study',
+    summary:
+      'A study of transplanted layers over a zoo: λ curves, mean LMC loss, barrier and λ* per pair and position, as a table and a report (embedded, or on the cluster with --cluster)',
+    load: async () => (await import('./study.js')).studyCommand,
   },
 ];

@@ -3,7 +3,8 @@ import { temporalOptionSpecs } from '../temporal/temporal-settings.js';
 
 export const statusCommand: CommandDefinition = {
   name: 'status',
-  summary: "Show a submitted run's state: workflow status, step, budget, objective, last accepted candidate.",
+  summary:
+    "Show a submitted run's state: workflow status, step, budget, objective, last accepted candidate; for a study run (`mal study --cluster`), cells and pairs done, rate and time left.",
   positionals: ['run'],
   options: {
     json: { type: 'boolean', description: 'print one JSON object' },

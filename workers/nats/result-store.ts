@@ -63,9 +63,11 @@ const outputSchema = z.union([
     mapHashes: z.record(z.string(), z.string()),
   }),
   z.strictObject({ elements: z.number().int().min(0) }),
+  // A study cell's row is checked against its cell's address when read (decodeStudyRow).
+  z.strictObject({ studyRow: z.string().max(16 * 1024 * 1024) }),
 ]);
 
-const kindSchema = z.enum(['evaluate', 'align', 'noop']);
+const kindSchema = z.enum(['evaluate', 'align', 'noop', 'study-cell']);
 
 const recordSchema = z.union([
   z.strictObject({ ok: z.literal(true), kind: kindSchema, output: outputSchema, worker: z.string() }),

@@ -44,6 +44,7 @@ import {
   type AlignOutput,
   type EvaluateOutput,
   encodeEnvelope,
+  type StudyCellOutput,
   type TaskInput,
   type TaskOutput,
   type TaskResultRecord,
@@ -140,10 +141,19 @@ export class NatsTaskDispatcher {
     return refs;
   }
 
-  /** Runs tasks on the pool; results in task order, errors recorded by workers included. */
-  async run(tasks: readonly TaskInput[]): Promise<TaskResultRecord[]> {
+  /**
+   * Runs tasks on the pool; results in task order, errors recorded by workers included. `onResult` sees each
+   * result as it arrives (a study writes each row then); run settles after every call of it has.
+   */
+  async run(
+    tasks: readonly TaskInput[],
+    onResult?: (index: number, record: TaskResultRecord) => Promise<void> | void,
+  ): Promise<TaskResultRecord[]> {
     const envelopes = tasks.map(encodeEnvelope);
     const promises = envelopes.map((e) => this.resultOf(e.key));
+    const handled = onResult === undefined ? [] : promises.map((p, i) => p.then((r) => onResult(i, r)));
+    // Awaited below; a failure before that must not surface as an unhandled rejection.
+    for (const h of handled) h.catch(() => undefined);
     for (const envelope of envelopes) {
       if (!this.waiting.has(envelope.key)) continue;
       if ((await this.results.get(envelope.key)) !== undefined) continue;
@@ -151,7 +161,9 @@ export class NatsTaskDispatcher {
       await this.js.publish(taskSubject(this.pool), envelope.bytes, { msgID: envelope.key });
     }
     await this.pollPending();
-    return this.awaitAll(promises, envelopes.length);
+    const records = await this.awaitAll(promises, envelopes.length);
+    await Promise.all(handled);
+    return records;
   }
 
   /**
@@ -362,7 +374,7 @@ function examplesTensor(data: Dataset): FloatTensor {
 }
 
 /** The task's output, or TaskFailedError with the error its worker recorded. */
-export function outputOf(record: TaskResultRecord, key: string): TaskOutput {
+export function outputOf(record: TaskResultRecord, key: string): TaskOutput | StudyCellOutput {
   if (!record.ok) throw new TaskFailedError(key, record.error.name, record.error.message);
   return record.output;
 }

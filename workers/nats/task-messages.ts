@@ -7,6 +7,8 @@ import type { TaskScoring } from '../../src/eval/calibrated-evaluation.js';
 import type { ForwardConfig } from '../../src/eval/forward.js';
 import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
 import { canonicalJson, hashOf } from '../../src/store/content-store.js';
+import type { StudyCell } from '../../src/study/study-cell.js';
+import type { StudyModelInfo } from '../../src/study/study-row.js';
 import { BadTaskError } from './nats-errors.js';
 import { MAX_TASK_MESSAGE_BYTES } from './task-schema.js';
 
@@ -82,14 +84,43 @@ export interface NoopTaskInput {
   readonly nonce: string;
 }
 
-export type TaskInput = EvaluateTaskInput | AlignTaskInput | NoopTaskInput;
+/**
+ * A model of a study cell: every tensor by hash (uploaded once, cached per worker), with the spec and forward
+ * settings its files gave the dispatcher, so the worker rebuilds exactly the model the embedded runner reads.
+ */
+export interface StudyCellModelInput {
+  readonly spec: ArchitectureSpec;
+  readonly config: ForwardConfig;
+  readonly tensors: readonly TensorRef[];
+}
+
+/** A study cell without its models' paths (the worker has none: it gets their tensors by hash). */
+export interface StudyCellDescription extends Omit<StudyCell, 'base' | 'target'> {
+  readonly base: StudyModelInfo;
+  readonly target: StudyModelInfo;
+}
+
+/** One cell of a study (`mal study --cluster`) → its result row; the cell names the backend it must run on. */
+export interface StudyCellTaskInput {
+  readonly kind: 'study-cell';
+  readonly cell: StudyCellDescription;
+  readonly base: StudyCellModelInput;
+  readonly target: StudyCellModelInput;
+}
+
+/** A study cell's row, as its cell file holds it (non-finite numbers as strings); read with decodeStudyRow. */
+export interface StudyCellOutput {
+  readonly studyRow: string;
+}
+
+export type TaskInput = EvaluateTaskInput | AlignTaskInput | NoopTaskInput | StudyCellTaskInput;
 
 /** What a worker stores under a task's key: the output, or the error that ended the task for good. */
 export type TaskResultRecord =
   | {
       readonly ok: true;
       readonly kind: TaskInput['kind'];
-      readonly output: TaskOutput;
+      readonly output: TaskOutput | StudyCellOutput;
       readonly worker: string;
     }
   | {

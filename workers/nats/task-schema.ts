@@ -165,11 +165,79 @@ const noopSchema = z.strictObject({
   nonce: z.string().max(MAX_NAME),
 });
 
-const taskSchema = z.discriminatedUnion('kind', [evaluateSchema, alignSchema, noopSchema]);
+/** A study cell's model info: what the table says about it; the sha256 is part of the cell's address. */
+const studyModelInfoSchema = z.strictObject({
+  id: nameSchema,
+  sha256: hashSchema,
+  family: nameSchema,
+  arch: nameSchema,
+  depth: z.number().int().min(0).max(1_000_000),
+  data: nameSchema,
+  domain: nameSchema,
+});
+
+const layerListSchema = z.array(nameSchema).min(1).max(10_000);
+
+/** Bounds what a cell may make a worker compute: the λ grid's points, the examples evaluated. */
+const MAX_GRID_POINTS = 1001;
+const MAX_EVAL_EXAMPLES = 10_000_000;
+
+const studyCellSchema = z
+  .strictObject({
+    base: studyModelInfoSchema,
+    target: studyModelInfoSchema,
+    position: z.union([
+      z.enum(['first', 'middle', 'last', 'all']),
+      z.templateLiteral(['layer-', z.number().int().min(0)]),
+    ]),
+    baseLayers: layerListSchema,
+    targetLayers: layerListSchema,
+    aligned: z.boolean(),
+    alignment: alignmentSettingsSchema.refine((a) => a.match === 'weights', {
+      error: 'a study cell aligns by weights only (it carries no examples for activation matching)',
+    }),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1),
+    evalData: nameSchema,
+    evalLimit: z.number().int().min(1).max(MAX_EVAL_EXAMPLES),
+    batchSize: z.number().int().min(1).max(1_000_000),
+    grid: z.array(z.number().min(0).max(1)).min(2).max(MAX_GRID_POINTS),
+    epsilonFraction: z.number().min(0).refine(Number.isFinite, 'must be finite'),
+    unmatched: z.enum(['zero', 'keep']),
+    backend: backendSchema,
+  })
+  .refine((cell) => cell.baseLayers.length === cell.targetLayers.length, {
+    error: 'baseLayers and targetLayers must have the same length',
+    path: ['targetLayers'],
+  });
+
+const studyCellModelSchema = z.strictObject({
+  spec: specSchema,
+  config: forwardConfigSchema,
+  tensors: tensorRefsSchema,
+});
+
+const studyCellTaskSchema = z.strictObject({
+  kind: z.literal('study-cell'),
+  cell: studyCellSchema,
+  base: studyCellModelSchema,
+  target: studyCellModelSchema,
+});
+
+const taskSchema = z.discriminatedUnion('kind', [
+  evaluateSchema,
+  alignSchema,
+  noopSchema,
+  studyCellTaskSchema,
+]);
 
 export type ValidTask = z.output<typeof taskSchema>;
 export type ValidEvaluateTask = z.output<typeof evaluateSchema>;
 export type ValidAlignTask = z.output<typeof alignSchema>;
+export type ValidStudyCellTask = z.output<typeof studyCellTaskSchema>;
 
 /** A task message that passed every check: its key is the hash of the task exactly as it was sent. */
 export interface ValidEnvelope {
@@ -177,7 +245,7 @@ export interface ValidEnvelope {
   readonly task: ValidTask;
 }
 
-const KINDS = new Set(['evaluate', 'align', 'noop']);
+const KINDS = new Set(['evaluate', 'align', 'noop', 'study-cell']);
 
 /**
  * Reads a task message. A key is only ever reported (and so a failure only ever recorded under it) once it is the

@@ -149,7 +149,7 @@ function sessionKey(ref: AssemblyRunRef): string {
 }
 
 /** Heartbeats on a timer while `work` runs, when called inside an activity. */
-async function withHeartbeats<T>(work: () => Promise<T>): Promise<T> {
+export async function withHeartbeats<T>(work: () => Promise<T>): Promise<T> {
   let context: Context | undefined;
   try {
     context = Context.current();

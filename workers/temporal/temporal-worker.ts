@@ -1,10 +1,20 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { studyChunkQueue } from '../../workflows/study-types.js';
 import { createAssemblyActivities } from './activities.js';
 import { taskPlacementFromEnv } from './assembly-session.js';
+import { createStudyActivities } from './study-activities.js';
 import { type TemporalSettings, TemporalUnavailableError } from './temporal-settings.js';
 import { createZooIntegrationActivities } from './zoo-integration-activities.js';
+
+/** Study chunks one Temporal worker process runs at once (each a few model uploads and a wait on NATS). */
+const STUDY_CHUNKS_AT_ONCE = 16;
+
+/** Stops the other worker of the process when one stops, so `run` ends with both. */
+function shutdownIfRunning(worker: Worker): void {
+  if (worker.getState() === 'RUNNING') worker.shutdown();
+}
 
 /**
  * The workflow bundle's entry: the compiled file next to this one in dist/, or the TypeScript source when this
@@ -23,7 +33,10 @@ export interface TemporalWorkerHandle {
   run(): Promise<void>;
 }
 
-/** A worker that runs the assembly and zoo-integration workflows and their activities on one task queue. */
+/**
+ * A worker that runs the assembly, zoo-integration and study workflows and their activities on one task queue,
+ * and the study's chunk activities on `<queue>-study`.
+ */
 export async function createTemporalWorker(settings: TemporalSettings): Promise<TemporalWorkerHandle> {
   // A bad MAL_TASKS is refused at start-up, not at the first step of someone's run.
   taskPlacementFromEnv();
@@ -34,22 +47,40 @@ export async function createTemporalWorker(settings: TemporalSettings): Promise<
     throw new TemporalUnavailableError(settings, error);
   }
   const assembly = createAssemblyActivities();
+  const study = createStudyActivities();
   const worker = await Worker.create({
     connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     workflowsPath: workflowsEntry(),
-    activities: { ...assembly.activities, ...createZooIntegrationActivities() },
+    activities: {
+      ...assembly.activities,
+      ...createZooIntegrationActivities(),
+      prepareStudy: study.activities.prepareStudy,
+      writeStudyOutputs: study.activities.writeStudyOutputs,
+    },
     // Steps are CPU-bound and use the process's thread pool; running several at once only slows each.
     maxConcurrentActivityTaskExecutions: 1,
+  });
+  // A study's chunks mostly wait for the task workers, so several run at once, apart from the CPU-bound queue.
+  const chunkWorker = await Worker.create({
+    connection,
+    namespace: settings.namespace,
+    taskQueue: studyChunkQueue(settings.taskQueue),
+    activities: { measureStudyChunk: study.activities.measureStudyChunk },
+    maxConcurrentActivityTaskExecutions: STUDY_CHUNKS_AT_ONCE,
   });
   return {
     worker,
     async run() {
       try {
-        await worker.run();
+        await Promise.all([
+          worker.run().finally(() => shutdownIfRunning(chunkWorker)),
+          chunkWorker.run().finally(() => shutdownIfRunning(worker)),
+        ]);
       } finally {
         await assembly.close();
+        await study.close();
         await connection.close();
       }
     },

@@ -1,0 +1,84 @@
+// A study-cell task as the dispatcher sends it reads back as the same cell (the same content address, so the
+// worker's row is filed under the cell the dispatcher asked for); a hostile one is refused naming the field.
+import { describe, expect, it } from 'vitest';
+import { deriveSpec } from '../../src/spec/derive-spec.js';
+import { canonicalJson, hashOf } from '../../src/store/content-store.js';
+import type { StudyCell } from '../../src/study/study-cell.js';
+import { studyCellAddress } from '../../src/study/study-cell-address.js';
+import { BadTaskError } from '../../workers/nats/nats-errors.js';
+import { encodeEnvelope, type StudyCellTaskInput } from '../../workers/nats/task-messages.js';
+import { decodeTaskMessage } from '../../workers/nats/task-schema.js';
+import { cellOf } from '../study/study-fixtures.js';
+import { makeMlp } from '../support/model-factory.js';
+
+const model = makeMlp({ widths: [12, 16, 4], naming: 'layers', seed: 1 }).tensors;
+const spec = deriveSpec([...model].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape })));
+const refs = [...model.keys()].map((name, i) => ({ name, hash: String(i).repeat(64) }));
+const info = (id: string, sha: string) => ({
+  id,
+  sha256: sha.repeat(64),
+  family: 'mlp',
+  arch: 'mlp-h16',
+  depth: 2,
+  data: 'bands',
+  domain: 'bands',
+});
+const cell: StudyCell = cellOf(
+  { ...info('a', 'a'), path: '/zoo/a.safetensors' },
+  { ...info('b', 'b'), path: '/elsewhere/b.safetensors' },
+  { baseLayers: ['layers.0'], targetLayers: ['layers.0'], evalData: 'fashion-mnist:test', backend: 'wasm' },
+);
+
+function taskOf(c: StudyCell): StudyCellTaskInput {
+  const { path: _a, ...base } = c.base;
+  const { path: _b, ...target } = c.target;
+  return {
+    kind: 'study-cell',
+    cell: { ...c, base, target },
+    base: { spec, config: { arch: 'mlp' }, tensors: refs },
+    target: { spec, config: {}, tensors: refs },
+  };
+}
+
+function refusal(task: unknown): string {
+  try {
+    decodeTaskMessage(new TextEncoder().encode(canonicalJson({ key: hashOf(task), task })));
+  } catch (error) {
+    expect(error).toBeInstanceOf(BadTaskError);
+    return (error as Error).message;
+  }
+  throw new Error('the message was accepted');
+}
+
+describe('study-cell task messages', () => {
+  it('read back as the same cell: same address, same models', () => {
+    const { key, bytes } = encodeEnvelope(taskOf(cell));
+    const decoded = decodeTaskMessage(bytes);
+    expect(decoded.key).toBe(key);
+    if (decoded.task.kind !== 'study-cell') throw new Error(`decoded a ${decoded.task.kind} task`);
+    const back = decoded.task.cell;
+    const asCell = {
+      ...back,
+      base: { ...back.base, path: 'x' },
+      target: { ...back.target, path: 'y' },
+    } as StudyCell;
+    expect(studyCellAddress(asCell)).toBe(studyCellAddress(cell));
+    expect(decoded.task.base.spec).toEqual(spec);
+    expect(decoded.task.base.config).toEqual({ arch: 'mlp' });
+  });
+
+  it('refuses activation matching, a huge grid, unpaired layers and the auto backend', () => {
+    const activations = taskOf({ ...cell, alignment: { ...cell.alignment, match: 'activations' } });
+    expect(refusal(activations)).toMatch(/task\.cell\.alignment.*weights only/);
+    const grid = taskOf({ ...cell, grid: Array.from({ length: 2000 }, (_, i) => i / 1999) });
+    expect(refusal(grid)).toMatch(/task\.cell\.grid/);
+    const outside = taskOf({ ...cell, grid: [0, 1.5] });
+    expect(refusal(outside)).toMatch(/task\.cell\.grid\.1/);
+    const unpaired = taskOf({ ...cell, targetLayers: ['layers.0', 'layers.1'] });
+    expect(refusal(unpaired)).toMatch(/task\.cell\.targetLayers: baseLayers and targetLayers/);
+    const auto = { ...taskOf(cell), cell: { ...taskOf(cell).cell, backend: 'auto' } };
+    expect(refusal(auto)).toMatch(/task\.cell\.backend/);
+    const extra = { ...taskOf(cell), base: { ...taskOf(cell).base, path: '/etc/passwd' } };
+    expect(refusal(extra)).toMatch(/task\.base/);
+  });
+});
