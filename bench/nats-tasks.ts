@@ -93,7 +93,7 @@ export async function main(): Promise<void> {
     const hash = await dispatcher.tensors.putBytes(blob);
     const putSeconds = (performance.now() - t0) / 1000;
     const reader = await connect(connection);
-    const fresh = await NatsTensorStore.open(reader.jetstream());
+    const fresh = await NatsTensorStore.open(reader);
     t0 = performance.now();
     const back = await fresh.getBytes(hash);
     const getSeconds = (performance.now() - t0) / 1000;

@@ -82,7 +82,7 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<Runni
   const consumerInfo = await jsm.consumers.info(TASK_STREAM, poolConsumerName(options.pool));
   const ackWaitMs = millis(consumerInfo.config.ack_wait ?? 0) || options.ackWaitMs;
   const maxDeliver = consumerInfo.config.max_deliver ?? options.maxDeliver;
-  const store = await NatsTensorStore.open(js);
+  const store = await NatsTensorStore.open(nc);
   const tensors = new TensorCache(store, options.cacheBytes);
   const examples = new ExamplesCache((hash) => store.getTensor(hash));
   const results = await NatsResultStore.open(js);

@@ -111,7 +111,7 @@ export class NatsTaskDispatcher {
       const dispatcher = new NatsTaskDispatcher(
         nc,
         js,
-        await NatsTensorStore.open(js),
+        await NatsTensorStore.open(nc),
         await NatsResultStore.open(js),
         pool,
         options.backend ?? 'wasm',
