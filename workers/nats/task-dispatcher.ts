@@ -28,6 +28,7 @@ import type { ForwardConfig } from '../../src/eval/forward.js';
 import { exampleLayoutFor } from '../../src/eval/model-evaluation.js';
 import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
 import type { FloatTensor } from '../../src/tensor/tensor.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
 import { describeServers } from './connection-options.js';
 import { DispatchTimeoutError, TaskFailedError } from './nats-errors.js';
 import { NatsResultStore, parseRecord } from './result-store.js';
@@ -37,6 +38,8 @@ import {
   DEFAULT_MAX_DELIVER,
   ensurePoolConsumer,
   ensureTaskStream,
+  poolConsumerName,
+  TASK_STREAM,
   taskSubject,
 } from './task-infrastructure.js';
 import {
@@ -72,6 +75,8 @@ export interface DispatchTask {
 }
 
 const DEFAULT_TIMEOUT_MS = 30 * 60_000;
+/** Tensor uploads in flight at once: enough to hide round trips, few enough to bound the bytes held for them. */
+const UPLOADS_AT_ONCE = 16;
 /** How often pending keys are read directly, in case a watch update was missed across a reconnect. */
 const POLL_MS = 1_000;
 
@@ -80,8 +85,12 @@ const POLL_MS = 1_000;
  * only, and waits for their results in the KV bucket. Tasks whose results already exist are not published again.
  */
 export class NatsTaskDispatcher {
-  private readonly hashes = new WeakMap<Float32Array, string>();
+  private readonly hashes = new WeakMap<Float32Array, Promise<string>>();
+  private readonly uploads = new ConcurrencyLimit(UPLOADS_AT_ONCE);
   private readonly waiting = new Map<string, ((record: TaskResultRecord) => void)[]>();
+  /** The stream sequence of each task this dispatcher published (or found already queued), for the advisories. */
+  private readonly published = new Map<number, { key: string; kind: TaskInput['kind'] }>();
+  private readonly sequenceOf = new Map<string, number>();
   private stopWatch: () => void = () => {};
 
   private constructor(
@@ -118,6 +127,7 @@ export class NatsTaskDispatcher {
         options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       );
       await dispatcher.watchResults();
+      dispatcher.watchExhaustedDeliveries();
       return dispatcher;
     } catch (error) {
       await nc.close();
@@ -125,30 +135,33 @@ export class NatsTaskDispatcher {
     }
   }
 
-  /** Uploads a tensor unless this dispatcher already did; returns its hash. */
-  async uploadTensor(tensor: FloatTensor): Promise<string> {
+  /** Uploads a tensor unless this dispatcher already did (or is doing so); returns its hash. */
+  uploadTensor(tensor: FloatTensor): Promise<string> {
     const known = this.hashes.get(tensor.data);
     if (known !== undefined) return known;
-    const hash = await this.tensors.putTensor(tensor);
+    const hash = this.uploads.run(() => this.tensors.putTensor(tensor));
     this.hashes.set(tensor.data, hash);
+    hash.catch(() => this.hashes.delete(tensor.data));
     return hash;
   }
 
-  async uploadTensors(tensors: Iterable<readonly [string, FloatTensor]>): Promise<TensorRef[]> {
-    const refs: TensorRef[] = [];
-    for (const [name, t] of tensors) refs.push({ name, hash: await this.uploadTensor(t) });
-    return refs;
+  /** Uploads several tensors at once: each upload is a few round trips, which in turn would add up. */
+  uploadTensors(tensors: Iterable<readonly [string, FloatTensor]>): Promise<TensorRef[]> {
+    return Promise.all([...tensors].map(async ([name, t]) => ({ name, hash: await this.uploadTensor(t) })));
   }
 
   /** Runs tasks on the pool; results in task order, errors recorded by workers included. */
   async run(tasks: readonly TaskInput[]): Promise<TaskResultRecord[]> {
     const envelopes = tasks.map(encodeEnvelope);
     const promises = envelopes.map((e) => this.resultOf(e.key));
-    for (const envelope of envelopes) {
+    for (const [i, envelope] of envelopes.entries()) {
       if (!this.waiting.has(envelope.key)) continue;
       if ((await this.results.get(envelope.key)) !== undefined) continue;
-      // msgID lets JetStream drop a second publish of the same task within its duplicate window.
-      await this.js.publish(taskSubject(this.pool), envelope.bytes, { msgID: envelope.key });
+      // msgID lets JetStream drop a second publish of the same task within its duplicate window; the
+      // acknowledgement then names the queued copy's sequence, which is the one the advisories name.
+      const ack = await this.js.publish(taskSubject(this.pool), envelope.bytes, { msgID: envelope.key });
+      this.published.set(ack.seq, { key: envelope.key, kind: tasks[i].kind });
+      this.sequenceOf.set(envelope.key, ack.seq);
     }
     await this.pollPending();
     return this.awaitAll(promises, envelopes.length);
@@ -166,8 +179,8 @@ export class NatsTaskDispatcher {
   ): Promise<Evaluated[]> {
     const layout = exampleLayoutFor(spec);
     const inputs: TaskInput[] = [];
-    for (const model of models) {
-      const refs = await this.uploadTensors(model);
+    const uploaded = await Promise.all(models.map((model) => this.uploadTensors(model)));
+    for (const refs of uploaded) {
       for (const t of tasks) {
         inputs.push({
           kind: 'evaluate',
@@ -282,6 +295,9 @@ export class NatsTaskDispatcher {
     const list = this.waiting.get(key);
     if (list === undefined) return;
     this.waiting.delete(key);
+    const seq = this.sequenceOf.get(key);
+    this.sequenceOf.delete(key);
+    if (seq !== undefined) this.published.delete(seq);
     for (const resolve of list) resolve(record);
   }
 
@@ -297,6 +313,42 @@ export class NatsTaskDispatcher {
         }
       } catch {
         // The poll below still finds every result.
+      }
+    })();
+  }
+
+  /**
+   * A task whose last allowed delivery ended with no acknowledgement (its worker died or stalled past the ack
+   * wait) is never delivered again and no worker records anything for it; JetStream says so in an advisory that
+   * names the stream sequence. The task then fails here with an error naming it, rather than leave the run
+   * waiting until its timeout. A result stored after all (a stalled worker finishing late) still wins.
+   */
+  private watchExhaustedDeliveries(): void {
+    const subject = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${TASK_STREAM}.${poolConsumerName(this.pool)}`;
+    const sub = this.nc.subscribe(subject);
+    const stopResults = this.stopWatch;
+    this.stopWatch = () => {
+      stopResults();
+      sub.unsubscribe();
+    };
+    void (async () => {
+      for await (const m of sub) {
+        const advisory = exhaustedDelivery(m.data);
+        const task = advisory === undefined ? undefined : this.published.get(advisory.streamSeq);
+        if (advisory === undefined || task === undefined || !this.waiting.has(task.key)) continue;
+        const stored = await this.results.get(task.key).catch(() => undefined);
+        this.settle(
+          task.key,
+          stored ?? {
+            ok: false,
+            kind: task.kind,
+            error: {
+              name: 'DeliveriesExhaustedError',
+              message: `task ${task.key} (${task.kind}) was delivered ${advisory.deliveries} time(s), its pool's limit (max deliver), and no worker finished it: each worker that took it died or stalled past the ack wait; check the workers' logs and memory limits on pool '${this.pool}', or raise 'mal worker --max-deliver'`,
+            },
+            worker: 'none',
+          },
+        );
       }
     })();
   }
@@ -359,6 +411,17 @@ export function alignedCandidateOf(
 function examplesTensor(data: Dataset): FloatTensor {
   const size = data.exampleShape.reduce((a, b) => a * b, 1);
   return { shape: [data.count, ...data.exampleShape], data: data.features.subarray(0, data.count * size) };
+}
+
+/** The stream sequence and delivery count a max-deliveries advisory names; undefined for anything else. */
+function exhaustedDelivery(bytes: Uint8Array): { streamSeq: number; deliveries: number } | undefined {
+  try {
+    const a = JSON.parse(new TextDecoder().decode(bytes)) as { stream_seq?: unknown; deliveries?: unknown };
+    if (typeof a.stream_seq !== 'number') return undefined;
+    return { streamSeq: a.stream_seq, deliveries: typeof a.deliveries === 'number' ? a.deliveries : 0 };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The task's output, or TaskFailedError with the error its worker recorded. */

@@ -33,8 +33,9 @@ export interface AssemblySession {
 
 /**
  * Where step evaluations run: `local` in this process's thread pool; `nats` on the task-worker pools
- * (`mal worker --pool …`), through NATS, candidate alignments included (activation matching's examples travel by
- * hash). λ curves, and REPAIR with them, are built in the activity's process either way.
+ * (`mal worker --pool …`), through NATS: candidate alignments (activation matching's examples travel by hash), the
+ * ranking's probe evaluations and the λ curves' evaluations. The curves' merged models, and REPAIR with them, are
+ * built in the activity's process either way.
  */
 export type TaskPlacement = 'local' | 'nats';
 
@@ -61,6 +62,7 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
   try {
     let evaluateMany = engine.inputs.evaluateMany;
     let alignCandidates: AssemblyInputs['alignCandidates'];
+    let evaluateManyOnFirst: AssemblyInputs['evaluateManyOnFirst'];
     if (placement === 'nats') {
       const nats = await NatsTaskDispatcher.connect({
         connection: natsConnectionOptions(),
@@ -78,6 +80,15 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
         scoring: scoringOf(t.task),
       }));
       evaluateMany = (models) => nats.evaluateMany(models, engine.base.spec, config, tasks);
+      // The ranking's probes (successive halving, the probe) on the first examples: the same evaluation on a
+      // shorter range, so the workers load the data up to it as this process's first-examples view does.
+      evaluateManyOnFirst = (models, examples) =>
+        nats.evaluateMany(
+          models,
+          engine.base.spec,
+          config,
+          tasks.map((t) => ({ ...t, limit: Math.min(t.limit ?? examples, examples) })),
+        );
       const zooById = new Map(engine.inputs.zoo.map((z) => [z.id, z.model]));
       alignCandidates = (base, candidates, statistics) =>
         nats.alignCandidates(
@@ -99,6 +110,7 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
       store: store ?? engine.inputs.store,
       evaluateMany,
       alignCandidates,
+      evaluateManyOnFirst,
       events: {
         stepStarted: (index, budget) => listener?.stepStarted?.(index, budget),
         progress: (phase, done, total, candidate) => listener?.progress?.(phase, done, total, candidate),
