@@ -85,7 +85,7 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<Runni
   const store = await NatsTensorStore.open(nc);
   const tensors = new TensorCache(store, options.cacheBytes);
   const examples = new ExamplesCache((hash) => store.getTensor(hash));
-  const results = await NatsResultStore.open(js);
+  const results = await NatsResultStore.open(nc);
   const datasets = new DatasetCache(options.dataDir);
   const threads = createTaskThreadPool(options.concurrency);
   const consumer = await js.consumers.get(TASK_STREAM, poolConsumerName(options.pool));
@@ -218,7 +218,7 @@ async function handleMessage(msg: JsMsg, context: TaskContext): Promise<void> {
     const envelope = decodeTaskMessage(msg.data);
     key = envelope.key;
     kind = envelope.task.kind;
-    if ((await context.results.get(key)) !== undefined) {
+    if (await context.results.has(key)) {
       // Stored by an earlier delivery whose ack was lost, or failed for good: nothing to do again.
       msg.ack();
       log(kind, key, 'already done');

@@ -140,7 +140,7 @@ describe('NATS workers against hostile and long tasks', () => {
     };
     await publish(new TextEncoder().encode(canonicalJson({ key: hashOf(amplified), task: amplified })));
 
-    const results = await NatsResultStore.open(nc.jetstream());
+    const results = await NatsResultStore.open(nc);
     await waitFor('both hostile tasks to be recorded', async () => {
       return (
         (await results.get(hashOf(negative))) !== undefined &&

@@ -31,7 +31,7 @@ import type { FloatTensor } from '../../src/tensor/tensor.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { describeServers } from './connection-options.js';
 import { DispatchTimeoutError, TaskFailedError } from './nats-errors.js';
-import { NatsResultStore, parseRecord } from './result-store.js';
+import { NatsResultStore } from './result-store.js';
 import {
   checkPoolName,
   DEFAULT_ACK_WAIT_MS,
@@ -121,7 +121,7 @@ export class NatsTaskDispatcher {
         nc,
         js,
         await NatsTensorStore.open(nc),
-        await NatsResultStore.open(js),
+        await NatsResultStore.open(nc),
         pool,
         options.backend ?? 'wasm',
         options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -156,7 +156,7 @@ export class NatsTaskDispatcher {
     const promises = envelopes.map((e) => this.resultOf(e.key));
     for (const [i, envelope] of envelopes.entries()) {
       if (!this.waiting.has(envelope.key)) continue;
-      if ((await this.results.get(envelope.key)) !== undefined) continue;
+      if (await this.results.has(envelope.key)) continue;
       // msgID lets JetStream drop a second publish of the same task within its duplicate window; the
       // acknowledgement then names the queued copy's sequence, which is the one the advisories name.
       const ack = await this.js.publish(taskSubject(this.pool), envelope.bytes, { msgID: envelope.key });
@@ -309,7 +309,7 @@ export class NatsTaskDispatcher {
       try {
         for await (const entry of watch) {
           if (entry.operation === 'PUT' && this.waiting.has(entry.key))
-            this.settle(entry.key, parseRecord(entry.value));
+            this.settle(entry.key, await this.results.read(entry.value));
         }
       } catch {
         // The poll below still finds every result.
