@@ -23,7 +23,11 @@ import type { FloatTensor } from '../src/tensor/tensor.js';
 import { describeServers } from './nats/connection-options.js';
 import { DatasetCache } from './nats/dataset-cache.js';
 import { ExamplesCache } from './nats/examples-cache.js';
-import { DEFAULT_STOP_GRACE_MS, DEFAULT_TASK_DEADLINE_MS } from './nats/nats-defaults.js';
+import {
+  DEFAULT_DATA_CACHE_BYTES,
+  DEFAULT_STOP_GRACE_MS,
+  DEFAULT_TASK_DEADLINE_MS,
+} from './nats/nats-defaults.js';
 import { BadTaskError, NatsUnavailableError, TaskDeadlineError } from './nats/nats-errors.js';
 import { NatsResultStore, type RecordOutcome } from './nats/result-store.js';
 import {
@@ -48,6 +52,8 @@ export interface TaskWorkerOptions extends PoolConsumerSettings {
   readonly dataDir?: string;
   /** Most bytes of fetched tensors kept. */
   readonly cacheBytes: number;
+  /** Most bytes of loaded data sets, and apart from them of statistics examples, kept between tasks. */
+  readonly dataCacheBytes?: number;
   /** One deadline for every task kind, in ms; unset: DEFAULT_TASK_DEADLINE_MS by kind. */
   readonly taskDeadlineMs?: number;
   /** After stop(), how long running tasks may finish before they are abandoned to redelivery. */
@@ -84,9 +90,10 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<Runni
   const maxDeliver = consumerInfo.config.max_deliver ?? options.maxDeliver;
   const store = await NatsTensorStore.open(nc);
   const tensors = new TensorCache(store, options.cacheBytes);
-  const examples = new ExamplesCache((hash) => store.getTensor(hash));
+  const dataCacheBytes = options.dataCacheBytes ?? DEFAULT_DATA_CACHE_BYTES;
+  const examples = new ExamplesCache((hash) => store.getTensor(hash), dataCacheBytes);
   const results = await NatsResultStore.open(nc);
-  const datasets = new DatasetCache(options.dataDir);
+  const datasets = new DatasetCache(options.dataDir, dataCacheBytes);
   const threads = createTaskThreadPool(options.concurrency);
   const consumer = await js.consumers.get(TASK_STREAM, poolConsumerName(options.pool));
   const abandon = new AbortController();
