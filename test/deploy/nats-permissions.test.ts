@@ -204,6 +204,7 @@ describe('deploy/nats/nats-server.conf permissions, on a running nats-server', (
     // Nor may a dispatcher write a result's output blob.
     const dBlobs = {
       js: djs,
+      jsm: djsm,
       objects: await djs.views.os(RESULT_BLOB_BUCKET),
       bucket: RESULT_BLOB_BUCKET,
       maxPayload: 1 << 20,

@@ -6,11 +6,19 @@
  * content hash, which the reader checks once; the object store's digest is written for other readers.
  */
 import { createHash } from 'node:crypto';
-import { consumerOpts, headers, type JetStreamClient, nuid, type ObjectStore } from 'nats';
+import {
+  consumerOpts,
+  headers,
+  type JetStreamClient,
+  type JetStreamManager,
+  nuid,
+  type ObjectStore,
+} from 'nats';
 
 /** Where a blob lives: the bucket's JetStream client and object-store view, and the server's largest message. */
 export interface BlobBucket {
   readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
   readonly objects: ObjectStore;
   readonly bucket: string;
   readonly maxPayload: number;
@@ -72,9 +80,19 @@ export async function getBlob(where: BlobBucket, name: string): Promise<Uint8Arr
   if (info === null || info.deleted) return null;
   const out = new Uint8Array(info.size);
   if (info.size === 0) return out;
+  const chunks = `$O.${bucket}.C.${info.nuid}`;
+  if (info.chunks === 1) {
+    // One request instead of an ordered consumer's create, deliveries and delete: most tensors are one chunk.
+    const m = await where.jsm.streams.getMessage(`OBJ_${bucket}`, { last_by_subj: chunks });
+    if (m.data.byteLength !== out.byteLength) {
+      throw new Error(`object ${name} has ${m.data.byteLength} bytes, not its stated ${info.size}`);
+    }
+    out.set(m.data);
+    return out;
+  }
   const options = consumerOpts();
   options.orderedConsumer();
-  const sub = await js.subscribe(`$O.${bucket}.C.${info.nuid}`, options);
+  const sub = await js.subscribe(chunks, options);
   let offset = 0;
   try {
     for await (const m of sub) {

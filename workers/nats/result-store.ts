@@ -29,10 +29,12 @@ export class NatsResultStore {
 
   static async open(nc: NatsConnection): Promise<NatsResultStore> {
     const js = nc.jetstream();
+    const jsm = await nc.jetstreamManager();
     const kv = await js.views.kv(RESULT_BUCKET, { history: 1, storage: StorageType.File });
     const objects = await js.views.os(RESULT_BLOB_BUCKET, { storage: StorageType.File });
     return new NatsResultStore(kv, {
       js,
+      jsm,
       objects,
       bucket: RESULT_BLOB_BUCKET,
       maxPayload: nc.info?.max_payload ?? 1 << 20,

@@ -75,7 +75,10 @@ export interface DispatchTask {
 }
 
 const DEFAULT_TIMEOUT_MS = 30 * 60_000;
-/** Tensor uploads in flight at once: enough to hide round trips, few enough to bound the bytes held for them. */
+/**
+ * Tensor uploads (and task publishes) in flight at once: enough to hide round trips, few enough to bound the bytes
+ * held for them.
+ */
 const UPLOADS_AT_ONCE = 16;
 /** How often pending keys are read directly, in case a watch update was missed across a reconnect. */
 const POLL_MS = 1_000;
@@ -87,6 +90,7 @@ const POLL_MS = 1_000;
 export class NatsTaskDispatcher {
   private readonly hashes = new WeakMap<Float32Array, Promise<string>>();
   private readonly uploads = new ConcurrencyLimit(UPLOADS_AT_ONCE);
+  private readonly publishes = new ConcurrencyLimit(UPLOADS_AT_ONCE);
   private readonly waiting = new Map<string, ((record: TaskResultRecord) => void)[]>();
   /** The stream sequence of each task this dispatcher published (or found already queued), for the advisories. */
   private readonly published = new Map<number, { key: string; kind: TaskInput['kind'] }>();
@@ -152,19 +156,42 @@ export class NatsTaskDispatcher {
 
   /** Runs tasks on the pool; results in task order, errors recorded by workers included. */
   async run(tasks: readonly TaskInput[]): Promise<TaskResultRecord[]> {
-    const envelopes = tasks.map(encodeEnvelope);
-    const promises = envelopes.map((e) => this.resultOf(e.key));
-    for (const [i, envelope] of envelopes.entries()) {
-      if (!this.waiting.has(envelope.key)) continue;
-      if (await this.results.has(envelope.key)) continue;
-      // msgID lets JetStream drop a second publish of the same task within its duplicate window; the
-      // acknowledgement then names the queued copy's sequence, which is the one the advisories name.
-      const ack = await this.js.publish(taskSubject(this.pool), envelope.bytes, { msgID: envelope.key });
-      this.published.set(ack.seq, { key: envelope.key, kind: tasks[i].kind });
-      this.sequenceOf.set(envelope.key, ack.seq);
+    return (await this.runAsReady(tasks.map((t) => Promise.resolve(t)))).map((r) => r.record);
+  }
+
+  /**
+   * Runs tasks whose inputs are still being made (their tensors uploading): each is published as soon as its input
+   * is ready, so workers start on the first while the rest upload. Results in task order, with their keys.
+   */
+  private async runAsReady(
+    inputs: readonly Promise<TaskInput>[],
+  ): Promise<{ key: string; record: TaskResultRecord }[]> {
+    const results = inputs.map(async (input) => {
+      const task = await input;
+      const envelope = encodeEnvelope(task);
+      const record = this.resultOf(envelope.key);
+      await this.publishes.run(() => this.publish(envelope, task.kind));
+      return { key: envelope.key, record: await record };
+    });
+    return this.awaitAll(results, inputs.length);
+  }
+
+  private async publish(
+    envelope: { key: string; bytes: Uint8Array },
+    kind: TaskInput['kind'],
+  ): Promise<void> {
+    if (!this.waiting.has(envelope.key) || this.sequenceOf.has(envelope.key)) return;
+    if (await this.results.has(envelope.key)) {
+      // Stored before this run asked (an earlier run, or a retried step): read it rather than run it again.
+      const record = await this.results.get(envelope.key);
+      if (record !== undefined) this.settle(envelope.key, record);
+      return;
     }
-    await this.pollPending();
-    return this.awaitAll(promises, envelopes.length);
+    // msgID lets JetStream drop a second publish of the same task within its duplicate window; the
+    // acknowledgement then names the queued copy's sequence, which is the one the advisories name.
+    const ack = await this.js.publish(taskSubject(this.pool), envelope.bytes, { msgID: envelope.key });
+    this.published.set(ack.seq, { key: envelope.key, kind });
+    this.sequenceOf.set(envelope.key, ack.seq);
   }
 
   /**
@@ -178,27 +205,26 @@ export class NatsTaskDispatcher {
     tasks: readonly DispatchTask[],
   ): Promise<Evaluated[]> {
     const layout = exampleLayoutFor(spec);
-    const inputs: TaskInput[] = [];
-    const uploaded = await Promise.all(models.map((model) => this.uploadTensors(model)));
-    for (const refs of uploaded) {
-      for (const t of tasks) {
-        inputs.push({
+    const inputs = models.flatMap((model) => {
+      const refs = this.uploadTensors(model);
+      return tasks.map(
+        async (t): Promise<TaskInput> => ({
           kind: 'evaluate',
           backend: this.backend,
           spec: spec,
           config,
           batchSize: null,
           scoring: t.scoring ?? 'raw',
-          tensors: refs,
+          tensors: await refs,
           data: { source: t.data, layout, start: 0, end: t.limit ?? null },
-        });
-      }
-    }
-    const records = await this.run(inputs);
+        }),
+      );
+    });
+    const records = await this.runAsReady(inputs);
     return models.map((_, m) => {
       const results: TaskResult[] = tasks.map((t, i) => {
-        const index = m * tasks.length + i;
-        const output = outputOf(records[index], encodeEnvelope(inputs[index]).key) as EvaluateOutput;
+        const { key, record } = records[m * tasks.length + i];
+        const output = outputOf(record, key) as EvaluateOutput;
         return { name: t.name, loss: output.loss, accuracy: output.accuracy };
       });
       return { objective: objectiveOf(tasks, results), tasks: results };
@@ -364,20 +390,29 @@ export class NatsTaskDispatcher {
     }
   }
 
-  private async awaitAll(promises: Promise<TaskResultRecord>[], total: number): Promise<TaskResultRecord[]> {
+  private async awaitAll<T>(promises: Promise<T>[], total: number): Promise<T[]> {
     let done = 0;
     let lastProgress = performance.now();
     for (const p of promises) {
-      void p.then(() => {
-        done++;
-        lastProgress = performance.now();
-      });
+      p.then(
+        () => {
+          done++;
+          lastProgress = performance.now();
+        },
+        // A failed upload or publish: Promise.all below rejects with it.
+        () => undefined,
+      );
     }
     const all = Promise.all(promises);
     let finished = false;
-    void all.then(() => {
-      finished = true;
-    });
+    all.then(
+      () => {
+        finished = true;
+      },
+      () => {
+        finished = true;
+      },
+    );
     while (!finished) {
       await Promise.race([all, delay(POLL_MS)]);
       if (finished) break;

@@ -46,9 +46,11 @@ export class NatsTensorStore {
 
   static async open(nc: NatsConnection): Promise<NatsTensorStore> {
     const js = nc.jetstream();
+    const jsm = await nc.jetstreamManager();
     const objects = await js.views.os(TENSOR_BUCKET, { storage: StorageType.File });
     return new NatsTensorStore({
       js,
+      jsm,
       objects,
       bucket: TENSOR_BUCKET,
       maxPayload: nc.info?.max_payload ?? 1 << 20,
