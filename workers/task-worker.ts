@@ -13,13 +13,16 @@ import {
   type NatsConnection,
 } from 'nats';
 import type { Piscina } from 'piscina';
+import type { MapsDocumentSpace } from '../src/align/maps-file.js';
 import type { BackendName } from '../src/compute/backend.js';
 import { packTensors } from '../src/engine/packed-tensors.js';
 import type { ThreadOutcome, ThreadTask } from '../src/engine/task-thread.js';
 import { createTaskThreadPool } from '../src/engine/task-thread-pool.js';
 import { MalError, UsageError } from '../src/errors.js';
 import type { ArchitectureSpec } from '../src/spec/architecture-spec.js';
+import { sha256 } from '../src/store/content-store.js';
 import type { FloatTensor } from '../src/tensor/tensor.js';
+import { ByteLruCache } from './nats/byte-lru-cache.js';
 import { describeServers } from './nats/connection-options.js';
 import { DatasetCache } from './nats/dataset-cache.js';
 import { ExamplesCache } from './nats/examples-cache.js';
@@ -106,6 +109,8 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<Runni
     results,
     datasets,
     examples,
+    maps: new ByteLruCache(dataCacheBytes / 4, (doc) => JSON.stringify(doc).length),
+    store,
     threads,
     abandon: abandon.signal,
   };
@@ -184,6 +189,9 @@ interface TaskContext {
   readonly results: NatsResultStore;
   readonly datasets: DatasetCache;
   readonly examples: ExamplesCache;
+  /** Curve tasks' maps by hash: a candidate's probes and its λ grid share them. */
+  readonly maps: ByteLruCache<Record<string, MapsDocumentSpace>>;
+  readonly store: NatsTensorStore;
   readonly threads: Piscina<ThreadTask, ThreadOutcome>;
   /** Aborted when a stopping worker's grace is over: running tasks are left for redelivery. */
   readonly abandon: AbortSignal;
@@ -321,6 +329,7 @@ async function handleMessage(msg: JsMsg, context: TaskContext): Promise<void> {
 function backendNeeded(task: ValidTask): string | undefined {
   if (task.kind === 'evaluate') return task.backend;
   if (task.kind === 'align') return task.statistics?.backend;
+  if (task.kind === 'curve') return task.backend;
   return undefined;
 }
 
@@ -482,7 +491,62 @@ async function prepareThreadTask(
       const packed = packTensors(await fetchTensors(task.tensors, context, key));
       return { task: { kind: 'noop', tensors: packed }, transfer: [packed.weights.buffer as ArrayBuffer] };
     }
+    case 'curve': {
+      const [base, zoo, maps, dataset] = await Promise.all([
+        fetchTensors(task.base.tensors, context, key),
+        fetchTensors(task.zoo.tensors, context, key),
+        context.maps.get(task.maps, () => fetchMaps(task.maps, context, key)),
+        context.datasets.get(task.data),
+      ]);
+      checkWidths(task.base.widths, task.base.spec, base, `task ${key} base`);
+      checkWidths(task.zoo.widths, task.zoo.spec, zoo, `task ${key} zoo`);
+      const basePacked = packTensors(base);
+      const zooPacked = packTensors(zoo);
+      return {
+        task: {
+          kind: 'curve',
+          backend: task.backend as BackendName,
+          base: { spec: task.base.spec, widths: task.base.widths, tensors: basePacked },
+          zoo: { spec: task.zoo.spec, widths: task.zoo.widths, tensors: zooPacked },
+          candidate: task.candidate,
+          maps,
+          kernel: task.kernel,
+          method: task.method,
+          seed: task.seed,
+          lambdas: task.lambdas,
+          config: task.config,
+          batchSize: task.batchSize ?? undefined,
+          scoring: task.scoring,
+          dataset,
+        },
+        transfer: [basePacked.weights.buffer as ArrayBuffer, zooPacked.weights.buffer as ArrayBuffer],
+      };
+    }
   }
+}
+
+/**
+ * A curve task's maps: a maps document's JSON stored by the dispatcher under its sha256. Its structure is checked
+ * in the thread, as a maps file is, against the problem the task's models make.
+ */
+async function fetchMaps(
+  hash: string,
+  context: TaskContext,
+  key: string,
+): Promise<Record<string, MapsDocumentSpace>> {
+  const bytes = await context.store.getBytes(hash);
+  if (sha256(bytes) !== hash)
+    throw new BadTaskError(`task ${key}: maps ${hash} do not hash to their name`, key);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (error) {
+    throw new BadTaskError(`task ${key}: maps ${hash} are not JSON: ${(error as Error).message}`, key);
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new BadTaskError(`task ${key}: maps ${hash} are not a maps document's spaces`, key);
+  }
+  return doc as Record<string, MapsDocumentSpace>;
 }
 
 /**

@@ -72,6 +72,8 @@ export interface AssemblyInputs {
    * give what `evaluateOn` gives on those examples.
    */
   readonly evaluateManyOnFirst?: StepInputs['evaluateOnFirst'];
+  /** Evaluates candidates' merges along λ elsewhere, the merges built there (task workers); see StepInputs. */
+  readonly evaluatePaths?: StepInputs['evaluatePaths'];
   readonly events?: AssemblyEvents;
 }
 
@@ -292,6 +294,7 @@ export async function runAssemblyStep(
     ancestor: inputs.ancestor?.tensors,
     alignCandidates: inputs.alignCandidates,
     evaluateOnFirst: prepared.evaluateOnFirst,
+    evaluatePaths: inputs.evaluatePaths,
     statistics: stepStatistics(inputs),
     onProgress: events?.progress,
   });

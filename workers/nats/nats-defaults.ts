@@ -28,6 +28,7 @@ export const DEFAULT_TASK_DEADLINE_MS = {
   evaluate: 20 * 60_000,
   align: 60 * 60_000,
   noop: 60_000,
+  curve: 20 * 60_000,
 } as const;
 
 /** After SIGTERM, how long running tasks may take to finish before they are abandoned to redelivery. */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { sha256 } from '../../src/store/content-store.js';
 import { type BlobBucket, getBlob, putBlob } from './blob-transfer.js';
 import { RESULT_BLOB_BUCKET, RESULT_BUCKET } from './task-infrastructure.js';
+import { TASK_KINDS } from './task-kinds.js';
 import type { TaskInput, TaskOutput, TaskResultRecord } from './task-messages.js';
 
 /** What happened to a record handed to `record`: stored, or a result already there was kept. */
@@ -129,8 +130,14 @@ function isWrongLastSequence(error: unknown): boolean {
   return e?.api_error?.err_code === 10071 || String(e?.message ?? '').includes('wrong last sequence');
 }
 
+const evaluateOutputSchema = z.strictObject({
+  loss: z.number(),
+  accuracy: z.number(),
+  count: z.number().int().min(0),
+});
+
 const outputSchema = z.union([
-  z.strictObject({ loss: z.number(), accuracy: z.number(), count: z.number().int().min(0) }),
+  evaluateOutputSchema,
   // The maps are checked as a maps file when used (alignedCandidateOf); here only their outer shape.
   z.strictObject({
     spaces: z.record(z.string(), z.unknown()),
@@ -138,9 +145,10 @@ const outputSchema = z.union([
     mapHashes: z.record(z.string(), z.string()),
   }),
   z.strictObject({ elements: z.number().int().min(0) }),
+  z.strictObject({ points: z.array(evaluateOutputSchema) }),
 ]);
 
-const kindSchema = z.enum(['evaluate', 'align', 'noop']);
+const kindSchema = z.enum(TASK_KINDS);
 
 const recordSchema = z.union([
   z.strictObject({ ok: z.literal(true), kind: kindSchema, output: outputSchema, worker: z.string() }),

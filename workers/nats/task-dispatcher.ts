@@ -7,8 +7,9 @@ import {
   type NatsConnection,
 } from 'nats';
 import type { AlignmentProblem } from '../../src/align/alignment-problem.js';
+import type { KernelPolicy } from '../../src/align/axis-index.js';
 import { checkMapsFitPlan } from '../../src/align/check-maps.js';
-import { parseMapsDocument } from '../../src/align/maps-file.js';
+import { parseMapsDocument, spaceMapsToDocument } from '../../src/align/maps-file.js';
 import type { AlignmentSettings } from '../../src/assembly/assembly-plan.js';
 import {
   type AlignedCandidate,
@@ -26,6 +27,7 @@ import { MalError } from '../../src/errors.js';
 import type { TaskScoring } from '../../src/eval/calibrated-evaluation.js';
 import type { ForwardConfig } from '../../src/eval/forward.js';
 import { exampleLayoutFor } from '../../src/eval/model-evaluation.js';
+import type { MergeMethodChoice } from '../../src/merge/merge-method-registry.js';
 import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
 import type { FloatTensor } from '../../src/tensor/tensor.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
@@ -45,6 +47,7 @@ import {
 import {
   type AlignModelInput,
   type AlignOutput,
+  type CurveOutput,
   type EvaluateOutput,
   encodeEnvelope,
   type TaskInput,
@@ -74,6 +77,20 @@ export interface DispatchTask {
   readonly scoring?: TaskScoring;
 }
 
+/** One candidate's merge to evaluate along λ: the candidate, its alignment, the λs. */
+export interface CurveRequest {
+  readonly candidate: Candidate;
+  readonly aligned: AlignedCandidate;
+  readonly lambdas: readonly number[];
+}
+
+/** How curve tasks merge: the plan's kernel policy, merge method and seed (no ancestor, no REPAIR). */
+export interface CurveMerge {
+  readonly kernel: KernelPolicy;
+  readonly method: MergeMethodChoice;
+  readonly seed: number;
+}
+
 const DEFAULT_TIMEOUT_MS = 30 * 60_000;
 /**
  * Tensor uploads (and task publishes) in flight at once: enough to hide round trips, few enough to bound the bytes
@@ -91,6 +108,7 @@ export class NatsTaskDispatcher {
   private readonly hashes = new WeakMap<Float32Array, Promise<string>>();
   private readonly uploads = new ConcurrencyLimit(UPLOADS_AT_ONCE);
   private readonly publishes = new ConcurrencyLimit(UPLOADS_AT_ONCE);
+  private readonly mapsUploaded = new WeakMap<AlignedCandidate, Promise<string>>();
   private readonly waiting = new Map<string, ((record: TaskResultRecord) => void)[]>();
   /** The stream sequence of each task this dispatcher published (or found already queued), for the advisories. */
   private readonly published = new Map<number, { key: string; kind: TaskInput['kind'] }>();
@@ -229,6 +247,85 @@ export class NatsTaskDispatcher {
       });
       return { objective: objectiveOf(tasks, results), tasks: results };
     });
+  }
+
+  /**
+   * Evaluates candidates' merges along λ on the pool, each merge built on a worker: one task per (candidate,
+   * objective task) carrying the λs, the base's and the zoo's tensors by hash (sent once) and the maps by hash.
+   * The objective is summed per λ as evaluateMany does. `examples`: only the first examples of each task (the
+   * ranking's probes). Throws TaskFailedError when a worker recorded an error.
+   */
+  async evaluateCurves(
+    base: ModelInMemory,
+    zooModel: (id: string) => ModelInMemory | Promise<ModelInMemory>,
+    requests: readonly CurveRequest[],
+    merge: CurveMerge,
+    tasks: readonly DispatchTask[],
+    examples?: number,
+  ): Promise<Evaluated[][]> {
+    const layout = exampleLayoutFor(base.spec);
+    const baseSide = this.uploadTensors(base.tensors).then(
+      (tensors): AlignModelInput => ({ spec: base.spec, widths: [...base.widths], tensors }),
+    );
+    const inputs = requests.flatMap((request) => {
+      const side = (async () => {
+        const zoo = await zooModel(request.candidate.model);
+        const paired = new Set(request.aligned.problem.pairs.map((p) => p.targetName));
+        const zooSide: AlignModelInput = {
+          spec: zoo.spec,
+          widths: [...zoo.widths],
+          tensors: await this.uploadTensors([...zoo.tensors].filter(([name]) => paired.has(name))),
+        };
+        const maps = await this.uploadMaps(request.aligned);
+        return { zoo: zooSide, maps, base: await baseSide };
+      })();
+      return tasks.map(async (t): Promise<TaskInput> => {
+        const { zoo, maps, base: baseInput } = await side;
+        const limit = examples === undefined ? t.limit : Math.min(t.limit ?? examples, examples);
+        return {
+          kind: 'curve',
+          backend: this.backend,
+          base: baseInput,
+          zoo,
+          candidate: {
+            model: request.candidate.model,
+            layers: request.candidate.layers,
+            baseLayers: request.candidate.baseLayers,
+          },
+          maps,
+          kernel: merge.kernel,
+          method: merge.method,
+          seed: merge.seed,
+          lambdas: request.lambdas,
+          config: base.config ?? {},
+          batchSize: null,
+          scoring: t.scoring ?? 'raw',
+          data: { source: t.data, layout, start: 0, end: limit ?? null },
+        };
+      });
+    });
+    const records = await this.runAsReady(inputs);
+    return requests.map((request, r) =>
+      request.lambdas.map((_, l) => {
+        const results: TaskResult[] = tasks.map((t, i) => {
+          const { key, record } = records[r * tasks.length + i];
+          const point = (outputOf(record, key) as CurveOutput).points[l];
+          return { name: t.name, loss: point.loss, accuracy: point.accuracy };
+        });
+        return { objective: objectiveOf(tasks, results), tasks: results };
+      }),
+    );
+  }
+
+  /** A candidate's maps as a maps document's JSON in the object store (once per maps), by hash. */
+  private uploadMaps(aligned: AlignedCandidate): Promise<string> {
+    let hash = this.mapsUploaded.get(aligned);
+    if (hash === undefined) {
+      const bytes = new TextEncoder().encode(JSON.stringify(spaceMapsToDocument(aligned.maps.values())));
+      hash = this.uploads.run(() => this.tensors.putBytes(bytes));
+      this.mapsUploaded.set(aligned, hash);
+    }
+    return hash;
   }
 
   /**

@@ -1,4 +1,5 @@
 import { scoringOf } from '../../src/assembly/objective-evaluation.js';
+import { planMergeChoice } from '../../src/assembly/plan-merge.js';
 import {
   type AssemblyEvents,
   type AssemblyInputs,
@@ -33,9 +34,10 @@ export interface AssemblySession {
 
 /**
  * Where step evaluations run: `local` in this process's thread pool; `nats` on the task-worker pools
- * (`mal worker --pool …`), through NATS: candidate alignments (activation matching's examples travel by hash), the
- * ranking's probe evaluations and the λ curves' evaluations. The curves' merged models, and REPAIR with them, are
- * built in the activity's process either way.
+ * (`mal worker --pool …`), through NATS: candidate alignments (activation matching's examples travel by hash), and
+ * the ranking's probes and the λ curves as curve tasks, each merge built on a worker from the base, the zoo model
+ * and the maps. With merge.ancestor or REPAIR the merges are built in the activity's process and only their
+ * evaluations travel.
  */
 export type TaskPlacement = 'local' | 'nats';
 
@@ -63,6 +65,7 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
     let evaluateMany = engine.inputs.evaluateMany;
     let alignCandidates: AssemblyInputs['alignCandidates'];
     let evaluateManyOnFirst: AssemblyInputs['evaluateManyOnFirst'];
+    let evaluatePaths: AssemblyInputs['evaluatePaths'];
     if (placement === 'nats') {
       const nats = await NatsTaskDispatcher.connect({
         connection: natsConnectionOptions(),
@@ -90,19 +93,24 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
           tasks.map((t) => ({ ...t, limit: Math.min(t.limit ?? examples, examples) })),
         );
       const zooById = new Map(engine.inputs.zoo.map((z) => [z.id, z.model]));
+      const zooModel = (id: string) => {
+        const model = zooById.get(id);
+        if (model === undefined) throw new RangeError(`no zoo model '${id}'`);
+        return model;
+      };
+      // Merges built on the workers: the plan's method and seed travel; an ancestor or REPAIR (which needs the
+      // statistics examples and the forward pass here) keep the merges in this process, their evaluations sent.
+      if (plan.merge.ancestor === undefined && plan.merge.repair !== 'repair') {
+        const merge = {
+          kernel: plan.alignment.kernel,
+          method: planMergeChoice(plan.merge),
+          seed: plan.seed,
+        };
+        evaluatePaths = (base, requests, examples) =>
+          nats.evaluateCurves(base, zooModel, requests, merge, tasks, examples);
+      }
       alignCandidates = (base, candidates, statistics) =>
-        nats.alignCandidates(
-          base,
-          (id) => {
-            const model = zooById.get(id);
-            if (model === undefined) throw new RangeError(`no zoo model '${id}'`);
-            return model;
-          },
-          candidates,
-          plan.alignment,
-          plan.seed,
-          statistics,
-        );
+        nats.alignCandidates(base, zooModel, candidates, plan.alignment, plan.seed, statistics);
     }
     let listener: AssemblyEvents | undefined;
     const prepared = await prepareAssembly({
@@ -111,6 +119,7 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
       evaluateMany,
       alignCandidates,
       evaluateManyOnFirst,
+      evaluatePaths,
       events: {
         stepStarted: (index, budget) => listener?.stepStarted?.(index, budget),
         progress: (phase, done, total, candidate) => listener?.progress?.(phase, done, total, candidate),
