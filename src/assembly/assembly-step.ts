@@ -164,7 +164,11 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
   >();
   done = 0;
   // Several candidates' curves go out in one batch, so a pool of threads or task workers has work for all.
-  const perBatch = Math.max(1, Math.floor(MODELS_PER_BATCH / plan.merge.grid.length));
+  // With evaluatePaths no merged model is held here, so every kept candidate goes out at once.
+  const perBatch =
+    inputs.evaluatePaths === undefined
+      ? Math.max(1, Math.floor(MODELS_PER_BATCH / plan.merge.grid.length))
+      : Math.max(1, kept.length);
   for (let first = 0; first < kept.length; first += perBatch) {
     const batch = kept.slice(first, first + perBatch).map((k) => ({
       k,

@@ -92,6 +92,8 @@ export interface CurveMerge {
 }
 
 const DEFAULT_TIMEOUT_MS = 30 * 60_000;
+/** Most λ points one curve task evaluates: an 11-point grid goes out as three tasks. */
+const CURVE_POINTS_PER_TASK = 4;
 /**
  * Tensor uploads (and task publishes) in flight at once: enough to hide round trips, few enough to bound the bytes
  * held for them.
@@ -267,7 +269,9 @@ export class NatsTaskDispatcher {
     const baseSide = this.uploadTensors(base.tensors).then(
       (tensors): AlignModelInput => ({ spec: base.spec, widths: [...base.widths], tensors }),
     );
-    const inputs = requests.flatMap((request) => {
+    // A candidate's λ grid in a few tasks rather than one, so a step's last candidates still keep every worker busy.
+    const chunks = requests.map((request) => chunksOf(request.lambdas, CURVE_POINTS_PER_TASK));
+    const inputs = requests.flatMap((request, r) => {
       const side = (async () => {
         const zoo = await zooModel(request.candidate.model);
         const paired = new Set(request.aligned.problem.pairs.map((p) => p.targetName));
@@ -279,40 +283,47 @@ export class NatsTaskDispatcher {
         const maps = await this.uploadMaps(request.aligned);
         return { zoo: zooSide, maps, base: await baseSide };
       })();
-      return tasks.map(async (t): Promise<TaskInput> => {
-        const { zoo, maps, base: baseInput } = await side;
-        const limit = examples === undefined ? t.limit : Math.min(t.limit ?? examples, examples);
-        return {
-          kind: 'curve',
-          backend: this.backend,
-          base: baseInput,
-          zoo,
-          candidate: {
-            model: request.candidate.model,
-            layers: request.candidate.layers,
-            baseLayers: request.candidate.baseLayers,
-          },
-          maps,
-          kernel: merge.kernel,
-          method: merge.method,
-          seed: merge.seed,
-          lambdas: request.lambdas,
-          config: base.config ?? {},
-          batchSize: null,
-          scoring: t.scoring ?? 'raw',
-          data: { source: t.data, layout, start: 0, end: limit ?? null },
-        };
-      });
+      return chunks[r].flatMap((lambdas) =>
+        tasks.map(async (t): Promise<TaskInput> => {
+          const { zoo, maps, base: baseInput } = await side;
+          const limit = examples === undefined ? t.limit : Math.min(t.limit ?? examples, examples);
+          return {
+            kind: 'curve',
+            backend: this.backend,
+            base: baseInput,
+            zoo,
+            candidate: {
+              model: request.candidate.model,
+              layers: request.candidate.layers,
+              baseLayers: request.candidate.baseLayers,
+            },
+            maps,
+            kernel: merge.kernel,
+            method: merge.method,
+            seed: merge.seed,
+            lambdas,
+            config: base.config ?? {},
+            batchSize: null,
+            scoring: t.scoring ?? 'raw',
+            data: { source: t.data, layout, start: 0, end: limit ?? null },
+          };
+        }),
+      );
     });
     const records = await this.runAsReady(inputs);
-    return requests.map((request, r) =>
-      request.lambdas.map((_, l) => {
-        const results: TaskResult[] = tasks.map((t, i) => {
-          const { key, record } = records[r * tasks.length + i];
-          const point = (outputOf(record, key) as CurveOutput).points[l];
-          return { name: t.name, loss: point.loss, accuracy: point.accuracy };
+    let next = 0;
+    return chunks.map((requestChunks) =>
+      requestChunks.flatMap((lambdas) => {
+        const first = next;
+        next += tasks.length;
+        return lambdas.map((_, l) => {
+          const results: TaskResult[] = tasks.map((t, i) => {
+            const { key, record } = records[first + i];
+            const point = (outputOf(record, key) as CurveOutput).points[l];
+            return { name: t.name, loss: point.loss, accuracy: point.accuracy };
+          });
+          return { objective: objectiveOf(tasks, results), tasks: results };
         });
-        return { objective: objectiveOf(tasks, results), tasks: results };
       }),
     );
   }
@@ -346,9 +357,18 @@ export class NatsTaskDispatcher {
       byActivations && statistics !== undefined
         ? { backend: this.backend, features: await this.uploadTensor(examplesTensor(statistics)) }
         : undefined;
-    const inputs: TaskInput[] = [];
+    const inputs: Promise<TaskInput>[] = [];
     const sides: { zoo: ModelInMemory; pairs: [string, string][]; task: number }[] = [];
     const out: CandidateAlignment[] = [];
+    // Activation matching runs the whole model; weight matching reads only the transplanted units' tensors.
+    const side = async (m: ModelInMemory, names: Set<string>): Promise<AlignModelInput> => ({
+      spec: m.spec,
+      widths: [...m.widths],
+      tensors: await this.uploadTensors(
+        byActivations ? m.tensors : [...m.tensors].filter(([name]) => names.has(name)),
+      ),
+      ...(byActivations ? { config: m.config ?? {} } : {}),
+    });
     for (const candidate of candidates) {
       const zoo = await zooModel(candidate.model);
       let pairs: [string, string][];
@@ -360,29 +380,23 @@ export class NatsTaskDispatcher {
         out.push({ candidate, error: error.message });
         continue;
       }
-      // Activation matching runs the whole model; weight matching reads only the transplanted units' tensors.
-      const side = async (m: ModelInMemory, names: Set<string>): Promise<AlignModelInput> => ({
-        spec: m.spec,
-        widths: [...m.widths],
-        tensors: await this.uploadTensors(
-          byActivations ? m.tensors : [...m.tensors].filter(([name]) => names.has(name)),
-        ),
-        ...(byActivations ? { config: m.config ?? {} } : {}),
-      });
       sides.push({ zoo, pairs, task: out.length });
       out.push({ candidate });
-      inputs.push({
-        kind: 'align',
-        base: await side(base, new Set(pairs.map(([b]) => b))),
-        zoo: await side(zoo, new Set(pairs.map(([, z]) => z))),
-        candidate: { model: candidate.model, layers: candidate.layers, baseLayers: candidate.baseLayers },
-        settings,
-        seed,
-        ...(examples === undefined ? {} : { statistics: examples }),
-      });
+      // Not awaited here: each task is published as soon as its tensors are up, while the next ones upload.
+      inputs.push(
+        (async (): Promise<TaskInput> => ({
+          kind: 'align',
+          base: await side(base, new Set(pairs.map(([b]) => b))),
+          zoo: await side(zoo, new Set(pairs.map(([, z]) => z))),
+          candidate: { model: candidate.model, layers: candidate.layers, baseLayers: candidate.baseLayers },
+          settings,
+          seed,
+          ...(examples === undefined ? {} : { statistics: examples }),
+        }))(),
+      );
     }
-    const records = await this.run(inputs);
-    records.forEach((record, i) => {
+    const records = await this.runAsReady(inputs);
+    records.forEach(({ key, record }, i) => {
       const { zoo, pairs, task } = sides[i];
       const candidate = out[task].candidate;
       if (!record.ok) {
@@ -394,7 +408,7 @@ export class NatsTaskDispatcher {
         aligned: alignedCandidateOf(
           record.output as AlignOutput,
           candidateProblem(base, zoo, pairs),
-          `the result of alignment task ${encodeEnvelope(inputs[i]).key}`,
+          `the result of alignment task ${key}`,
         ),
       };
     });
@@ -537,6 +551,18 @@ export function alignedCandidateOf(
   const maps = parseMapsDocument(output, source);
   checkMapsFitPlan(problem, maps, source);
   return { problem, maps, preScore: output.preScore, mapHashes: { ...output.mapHashes } };
+}
+
+/** `items` in consecutive chunks of at most `size`, as evenly as that allows (11 by 4: 4, 4, 3). */
+function chunksOf<T>(items: readonly T[], size: number): T[][] {
+  const count = Math.ceil(items.length / size);
+  const out: T[][] = [];
+  for (let c = 0; c < count; c++) {
+    out.push(
+      items.slice(Math.floor((c * items.length) / count), Math.floor(((c + 1) * items.length) / count)),
+    );
+  }
+  return out;
 }
 
 /** A data set's examples as one tensor `[count, ...exampleShape]` (labels are not sent: statistics do not read them). */
