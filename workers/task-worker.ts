@@ -98,6 +98,14 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<Runni
   const results = await NatsResultStore.open(nc);
   const datasets = new DatasetCache(options.dataDir, dataCacheBytes);
   const threads = createTaskThreadPool(options.concurrency);
+  // Every thread readied before the first pull: started in parallel, one warm-up each.
+  const warmStarted = performance.now();
+  await Promise.all(
+    Array.from({ length: options.concurrency }, () =>
+      threads.run({ kind: 'warm', backend: options.backend }),
+    ),
+  );
+  const warmMs = performance.now() - warmStarted;
   const consumer = await js.consumers.get(TASK_STREAM, poolConsumerName(options.pool));
   const abandon = new AbortController();
   const context: TaskContext = {
@@ -171,7 +179,7 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<Runni
   };
   const done = Promise.race([loop, nc.closed().then(() => undefined)]).then(() => stop());
   options.log(
-    `worker ${id}: pool '${options.pool}', ${options.concurrency} thread(s), backend ${options.backend}, ack wait ${ackWaitMs} ms, max deliver ${maxDeliver}, NATS ${nc.getServer()}`,
+    `worker ${id}: pool '${options.pool}', ${options.concurrency} thread(s) readied in ${warmMs.toFixed(0)} ms, backend ${options.backend}, ack wait ${ackWaitMs} ms, max deliver ${maxDeliver}, NATS ${nc.getServer()}`,
   );
   return { id, stop, done };
 }

@@ -21,6 +21,7 @@ import { evaluateTensorsScored, type TaskScoring } from '../eval/calibrated-eval
 import type { ForwardConfig } from '../eval/forward.js';
 import { InterpolationPath } from '../eval/interpolation-path.js';
 import type { MergeMethodChoice } from '../merge/merge-method-registry.js';
+import { solveLinearAssignment } from '../solver/linear-assignment.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import { type PackedTensors, unpackTensors } from './packed-tensors.js';
 
@@ -87,7 +88,21 @@ export interface ThreadCurveTask {
   readonly dataset: Dataset;
 }
 
-export type ThreadTask = ThreadEvaluateTask | ThreadAlignTask | ThreadNoopTask | ThreadCurveTask;
+/**
+ * Readies a fresh thread before its first real task: the backend and the assignment solver's WebAssembly are
+ * compiled, so a worker's first task costs what its later ones do (a cold 1024² alignment otherwise pays for both).
+ */
+export interface ThreadWarmTask {
+  readonly kind: 'warm';
+  readonly backend: BackendName;
+}
+
+export type ThreadTask =
+  | ThreadEvaluateTask
+  | ThreadAlignTask
+  | ThreadNoopTask
+  | ThreadCurveTask
+  | ThreadWarmTask;
 
 export interface EvaluateOutput {
   readonly loss: number;
@@ -161,6 +176,10 @@ export async function runTask(task: ThreadTask): Promise<TaskOutput> {
     }
     case 'noop':
       return { elements: task.tensors.weights.length };
+    case 'warm': {
+      await initBackend(task.backend);
+      return { elements: solveLinearAssignment(Float64Array.of(1, 2, 2, 1), 2, 2).length };
+    }
     case 'curve': {
       await initBackend(task.backend);
       const side = (m: ThreadAlignModel): ModelInMemory => ({
