@@ -17,8 +17,8 @@ const benches: readonly [string, () => Promise<void>][] = [
   ['forward passes per backend', () => forward([])],
   ['safetensors read throughput', () => safetensorsRead()],
   ['merging two 1 GiB models', () => mergeModels([])],
-  ['tasks and tensors through NATS', () => natsTasks()],
-  ['assembly on the cluster: one task worker against two', () => clusterSpeedup()],
+  ['tasks and tensors through NATS: tasks per second, a cold 1024² alignment', () => natsTasks()],
+  ['a 16-model zoo on the cluster: one task worker against two', () => clusterSpeedup()],
   ['an assembly step: probe against successive halving', () => assemblyStep([])],
 ];
 
