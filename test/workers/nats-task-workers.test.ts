@@ -249,7 +249,9 @@ describe('NATS task workers', () => {
   it('redelivers the task of a worker killed mid-task to another worker, same numbers', async () => {
     const first = spawnWorker(server.url, 'kill', ['--concurrency', '1', '--ack-wait-ms', '1500']);
     const d = await dispatcher('kill');
-    const model = makeMlp({ widths: [64, 1024, 1024, 4], naming: 'layers', seed: 5 }).tensors;
+    // Long enough (seconds) to be killed in the middle: workers ready their threads before the first task, so the
+    // task's own work is all that keeps it running.
+    const model = makeMlp({ widths: [64, 2048, 2048, 4], naming: 'layers', seed: 5 }).tensors;
     const tasks: DispatchTask[] = [{ name: 'large', data: large, metric: 'loss', weight: 1 }];
     const run = d.evaluateMany([model], specOfTensors(model), {}, tasks);
     const jsm = await nc.jetstreamManager();
