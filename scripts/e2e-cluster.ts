@@ -73,6 +73,9 @@ export interface ClusterCheck {
   readonly same: boolean;
   readonly embeddedSeconds: number;
   readonly clusterSeconds: number;
+  /** The steps' own seconds as each engine's lineage records them (no start-up, loading or final report). */
+  readonly embeddedStepSeconds: number;
+  readonly clusterStepSeconds: number;
   readonly embeddedSha: string;
   readonly clusterSha: string;
   /**
@@ -171,6 +174,12 @@ export async function runClusterCheck(
       const before = cpuBefore[i];
       return after === undefined || before === undefined ? undefined : after - before;
     });
+    const stepSeconds = async (out: string): Promise<number> => {
+      const lineage = JSON.parse(await readFile(join(dir, out, 'lineage.json'), 'utf8')) as {
+        steps: { seconds: number }[];
+      };
+      return lineage.steps.reduce((sum, step) => sum + step.seconds, 0);
+    };
     const a = await readFile(join(dir, 'embedded', 'model.safetensors'));
     const b = await readFile(join(dir, 'cluster', 'model.safetensors'));
     return {
@@ -179,6 +188,8 @@ export async function runClusterCheck(
       killedWorker,
       embeddedSeconds,
       clusterSeconds,
+      embeddedStepSeconds: await stepSeconds('embedded'),
+      clusterStepSeconds: await stepSeconds('cluster'),
       embeddedSha: sha256(a),
       clusterSha: sha256(b),
       ...(cpu.every((c) => c !== undefined)
