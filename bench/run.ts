@@ -20,8 +20,8 @@ const benches: readonly [string, () => Promise<void>][] = [
   ['transformer forward passes per backend', () => transformerForward([])],
   ['safetensors read throughput', () => safetensorsRead()],
   ['merging two 1 GiB models', () => mergeModels([])],
-  ['tasks and tensors through NATS', () => natsTasks()],
-  ['assembly on the cluster: one task worker against two', () => clusterSpeedup()],
+  ['tasks and tensors through NATS: tasks per second, a cold 1024² alignment', () => natsTasks()],
+  ['a 16-model zoo on the cluster: one task worker against two', () => clusterSpeedup()],
   ['an assembly step: probe against successive halving', () => assemblyStep([])],
   ['a study on the cluster: one task worker against two', () => studySpeedup()],
 ];

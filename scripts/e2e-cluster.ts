@@ -56,6 +56,8 @@ function start(
 export interface ClusterOptions {
   /** Task-worker processes (default 2). */
   readonly taskWorkers?: number;
+  /** Threads of each task worker (`mal worker --concurrency`; default: its cores). */
+  readonly taskWorkerConcurrency?: number;
   /** Kill the first task worker with SIGKILL after it finished this many tasks (a fault test). */
   readonly killWorkerAfterTasks?: number;
   /** The pool consumer's ack wait: how soon a dead worker's task is delivered again. */
@@ -71,8 +73,29 @@ export interface ClusterCheck {
   readonly same: boolean;
   readonly embeddedSeconds: number;
   readonly clusterSeconds: number;
+  /** The steps' own seconds as each engine's lineage records them (no start-up, loading or final report). */
+  readonly embeddedStepSeconds: number;
+  readonly clusterStepSeconds: number;
   readonly embeddedSha: string;
   readonly clusterSha: string;
+  /**
+   * CPU seconds (user + system) each process used during the cluster run, read from /proc (Linux; undefined
+   * elsewhere): how the work was shared between the Temporal worker and the task workers.
+   */
+  readonly cpuSeconds?: { readonly temporalWorker: number; readonly taskWorkers: readonly number[] };
+}
+
+/** A process's CPU time so far in seconds, from /proc/<pid>/stat (fields 14 and 15, in clock ticks). */
+async function cpuSecondsOf(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the name: state is field 3, so utime (14) and stime (15) are at 11 and 12 here.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs the plan on the embedded engine and on the cluster; returns whether the model bytes are equal. */
@@ -107,6 +130,9 @@ export async function runClusterCheck(
       '--pool',
       'cpu',
       ...(options.ackWaitMs === undefined ? [] : ['--ack-wait-ms', String(options.ackWaitMs)]),
+      ...(options.taskWorkerConcurrency === undefined
+        ? []
+        : ['--concurrency', String(options.taskWorkerConcurrency)]),
     ];
     for (let i = 0; i < taskWorkers; i++) {
       let finished = 0;
@@ -133,6 +159,8 @@ export async function runClusterCheck(
     if (embedded.code !== 0) throw new Error(`embedded run failed:\n${embedded.stderr}`);
     const embeddedSeconds = (performance.now() - t) / 1000;
 
+    // Measured from here: the processes' start-up (the workflow bundle, backends) is not the run's work.
+    const cpuBefore = await Promise.all(children.map((c) => cpuSecondsOf(c.pid)));
     t = performance.now();
     const cluster = await mal(
       command,
@@ -142,6 +170,16 @@ export async function runClusterCheck(
     if (cluster.code !== 0) throw new Error(`cluster run failed:\n${cluster.stdout}\n${cluster.stderr}`);
     const clusterSeconds = (performance.now() - t) / 1000;
 
+    const cpu = (await Promise.all(children.map((c) => cpuSecondsOf(c.pid)))).map((after, i) => {
+      const before = cpuBefore[i];
+      return after === undefined || before === undefined ? undefined : after - before;
+    });
+    const stepSeconds = async (out: string): Promise<number> => {
+      const lineage = JSON.parse(await readFile(join(dir, out, 'lineage.json'), 'utf8')) as {
+        steps: { seconds: number }[];
+      };
+      return lineage.steps.reduce((sum, step) => sum + step.seconds, 0);
+    };
     const a = await readFile(join(dir, 'embedded', 'model.safetensors'));
     const b = await readFile(join(dir, 'cluster', 'model.safetensors'));
     return {
@@ -150,8 +188,13 @@ export async function runClusterCheck(
       killedWorker,
       embeddedSeconds,
       clusterSeconds,
+      embeddedStepSeconds: await stepSeconds('embedded'),
+      clusterStepSeconds: await stepSeconds('cluster'),
       embeddedSha: sha256(a),
       clusterSha: sha256(b),
+      ...(cpu.every((c) => c !== undefined)
+        ? { cpuSeconds: { temporalWorker: cpu[cpu.length - 1], taskWorkers: cpu.slice(0, -1) } }
+        : {}),
     };
   } finally {
     for (const child of children) child.kill('SIGTERM');

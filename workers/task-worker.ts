@@ -13,17 +13,24 @@ import {
   type NatsConnection,
 } from 'nats';
 import type { Piscina } from 'piscina';
+import type { MapsDocumentSpace } from '../src/align/maps-file.js';
 import type { BackendName } from '../src/compute/backend.js';
 import { packTensors } from '../src/engine/packed-tensors.js';
 import type { ThreadOutcome, ThreadTask } from '../src/engine/task-thread.js';
 import { createTaskThreadPool } from '../src/engine/task-thread-pool.js';
 import { MalError, UsageError } from '../src/errors.js';
 import type { ArchitectureSpec } from '../src/spec/architecture-spec.js';
+import { sha256 } from '../src/store/content-store.js';
 import type { FloatTensor } from '../src/tensor/tensor.js';
+import { ByteLruCache } from './nats/byte-lru-cache.js';
 import { describeServers } from './nats/connection-options.js';
 import { DatasetCache } from './nats/dataset-cache.js';
 import { ExamplesCache } from './nats/examples-cache.js';
-import { DEFAULT_STOP_GRACE_MS, DEFAULT_TASK_DEADLINE_MS } from './nats/nats-defaults.js';
+import {
+  DEFAULT_DATA_CACHE_BYTES,
+  DEFAULT_STOP_GRACE_MS,
+  DEFAULT_TASK_DEADLINE_MS,
+} from './nats/nats-defaults.js';
 import { BadTaskError, NatsUnavailableError, TaskDeadlineError } from './nats/nats-errors.js';
 import { NatsResultStore, type RecordOutcome } from './nats/result-store.js';
 import { type StudyCellTaskOutcome, StudyCellWorker } from './nats/study-cell-worker.js';
@@ -49,6 +56,8 @@ export interface TaskWorkerOptions extends PoolConsumerSettings {
   readonly dataDir?: string;
   /** Most bytes of fetched tensors kept. */
   readonly cacheBytes: number;
+  /** Most bytes of loaded data sets, and apart from them of statistics examples, kept between tasks. */
+  readonly dataCacheBytes?: number;
   /** One deadline for every task kind, in ms; unset: DEFAULT_TASK_DEADLINE_MS by kind. */
   readonly taskDeadlineMs?: number;
   /** After stop(), how long running tasks may finish before they are abandoned to redelivery. */
@@ -83,12 +92,21 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<Runni
   const consumerInfo = await jsm.consumers.info(TASK_STREAM, poolConsumerName(options.pool));
   const ackWaitMs = millis(consumerInfo.config.ack_wait ?? 0) || options.ackWaitMs;
   const maxDeliver = consumerInfo.config.max_deliver ?? options.maxDeliver;
-  const store = await NatsTensorStore.open(js);
+  const store = await NatsTensorStore.open(nc);
   const tensors = new TensorCache(store, options.cacheBytes);
-  const examples = new ExamplesCache((hash) => store.getTensor(hash));
-  const results = await NatsResultStore.open(js);
-  const datasets = new DatasetCache(options.dataDir);
+  const dataCacheBytes = options.dataCacheBytes ?? DEFAULT_DATA_CACHE_BYTES;
+  const examples = new ExamplesCache((hash) => store.getTensor(hash), dataCacheBytes);
+  const results = await NatsResultStore.open(nc);
+  const datasets = new DatasetCache(options.dataDir, dataCacheBytes);
   const threads = createTaskThreadPool(options.concurrency);
+  // Every thread readied before the first pull: started in parallel, one warm-up each.
+  const warmStarted = performance.now();
+  await Promise.all(
+    Array.from({ length: options.concurrency }, () =>
+      threads.run({ kind: 'warm', backend: options.backend }),
+    ),
+  );
+  const warmMs = performance.now() - warmStarted;
   const consumer = await js.consumers.get(TASK_STREAM, poolConsumerName(options.pool));
   const abandon = new AbortController();
   const context: TaskContext = {
@@ -100,6 +118,8 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<Runni
     results,
     datasets,
     examples,
+    maps: new ByteLruCache(dataCacheBytes / 4, (doc) => JSON.stringify(doc).length),
+    store,
     threads,
     studyCells: new StudyCellWorker(options.concurrency),
     abandon: abandon.signal,
@@ -162,7 +182,7 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<Runni
   };
   const done = Promise.race([loop, nc.closed().then(() => undefined)]).then(() => stop());
   options.log(
-    `worker ${id}: pool '${options.pool}', ${options.concurrency} thread(s), backend ${options.backend}, ack wait ${ackWaitMs} ms, max deliver ${maxDeliver}, NATS ${nc.getServer()}`,
+    `worker ${id}: pool '${options.pool}', ${options.concurrency} thread(s) readied in ${warmMs.toFixed(0)} ms, backend ${options.backend}, ack wait ${ackWaitMs} ms, max deliver ${maxDeliver}, NATS ${nc.getServer()}`,
   );
   return { id, stop, done };
 }
@@ -180,6 +200,9 @@ interface TaskContext {
   readonly results: NatsResultStore;
   readonly datasets: DatasetCache;
   readonly examples: ExamplesCache;
+  /** Curve tasks' maps by hash: a candidate's probes and its λ grid share them. */
+  readonly maps: ByteLruCache<Record<string, MapsDocumentSpace>>;
+  readonly store: NatsTensorStore;
   readonly threads: Piscina<ThreadTask, ThreadOutcome>;
   readonly studyCells: StudyCellWorker;
   /** Aborted when a stopping worker's grace is over: running tasks are left for redelivery. */
@@ -222,7 +245,7 @@ async function handleMessage(msg: JsMsg, context: TaskContext): Promise<void> {
     const envelope = decodeTaskMessage(msg.data);
     key = envelope.key;
     kind = envelope.task.kind;
-    if ((await context.results.get(key)) !== undefined) {
+    if (await context.results.has(key)) {
       // Stored by an earlier delivery whose ack was lost, or failed for good: nothing to do again.
       msg.ack();
       log(kind, key, 'already done');
@@ -331,6 +354,7 @@ function backendNeeded(task: ValidTask): string | undefined {
   if (task.kind === 'evaluate') return task.backend;
   if (task.kind === 'align') return task.statistics?.backend;
   if (task.kind === 'study-cell') return task.cell.backend;
+  if (task.kind === 'curve') return task.backend;
   return undefined;
 }
 
@@ -492,7 +516,62 @@ async function prepareThreadTask(
       const packed = packTensors(await fetchTensors(task.tensors, context, key));
       return { task: { kind: 'noop', tensors: packed }, transfer: [packed.weights.buffer as ArrayBuffer] };
     }
+    case 'curve': {
+      const [base, zoo, maps, dataset] = await Promise.all([
+        fetchTensors(task.base.tensors, context, key),
+        fetchTensors(task.zoo.tensors, context, key),
+        context.maps.get(task.maps, () => fetchMaps(task.maps, context, key)),
+        context.datasets.get(task.data),
+      ]);
+      checkWidths(task.base.widths, task.base.spec, base, `task ${key} base`);
+      checkWidths(task.zoo.widths, task.zoo.spec, zoo, `task ${key} zoo`);
+      const basePacked = packTensors(base);
+      const zooPacked = packTensors(zoo);
+      return {
+        task: {
+          kind: 'curve',
+          backend: task.backend as BackendName,
+          base: { spec: task.base.spec, widths: task.base.widths, tensors: basePacked },
+          zoo: { spec: task.zoo.spec, widths: task.zoo.widths, tensors: zooPacked },
+          candidate: task.candidate,
+          maps,
+          kernel: task.kernel,
+          method: task.method,
+          seed: task.seed,
+          lambdas: task.lambdas,
+          config: task.config,
+          batchSize: task.batchSize ?? undefined,
+          scoring: task.scoring,
+          dataset,
+        },
+        transfer: [basePacked.weights.buffer as ArrayBuffer, zooPacked.weights.buffer as ArrayBuffer],
+      };
+    }
   }
+}
+
+/**
+ * A curve task's maps: a maps document's JSON stored by the dispatcher under its sha256. Its structure is checked
+ * in the thread, as a maps file is, against the problem the task's models make.
+ */
+async function fetchMaps(
+  hash: string,
+  context: TaskContext,
+  key: string,
+): Promise<Record<string, MapsDocumentSpace>> {
+  const bytes = await context.store.getBytes(hash);
+  if (sha256(bytes) !== hash)
+    throw new BadTaskError(`task ${key}: maps ${hash} do not hash to their name`, key);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (error) {
+    throw new BadTaskError(`task ${key}: maps ${hash} are not JSON: ${(error as Error).message}`, key);
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new BadTaskError(`task ${key}: maps ${hash} are not a maps document's spaces`, key);
+  }
+  return doc as Record<string, MapsDocumentSpace>;
 }
 
 /**

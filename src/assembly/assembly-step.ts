@@ -71,6 +71,24 @@ export interface StepInputs {
    */
   readonly statistics?: Dataset;
   readonly onProgress?: (phase: 'align' | 'score', done: number, total: number, candidate: string) => void;
+  /**
+   * Evaluates candidates' merges along λ somewhere else (task workers), each merge built there from the base,
+   * the zoo model and the maps, rather than here and sent as a model per λ: every point of each request, on the
+   * first `examples` examples of each task when given (the ranking), else on all of them (the λ grid). It must
+   * give what `evaluate`/`evaluateOnFirst` give on this step's merges; absent, the merges are built here.
+   */
+  readonly evaluatePaths?: (
+    base: ModelInMemory,
+    requests: readonly PathRequest[],
+    examples?: number,
+  ) => Promise<Evaluated[][]>;
+}
+
+/** One candidate's merge to evaluate at each of `lambdas`. */
+export interface PathRequest {
+  readonly candidate: Candidate;
+  readonly aligned: AlignedCandidate;
+  readonly lambdas: readonly number[];
 }
 
 export interface StepOutcome {
@@ -140,18 +158,33 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
   }));
 
   const scored: ScoredCandidate[] = [];
-  const paths = new Map<ScoredCandidate, Omit<FusionCandidate, 'scored'>>();
+  const paths = new Map<
+    ScoredCandidate,
+    { path: () => InterpolationPath; tensorLayers: Map<string, string> }
+  >();
   done = 0;
   // Several candidates' curves go out in one batch, so a pool of threads or task workers has work for all.
-  const perBatch = Math.max(1, Math.floor(MODELS_PER_BATCH / plan.merge.grid.length));
+  // With evaluatePaths no merged model is held here, so every kept candidate goes out at once.
+  const perBatch =
+    inputs.evaluatePaths === undefined
+      ? Math.max(1, Math.floor(MODELS_PER_BATCH / plan.merge.grid.length))
+      : Math.max(1, kept.length);
   for (let first = 0; first < kept.length; first += perBatch) {
     const batch = kept.slice(first, first + perBatch).map((k) => ({
       k,
-      path: pathOf(k.result, inputs),
+      path: lazyPath(k.result, inputs),
     }));
-    const evaluations = await inputs.evaluate(
-      batch.flatMap(({ path }) => plan.merge.grid.map((lambda) => path.at(lambda))),
-    );
+    const evaluations =
+      inputs.evaluatePaths === undefined
+        ? await inputs.evaluate(
+            batch.flatMap(({ path }) => plan.merge.grid.map((lambda) => path().at(lambda))),
+          )
+        : (
+            await inputs.evaluatePaths(
+              inputs.base,
+              batch.map(({ k }) => ({ candidate: k.candidate, aligned: k.result, lambdas: plan.merge.grid })),
+            )
+          ).flat();
     batch.forEach(({ k, path }, b) => {
       const offset = b * plan.merge.grid.length;
       const curve: CurvePoint[] = plan.merge.grid.map((lambda, i) => ({
@@ -167,7 +200,10 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
   const chosen = chooseAccepted(scored);
   const objectiveBefore = inputs.objectiveBefore;
   if (chosen === null) return { scored, pruned, failed, accepted: null, objectiveAfter: objectiveBefore };
-  const withPath = (s: ScoredCandidate): FusionCandidate => ({ scored: s, ...paths.get(s)! });
+  const withPath = (s: ScoredCandidate): FusionCandidate => {
+    const { path, tensorLayers } = paths.get(s)!;
+    return { scored: s, path: path(), tensorLayers };
+  };
   const fused =
     plan.merge.donors > 1 || plan.merge.perLayerLambda
       ? await fuseDonors({
@@ -191,7 +227,7 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
     failed,
     accepted: chosen,
     objectiveAfter: chosen.objectiveAtLambda,
-    state: paths.get(chosen)!.path.at(chosen.lambda),
+    state: paths.get(chosen)!.path().at(chosen.lambda),
   };
 }
 
@@ -214,7 +250,7 @@ function unfitFor(plan: AssemblyPlan): (aligned: AlignedCandidate) => string | u
  * the pruned, each with what it was ranked by. The data-driven rankings merge on the first examples of each task.
  */
 async function rankCandidates(
-  aligned: readonly { result: AlignedCandidate }[],
+  aligned: readonly { candidate: Candidate; result: AlignedCandidate }[],
   inputs: StepInputs,
 ): Promise<CandidateRankingResult> {
   const { plan } = inputs;
@@ -225,6 +261,18 @@ async function rankCandidates(
       topK,
     );
   const objectivesAt: ObjectivesAt = async (requests, examples) => {
+    if (inputs.evaluatePaths !== undefined) {
+      const evaluated = await inputs.evaluatePaths(
+        inputs.base,
+        requests.map(({ index, lambdas }) => ({
+          candidate: aligned[index].candidate,
+          aligned: aligned[index].result,
+          lambdas,
+        })),
+        examples,
+      );
+      return evaluated.map((points) => points.map((e) => e.objective));
+    }
     const out: number[][] = [];
     // Paths are made per batch and dropped, so memory holds a batch of merged models, not every candidate's.
     let batch: { lambdas: readonly number[]; path: InterpolationPath }[] = [];
@@ -253,6 +301,15 @@ async function rankCandidates(
   if (plan.candidates.preScore === 'probe')
     return probeRanking(aligned.length, topK, plan.candidates.probeExamples, objectivesAt);
   return successiveHalving(aligned.length, topK, plan.candidates.halving, objectivesAt);
+}
+
+/** The path, made on first use: with evaluatePaths most candidates' merges are never built here. */
+function lazyPath(aligned: AlignedCandidate, inputs: StepInputs): () => InterpolationPath {
+  let path: InterpolationPath | undefined;
+  return () => {
+    path ??= pathOf(aligned, inputs);
+    return path;
+  };
 }
 
 function pathOf(aligned: AlignedCandidate, inputs: StepInputs): InterpolationPath {

@@ -66,6 +66,14 @@ export interface AssemblyInputs {
   readonly evaluateMany: EvaluateModels;
   /** Aligns a step's candidates elsewhere (task workers); in this process when absent. */
   readonly alignCandidates?: StepInputs['alignCandidates'];
+  /**
+   * Evaluates models of the base's architecture on the first `examples` examples of every task elsewhere (task
+   * workers), for the ranking before the λ grid; in this thread, one model after another, when absent. It must
+   * give what `evaluateOn` gives on those examples.
+   */
+  readonly evaluateManyOnFirst?: StepInputs['evaluateOnFirst'];
+  /** Evaluates candidates' merges along λ elsewhere, the merges built there (task workers); see StepInputs. */
+  readonly evaluatePaths?: StepInputs['evaluatePaths'];
   readonly events?: AssemblyEvents;
 }
 
@@ -197,7 +205,7 @@ export async function prepareAssembly(inputs: AssemblyInputs): Promise<PreparedA
   const evaluateOne = (tensors: ReadonlyMap<string, FloatTensor>, spec: ModelInMemory['spec']) =>
     inputs.evaluateOn(tensors, spec, inputs.tasks);
   const firstTasks = new Map<number, LoadedTask[]>();
-  const evaluateOnFirst = async (models: readonly Map<string, FloatTensor>[], examples: number) => {
+  const evaluateInThread = async (models: readonly Map<string, FloatTensor>[], examples: number) => {
     let tasks = firstTasks.get(examples);
     if (tasks === undefined) {
       tasks = inputs.tasks.map((t) => ({ ...t, dataset: firstExamples(t.dataset, examples) }));
@@ -207,6 +215,7 @@ export async function prepareAssembly(inputs: AssemblyInputs): Promise<PreparedA
     for (const m of models) out.push(await inputs.evaluateOn(m, base.spec, tasks));
     return out;
   };
+  const evaluateOnFirst = inputs.evaluateManyOnFirst ?? evaluateInThread;
   const initialStateHash = await store.putBlob(encodeState(base.order, base.tensors), '.safetensors');
   const initial = await evaluateOne(base.tensors, base.spec);
   return {
@@ -285,6 +294,7 @@ export async function runAssemblyStep(
     ancestor: inputs.ancestor?.tensors,
     alignCandidates: inputs.alignCandidates,
     evaluateOnFirst: prepared.evaluateOnFirst,
+    evaluatePaths: inputs.evaluatePaths,
     statistics: stepStatistics(inputs),
     onProgress: events?.progress,
   });

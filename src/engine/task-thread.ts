@@ -3,15 +3,25 @@
  * their tasks here. Errors come back as values, because a MalError's class does not survive the trip between
  * threads and a worker needs it to tell a task that will always fail from one worth retrying.
  */
-import { type MapsDocumentSpace, spaceMapsToDocument } from '../align/maps-file.js';
+import type { KernelPolicy } from '../align/axis-index.js';
+import { checkMapsFitPlan } from '../align/check-maps.js';
+import { type MapsDocumentSpace, parseMapsDocument, spaceMapsToDocument } from '../align/maps-file.js';
 import type { AlignmentSettings } from '../assembly/assembly-plan.js';
-import { alignCandidate } from '../assembly/candidate-alignment.js';
+import {
+  alignCandidate,
+  candidateProblem,
+  candidateTensorPairs,
+  type ModelInMemory,
+} from '../assembly/candidate-alignment.js';
 import type { Candidate } from '../assembly/candidates.js';
 import { type BackendName, initBackend } from '../compute/backend.js';
 import type { Dataset } from '../data/dataset.js';
 import { MalError } from '../errors.js';
 import { evaluateTensorsScored, type TaskScoring } from '../eval/calibrated-evaluation.js';
 import type { ForwardConfig } from '../eval/forward.js';
+import { InterpolationPath } from '../eval/interpolation-path.js';
+import type { MergeMethodChoice } from '../merge/merge-method-registry.js';
+import { solveLinearAssignment } from '../solver/linear-assignment.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import { type PackedTensors, unpackTensors } from './packed-tensors.js';
 
@@ -56,7 +66,43 @@ export interface ThreadNoopTask {
   readonly tensors: PackedTensors;
 }
 
-export type ThreadTask = ThreadEvaluateTask | ThreadAlignTask | ThreadNoopTask;
+/**
+ * One candidate's merge along λ, built here and evaluated on one data set: the base's every tensor, the zoo's
+ * paired ones, the candidate's maps as a maps document (checked as a maps file is), and the path's merge method.
+ */
+export interface ThreadCurveTask {
+  readonly kind: 'curve';
+  readonly backend: BackendName;
+  readonly base: ThreadAlignModel;
+  readonly zoo: ThreadAlignModel;
+  readonly candidate: Candidate;
+  readonly maps: Readonly<Record<string, MapsDocumentSpace>>;
+  readonly kernel: KernelPolicy;
+  readonly method: MergeMethodChoice;
+  readonly seed: number;
+  readonly lambdas: readonly number[];
+  readonly config: ForwardConfig;
+  readonly batchSize: number | undefined;
+  readonly scoring: TaskScoring;
+  /** Features and labels in SharedArrayBuffers, as for an evaluation. */
+  readonly dataset: Dataset;
+}
+
+/**
+ * Readies a fresh thread before its first real task: the backend and the assignment solver's WebAssembly are
+ * compiled, so a worker's first task costs what its later ones do (a cold 1024² alignment otherwise pays for both).
+ */
+export interface ThreadWarmTask {
+  readonly kind: 'warm';
+  readonly backend: BackendName;
+}
+
+export type ThreadTask =
+  | ThreadEvaluateTask
+  | ThreadAlignTask
+  | ThreadNoopTask
+  | ThreadCurveTask
+  | ThreadWarmTask;
 
 export interface EvaluateOutput {
   readonly loss: number;
@@ -75,7 +121,12 @@ export interface NoopOutput {
   readonly elements: number;
 }
 
-export type TaskOutput = EvaluateOutput | AlignOutput | NoopOutput;
+export interface CurveOutput {
+  /** The evaluation at each λ, in the task's order. */
+  readonly points: readonly EvaluateOutput[];
+}
+
+export type TaskOutput = EvaluateOutput | AlignOutput | NoopOutput | CurveOutput;
 
 export type ThreadOutcome =
   | { readonly ok: true; readonly output: TaskOutput }
@@ -125,6 +176,41 @@ export async function runTask(task: ThreadTask): Promise<TaskOutput> {
     }
     case 'noop':
       return { elements: task.tensors.weights.length };
+    case 'warm': {
+      await initBackend(task.backend);
+      return { elements: solveLinearAssignment(Float64Array.of(1, 2, 2, 1), 2, 2).length };
+    }
+    case 'curve': {
+      await initBackend(task.backend);
+      const side = (m: ThreadAlignModel): ModelInMemory => ({
+        spec: m.spec,
+        widths: new Map(m.widths),
+        tensors: unpackTensors(m.tensors),
+      });
+      const base = side(task.base);
+      const zoo = side(task.zoo);
+      const problem = candidateProblem(base, zoo, candidateTensorPairs(base, zoo, task.candidate));
+      const source = `the maps of curve task for ${task.candidate.model}`;
+      const maps = parseMapsDocument({ spaces: task.maps }, source);
+      checkMapsFitPlan(problem, maps, source);
+      const path = new InterpolationPath(base.tensors, problem, maps, task.kernel, {
+        choice: task.method,
+        seed: task.seed,
+      });
+      const points: EvaluateOutput[] = [];
+      for (const lambda of task.lambdas) {
+        const e = await evaluateTensorsScored(
+          path.at(lambda),
+          base.spec,
+          task.dataset,
+          task.config,
+          task.scoring,
+          task.batchSize,
+        );
+        points.push({ loss: e.loss, accuracy: e.accuracy, count: e.count });
+      }
+      return { points };
+    }
   }
 }
 

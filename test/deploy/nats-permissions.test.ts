@@ -11,16 +11,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../../src/store/content-store.js';
+import { putBlob } from '../../workers/nats/blob-transfer.js';
 import { NatsResultStore } from '../../workers/nats/result-store.js';
 import {
   ensurePoolConsumer,
   ensureTaskStream,
   poolConsumerName,
+  RESULT_BLOB_BUCKET,
   RESULT_BUCKET,
   TASK_STREAM,
   TENSOR_BUCKET,
   taskSubject,
 } from '../../workers/nats/task-infrastructure.js';
+import { NatsTensorStore } from '../../workers/nats/tensor-store.js';
 import { DEPLOY } from './deploy-support.js';
 
 const NATS_SERVER = process.env.MAL_NATS_SERVER ?? '/usr/sbin/nats-server';
@@ -115,7 +119,7 @@ describe('deploy/nats/nats-server.conf permissions, on a running nats-server', (
     await ensurePoolConsumer(djsm, 'cpu', { ackWaitMs: 30_000, maxDeliver: 5 }, false);
     const djs = dispatcher.jetstream();
     const dTensors = await djs.views.os(TENSOR_BUCKET);
-    const dResults = await NatsResultStore.open(djs);
+    const dResults = await NatsResultStore.open(dispatcher);
     const watch = await dResults.kv.watch({ key: '>' });
     await dTensors.putBlob({ name: 't1' }, tensor);
     await djs.publish(taskSubject('cpu'), task);
@@ -132,15 +136,25 @@ describe('deploy/nats/nats-server.conf permissions, on a running nats-server', (
     expect(decode(message?.data)).toContain('"tensor":"t1"');
     const wTensors = await wjs.views.os(TENSOR_BUCKET);
     expect(await wTensors.getBlob('t1')).toEqual(tensor);
-    const wResults = await NatsResultStore.open(wjs);
+    const wResults = await NatsResultStore.open(worker);
     const result = { ok: true, kind: 'noop', output: { elements: 1 }, worker: 'w1' } as const;
     expect(await wResults.record('r1', result)).toBe('stored');
     const failure = { ok: false, kind: 'noop', error: { name: 'E', message: 'late' }, worker: 'w2' } as const;
     expect(await wResults.record('r1', failure)).toBe('kept');
+    // An output too large for a KV value goes to the result object store, which the dispatcher reads.
+    const wide = { ok: true, kind: 'noop', output: { elements: 1 }, worker: 'w'.repeat(200_000) } as const;
+    expect(await wResults.record('r-wide', { ...wide, output: { elements: 2 } })).toBe('stored');
     expect(await message?.ackAck()).toBe(true);
+    // The blob-transfer code the task path uses (not only nats.js's) passes the permissions both ways.
+    const dStore = await NatsTensorStore.open(dispatcher);
+    const wStore = await NatsTensorStore.open(worker);
+    const hash = await dStore.putBytes(tensor);
+    expect(Buffer.from(await wStore.getBytes(hash)).equals(tensor)).toBe(true);
+    await expect(wStore.putBytes(tensor.subarray(0, 10))).rejects.toThrow();
 
     // The dispatcher reads the result (directly and through its watch); the queue is empty.
     expect(await dResults.get('r1')).toEqual(result);
+    expect(await dResults.get('r-wide')).toEqual({ ...wide, output: { elements: 2 } });
     for await (const entry of watch) {
       expect(entry.key).toBe('r1');
       break;
@@ -174,6 +188,28 @@ describe('deploy/nats/nats-server.conf permissions, on a running nats-server', (
     await expect(djsm.streams.delete(TASK_STREAM)).rejects.toThrow();
     await expect(djsm.streams.delete(`KV_${RESULT_BUCKET}`)).rejects.toThrow();
     expect(await dResults.get('r1')).toEqual(result);
+
+    // A dispatcher hears of tasks whose last delivery ended unacknowledged; a worker may not listen for them.
+    const advisories = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${TASK_STREAM}.${poolConsumerName('cpu')}`;
+    const heard = dispatcher.subscribe(advisories);
+    const refused = worker.subscribe(advisories);
+    const refusal = (async () => {
+      for await (const _ of refused) break;
+    })();
+    await dispatcher.flush();
+    await expect(refusal).rejects.toThrow(/permissions violation/i);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(heard.isClosed()).toBe(false);
+    heard.unsubscribe();
+    // Nor may a dispatcher write a result's output blob.
+    const dBlobs = {
+      js: djs,
+      jsm: djsm,
+      objects: await djs.views.os(RESULT_BLOB_BUCKET),
+      bucket: RESULT_BLOB_BUCKET,
+      maxPayload: 1 << 20,
+    };
+    await expect(putBlob(dBlobs, sha256(encode('{}')), encode('{}'))).rejects.toThrow();
 
     // Without a user there is no bus at all: no tensors to read, no tasks, no results.
     await expect(connect({ servers: url, reconnect: false, timeout: 5_000 })).rejects.toThrow(

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,10 +49,16 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-function launch(port: number, storeDir: string): ChildProcess {
-  return spawn(NATS_SERVER_BINARY, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
+function launch(port: number, storeDir: string, config: string | undefined): ChildProcess {
+  const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir];
+  return spawn(NATS_SERVER_BINARY, config === undefined ? args : [...args, '-c', config], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+}
+
+export interface NatsServerOptions {
+  /** The largest message the server takes (its max_payload; default 1 MB). */
+  readonly maxPayload?: number;
 }
 
 async function waitReady(child: ChildProcess, port: number): Promise<void> {
@@ -80,11 +86,16 @@ function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** Starts a JetStream-enabled nats-server on a free loopback port with a temporary store. */
-export async function startNatsServer(): Promise<TestNatsServer> {
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<TestNatsServer> {
   requireNatsServer();
   const port = await freePort();
   const storeDir = await mkdtemp(join(tmpdir(), 'mal-nats-'));
-  let child = launch(port, storeDir);
+  let config: string | undefined;
+  if (options.maxPayload !== undefined) {
+    config = join(storeDir, 'nats-server.conf');
+    await writeFile(config, `max_payload: ${options.maxPayload}\n`);
+  }
+  let child = launch(port, storeDir, config);
   await waitReady(child, port);
   return {
     url: `nats://127.0.0.1:${port}`,
@@ -93,7 +104,7 @@ export async function startNatsServer(): Promise<TestNatsServer> {
     async restart(downMs = 500) {
       await stopChild(child);
       await new Promise((r) => setTimeout(r, downMs));
-      child = launch(port, storeDir);
+      child = launch(port, storeDir, config);
       await waitReady(child, port);
     },
     async stop() {

@@ -21,7 +21,7 @@ function cache(): ExamplesCache {
     const tensor = blobs.get(hash);
     if (tensor === undefined) throw new Error(`no blob ${hash}`);
     return tensor;
-  });
+  }, 1 << 20);
 }
 
 describe('ExamplesCache', () => {

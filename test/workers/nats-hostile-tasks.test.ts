@@ -140,7 +140,7 @@ describe('NATS workers against hostile and long tasks', () => {
     };
     await publish(new TextEncoder().encode(canonicalJson({ key: hashOf(amplified), task: amplified })));
 
-    const results = await NatsResultStore.open(nc.jetstream());
+    const results = await NatsResultStore.open(nc);
     await waitFor('both hostile tasks to be recorded', async () => {
       return (
         (await results.get(hashOf(negative))) !== undefined &&
@@ -210,6 +210,34 @@ describe('NATS workers against hostile and long tasks', () => {
     const [record] = await run;
     expect(record.ok).toBe(true);
   }, 180_000);
+
+  it('fails a task, naming it, when its worker is killed on its last allowed delivery', async () => {
+    // max deliver 1: the first delivery is the last. The pool's consumer takes the first worker's settings.
+    const first = spawnWorker(server.url, 'killed', ['--max-deliver', '1', '--ack-wait-ms', '1000']);
+    await waitFor('the worker to start', () => /worker .*: pool 'killed'/.test(first.log()));
+    const d = await dispatcher('killed');
+    const task = await longTask(d, 7);
+    const run = d.run([task]);
+    await waitFor('the worker to take the task', async () => {
+      const info = await (await nc.jetstreamManager()).consumers.info(
+        TASK_STREAM,
+        poolConsumerName('killed'),
+      );
+      return info.num_ack_pending === 1;
+    });
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // Another worker of the pool keeps pulling; the task must not reach it.
+    const second = spawnWorker(server.url, 'killed', ['--max-deliver', '1', '--ack-wait-ms', '1000']);
+    const [record] = await run;
+    const key = encodeEnvelope(task).key;
+    expect(() => outputOf(record, key)).toThrow(
+      new RegExp(
+        `DeliveriesExhaustedError: task ${key} \\(evaluate\\) was delivered 1 time\\(s\\), its pool's limit`,
+      ),
+    );
+    expect(second.log()).not.toMatch(/evaluate [0-9a-f]{12}/);
+  }, 120_000);
 
   it('says in one line that the server cannot be reached (69) or the URL is malformed (2)', async () => {
     const down = await spawnMal([

@@ -15,6 +15,7 @@ import { initBackend } from '../../src/compute/backend.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { writeDatasetArrow } from '../../src/data/dataset-arrow-writer.js';
 import { loadDataset } from '../../src/data/load-dataset.js';
+import { InterpolationPath } from '../../src/eval/interpolation-path.js';
 import { evaluateTensors } from '../../src/eval/model-evaluation.js';
 import { SeededRandom } from '../../src/random/seeded-random.js';
 import { sha256 } from '../../src/store/content-store.js';
@@ -192,10 +193,65 @@ describe('NATS task workers', () => {
     expect(without[0].error).toMatch(/no examples were given to measure activations on/);
   });
 
+  it('builds and evaluates candidates’ merges along λ on a worker with the numbers this process gets', async () => {
+    const worker = spawnWorker(server.url, 'curves', ['--concurrency', '2']);
+    const d = await dispatcher('curves');
+    const base = modelInMemory(makeMlp({ widths: [12, 16, 10, 4], naming: 'layers', seed: 41 }).tensors);
+    const zoos = new Map([
+      ['wide', modelInMemory(makeMlp({ widths: [12, 24, 10, 4], naming: 'layers', seed: 42 }).tensors)],
+      ['same', modelInMemory(makeMlp({ widths: [12, 16, 10, 4], naming: 'layers', seed: 43 }).tensors)],
+    ]);
+    const units = transplantUnits(base.spec).map((u) => u.name);
+    const candidates = [
+      { model: 'wide', layers: [units[0]], baseLayers: [units[0]] },
+      { model: 'same', layers: units.slice(0, 2), baseLayers: units.slice(0, 2) },
+    ];
+    const merge = {
+      kernel: 'incompatible' as const,
+      method: { method: 'mal' as const, unmatched: 'zero' as const },
+      seed: 5,
+    };
+    const requests = await Promise.all(
+      candidates.map(async (candidate, i) => ({
+        candidate,
+        aligned: await alignCandidate(base, zoos.get(candidate.model)!, candidate, DEFAULT_ALIGNMENT, 7),
+        // Five points: more than one curve task holds, so the grid is split and put back in order.
+        lambdas: i === 0 ? [0, 0.25, 0.5, 0.75, 1] : [0.4, 1],
+      })),
+    );
+    const tasks: DispatchTask[] = [
+      { name: 'a', data: small, metric: 'loss', weight: 1 },
+      { name: 'b', data: small, limit: 120, metric: 'accuracy', weight: 0.5 },
+    ];
+    const reference = async (examples?: number) =>
+      Promise.all(
+        requests.map(async ({ aligned, lambdas }) => {
+          const path = new InterpolationPath(base.tensors, aligned.problem, aligned.maps, merge.kernel, {
+            choice: merge.method,
+            seed: merge.seed,
+          });
+          const limited = tasks.map((t) =>
+            examples === undefined ? t : { ...t, limit: Math.min(t.limit ?? examples, examples) },
+          );
+          return Promise.all(lambdas.map((lambda) => inProcess(path.at(lambda), limited)));
+        }),
+      );
+    const zooModel = (id: string) => zoos.get(id)!;
+    expect(await d.evaluateCurves(base, zooModel, requests, merge, tasks)).toEqual(await reference());
+    // The ranking's probes: the first 50 examples of each task.
+    expect(await d.evaluateCurves(base, zooModel, requests, merge, tasks, 50)).toEqual(await reference(50));
+    await waitFor(
+      'the worker to log the curve tasks',
+      async () => (worker.log().match(/curve [0-9a-f]{12} done/g)?.length ?? 0) >= 4,
+    );
+  });
+
   it('redelivers the task of a worker killed mid-task to another worker, same numbers', async () => {
     const first = spawnWorker(server.url, 'kill', ['--concurrency', '1', '--ack-wait-ms', '1500']);
     const d = await dispatcher('kill');
-    const model = makeMlp({ widths: [64, 1024, 1024, 4], naming: 'layers', seed: 5 }).tensors;
+    // Long enough (seconds) to be killed in the middle: workers ready their threads before the first task, so the
+    // task's own work is all that keeps it running.
+    const model = makeMlp({ widths: [64, 2048, 2048, 4], naming: 'layers', seed: 5 }).tensors;
     const tasks: DispatchTask[] = [{ name: 'large', data: large, metric: 'loss', weight: 1 }];
     const run = d.evaluateMany([model], specOfTensors(model), {}, tasks);
     const jsm = await nc.jetstreamManager();

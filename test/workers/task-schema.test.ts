@@ -33,6 +33,23 @@ const align: TaskInput = {
   seed: 7,
 };
 
+const curve: TaskInput = {
+  kind: 'curve',
+  backend: 'wasm',
+  base: { spec: spec, widths: [['layers.0.out', 16]], tensors: refs },
+  zoo: { spec: spec, widths: [['layers.0.out', 16]], tensors: refs },
+  candidate: { model: 'zoo', layers: ['layers.0'], baseLayers: ['layers.0'] },
+  maps: hash,
+  kernel: 'incompatible',
+  method: { method: 'mal', unmatched: 'zero' },
+  seed: 0,
+  lambdas: [0, 0.5, 1],
+  config: {},
+  batchSize: null,
+  scoring: 'raw',
+  data: { source: 'fashion-mnist:val', layout: 'flat', start: 0, end: 500 },
+};
+
 /** A message whose key is the hash of the (hostile) task it carries, as any peer can make one. */
 function message(task: unknown): Uint8Array {
   return new TextEncoder().encode(canonicalJson({ key: hashOf(task), task }));
@@ -50,7 +67,7 @@ function refusal(bytes: Uint8Array): BadTaskError {
 
 describe('task messages', () => {
   it('reads back what the dispatcher sends, spec included', () => {
-    for (const task of [evaluate, align]) {
+    for (const task of [evaluate, align, curve]) {
       const { key, bytes } = encodeEnvelope(task);
       const decoded = decodeTaskMessage(bytes);
       expect(decoded.key).toBe(key);
@@ -111,6 +128,24 @@ describe('task messages', () => {
     expect(
       refusal(message({ ...byActivations, zoo: { ...align.zoo, config: { activation: [1] } } })).message,
     ).toMatch(/task\.zoo\.config\.activation/);
+  });
+
+  it("refuses a curve task's λ outside [0, 1], an empty or huge grid, an unknown method and maps not by hash", () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ lambdas: [0.5, 1.5] }, /task\.lambdas\.1/],
+      [{ lambdas: [] }, /task\.lambdas/],
+      [{ lambdas: Array.from({ length: 1001 }, () => 0.5) }, /task\.lambdas/],
+      [{ method: { method: 'magic' } }, /task\.method/],
+      [{ method: { method: 'mal', unmatched: 'zero', density: 0.5 } }, /task\.method/],
+      [{ maps: 'maps.json' }, /task\.maps: expected a hex sha256/],
+      [{ kernel: 'stretch' }, /task\.kernel/],
+    ];
+    for (const [change, pattern] of cases) {
+      const task = { ...curve, ...change };
+      const error = refusal(message(task));
+      expect(error.message).toMatch(pattern);
+      expect(error.key).toBe(hashOf(task));
+    }
   });
 
   it('refuses a negative, fractional or reversed data range', () => {

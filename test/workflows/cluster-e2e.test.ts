@@ -1,6 +1,7 @@
 /**
  * The same plan gives the same final bytes on the embedded engine and on the cluster: NATS (own server), a Temporal
- * dev server, a Temporal worker sending every evaluation to two task-worker processes over NATS (`MAL_TASKS=nats`).
+ * dev server, a Temporal worker sending a step's alignments and merges along λ to two task-worker processes over
+ * NATS (`MAL_TASKS=nats`).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,8 +22,13 @@ describe('cluster engine', () => {
     const lines: string[] = [];
     const result = await runClusterCheck(plan, (line) => lines.push(line), { malArgv });
     expect(result.same, lines.slice(-20).join('\n')).toBe(true);
-    // Evaluations really went through the task workers.
-    expect(lines.some((l) => l.includes('[worker]') && l.includes('evaluate'))).toBe(true);
+    // The step's heavy work really went through the task workers: alignments, and the merges along λ with their
+    // evaluations (curve tasks: the ranking's probes and the λ grid).
+    for (const kind of ['align', 'curve'])
+      expect(
+        lines.some((l) => l.includes('[worker]') && new RegExp(`: ${kind} [0-9a-f]{12} done`).test(l)),
+        `no ${kind} task in the workers' logs`,
+      ).toBe(true);
   }, 240_000);
 
   it('completes with the same bytes when a task worker is killed with SIGKILL mid-run', async () => {

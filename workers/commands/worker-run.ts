@@ -33,6 +33,7 @@ export async function runWorker(args: ParsedArgs, io: CommandIO): Promise<number
     ackWaitMs: requiredNumber(args, 'ack-wait-ms'),
     maxDeliver: requiredNumber(args, 'max-deliver'),
     cacheBytes: requiredNumber(args, 'cache-mb') * 1024 * 1024,
+    dataCacheBytes: requiredNumber(args, 'data-cache-mb') * 1024 * 1024,
     taskDeadlineMs: secondsToMs(numberOption(args, 'task-deadline-s')),
     stopGraceMs: requiredNumber(args, 'stop-grace-s') * 1000,
     log: io.err,

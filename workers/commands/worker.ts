@@ -1,6 +1,7 @@
 import type { CommandDefinition } from '../../src/cli/command.js';
 import {
   DEFAULT_ACK_WAIT_MS,
+  DEFAULT_DATA_CACHE_BYTES,
   DEFAULT_MAX_DELIVER,
   DEFAULT_NATS_URL,
   DEFAULT_STOP_GRACE_MS,
@@ -101,6 +102,15 @@ export const workerCommand: CommandDefinition = {
       valueName: 'mb',
       description: 'memory for fetched tensors; a task whose tensors take more is refused',
       default: 2048,
+    },
+    'data-cache-mb': {
+      type: 'number',
+      integer: true,
+      min: 1,
+      valueName: 'mb',
+      description:
+        'memory for loaded data sets and statistics examples kept between tasks; the least recently used go first',
+      default: DEFAULT_DATA_CACHE_BYTES / (1024 * 1024),
     },
   },
   run: async (args, io) => (await import('./worker-run.js')).runWorker(args, io),

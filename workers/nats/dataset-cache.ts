@@ -1,26 +1,32 @@
 import type { Dataset } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/load-dataset.js';
+import { ByteLruCache } from './byte-lru-cache.js';
 import type { DataBatch } from './task-messages.js';
 
 /**
  * Data batches a worker loaded, by source, layout and range, with features and labels in shared memory so every
- * thread reads the same copy. Sources are read by the worker itself (its --data-dir, MAL_DATA_DIR, or a path
+ * thread reads the same copy; bounded in bytes (the ranking's probes load a batch per example count). Sources are read by the worker itself (its --data-dir, MAL_DATA_DIR, or a path
  * every worker can see), so tasks never carry examples.
  */
 export class DatasetCache {
-  private readonly batches = new Map<string, Promise<Dataset>>();
+  private readonly batches: ByteLruCache<Dataset>;
 
-  constructor(private readonly dataDir: string | undefined) {}
+  constructor(
+    private readonly dataDir: string | undefined,
+    /** Most bytes of features and labels kept; the least recently used batches go first. */
+    maxBytes: number,
+  ) {
+    this.batches = new ByteLruCache(maxBytes, datasetBytes);
+  }
 
   get(batch: DataBatch): Promise<Dataset> {
     const key = JSON.stringify([batch.source, batch.layout, batch.start, batch.end]);
-    let found = this.batches.get(key);
-    if (found === undefined) {
-      found = this.load(batch);
-      this.batches.set(key, found);
-      found.catch(() => this.batches.delete(key));
-    }
-    return found;
+    return this.batches.get(key, () => this.load(batch));
+  }
+
+  /** Bytes of the batches held now. */
+  get heldBytes(): number {
+    return this.batches.heldBytes;
   }
 
   private async load(batch: DataBatch): Promise<Dataset> {
@@ -40,4 +46,8 @@ export class DatasetCache {
     labels.set(full.labels.subarray(start));
     return { ...full, count, features, labels };
   }
+}
+
+export function datasetBytes(data: Dataset): number {
+  return data.features.byteLength + data.labels.byteLength;
 }

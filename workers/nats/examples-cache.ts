@@ -1,9 +1,8 @@
 import type { Dataset } from '../../src/data/dataset.js';
 import type { FloatTensor } from '../../src/tensor/tensor.js';
+import { ByteLruCache } from './byte-lru-cache.js';
+import { datasetBytes } from './dataset-cache.js';
 import { BadTaskError } from './nats-errors.js';
-
-/** Example sets kept: a run measures on one, so a few cover the runs a worker serves at once. */
-const KEPT = 4;
 
 /**
  * The unlabelled examples alignment tasks measure activations on, by the hash of their tensor: fetched once per
@@ -11,23 +10,18 @@ const KEPT = 4;
  * run's every alignment task names the same examples, so all but the first find them here.
  */
 export class ExamplesCache {
-  private readonly entries = new Map<string, Promise<Dataset>>();
+  private readonly entries: ByteLruCache<Dataset>;
 
-  constructor(private readonly fetchTensor: (hash: string) => Promise<FloatTensor>) {}
+  constructor(
+    private readonly fetchTensor: (hash: string) => Promise<FloatTensor>,
+    /** Most bytes of examples kept; a run measures on one set, so this holds the runs a worker serves at once. */
+    maxBytes: number,
+  ) {
+    this.entries = new ByteLruCache(maxBytes, datasetBytes);
+  }
 
   get(hash: string, maxBytes: number): Promise<Dataset> {
-    let found = this.entries.get(hash);
-    if (found === undefined) {
-      found = this.load(hash, maxBytes);
-      this.entries.set(hash, found);
-      found.catch(() => this.entries.delete(hash));
-      while (this.entries.size > KEPT) this.entries.delete(this.entries.keys().next().value as string);
-    } else {
-      // Most recently used last, so the oldest goes first.
-      this.entries.delete(hash);
-      this.entries.set(hash, found);
-    }
-    return found;
+    return this.entries.get(hash, () => this.load(hash, maxBytes));
   }
 
   private async load(hash: string, maxBytes: number): Promise<Dataset> {

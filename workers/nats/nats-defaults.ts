@@ -29,7 +29,11 @@ export const DEFAULT_TASK_DEADLINE_MS = {
   align: 60 * 60_000,
   noop: 60_000,
   'study-cell': 60 * 60_000,
+  curve: 20 * 60_000,
 } as const;
 
 /** After SIGTERM, how long running tasks may take to finish before they are abandoned to redelivery. */
 export const DEFAULT_STOP_GRACE_MS = 10_000;
+
+/** What a worker keeps of loaded data sets (and, apart, of statistics examples) between tasks. */
+export const DEFAULT_DATA_CACHE_BYTES = 1024 * 1024 * 1024;

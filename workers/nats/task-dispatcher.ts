@@ -7,8 +7,9 @@ import {
   type NatsConnection,
 } from 'nats';
 import type { AlignmentProblem } from '../../src/align/alignment-problem.js';
+import type { KernelPolicy } from '../../src/align/axis-index.js';
 import { checkMapsFitPlan } from '../../src/align/check-maps.js';
-import { parseMapsDocument } from '../../src/align/maps-file.js';
+import { parseMapsDocument, spaceMapsToDocument } from '../../src/align/maps-file.js';
 import type { AlignmentSettings } from '../../src/assembly/assembly-plan.js';
 import {
   type AlignedCandidate,
@@ -26,22 +27,27 @@ import { MalError } from '../../src/errors.js';
 import type { TaskScoring } from '../../src/eval/calibrated-evaluation.js';
 import type { ForwardConfig } from '../../src/eval/forward.js';
 import { exampleLayoutFor } from '../../src/eval/model-evaluation.js';
+import type { MergeMethodChoice } from '../../src/merge/merge-method-registry.js';
 import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
 import type { FloatTensor } from '../../src/tensor/tensor.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
 import { describeServers } from './connection-options.js';
 import { DispatchTimeoutError, TaskFailedError } from './nats-errors.js';
-import { NatsResultStore, parseRecord } from './result-store.js';
+import { NatsResultStore } from './result-store.js';
 import {
   checkPoolName,
   DEFAULT_ACK_WAIT_MS,
   DEFAULT_MAX_DELIVER,
   ensurePoolConsumer,
   ensureTaskStream,
+  poolConsumerName,
+  TASK_STREAM,
   taskSubject,
 } from './task-infrastructure.js';
 import {
   type AlignModelInput,
   type AlignOutput,
+  type CurveOutput,
   type EvaluateOutput,
   encodeEnvelope,
   type StudyCellOutput,
@@ -72,7 +78,28 @@ export interface DispatchTask {
   readonly scoring?: TaskScoring;
 }
 
+/** One candidate's merge to evaluate along λ: the candidate, its alignment, the λs. */
+export interface CurveRequest {
+  readonly candidate: Candidate;
+  readonly aligned: AlignedCandidate;
+  readonly lambdas: readonly number[];
+}
+
+/** How curve tasks merge: the plan's kernel policy, merge method and seed (no ancestor, no REPAIR). */
+export interface CurveMerge {
+  readonly kernel: KernelPolicy;
+  readonly method: MergeMethodChoice;
+  readonly seed: number;
+}
+
 const DEFAULT_TIMEOUT_MS = 30 * 60_000;
+/** Most λ points one curve task evaluates: an 11-point grid goes out as three tasks. */
+const CURVE_POINTS_PER_TASK = 4;
+/**
+ * Tensor uploads (and task publishes) in flight at once: enough to hide round trips, few enough to bound the bytes
+ * held for them.
+ */
+const UPLOADS_AT_ONCE = 16;
 /** How often pending keys are read directly, in case a watch update was missed across a reconnect. */
 const POLL_MS = 1_000;
 
@@ -81,8 +108,14 @@ const POLL_MS = 1_000;
  * only, and waits for their results in the KV bucket. Tasks whose results already exist are not published again.
  */
 export class NatsTaskDispatcher {
-  private readonly hashes = new WeakMap<Float32Array, string>();
+  private readonly hashes = new WeakMap<Float32Array, Promise<string>>();
+  private readonly uploads = new ConcurrencyLimit(UPLOADS_AT_ONCE);
+  private readonly publishes = new ConcurrencyLimit(UPLOADS_AT_ONCE);
+  private readonly mapsUploaded = new WeakMap<AlignedCandidate, Promise<string>>();
   private readonly waiting = new Map<string, ((record: TaskResultRecord) => void)[]>();
+  /** The stream sequence of each task this dispatcher published (or found already queued), for the advisories. */
+  private readonly published = new Map<number, { key: string; kind: TaskInput['kind'] }>();
+  private readonly sequenceOf = new Map<string, number>();
   private stopWatch: () => void = () => {};
 
   private constructor(
@@ -112,13 +145,14 @@ export class NatsTaskDispatcher {
       const dispatcher = new NatsTaskDispatcher(
         nc,
         js,
-        await NatsTensorStore.open(js),
-        await NatsResultStore.open(js),
+        await NatsTensorStore.open(nc),
+        await NatsResultStore.open(nc),
         pool,
         options.backend ?? 'wasm',
         options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       );
       await dispatcher.watchResults();
+      dispatcher.watchExhaustedDeliveries();
       return dispatcher;
     } catch (error) {
       await nc.close();
@@ -126,19 +160,19 @@ export class NatsTaskDispatcher {
     }
   }
 
-  /** Uploads a tensor unless this dispatcher already did; returns its hash. */
-  async uploadTensor(tensor: FloatTensor): Promise<string> {
+  /** Uploads a tensor unless this dispatcher already did (or is doing so); returns its hash. */
+  uploadTensor(tensor: FloatTensor): Promise<string> {
     const known = this.hashes.get(tensor.data);
     if (known !== undefined) return known;
-    const hash = await this.tensors.putTensor(tensor);
+    const hash = this.uploads.run(() => this.tensors.putTensor(tensor));
     this.hashes.set(tensor.data, hash);
+    hash.catch(() => this.hashes.delete(tensor.data));
     return hash;
   }
 
-  async uploadTensors(tensors: Iterable<readonly [string, FloatTensor]>): Promise<TensorRef[]> {
-    const refs: TensorRef[] = [];
-    for (const [name, t] of tensors) refs.push({ name, hash: await this.uploadTensor(t) });
-    return refs;
+  /** Uploads several tensors at once: each upload is a few round trips, which in turn would add up. */
+  uploadTensors(tensors: Iterable<readonly [string, FloatTensor]>): Promise<TensorRef[]> {
+    return Promise.all([...tensors].map(async ([name, t]) => ({ name, hash: await this.uploadTensor(t) })));
   }
 
   /**
@@ -149,21 +183,50 @@ export class NatsTaskDispatcher {
     tasks: readonly TaskInput[],
     onResult?: (index: number, record: TaskResultRecord) => Promise<void> | void,
   ): Promise<TaskResultRecord[]> {
-    const envelopes = tasks.map(encodeEnvelope);
-    const promises = envelopes.map((e) => this.resultOf(e.key));
-    const handled = onResult === undefined ? [] : promises.map((p, i) => p.then((r) => onResult(i, r)));
-    // Awaited below; a failure before that must not surface as an unhandled rejection.
-    for (const h of handled) h.catch(() => undefined);
-    for (const envelope of envelopes) {
-      if (!this.waiting.has(envelope.key)) continue;
-      if ((await this.results.get(envelope.key)) !== undefined) continue;
-      // msgID lets JetStream drop a second publish of the same task within its duplicate window.
-      await this.js.publish(taskSubject(this.pool), envelope.bytes, { msgID: envelope.key });
+    return (
+      await this.runAsReady(
+        tasks.map((t) => Promise.resolve(t)),
+        onResult,
+      )
+    ).map((r) => r.record);
+  }
+
+  /**
+   * Runs tasks whose inputs are still being made (their tensors uploading): each is published as soon as its input
+   * is ready, so workers start on the first while the rest upload. Results in task order, with their keys.
+   */
+  private async runAsReady(
+    inputs: readonly Promise<TaskInput>[],
+    onResult?: (index: number, record: TaskResultRecord) => Promise<void> | void,
+  ): Promise<{ key: string; record: TaskResultRecord }[]> {
+    const results = inputs.map(async (input, index) => {
+      const task = await input;
+      const envelope = encodeEnvelope(task);
+      const record = this.resultOf(envelope.key);
+      await this.publishes.run(() => this.publish(envelope, task.kind));
+      const settled = await record;
+      if (onResult !== undefined) await onResult(index, settled);
+      return { key: envelope.key, record: settled };
+    });
+    return this.awaitAll(results, inputs.length);
+  }
+
+  private async publish(
+    envelope: { key: string; bytes: Uint8Array },
+    kind: TaskInput['kind'],
+  ): Promise<void> {
+    if (!this.waiting.has(envelope.key) || this.sequenceOf.has(envelope.key)) return;
+    if (await this.results.has(envelope.key)) {
+      // Stored before this run asked (an earlier run, or a retried step): read it rather than run it again.
+      const record = await this.results.get(envelope.key);
+      if (record !== undefined) this.settle(envelope.key, record);
+      return;
     }
-    await this.pollPending();
-    const records = await this.awaitAll(promises, envelopes.length);
-    await Promise.all(handled);
-    return records;
+    // msgID lets JetStream drop a second publish of the same task within its duplicate window; the
+    // acknowledgement then names the queued copy's sequence, which is the one the advisories name.
+    const ack = await this.js.publish(taskSubject(this.pool), envelope.bytes, { msgID: envelope.key });
+    this.published.set(ack.seq, { key: envelope.key, kind });
+    this.sequenceOf.set(envelope.key, ack.seq);
   }
 
   /**
@@ -177,31 +240,118 @@ export class NatsTaskDispatcher {
     tasks: readonly DispatchTask[],
   ): Promise<Evaluated[]> {
     const layout = exampleLayoutFor(spec);
-    const inputs: TaskInput[] = [];
-    for (const model of models) {
-      const refs = await this.uploadTensors(model);
-      for (const t of tasks) {
-        inputs.push({
+    const inputs = models.flatMap((model) => {
+      const refs = this.uploadTensors(model);
+      return tasks.map(
+        async (t): Promise<TaskInput> => ({
           kind: 'evaluate',
           backend: this.backend,
           spec: spec,
           config,
           batchSize: null,
           scoring: t.scoring ?? 'raw',
-          tensors: refs,
+          tensors: await refs,
           data: { source: t.data, layout, start: 0, end: t.limit ?? null },
-        });
-      }
-    }
-    const records = await this.run(inputs);
+        }),
+      );
+    });
+    const records = await this.runAsReady(inputs);
     return models.map((_, m) => {
       const results: TaskResult[] = tasks.map((t, i) => {
-        const index = m * tasks.length + i;
-        const output = outputOf(records[index], encodeEnvelope(inputs[index]).key) as EvaluateOutput;
+        const { key, record } = records[m * tasks.length + i];
+        const output = outputOf(record, key) as EvaluateOutput;
         return { name: t.name, loss: output.loss, accuracy: output.accuracy };
       });
       return { objective: objectiveOf(tasks, results), tasks: results };
     });
+  }
+
+  /**
+   * Evaluates candidates' merges along λ on the pool, each merge built on a worker: one task per (candidate,
+   * objective task) carrying the λs, the base's and the zoo's tensors by hash (sent once) and the maps by hash.
+   * The objective is summed per λ as evaluateMany does. `examples`: only the first examples of each task (the
+   * ranking's probes). Throws TaskFailedError when a worker recorded an error.
+   */
+  async evaluateCurves(
+    base: ModelInMemory,
+    zooModel: (id: string) => ModelInMemory | Promise<ModelInMemory>,
+    requests: readonly CurveRequest[],
+    merge: CurveMerge,
+    tasks: readonly DispatchTask[],
+    examples?: number,
+  ): Promise<Evaluated[][]> {
+    const layout = exampleLayoutFor(base.spec);
+    const baseSide = this.uploadTensors(base.tensors).then(
+      (tensors): AlignModelInput => ({ spec: base.spec, widths: [...base.widths], tensors }),
+    );
+    // A candidate's λ grid in a few tasks rather than one, so a step's last candidates still keep every worker busy.
+    const chunks = requests.map((request) => chunksOf(request.lambdas, CURVE_POINTS_PER_TASK));
+    const inputs = requests.flatMap((request, r) => {
+      const side = (async () => {
+        const zoo = await zooModel(request.candidate.model);
+        const paired = new Set(request.aligned.problem.pairs.map((p) => p.targetName));
+        const zooSide: AlignModelInput = {
+          spec: zoo.spec,
+          widths: [...zoo.widths],
+          tensors: await this.uploadTensors([...zoo.tensors].filter(([name]) => paired.has(name))),
+        };
+        const maps = await this.uploadMaps(request.aligned);
+        return { zoo: zooSide, maps, base: await baseSide };
+      })();
+      return chunks[r].flatMap((lambdas) =>
+        tasks.map(async (t): Promise<TaskInput> => {
+          const { zoo, maps, base: baseInput } = await side;
+          const limit = examples === undefined ? t.limit : Math.min(t.limit ?? examples, examples);
+          return {
+            kind: 'curve',
+            backend: this.backend,
+            base: baseInput,
+            zoo,
+            candidate: {
+              model: request.candidate.model,
+              layers: request.candidate.layers,
+              baseLayers: request.candidate.baseLayers,
+            },
+            maps,
+            kernel: merge.kernel,
+            method: merge.method,
+            seed: merge.seed,
+            lambdas,
+            config: base.config ?? {},
+            batchSize: null,
+            scoring: t.scoring ?? 'raw',
+            data: { source: t.data, layout, start: 0, end: limit ?? null },
+          };
+        }),
+      );
+    });
+    const records = await this.runAsReady(inputs);
+    let next = 0;
+    return chunks.map((requestChunks) =>
+      requestChunks.flatMap((lambdas) => {
+        const first = next;
+        next += tasks.length;
+        return lambdas.map((_, l) => {
+          const results: TaskResult[] = tasks.map((t, i) => {
+            const { key, record } = records[first + i];
+            const point = (outputOf(record, key) as CurveOutput).points[l];
+            return { name: t.name, loss: point.loss, accuracy: point.accuracy };
+          });
+          return { objective: objectiveOf(tasks, results), tasks: results };
+        });
+      }),
+    );
+  }
+
+  /** A candidate's maps as a maps document's JSON in the object store (once per maps), by hash. */
+  private uploadMaps(aligned: AlignedCandidate): Promise<string> {
+    let hash = this.mapsUploaded.get(aligned);
+    if (hash === undefined) {
+      const bytes = new TextEncoder().encode(JSON.stringify(spaceMapsToDocument(aligned.maps.values())));
+      hash = this.uploads.run(() => this.tensors.putBytes(bytes));
+      this.mapsUploaded.set(aligned, hash);
+    }
+    return hash;
   }
 
   /**
@@ -222,9 +372,18 @@ export class NatsTaskDispatcher {
       byActivations && statistics !== undefined
         ? { backend: this.backend, features: await this.uploadTensor(examplesTensor(statistics)) }
         : undefined;
-    const inputs: TaskInput[] = [];
+    const inputs: Promise<TaskInput>[] = [];
     const sides: { zoo: ModelInMemory; pairs: [string, string][]; task: number }[] = [];
     const out: CandidateAlignment[] = [];
+    // Activation matching runs the whole model; weight matching reads only the transplanted units' tensors.
+    const side = async (m: ModelInMemory, names: Set<string>): Promise<AlignModelInput> => ({
+      spec: m.spec,
+      widths: [...m.widths],
+      tensors: await this.uploadTensors(
+        byActivations ? m.tensors : [...m.tensors].filter(([name]) => names.has(name)),
+      ),
+      ...(byActivations ? { config: m.config ?? {} } : {}),
+    });
     for (const candidate of candidates) {
       const zoo = await zooModel(candidate.model);
       let pairs: [string, string][];
@@ -236,29 +395,23 @@ export class NatsTaskDispatcher {
         out.push({ candidate, error: error.message });
         continue;
       }
-      // Activation matching runs the whole model; weight matching reads only the transplanted units' tensors.
-      const side = async (m: ModelInMemory, names: Set<string>): Promise<AlignModelInput> => ({
-        spec: m.spec,
-        widths: [...m.widths],
-        tensors: await this.uploadTensors(
-          byActivations ? m.tensors : [...m.tensors].filter(([name]) => names.has(name)),
-        ),
-        ...(byActivations ? { config: m.config ?? {} } : {}),
-      });
       sides.push({ zoo, pairs, task: out.length });
       out.push({ candidate });
-      inputs.push({
-        kind: 'align',
-        base: await side(base, new Set(pairs.map(([b]) => b))),
-        zoo: await side(zoo, new Set(pairs.map(([, z]) => z))),
-        candidate: { model: candidate.model, layers: candidate.layers, baseLayers: candidate.baseLayers },
-        settings,
-        seed,
-        ...(examples === undefined ? {} : { statistics: examples }),
-      });
+      // Not awaited here: each task is published as soon as its tensors are up, while the next ones upload.
+      inputs.push(
+        (async (): Promise<TaskInput> => ({
+          kind: 'align',
+          base: await side(base, new Set(pairs.map(([b]) => b))),
+          zoo: await side(zoo, new Set(pairs.map(([, z]) => z))),
+          candidate: { model: candidate.model, layers: candidate.layers, baseLayers: candidate.baseLayers },
+          settings,
+          seed,
+          ...(examples === undefined ? {} : { statistics: examples }),
+        }))(),
+      );
     }
-    const records = await this.run(inputs);
-    records.forEach((record, i) => {
+    const records = await this.runAsReady(inputs);
+    records.forEach(({ key, record }, i) => {
       const { zoo, pairs, task } = sides[i];
       const candidate = out[task].candidate;
       if (!record.ok) {
@@ -270,7 +423,7 @@ export class NatsTaskDispatcher {
         aligned: alignedCandidateOf(
           record.output as AlignOutput,
           candidateProblem(base, zoo, pairs),
-          `the result of alignment task ${encodeEnvelope(inputs[i]).key}`,
+          `the result of alignment task ${key}`,
         ),
       };
     });
@@ -294,6 +447,9 @@ export class NatsTaskDispatcher {
     const list = this.waiting.get(key);
     if (list === undefined) return;
     this.waiting.delete(key);
+    const seq = this.sequenceOf.get(key);
+    this.sequenceOf.delete(key);
+    if (seq !== undefined) this.published.delete(seq);
     for (const resolve of list) resolve(record);
   }
 
@@ -305,10 +461,46 @@ export class NatsTaskDispatcher {
       try {
         for await (const entry of watch) {
           if (entry.operation === 'PUT' && this.waiting.has(entry.key))
-            this.settle(entry.key, parseRecord(entry.value));
+            this.settle(entry.key, await this.results.read(entry.value));
         }
       } catch {
         // The poll below still finds every result.
+      }
+    })();
+  }
+
+  /**
+   * A task whose last allowed delivery ended with no acknowledgement (its worker died or stalled past the ack
+   * wait) is never delivered again and no worker records anything for it; JetStream says so in an advisory that
+   * names the stream sequence. The task then fails here with an error naming it, rather than leave the run
+   * waiting until its timeout. A result stored after all (a stalled worker finishing late) still wins.
+   */
+  private watchExhaustedDeliveries(): void {
+    const subject = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${TASK_STREAM}.${poolConsumerName(this.pool)}`;
+    const sub = this.nc.subscribe(subject);
+    const stopResults = this.stopWatch;
+    this.stopWatch = () => {
+      stopResults();
+      sub.unsubscribe();
+    };
+    void (async () => {
+      for await (const m of sub) {
+        const advisory = exhaustedDelivery(m.data);
+        const task = advisory === undefined ? undefined : this.published.get(advisory.streamSeq);
+        if (advisory === undefined || task === undefined || !this.waiting.has(task.key)) continue;
+        const stored = await this.results.get(task.key).catch(() => undefined);
+        this.settle(
+          task.key,
+          stored ?? {
+            ok: false,
+            kind: task.kind,
+            error: {
+              name: 'DeliveriesExhaustedError',
+              message: `task ${task.key} (${task.kind}) was delivered ${advisory.deliveries} time(s), its pool's limit (max deliver), and no worker finished it: each worker that took it died or stalled past the ack wait; check the workers' logs and memory limits on pool '${this.pool}', or raise 'mal worker --max-deliver'`,
+            },
+            worker: 'none',
+          },
+        );
       }
     })();
   }
@@ -324,20 +516,29 @@ export class NatsTaskDispatcher {
     }
   }
 
-  private async awaitAll(promises: Promise<TaskResultRecord>[], total: number): Promise<TaskResultRecord[]> {
+  private async awaitAll<T>(promises: Promise<T>[], total: number): Promise<T[]> {
     let done = 0;
     let lastProgress = performance.now();
     for (const p of promises) {
-      void p.then(() => {
-        done++;
-        lastProgress = performance.now();
-      });
+      p.then(
+        () => {
+          done++;
+          lastProgress = performance.now();
+        },
+        // A failed upload or publish: Promise.all below rejects with it.
+        () => undefined,
+      );
     }
     const all = Promise.all(promises);
     let finished = false;
-    void all.then(() => {
-      finished = true;
-    });
+    all.then(
+      () => {
+        finished = true;
+      },
+      () => {
+        finished = true;
+      },
+    );
     while (!finished) {
       await Promise.race([all, delay(POLL_MS)]);
       if (finished) break;
@@ -367,10 +568,33 @@ export function alignedCandidateOf(
   return { problem, maps, preScore: output.preScore, mapHashes: { ...output.mapHashes } };
 }
 
+/** `items` in consecutive chunks of at most `size`, as evenly as that allows (11 by 4: 4, 4, 3). */
+function chunksOf<T>(items: readonly T[], size: number): T[][] {
+  const count = Math.ceil(items.length / size);
+  const out: T[][] = [];
+  for (let c = 0; c < count; c++) {
+    out.push(
+      items.slice(Math.floor((c * items.length) / count), Math.floor(((c + 1) * items.length) / count)),
+    );
+  }
+  return out;
+}
+
 /** A data set's examples as one tensor `[count, ...exampleShape]` (labels are not sent: statistics do not read them). */
 function examplesTensor(data: Dataset): FloatTensor {
   const size = data.exampleShape.reduce((a, b) => a * b, 1);
   return { shape: [data.count, ...data.exampleShape], data: data.features.subarray(0, data.count * size) };
+}
+
+/** The stream sequence and delivery count a max-deliveries advisory names; undefined for anything else. */
+function exhaustedDelivery(bytes: Uint8Array): { streamSeq: number; deliveries: number } | undefined {
+  try {
+    const a = JSON.parse(new TextDecoder().decode(bytes)) as { stream_seq?: unknown; deliveries?: unknown };
+    if (typeof a.stream_seq !== 'number') return undefined;
+    return { streamSeq: a.stream_seq, deliveries: typeof a.deliveries === 'number' ? a.deliveries : 0 };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The task's output, or TaskFailedError with the error its worker recorded. */

@@ -15,6 +15,8 @@ export const TASK_STREAM = 'MAL_TASKS';
 export const TENSOR_BUCKET = 'mal-tensors';
 /** Task results (JSON), keyed by the hash of the task's input. */
 export const RESULT_BUCKET = 'mal-results';
+/** Task outputs too large for a KV value (an alignment's maps of a wide layer), as JSON named by its sha256. */
+export const RESULT_BLOB_BUCKET = 'mal-result-blobs';
 
 export { DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_DELIVER } from './nats-defaults.js';
 

@@ -1,3 +1,4 @@
+import type { KernelPolicy } from '../../src/align/axis-index.js';
 import type { AlignmentSettings } from '../../src/assembly/assembly-plan.js';
 import type { Candidate } from '../../src/assembly/candidates.js';
 import type { BackendName } from '../../src/compute/backend.js';
@@ -5,14 +6,22 @@ import type { ExampleLayout } from '../../src/data/dataset.js';
 import type { TaskOutput } from '../../src/engine/task-thread.js';
 import type { TaskScoring } from '../../src/eval/calibrated-evaluation.js';
 import type { ForwardConfig } from '../../src/eval/forward.js';
+import type { MergeMethodChoice } from '../../src/merge/merge-method-registry.js';
 import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
 import { canonicalJson, hashOf } from '../../src/store/content-store.js';
 import type { StudyCell } from '../../src/study/study-cell.js';
 import type { StudyModelInfo } from '../../src/study/study-row.js';
 import { BadTaskError } from './nats-errors.js';
+import type { TaskKind } from './task-kinds.js';
 import { MAX_TASK_MESSAGE_BYTES } from './task-schema.js';
 
-export type { AlignOutput, EvaluateOutput, NoopOutput, TaskOutput } from '../../src/engine/task-thread.js';
+export type {
+  AlignOutput,
+  CurveOutput,
+  EvaluateOutput,
+  NoopOutput,
+  TaskOutput,
+} from '../../src/engine/task-thread.js';
 
 /** A tensor by name in its model and by the sha256 of its Arrow IPC bytes in the object store. */
 export interface TensorRef {
@@ -85,6 +94,31 @@ export interface NoopTaskInput {
 }
 
 /**
+ * One aligned candidate's merge at each λ, built on the worker and evaluated on one data batch: what the λ grid
+ * and the ranking's probes need, without this process merging and uploading a model per λ. The maps travel as a
+ * maps document's JSON in the object store, by hash.
+ */
+export interface CurveTaskInput {
+  readonly kind: 'curve';
+  readonly backend: BackendName;
+  /** Every tensor of the base (the step's state), in its order: the merged model is the base with pairs replaced. */
+  readonly base: AlignModelInput;
+  /** The zoo model's tensors the candidate pairs. */
+  readonly zoo: AlignModelInput;
+  readonly candidate: Candidate;
+  /** The sha256 of the maps document's JSON (spaceMapsToDocument) in the tensor object store. */
+  readonly maps: string;
+  readonly kernel: KernelPolicy;
+  readonly method: MergeMethodChoice;
+  readonly seed: number;
+  readonly lambdas: readonly number[];
+  readonly config: ForwardConfig;
+  readonly batchSize: number | null;
+  readonly scoring: TaskScoring;
+  readonly data: DataBatch;
+}
+
+/**
  * A model of a study cell: every tensor by hash (uploaded once, cached per worker), with the spec and forward
  * settings its files gave the dispatcher, so the worker rebuilds exactly the model the embedded runner reads.
  */
@@ -113,7 +147,20 @@ export interface StudyCellOutput {
   readonly studyRow: string;
 }
 
-export type TaskInput = EvaluateTaskInput | AlignTaskInput | NoopTaskInput | StudyCellTaskInput;
+export type TaskInput =
+  | EvaluateTaskInput
+  | AlignTaskInput
+  | NoopTaskInput
+  | CurveTaskInput
+  | StudyCellTaskInput;
+
+/** TASK_KINDS (task-kinds.ts) lists exactly the kinds of TaskInput: this fails to compile when they drift. */
+const kindsListed: [TaskInput['kind']] extends [TaskKind]
+  ? [TaskKind] extends [TaskInput['kind']]
+    ? true
+    : never
+  : never = true;
+void kindsListed;
 
 /** What a worker stores under a task's key: the output, or the error that ended the task for good. */
 export type TaskResultRecord =

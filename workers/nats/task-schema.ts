@@ -7,12 +7,14 @@ import { z } from 'zod';
 import { alignmentSettingsSchema, listedCandidateSchema } from '../../src/assembly/plan-schema.js';
 import { BACKEND_PREFERENCES } from '../../src/compute/backend-preference.js';
 import { MalError } from '../../src/errors.js';
+import { mergeMethodChoiceSchema } from '../../src/merge/merge-method-registry.js';
 import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
 import { serializeSpec } from '../../src/spec/spec-file.js';
 import { specFileSchema } from '../../src/spec/spec-schema.js';
 import { checkSpecStructure } from '../../src/spec/spec-structure.js';
 import { hashOf } from '../../src/store/content-store.js';
 import { BadTaskError } from './nats-errors.js';
+import { TASK_KINDS } from './task-kinds.js';
 
 /**
  * The largest task message read. A task names tensors by hash and carries a spec; the spec of a large transformer
@@ -165,6 +167,28 @@ const noopSchema = z.strictObject({
   nonce: z.string().max(MAX_NAME),
 });
 
+const curveSchema = z.strictObject({
+  kind: z.literal('curve'),
+  backend: backendSchema,
+  base: alignModelSchema,
+  zoo: alignModelSchema,
+  candidate: listedCandidateSchema,
+  maps: hashSchema,
+  kernel: z.enum(['incompatible', 'centre']),
+  method: mergeMethodChoiceSchema,
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1),
+  // A plan's grid is at most a few hundred points; each is a merge and an evaluation.
+  lambdas: z.array(z.number().min(0).max(1)).min(1).max(1000),
+  config: forwardConfigSchema,
+  batchSize: z.number().int().min(1).max(1_000_000).nullable(),
+  scoring: z.enum(['raw', 'biases', 'temperature-biases']),
+  data: dataBatchSchema,
+});
+
 /** A study cell's model info: what the table says about it; the sha256 is part of the cell's address. */
 const studyModelInfoSchema = z.strictObject({
   id: nameSchema,
@@ -231,6 +255,7 @@ const taskSchema = z.discriminatedUnion('kind', [
   evaluateSchema,
   alignSchema,
   noopSchema,
+  curveSchema,
   studyCellTaskSchema,
 ]);
 
@@ -238,6 +263,7 @@ export type ValidTask = z.output<typeof taskSchema>;
 export type ValidEvaluateTask = z.output<typeof evaluateSchema>;
 export type ValidAlignTask = z.output<typeof alignSchema>;
 export type ValidStudyCellTask = z.output<typeof studyCellTaskSchema>;
+export type ValidCurveTask = z.output<typeof curveSchema>;
 
 /** A task message that passed every check: its key is the hash of the task exactly as it was sent. */
 export interface ValidEnvelope {
@@ -245,7 +271,7 @@ export interface ValidEnvelope {
   readonly task: ValidTask;
 }
 
-const KINDS = new Set(['evaluate', 'align', 'noop', 'study-cell']);
+const KINDS = new Set<string>(TASK_KINDS);
 
 /**
  * Reads a task message. A key is only ever reported (and so a failure only ever recorded under it) once it is the

@@ -1,8 +1,9 @@
-import { type JetStreamClient, type ObjectStore, StorageType } from 'nats';
+import { type NatsConnection, type ObjectStore, StorageType } from 'nats';
 import { tensorFromArrowIPC, tensorToArrowIPC } from '../../src/io/arrow-tensor.js';
 import { tensorContentAddress } from '../../src/io/tensor-content-address.js';
 import { sha256 } from '../../src/store/content-store.js';
 import type { FloatTensor } from '../../src/tensor/tensor.js';
+import { type BlobBucket, getBlob, putBlob } from './blob-transfer.js';
 import { CorruptTensorError, MissingTensorError } from './nats-errors.js';
 import { TENSOR_BUCKET } from './task-infrastructure.js';
 
@@ -55,23 +56,36 @@ export function decodeTensor(hash: string, bytes: Uint8Array): FloatTensor {
 export class NatsTensorStore {
   private readonly known = new Set<string>();
 
-  private constructor(readonly objects: ObjectStore) {}
+  private constructor(readonly bucket: BlobBucket) {}
 
-  static async open(js: JetStreamClient): Promise<NatsTensorStore> {
-    return new NatsTensorStore(await js.views.os(TENSOR_BUCKET, { storage: StorageType.File }));
+  static async open(nc: NatsConnection): Promise<NatsTensorStore> {
+    const js = nc.jetstream();
+    const jsm = await nc.jetstreamManager();
+    const objects = await js.views.os(TENSOR_BUCKET, { storage: StorageType.File });
+    return new NatsTensorStore({
+      js,
+      jsm,
+      objects,
+      bucket: TENSOR_BUCKET,
+      maxPayload: nc.info?.max_payload ?? 1 << 20,
+    });
+  }
+
+  /** The object-store view of the bucket, for tools and tests that read or write it as any client would. */
+  get objects(): ObjectStore {
+    return this.bucket.objects;
   }
 
   /** Stores bytes under `hash` (by default their sha256) unless a blob of that name is there; returns the hash. */
   async putBytes(bytes: Uint8Array, hash = sha256(bytes)): Promise<string> {
     if (this.known.has(hash)) return hash;
-    const info = await this.objects.info(hash);
-    if (info === null || info.deleted) await this.objects.putBlob({ name: hash }, bytes);
+    await putBlob(this.bucket, hash, bytes);
     this.known.add(hash);
     return hash;
   }
 
   async getBytes(hash: string): Promise<Uint8Array> {
-    const bytes = await this.objects.getBlob(hash);
+    const bytes = await getBlob(this.bucket, hash);
     if (bytes === null) throw new MissingTensorError(hash);
     return bytes;
   }

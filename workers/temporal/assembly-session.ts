@@ -1,4 +1,5 @@
 import { scoringOf } from '../../src/assembly/objective-evaluation.js';
+import { planMergeChoice } from '../../src/assembly/plan-merge.js';
 import {
   type AssemblyEvents,
   type AssemblyInputs,
@@ -33,8 +34,10 @@ export interface AssemblySession {
 
 /**
  * Where step evaluations run: `local` in this process's thread pool; `nats` on the task-worker pools
- * (`mal worker --pool …`), through NATS, candidate alignments included (activation matching's examples travel by
- * hash). λ curves, and REPAIR with them, are built in the activity's process either way.
+ * (`mal worker --pool …`), through NATS: candidate alignments (activation matching's examples travel by hash), and
+ * the ranking's probes and the λ curves as curve tasks, each merge built on a worker from the base, the zoo model
+ * and the maps. With merge.ancestor or REPAIR the merges are built in the activity's process and only their
+ * evaluations travel.
  */
 export type TaskPlacement = 'local' | 'nats';
 
@@ -61,6 +64,8 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
   try {
     let evaluateMany = engine.inputs.evaluateMany;
     let alignCandidates: AssemblyInputs['alignCandidates'];
+    let evaluateManyOnFirst: AssemblyInputs['evaluateManyOnFirst'];
+    let evaluatePaths: AssemblyInputs['evaluatePaths'];
     if (placement === 'nats') {
       const nats = await NatsTaskDispatcher.connect({
         connection: natsConnectionOptions(),
@@ -78,20 +83,34 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
         scoring: scoringOf(t.task),
       }));
       evaluateMany = (models) => nats.evaluateMany(models, engine.base.spec, config, tasks);
-      const zooById = new Map(engine.inputs.zoo.map((z) => [z.id, z.model]));
-      alignCandidates = (base, candidates, statistics) =>
-        nats.alignCandidates(
-          base,
-          (id) => {
-            const model = zooById.get(id);
-            if (model === undefined) throw new RangeError(`no zoo model '${id}'`);
-            return model;
-          },
-          candidates,
-          plan.alignment,
-          plan.seed,
-          statistics,
+      // The ranking's probes (successive halving, the probe) on the first examples: the same evaluation on a
+      // shorter range, so the workers load the data up to it as this process's first-examples view does.
+      evaluateManyOnFirst = (models, examples) =>
+        nats.evaluateMany(
+          models,
+          engine.base.spec,
+          config,
+          tasks.map((t) => ({ ...t, limit: Math.min(t.limit ?? examples, examples) })),
         );
+      const zooById = new Map(engine.inputs.zoo.map((z) => [z.id, z.model]));
+      const zooModel = (id: string) => {
+        const model = zooById.get(id);
+        if (model === undefined) throw new RangeError(`no zoo model '${id}'`);
+        return model;
+      };
+      // Merges built on the workers: the plan's method and seed travel; an ancestor or REPAIR (which needs the
+      // statistics examples and the forward pass here) keep the merges in this process, their evaluations sent.
+      if (plan.merge.ancestor === undefined && plan.merge.repair !== 'repair') {
+        const merge = {
+          kernel: plan.alignment.kernel,
+          method: planMergeChoice(plan.merge),
+          seed: plan.seed,
+        };
+        evaluatePaths = (base, requests, examples) =>
+          nats.evaluateCurves(base, zooModel, requests, merge, tasks, examples);
+      }
+      alignCandidates = (base, candidates, statistics) =>
+        nats.alignCandidates(base, zooModel, candidates, plan.alignment, plan.seed, statistics);
     }
     let listener: AssemblyEvents | undefined;
     const prepared = await prepareAssembly({
@@ -99,6 +118,8 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
       store: store ?? engine.inputs.store,
       evaluateMany,
       alignCandidates,
+      evaluateManyOnFirst,
+      evaluatePaths,
       events: {
         stepStarted: (index, budget) => listener?.stepStarted?.(index, budget),
         progress: (phase, done, total, candidate) => listener?.progress?.(phase, done, total, candidate),
