@@ -59,8 +59,8 @@ export class QuantisedWeightError extends MalError {
   ) {
     super(
       `${file}: tensor '${tensor}' holds ${dtype} codes whose values need the scale ${scales.map((s) => `'${s}'`).join(', ')}, ` +
-        'which mal does not apply; such a weight can only be copied from the base (use a model with this weight ' +
-        'in a float dtype as the target, or dequantise the checkpoint first)',
+        'which mal does not apply, so it cannot compute with this weight (a merge into this model as the base ' +
+        'copies it as it is); dequantise the checkpoint to a float dtype first',
     );
   }
 }
