@@ -46,6 +46,26 @@ export class NonFiniteWeightsError extends MalError {
 }
 
 /**
+ * A quantised weight (FP8 codes) whose checkpoint keeps scale tensors beside it: the codes alone are not the
+ * weight's values, and mal does not apply scales, so it must not compute with them.
+ */
+export class QuantisedWeightError extends MalError {
+  override readonly name = 'QuantisedWeightError';
+  constructor(
+    readonly file: string,
+    readonly tensor: string,
+    readonly dtype: string,
+    readonly scales: readonly string[],
+  ) {
+    super(
+      `${file}: tensor '${tensor}' holds ${dtype} codes whose values need the scale ${scales.map((s) => `'${s}'`).join(', ')}, ` +
+        'which mal does not apply, so it cannot compute with this weight (a merge into this model as the base ' +
+        'copies it as it is); dequantise the checkpoint to a float dtype first',
+    );
+  }
+}
+
+/**
  * A tensor's dtype has no exact float32 reading (C64, F4, F6) or no float32 writing (those and FP8), so the maths
  * cannot use it; such tensors are carried as bytes (copied from the base in a merge).
  */

@@ -1,3 +1,4 @@
+import { InvalidFileError } from '../errors.js';
 import {
   encodeSafetensorsHeader,
   LENGTH_PREFIX_BYTES,
@@ -34,8 +35,15 @@ export function encodeState(
 }
 
 export function decodeState(bytes: Uint8Array, source: string): Map<string, FloatTensor> {
-  const headerLength = readHeaderLength(bytes.subarray(0, LENGTH_PREFIX_BYTES));
-  const start = LENGTH_PREFIX_BYTES + headerLength;
+  const declared =
+    bytes.length < LENGTH_PREFIX_BYTES ? undefined : readHeaderLength(bytes.subarray(0, LENGTH_PREFIX_BYTES));
+  if (declared === undefined || declared > BigInt(bytes.length - LENGTH_PREFIX_BYTES)) {
+    throw new InvalidFileError(
+      source,
+      `model state of ${bytes.length} bytes is cut short: it cannot hold its ${declared ?? 'length-prefixed'} header`,
+    );
+  }
+  const start = LENGTH_PREFIX_BYTES + Number(declared);
   const header = parseSafetensorsHeader(
     source,
     bytes.subarray(LENGTH_PREFIX_BYTES, start),

@@ -33,7 +33,9 @@ export function formatExampleShape(shape: readonly number[]): string {
 
 /** Parses `[1,28,28]` or `1,28,28` (spaces allowed); undefined when the text is not a list of positive integers. */
 export function parseExampleShape(text: string): number[] | undefined {
-  const parts = text.replace(/[[\]\s]/g, '').split(',');
+  // One list, bracketed or not; spaces only around the numbers, so `[2 2]` is refused rather than read as 22.
+  const list = /^\s*\[(.*)\]\s*$/s.exec(text)?.[1] ?? text;
+  const parts = list.split(',').map((part) => part.trim());
   if (!parts.every((part) => /^[1-9][0-9]*$/.test(part))) return undefined;
   const shape = parts.map(Number);
   return shape.every(Number.isSafeInteger) ? shape : undefined;

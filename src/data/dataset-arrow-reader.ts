@@ -224,10 +224,25 @@ function tensorShapeOf(file: string, field: Field, size: number): number[] | und
   if (field.metadata.get(EXTENSION_NAME_KEY) !== FIXED_SHAPE_TENSOR) return undefined;
   const text = field.metadata.get(EXTENSION_METADATA_KEY) ?? '';
   let shape: unknown;
+  let permutation: unknown;
   try {
-    shape = (JSON.parse(text) as { shape?: unknown } | null)?.shape;
+    ({ shape, permutation } = (JSON.parse(text) ?? {}) as { shape?: unknown; permutation?: unknown });
   } catch {
     shape = undefined;
+  }
+  // Another axis order than the shape's would need a transpose; tensor messages refuse it the same way.
+  if (permutation !== undefined && permutation !== null) {
+    const identity =
+      Array.isArray(permutation) &&
+      Array.isArray(shape) &&
+      permutation.length === shape.length &&
+      permutation.every((axis, k) => axis === k);
+    if (!identity) {
+      throw new InvalidFileError(
+        file,
+        `features column '${field.name}' is an ${FIXED_SHAPE_TENSOR} whose "permutation" ${JSON.stringify(permutation)} reorders the axes; mal reads examples in their physical (row-major) order only`,
+      );
+    }
   }
   const valid = Array.isArray(shape) && shape.every((d) => Number.isSafeInteger(d) && d > 0);
   const product = valid ? (shape as number[]).reduce((a, b) => a * b, 1) : Number.NaN;

@@ -87,9 +87,79 @@ export const lz4FrameCodec: Required<Codec> = {
   },
 };
 
+const ZSTD_MAGIC = 0xfd2fb528;
+const ZSTD_SKIPPABLE_MASK = 0xfffffff0;
+const ZSTD_SKIPPABLE_MAGIC = 0x184d2a50;
+const ZSTD_MAX_BLOCK = 128 * 1024;
+
+/**
+ * Walks the frames of a ZSTD buffer (RFC 8878: frame headers, block headers, checksums) and returns it with every
+ * window descriptor lowered to the smallest power of two that holds max(declared, 128 KiB). fzstd allocates the
+ * window a frame header names, up to 2 GB, before it reads a block: a 17-byte frame could thus claim 2 GB for
+ * 8 bytes of content. Back-references never reach further than the output, which may not exceed `declared`, so
+ * the lowered window decodes the same. A single-segment frame's content size is its window: more than
+ * `declared` is refused. The caller's bytes are not changed (a copy is patched when needed).
+ */
+function boundZstdWindows(data: Uint8Array, declared: number): Uint8Array {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const fail = (what: string): never => {
+    throw new ArrowCodecError(`ZSTD: ${what}`);
+  };
+  const window = Math.max(declared, ZSTD_MAX_BLOCK);
+  const exponent = Math.max(0, Math.ceil(Math.log2(window)) - 10);
+  let patched: Uint8Array | undefined;
+  let at = 0;
+  while (at < data.length) {
+    if (at + 4 > data.length) fail('the buffer ends inside a frame magic number');
+    const magic = view.getUint32(at, true);
+    if ((magic & ZSTD_SKIPPABLE_MASK) >>> 0 === ZSTD_SKIPPABLE_MAGIC) {
+      if (at + 8 > data.length) fail('the buffer ends inside a skippable frame header');
+      at += 8 + view.getUint32(at + 4, true);
+      continue;
+    }
+    if (magic !== ZSTD_MAGIC) fail(`no frame magic number at byte ${at}`);
+    if (at + 5 > data.length) fail('the buffer ends inside a frame header');
+    const descriptor = data[at + 4];
+    const singleSegment = (descriptor >> 5) & 1;
+    const checksum = (descriptor >> 2) & 1;
+    const dictionaryBytes = [0, 1, 2, 4][descriptor & 3];
+    const sizeFlag = descriptor >> 6;
+    const sizeBytes = sizeFlag === 0 ? singleSegment : 1 << sizeFlag;
+    const windowAt = at + 5;
+    const sizeAt = windowAt + (singleSegment ? 0 : 1) + dictionaryBytes;
+    at = sizeAt + sizeBytes;
+    if (at > data.length) fail('the buffer ends inside a frame header');
+    if (sizeBytes > 0) {
+      let size = 0;
+      for (let k = sizeBytes - 1; k >= 0; k--) size = size * 256 + data[sizeAt + k];
+      if (sizeBytes === 2) size += 256;
+      if (size > declared)
+        fail(`a frame holds ${size} bytes but the buffer declares ${declared} uncompressed`);
+    }
+    if (!singleSegment && data[windowAt] >> 3 > exponent) {
+      patched ??= data.slice();
+      patched[windowAt] = exponent << 3;
+    }
+    for (let last = 0; !last; ) {
+      if (at + 3 > data.length) fail('the buffer ends inside a block header');
+      const header = data[at] | (data[at + 1] << 8) | (data[at + 2] << 16);
+      last = header & 1;
+      const type = (header >> 1) & 3;
+      const size = header >>> 3;
+      if (type === 3) fail('a block of the reserved type');
+      at += 3 + (type === 1 ? 1 : size);
+      if (at > data.length) fail(`a block of ${size} bytes reaches beyond the buffer's ${data.length} bytes`);
+    }
+    at += checksum * 4;
+    if (at > data.length) fail('the buffer ends inside a frame checksum');
+  }
+  return patched ?? data;
+}
+
 export const zstdCodec: Codec = {
   decode(data) {
     const declared = declaredLength(data, 'ZSTD');
+    const frames = boundZstdWindows(data, declared);
     const out = new Uint8Array(declared);
     let written = 0;
     // The streaming decoder hands over one block at a time, so a frame that expands beyond the declared length
@@ -100,7 +170,7 @@ export const zstdCodec: Codec = {
       written += chunk.length;
     });
     try {
-      stream.push(data, true);
+      stream.push(frames, true);
     } catch (error) {
       if (error instanceof ArrowCodecError) throw error;
       throw new ArrowCodecError(`ZSTD: ${(error as Error).message}`);

@@ -259,7 +259,7 @@ export function parseSafetensorsHeader(
       // Only a zero-element tensor can get here; the reference accepts it, but a JavaScript number would round it.
       throw new InvalidFileError(
         file,
-        `shape dimension ${big} is beyond 2^53, which this reader cannot hold`,
+        `shape dimension ${big} is 2^53 or more, which this reader cannot hold`,
         e.name,
       );
     }
@@ -288,11 +288,10 @@ function compareBig(a: bigint, b: bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The length prefix read as a u64: a number when it is below 2^53, else Infinity (surely invalid anyway). */
-export function readHeaderLength(prefix: Uint8Array): number {
+/** The length prefix read as a u64, exactly (a message must show what the file says, not Infinity). */
+export function readHeaderLength(prefix: Uint8Array): bigint {
   const view = new DataView(prefix.buffer, prefix.byteOffset, LENGTH_PREFIX_BYTES);
-  const length = view.getBigUint64(0, true);
-  return length > BigInt(Number.MAX_SAFE_INTEGER) ? Number.POSITIVE_INFINITY : Number(length);
+  return view.getBigUint64(0, true);
 }
 
 /**

@@ -45,13 +45,14 @@ export class SafetensorsReader implements TensorSource {
       }
       const prefix = new Uint8Array(LENGTH_PREFIX_BYTES);
       await readFileRange(handle, prefix, 0, path);
-      const headerBytes = readHeaderLength(prefix);
-      if (headerBytes > MAX_HEADER_BYTES) {
+      const declared = readHeaderLength(prefix);
+      if (declared > BigInt(MAX_HEADER_BYTES)) {
         throw new InvalidFileError(
           path,
-          `not a safetensors file: its first 8 bytes give a header length of ${headerBytes}, over the ${MAX_HEADER_BYTES}-byte cap`,
+          `not a safetensors file: its first 8 bytes give a header length of ${declared}, over the ${MAX_HEADER_BYTES}-byte cap`,
         );
       }
+      const headerBytes = Number(declared);
       if (LENGTH_PREFIX_BYTES + headerBytes > size) {
         throw new InvalidFileError(
           path,

@@ -33,9 +33,22 @@ export interface SafetensorsLayout {
   readonly fileBytes: number;
 }
 
+/** A string with a lone UTF-16 surrogate has no UTF-8 form; the reference reader refuses the escape JSON gives it. */
+function checkWellFormed(file: string, text: string, what: string, tensor?: string): void {
+  // With the u flag a surrogate pair is one code point, so \p{Cs} matches only a lone surrogate.
+  if (/\p{Cs}/u.test(text)) {
+    throw new InvalidFileError(
+      file,
+      `${what} ${JSON.stringify(text)} holds a lone UTF-16 surrogate, which safetensors cannot store`,
+      tensor,
+    );
+  }
+}
+
 function checkEntry(file: string, entry: TensorEntry, seen: Set<string>): void {
   const { name, dtype, shape } = entry;
   if (name === METADATA_KEY) throw new InvalidFileError(file, `'${METADATA_KEY}' is reserved`, name);
+  checkWellFormed(file, name, 'the tensor name', name);
   if (seen.has(name)) throw new InvalidFileError(file, 'tensor name given twice', name);
   seen.add(name);
   if (!isDType(dtype)) throw new InvalidFileError(file, `unknown dtype ${JSON.stringify(dtype)}`, name);
@@ -79,6 +92,8 @@ export function planSafetensors(
   for (const [key, value] of Object.entries(metadata ?? {})) {
     if (typeof value !== 'string')
       throw new InvalidFileError(file, `metadata value of '${key}' must be a string`);
+    checkWellFormed(file, key, 'the metadata key');
+    checkWellFormed(file, value, `the metadata value of ${JSON.stringify(key)}`);
   }
   const seen = new Set<string>();
   for (const t of tensors) checkEntry(file, t, seen);

@@ -14,10 +14,15 @@ export function tensorAddressPrefix(dtype: DType, shape: readonly number[]): str
 
 /**
  * A tensor's content address: the hex sha256 of tensorAddressPrefix(dtype, shape) followed by its raw
- * little-endian bytes (as safetensors stores them; BOOL as one byte 0 or 1 an element). It depends on what the
+ * little-endian bytes (as safetensors stores them; BOOL as one byte 0 or 1 an element, any non-zero byte read as 1). It depends on what the
  * tensor is, not on how it travelled: the Arrow layout, metadata order, record batches, compression or
  * endianness of the message it came in leave it unchanged, so equal tensors from any producer share one address.
  */
 export function tensorContentAddress(dtype: DType, shape: readonly number[], bytes: Uint8Array): string {
-  return createHash('sha256').update(tensorAddressPrefix(dtype, shape), 'ascii').update(bytes).digest('hex');
+  // safetensors keeps any byte a producer wrote for a BOOL, Arrow's readers give 0 or 1: hash what it means.
+  const content = dtype === 'BOOL' && bytes.some((b) => b > 1) ? bytes.map((b) => (b === 0 ? 0 : 1)) : bytes;
+  return createHash('sha256')
+    .update(tensorAddressPrefix(dtype, shape), 'ascii')
+    .update(content)
+    .digest('hex');
 }

@@ -1,8 +1,9 @@
-import { NonFiniteWeightsError } from '../errors.js';
+import { NonFiniteWeightsError, QuantisedWeightError } from '../errors.js';
 import { openModel, readModelConfig } from '../io/open-model.js';
 import type { TensorInfo, TensorSource } from '../io/tensor-source.js';
 import type { ArchitectureFamily, ArchitectureSpec, SpaceWidths } from '../spec/architecture-spec.js';
 import { deriveSpec } from '../spec/derive-spec.js';
+import { quantisationScales } from '../spec/quantisation-scales.js';
 import { computeSpaceWidths } from '../spec/space-widths.js';
 import { loadSpecFile } from '../spec/spec-file.js';
 import { isMergeableDType } from '../tensor/dtype.js';
@@ -65,8 +66,31 @@ export function copyingUnmergeableDtypes(
   };
 }
 
-/** Reads tensors as float32, refusing NaN and ±Inf: weights that are not finite are reported, never merged. */
+/** The scale tensors of each scaled weight of a model's source, worked out once per source. */
+const scalesBySource = new WeakMap<TensorSource, ReadonlyMap<string, readonly string[]>>();
+
+function scalesOf(source: TensorSource): ReadonlyMap<string, readonly string[]> {
+  let scales = scalesBySource.get(source);
+  if (scales === undefined) {
+    const byWeight = new Map<string, string[]>();
+    const infos = source.tensorNames().map((n) => source.info(n));
+    for (const [scale, weight] of quantisationScales(infos)) {
+      byWeight.set(weight, [...(byWeight.get(weight) ?? []), scale]);
+    }
+    scales = byWeight;
+    scalesBySource.set(source, scales);
+  }
+  return scales;
+}
+
+/**
+ * Reads tensors as float32, refusing NaN and ±Inf (weights that are not finite are reported, never merged) and
+ * quantised weights whose values need scales (their codes alone would be merged as if they were the weights).
+ */
 export async function readFiniteFloatTensor(model: LoadedModel, name: string): Promise<FloatTensor> {
+  const scales = scalesOf(model.source).get(name);
+  if (scales !== undefined)
+    throw new QuantisedWeightError(model.path, name, model.source.info(name).dtype, scales);
   const raw = await model.source.read(name);
   const data = toFloat32(raw, { file: model.path, tensor: name });
   const bad = firstNonFinite(data);

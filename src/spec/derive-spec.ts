@@ -6,6 +6,7 @@ import { deriveTransformerSpec } from './derive-transformer-spec.js';
 import { FAMILY_TEMPLATES } from './families.js';
 import { configNames, detects, type FamilyTemplate } from './family-template.js';
 import type { ModelConfig } from './model-config.js';
+import { quantisationScales, withQuantisationScales } from './quantisation-scales.js';
 
 export interface DeriveSpecOptions {
   /** Parsed Hugging Face config.json, or the safetensors metadata: head counts, activation, epsilons. */
@@ -25,10 +26,15 @@ export function deriveSpec(
       "a 'custom' architecture has no derivation; write a spec file and pass it with --spec",
     );
   }
-  const template = chooseTemplate(options.family ?? detectFamily(tensors), options.config);
-  return template.kind === 'transformer'
-    ? deriveTransformerSpec(template, tensors, options.config)
-    : deriveChainSpec(template, tensors, options.config);
+  // The scales of FP8 weights are no part of any family's layout; they travel with their weights.
+  const scales = quantisationScales(tensors);
+  const placed = tensors.filter((t) => !scales.has(t.name));
+  const template = chooseTemplate(options.family ?? detectFamily(placed), options.config);
+  const spec =
+    template.kind === 'transformer'
+      ? deriveTransformerSpec(template, placed, options.config)
+      : deriveChainSpec(template, placed, options.config);
+  return withQuantisationScales(spec, tensors, scales);
 }
 
 /** The template of a family: the one config.json names (`model_type`, `architectures`), else the first. */

@@ -213,6 +213,8 @@ describe('mal assemble', () => {
     const out = join(dir, 'poisoned-run');
     const run = await mal('assemble', zooPlan, '--out', out);
     expect(run.code, run.stderr).toBe(0);
+    // The user hears of it as it happens, not only in the lineage.
+    expect(run.stderr).toMatch(/skipped poisoned: .*'layers\.1\.weight'.*NaN/);
     const lineage = JSON.parse(await readFile(join(out, 'lineage.json'), 'utf8'));
     expect(lineage.zoo.map((z: { id: string }) => z.id)).toEqual(['good']);
     expect(lineage.skipped).toHaveLength(1);

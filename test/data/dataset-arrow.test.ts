@@ -23,6 +23,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSourceError } from '../../src/data/data-source-error.js';
 import type { Dataset } from '../../src/data/dataset.js';
+import { parseExampleShape } from '../../src/data/dataset-arrow-format.js';
 import { datasetToArrowIPC, writeDatasetArrow } from '../../src/data/dataset-arrow-writer.js';
 import { loadDataset } from '../../src/data/load-dataset.js';
 import { InvalidFileError } from '../../src/errors.js';
@@ -203,6 +204,20 @@ describe('Arrow data files', () => {
     await expect(loadDataset(bad, { layout: 'image' })).rejects.toThrow(
       /features column 'images' is an arrow\.fixed_shape_tensor whose metadata "\{\\"shape\\":\[4,2\]\}" does not give a shape of its 6 values/,
     );
+    // A permutation other than the identity stores the axes in another order than the shape says, as the tensor
+    // messages refuse too; the identity (or none) is the row-major order mal reads.
+    const identity = await writeTable(
+      'tensor-features-id.arrow',
+      table('{"shape":[3,1,2],"permutation":[0,1,2]}'),
+    );
+    expect((await loadDataset(identity, { layout: 'image' })).exampleShape).toEqual([3, 1, 2]);
+    const permuted = await writeTable(
+      'tensor-features-perm.arrow',
+      table('{"shape":[3,1,2],"permutation":[2,0,1]}'),
+    );
+    await expect(loadDataset(permuted, { layout: 'image' })).rejects.toThrow(
+      /tensor-features-perm\.arrow: features column 'images'.*"permutation" \[2,0,1\] reorders the axes/,
+    );
   });
 
   it('reads several record batches in order', async () => {
@@ -339,5 +354,30 @@ describe('Arrow data files', () => {
     await expect(loadDataset('arrow:no/such/file.bin', { layout: 'flat' })).rejects.toThrow(
       `arrow:no/such/file.bin: Arrow data file not found: ${resolve('no/such/file.bin')}`,
     );
+  });
+});
+
+describe('parseExampleShape', () => {
+  it('reads the JSON notation and the older comma list', () => {
+    expect(parseExampleShape('[1,28,28]')).toEqual([1, 28, 28]);
+    expect(parseExampleShape('[1, 28, 28]')).toEqual([1, 28, 28]);
+    expect(parseExampleShape('1,28,28')).toEqual([1, 28, 28]);
+    expect(parseExampleShape(' 1, 28 ,28 ')).toEqual([1, 28, 28]);
+  });
+
+  it('refuses what is neither: no digits run together across spaces, no nesting, no zero', () => {
+    for (const text of [
+      '[2 2]',
+      '1 28 28',
+      '[[1,28],[28]]',
+      '[1,28,28',
+      '1,28,28]',
+      '[]',
+      '',
+      '[0,2]',
+      '[1,,2]',
+    ]) {
+      expect(parseExampleShape(text), text).toBeUndefined();
+    }
   });
 });

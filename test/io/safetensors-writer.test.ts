@@ -204,6 +204,16 @@ describe('writeSafetensors is atomic', () => {
     await expect(writeSafetensors(path, [{ name: 'n', dtype: 'U8', shape: [-1] }], produce)).rejects.toThrow(
       /shape must be non-negative integers/,
     );
+    // A lone surrogate has no UTF-8 form: JSON.stringify would write it as an escape the reference refuses.
+    await expect(
+      writeSafetensors(path, [{ name: 'a\ud800', dtype: 'U8', shape: [0] }], produce),
+    ).rejects.toThrow(/lone UTF-16 surrogate/);
+    await expect(
+      writeSafetensors(path, [{ name: 'a', dtype: 'U8', shape: [0] }], produce, { ['k\udc00']: 'v' }),
+    ).rejects.toThrow(/lone UTF-16 surrogate/);
+    await expect(
+      writeSafetensors(path, [{ name: 'a', dtype: 'U8', shape: [0] }], produce, { k: 'v\udc00' }),
+    ).rejects.toThrow(/lone UTF-16 surrogate/);
     expect(await readdir(scratch.path)).toEqual([]);
   });
 

@@ -79,4 +79,17 @@ describe('tensor content addresses', () => {
     const expected = tensorContentAddress('F32', [2, 3], new Uint8Array(Float32Array.from(values).buffer));
     for (const message of messages) expect(addressOf(message)).toBe(expected);
   });
+
+  it('read any non-zero BOOL byte as true, so a BOOL tensor keeps its address through an Arrow message', () => {
+    // safetensors stores whatever byte a producer wrote; Arrow's bool (bit-packed) and bool8 readers give 0 or 1.
+    const loose = { dtype: 'BOOL' as const, shape: [3], bytes: Uint8Array.of(2, 0, 255) };
+    const back = tensorFromArrowIPC(tensorToArrowIPC('m', loose)).tensor;
+    expect([...back.bytes]).toEqual([1, 0, 1]);
+    const address = tensorContentAddress('BOOL', [3], loose.bytes);
+    expect(address).toBe(tensorContentAddress('BOOL', [3], back.bytes));
+    // Expected value: Python hashlib over b'mal.tensor.v1 BOOL [3]\n\x01\x00\x01'.
+    expect(address).toBe('52bd83720fbfabcff02ac91f1ab6c48ee3f68de5ef43002dec38ea392946d18c');
+    // The caller's bytes are left as they were.
+    expect([...loose.bytes]).toEqual([2, 0, 255]);
+  });
 });

@@ -43,6 +43,10 @@ export async function runAssemble(args: ParsedArgs, io: CommandIO): Promise<numb
   }
 
   const engine = await openEmbeddedAssembly(plan, validation, backend);
+  // Zoo models whose weights could not be read (NaN, scaled FP8, …) are left out as the engine opens them.
+  const leftOutOnLoad = (engine.inputs.skipped ?? []).slice(validation.skipped.length);
+  if (leftOutOnLoad.length > 0) emit({ event: 'zoo-loaded', skipped: leftOutOnLoad });
+  if (!json) for (const s of leftOutOnLoad) io.err(`  skipped ${s.id}: ${s.reason}`);
   try {
     const started = performance.now();
     let phaseStarted = performance.now();

@@ -29,8 +29,12 @@ export async function runInspect(args: ParsedArgs, io: CommandIO): Promise<numbe
     );
     io.out('');
     io.out('tensors:');
-    const nameWidth = Math.max(...infos.map((i) => i.name.length));
-    for (const info of infos) {
+    // Each column as wide as its longest entry: dtypes run from U8 to F8_E4M3FNUZ, shapes to any rank.
+    const shapes = infos.map((i) => shapeToString(i.shape));
+    const nameWidth = widest(infos.map((i) => i.name));
+    const dtypeWidth = widest(infos.map((i) => i.dtype));
+    const shapeWidth = widest(shapes);
+    for (const [index, info] of infos.entries()) {
       const axes = (axesOf.get(info.name) ?? [])
         .map((axis) =>
           axis === null
@@ -39,12 +43,12 @@ export async function runInspect(args: ParsedArgs, io: CommandIO): Promise<numbe
         )
         .join(', ');
       io.out(
-        `  ${info.name.padEnd(nameWidth)}  ${info.dtype.padEnd(4)}  ${shapeToString(info.shape).padEnd(18)}  [${axes}]`,
+        `  ${info.name.padEnd(nameWidth)}  ${info.dtype.padEnd(dtypeWidth)}  ${shapes[index].padEnd(shapeWidth)}  [${axes}]`,
       );
     }
     io.out('');
     io.out('spaces:');
-    const spaceWidth = Math.max(...model.spec.spaces.map((s) => s.name.length));
+    const spaceWidth = widest(model.spec.spaces.map((s) => s.name));
     for (const space of model.spec.spaces) {
       const role = space.role === undefined ? '' : `  ${space.role}`;
       io.out(
@@ -65,4 +69,11 @@ export async function runInspect(args: ParsedArgs, io: CommandIO): Promise<numbe
   } finally {
     await model.source.close();
   }
+}
+
+/** Length of the longest text (a loop, not Math.max(...), which overflows the stack on huge models). */
+function widest(texts: readonly string[]): number {
+  let width = 0;
+  for (const text of texts) width = Math.max(width, text.length);
+  return width;
 }
