@@ -1,5 +1,5 @@
 import { planAlignment, withTensors } from '../align/alignment-problem.js';
-import { identityWithTruncation, type SpaceMap } from '../align/space-map.js';
+import { identitySpaceMap, type SpaceMap } from '../align/space-map.js';
 import { type WeightMatchingOptions, weightMatching } from '../align/weight-matching.js';
 import type { Dataset } from '../data/dataset.js';
 import { IncompatibleModelsError } from '../errors.js';
@@ -66,7 +66,7 @@ export async function linearModeConnectivity(
     maps = new Map(
       plan.spaces.map((s) => [
         s.baseSpace,
-        { ...s, map: identityWithTruncation(s.baseWidth, s.targetWidth) },
+        identitySpaceMap(s),
       ]),
     );
   } else {
