@@ -1,12 +1,17 @@
 import { InvalidFileError } from '../errors.js';
 import { readRegularFile } from '../io/read-regular-file.js';
 import type { SpaceKind } from '../spec/architecture-spec.js';
-import { checkGeneralizedPermutation, type SpaceMap } from './space-map.js';
+import { checkSpaceMap, type SpaceMap } from './space-map.js';
 import type { WeightMatchingStep } from './weight-matching.js';
 
-/** What `mal align` writes to `maps.json`: every space's map plus how alignment got there. */
+/**
+ * What `mal align` writes to `maps.json`: every space's map plus how alignment got there. Version 2 added nested
+ * spaces (`parent`, and a `map` of one permutation per parent unit); version 1 files read as they always did.
+ */
+export const MAPS_FORMAT_VERSION = 2;
+
 export interface MapsDocument {
-  readonly version: 1;
+  readonly version: 1 | 2;
   readonly base: string;
   readonly target: string;
   readonly objective: number;
@@ -23,7 +28,9 @@ export interface MapsDocumentSpace {
   readonly kind: SpaceKind;
   readonly baseWidth: number;
   readonly targetWidth: number;
-  /** Over base units: the target unit placed there, or -1. */
+  /** A nested space (version 2): its base parent space and that space's base width. */
+  readonly parent?: { readonly space: string; readonly baseWidth: number };
+  /** Over base units: the target unit placed there, or -1; for a nested space, parent unit by parent unit. */
   readonly map: readonly number[];
 }
 
@@ -35,6 +42,7 @@ export function spaceMapsToDocument(maps: Iterable<SpaceMap>): Record<string, Ma
       kind: m.kind,
       baseWidth: m.baseWidth,
       targetWidth: m.targetWidth,
+      ...(m.parent === undefined ? {} : { parent: m.parent }),
       map: Array.from(m.map),
     };
   }
@@ -61,13 +69,19 @@ export async function readMapsFile(path: string): Promise<Map<string, SpaceMap>>
 
 export function parseMapsDocument(doc: unknown, file: string): Map<string, SpaceMap> {
   if (!isRecord(doc)) throw new InvalidFileError(file, 'expected a JSON object');
+  if (doc.version !== undefined && doc.version !== 1 && doc.version !== MAPS_FORMAT_VERSION) {
+    throw new InvalidFileError(
+      file,
+      `field 'version' is ${JSON.stringify(doc.version)}; this mal reads maps files of version 1 and ${MAPS_FORMAT_VERSION}`,
+    );
+  }
   const spaces = doc.spaces;
   if (!isRecord(spaces)) throw new InvalidFileError(file, "field 'spaces' must be an object of space maps");
   const out = new Map<string, SpaceMap>();
   for (const [name, raw] of Object.entries(spaces)) {
     const field = `spaces.${name}`;
     if (!isRecord(raw)) throw new InvalidFileError(file, `field '${field}' must be an object`);
-    const { targetSpace, kind, baseWidth, targetWidth, map } = raw;
+    const { targetSpace, kind, baseWidth, targetWidth, map, parent } = raw;
     if (typeof targetSpace !== 'string')
       throw new InvalidFileError(file, `field '${field}.targetSpace' must be a string`);
     if (kind !== 'free' && kind !== 'fixed')
@@ -76,14 +90,27 @@ export function parseMapsDocument(doc: unknown, file: string): Map<string, Space
       throw new InvalidFileError(file, `field '${field}.baseWidth' must be a non-negative integer`);
     if (!isCount(targetWidth))
       throw new InvalidFileError(file, `field '${field}.targetWidth' must be a non-negative integer`);
-    if (!Array.isArray(map) || map.length !== baseWidth || !map.every((v) => Number.isInteger(v))) {
-      throw new InvalidFileError(file, `field '${field}.map' must be an array of ${baseWidth} integers`);
+    let nestedIn: { space: string; baseWidth: number } | undefined;
+    if (parent !== undefined) {
+      if (!isRecord(parent) || typeof parent.space !== 'string' || !isCount(parent.baseWidth)) {
+        throw new InvalidFileError(
+          file,
+          `field '${field}.parent' must be {space: string, baseWidth: non-negative integer}`,
+        );
+      }
+      nestedIn = { space: parent.space, baseWidth: parent.baseWidth };
+    }
+    const entries = (nestedIn?.baseWidth ?? 1) * baseWidth;
+    if (!Array.isArray(map) || map.length !== entries || !map.every((v) => Number.isInteger(v))) {
+      const per = nestedIn === undefined ? '' : ` (${baseWidth} per unit of parent '${nestedIn.space}')`;
+      throw new InvalidFileError(file, `field '${field}.map' must be an array of ${entries} integers${per}`);
     }
     const typed = Int32Array.from(map as number[]);
-    const fault = checkGeneralizedPermutation(typed, targetWidth);
+    const fault = checkSpaceMap({ baseWidth, targetWidth, map: typed, parent: nestedIn });
     if (fault !== undefined)
       throw new InvalidFileError(file, `field '${field}.map' is not a generalized permutation: ${fault}`);
-    out.set(name, { baseSpace: name, targetSpace, kind, baseWidth, targetWidth, map: typed });
+    const spaceMap: SpaceMap = { baseSpace: name, targetSpace, kind, baseWidth, targetWidth, map: typed };
+    out.set(name, nestedIn === undefined ? spaceMap : { ...spaceMap, parent: nestedIn });
   }
   return out;
 }
