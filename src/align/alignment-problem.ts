@@ -189,7 +189,9 @@ function checkBlocks(bPart: AxisPart, tPart: AxisPart, where: string): void {
     if ((level.space === undefined) !== (other.space === undefined))
       throw fault(`inner level ${l} is a nested space on one side only`);
     if (level.space === undefined && level.size !== other.size)
-      throw fault(`inner level ${l} keeps its order and must have equal sizes (${level.size} and ${other.size})`);
+      throw fault(
+        `inner level ${l} keeps its order and must have equal sizes (${level.size} and ${other.size})`,
+      );
   });
 }
 

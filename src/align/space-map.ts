@@ -53,14 +53,17 @@ export function mapInside(spaceMap: SpaceMap, u: number): Int32Array {
 }
 
 /** Describes the first fault of a map, top-level or nested (checked per parent unit), or undefined. */
-export function checkSpaceMap(spaceMap: Omit<SpaceMap, 'baseSpace' | 'targetSpace' | 'kind'>): string | undefined {
+export function checkSpaceMap(
+  spaceMap: Omit<SpaceMap, 'baseSpace' | 'targetSpace' | 'kind'>,
+): string | undefined {
   const parentWidth = spaceMap.parent?.baseWidth ?? 1;
   if (spaceMap.map.length !== parentWidth * spaceMap.baseWidth)
     return `${spaceMap.map.length} entries, expected ${parentWidth * spaceMap.baseWidth}`;
   for (let u = 0; u < parentWidth; u++) {
     const inside = spaceMap.map.subarray(u * spaceMap.baseWidth, (u + 1) * spaceMap.baseWidth);
     const fault = checkGeneralizedPermutation(inside, spaceMap.targetWidth);
-    if (fault !== undefined) return spaceMap.parent === undefined ? fault : `inside parent unit ${u}: ${fault}`;
+    if (fault !== undefined)
+      return spaceMap.parent === undefined ? fault : `inside parent unit ${u}: ${fault}`;
   }
   return undefined;
 }

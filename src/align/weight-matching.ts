@@ -5,8 +5,8 @@ import type { AlignmentProblem, SpacePairing } from './alignment-problem.js';
 import { mapTargetTensor } from './apply-maps.js';
 import type { KernelPolicy } from './axis-index.js';
 import { CostMatrixBuilder } from './cost-matrix.js';
-import { sortedWeightInit } from './sorted-weight-init.js';
 import { solveNestedAssignment } from './nested-assignment.js';
+import { sortedWeightInit } from './sorted-weight-init.js';
 import { identitySpaceMap, type SpaceMap, type SpaceMaps } from './space-map.js';
 import {
   DEFAULT_WEIGHT_MATCHING,

@@ -63,12 +63,7 @@ export async function linearModeConnectivity(
   let maps: Map<string, SpaceMap>;
   let alignment: LmcResult['alignment'] = null;
   if (options.naive) {
-    maps = new Map(
-      plan.spaces.map((s) => [
-        s.baseSpace,
-        identitySpaceMap(s),
-      ]),
-    );
+    maps = new Map(plan.spaces.map((s) => [s.baseSpace, identitySpaceMap(s)]));
   } else {
     const result = await weightMatching(problem, options.alignment);
     maps = result.maps;

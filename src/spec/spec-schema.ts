@@ -83,7 +83,9 @@ const nestedPartSchema = strictObject({
   inner: z
     .array(innerLevelSchema)
     .min(1)
-    .describe('The structure of each unit\'s block, outer level first; the block is the product of the sizes.'),
+    .describe(
+      "The structure of each unit's block, outer level first; the block is the product of the sizes.",
+    ),
 }).describe('A part whose blocks have inner structure: e.g. a head of query heads and value dims.');
 
 const partSchema = z.union([textPartSchema, nestedPartSchema]);

@@ -22,7 +22,9 @@ export function checkSpecStructure(spec: ArchitectureSpec): void {
   for (const space of spec.spaces) {
     if (space.parent === undefined) continue;
     if (!spaceNames.has(space.parent)) {
-      throw new SpecError(`space '${space.name}' is nested in '${space.parent}', which the spec does not declare`);
+      throw new SpecError(
+        `space '${space.name}' is nested in '${space.parent}', which the spec does not declare`,
+      );
     }
     if (parentOf.get(space.parent) !== undefined) {
       throw new SpecError(
@@ -98,7 +100,9 @@ function checkInnerLevels(
   const seen = new Set<string>();
   for (const level of part.inner ?? []) {
     if (!Number.isInteger(level.size) || level.size < 1) {
-      throw new SpecError(`${where} has an inner level of size ${level.size}; a size must be a positive integer`);
+      throw new SpecError(
+        `${where} has an inner level of size ${level.size}; a size must be a positive integer`,
+      );
     }
     product *= level.size;
     if (level.space === undefined) continue;
