@@ -13,8 +13,12 @@ describe('deriveSpec for LLaMA', () => {
       'vocab:fixed',
       'residual:free',
       'model.layers.0.self_attn:free',
+      'model.layers.0.self_attn.query:free',
+      'model.layers.0.self_attn.v:free',
       'model.layers.0.mlp:free',
       'model.layers.1.self_attn:free',
+      'model.layers.1.self_attn.query:free',
+      'model.layers.1.self_attn.v:free',
       'model.layers.1.mlp:free',
     ]);
     expect(axesOf(spec, 'model.embed_tokens.weight')).toEqual(['vocab', 'residual']);
@@ -94,7 +98,7 @@ describe('deriveSpec for LLaMA', () => {
     ]);
     const spec = deriveSpec(tensors, { config: { num_attention_heads: 4, head_dim: 12 } });
     expect(axesOf(spec, 'model.layers.0.self_attn.q_proj.weight')).toEqual([
-      'model.layers.0.self_attn*12',
+      'model.layers.0.self_attn[model.layers.0.self_attn.query:1,12]',
       'residual',
     ]);
     expect(axesOf(spec, 'model.layers.0.self_attn.k_proj.bias')).toEqual(['model.layers.0.self_attn*12']);
