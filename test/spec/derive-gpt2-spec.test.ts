@@ -34,7 +34,7 @@ describe('deriveSpec for GPT-2', () => {
       'transformer.h.0.attn[transformer.h.0.attn.qk:16] | transformer.h.0.attn[transformer.h.0.attn.qk:16] | transformer.h.0.attn[transformer.h.0.attn.v:16]',
     ]);
     expect(axesOf(spec, 'transformer.h.1.attn.c_proj.weight')).toEqual([
-      'transformer.h.1.attn*16',
+      'transformer.h.1.attn[transformer.h.1.attn.v:16]',
       'residual',
     ]);
     expect(axesOf(spec, 'transformer.h.1.attn.c_proj.bias')).toEqual(['residual']);
@@ -49,8 +49,12 @@ describe('deriveSpec for GPT-2', () => {
       residual: 64,
       positions: 32,
       'transformer.h.0.attn': 4,
+      'transformer.h.0.attn.qk': 16,
+      'transformer.h.0.attn.v': 16,
       'transformer.h.0.mlp': 256,
       'transformer.h.1.attn': 4,
+      'transformer.h.1.attn.qk': 16,
+      'transformer.h.1.attn.v': 16,
       'transformer.h.1.mlp': 256,
     });
     expect(spec.layers.map((layer) => `${layer.name}:${layer.kind}`)).toEqual([
@@ -109,6 +113,8 @@ describe('deriveSpec for GPT-2', () => {
       residual: 48,
       positions: 16,
       'h.0.attn': 3,
+      'h.0.attn.qk': 16,
+      'h.0.attn.v': 16,
       'h.0.mlp': 192,
     });
   });
