@@ -1,7 +1,8 @@
 import { InvalidFileError } from '../errors.js';
 import { readRegularFile } from '../io/read-regular-file.js';
 import type { SpaceKind } from '../spec/architecture-spec.js';
-import { checkSpaceMap, type SpaceMap } from './space-map.js';
+import type { AlignmentPlan } from './alignment-problem.js';
+import { checkSpaceMap, identitySpaceMap, type SpaceMap } from './space-map.js';
 import type { WeightMatchingStep } from './weight-matching.js';
 
 /**
@@ -49,8 +50,11 @@ export function spaceMapsToDocument(maps: Iterable<SpaceMap>): Record<string, Ma
   return spaces;
 }
 
-/** Reads the `spaces` of a maps.json and checks every map is a generalized permutation of its stated widths. */
-export async function readMapsFile(path: string): Promise<Map<string, SpaceMap>> {
+/**
+ * Reads the `spaces` of a maps.json and checks every map is a generalized permutation of its stated widths. With
+ * `plan`, a version 1 file gets the nested spaces it could not hold (see parseMapsDocument).
+ */
+export async function readMapsFile(path: string, plan?: AlignmentPlan): Promise<Map<string, SpaceMap>> {
   let text: string;
   try {
     text = await readRegularFile(path, 'utf8');
@@ -64,10 +68,15 @@ export async function readMapsFile(path: string): Promise<Map<string, SpaceMap>>
   } catch (e) {
     throw new InvalidFileError(path, `not JSON: ${(e as Error).message}`);
   }
-  return parseMapsDocument(doc, path);
+  return parseMapsDocument(doc, path, plan);
 }
 
-export function parseMapsDocument(doc: unknown, file: string): Map<string, SpaceMap> {
+/**
+ * The maps of a maps.json document. A version 1 file predates nested spaces: it was made when the entries inside
+ * a unit (a head's dims, a kv group's query heads) kept their order, so with `plan` every nested space of the
+ * plan whose parent the file maps, and which the file lacks, is read as identity inside each parent unit.
+ */
+export function parseMapsDocument(doc: unknown, file: string, plan?: AlignmentPlan): Map<string, SpaceMap> {
   if (!isRecord(doc)) throw new InvalidFileError(file, 'expected a JSON object');
   if (doc.version !== undefined && doc.version !== 1 && doc.version !== MAPS_FORMAT_VERSION) {
     throw new InvalidFileError(
@@ -111,6 +120,12 @@ export function parseMapsDocument(doc: unknown, file: string): Map<string, Space
       throw new InvalidFileError(file, `field '${field}.map' is not a generalized permutation: ${fault}`);
     const spaceMap: SpaceMap = { baseSpace: name, targetSpace, kind, baseWidth, targetWidth, map: typed };
     out.set(name, nestedIn === undefined ? spaceMap : { ...spaceMap, parent: nestedIn });
+  }
+  if ((doc.version ?? 1) === 1 && plan !== undefined) {
+    for (const space of plan.spaces) {
+      if (space.parent === undefined || out.has(space.baseSpace) || !out.has(space.parent.space)) continue;
+      out.set(space.baseSpace, identitySpaceMap(space));
+    }
   }
   return out;
 }
