@@ -9,6 +9,7 @@ import { main as gemm } from './gemm.js';
 import { main as linearAssignment } from './linear-assignment.js';
 import { main as mergeModels } from './merge-models.js';
 import { main as natsTasks } from './nats-tasks.js';
+import { main as nestedAlignment } from './nested-alignment.js';
 import { main as safetensorsRead } from './safetensors-read.js';
 import { main as studySpeedup } from './study-speedup.js';
 import { main as transformerForward } from './transformer-forward.js';
@@ -18,6 +19,7 @@ const benches: readonly [string, () => Promise<void>][] = [
   ['cost-matrix GEMM vs numpy', () => gemm([])],
   ['forward passes per backend', () => forward([])],
   ['transformer forward passes per backend', () => transformerForward([])],
+  ['nested alignment of a transformer block vs flat', () => nestedAlignment([])],
   ['safetensors read throughput', () => safetensorsRead()],
   ['merging two 1 GiB models', () => mergeModels([])],
   ['tasks and tensors through NATS: tasks per second, a cold 1024² alignment', () => natsTasks()],

@@ -6,7 +6,7 @@ import {
 } from '../eval/activation-statistics.js';
 import { solveLinearAssignment } from '../solver/linear-assignment.js';
 import type { AlignmentPlan } from './alignment-problem.js';
-import { identityWithTruncation, type SpaceMap } from './space-map.js';
+import { identitySpaceMap, identityWithTruncation, type SpaceMap } from './space-map.js';
 import type { WeightMatchingResult } from './weight-matching.js';
 
 /** Unlabelled examples both models read, and how many of them to use. */
@@ -44,7 +44,7 @@ export function activationMatching(
     const identity = identityWithTruncation(s.baseWidth, s.targetWidth);
     const c = s.kind === 'free' ? correlations.get(s.baseSpace) : undefined;
     if (c === undefined) {
-      maps.set(s.baseSpace, { ...s, map: identity });
+      maps.set(s.baseSpace, identitySpaceMap(s));
       continue;
     }
     const map = solveLinearAssignment(c.correlation, s.baseWidth, s.targetWidth, { maximize: true });

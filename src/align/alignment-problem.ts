@@ -1,6 +1,7 @@
 import { IncompatibleModelsError } from '../errors.js';
 import type {
   ArchitectureSpec,
+  AxisPart,
   AxisSpec,
   SpaceKind,
   SpaceWidths,
@@ -38,6 +39,14 @@ export interface SpacePairing {
   readonly kind: SpaceKind;
   readonly baseWidth: number;
   readonly targetWidth: number;
+  /** A nested space: its base parent space and that space's width (one map per parent unit). */
+  readonly parent?: NestedIn;
+}
+
+/** The parent of a nested space, as its map needs it. */
+export interface NestedIn {
+  readonly space: string;
+  readonly baseWidth: number;
 }
 
 /** Which tensors and spaces correspond, before any tensor is read. */
@@ -95,13 +104,15 @@ export function planAlignment(
       }
       bAxis.forEach((bPart, p) => {
         const tPart = tAxis[p];
-        if (bPart.block !== tPart.block) {
-          throw new IncompatibleModelsError(
-            `${where}: axis ${k} part ${p} groups ${bPart.block} entries per unit of '${bPart.space}' in the base but ${tPart.block} per unit of '${tPart.space}' in the target`,
-          );
-        }
+        checkBlocks(bPart, tPart, `${where}: axis ${k} part ${p}`);
         link(baseToTarget, bPart.space, tPart.space, where, 'base');
         link(targetToBase, tPart.space, bPart.space, where, 'target');
+        bPart.inner?.forEach((level, l) => {
+          const tSpace = tPart.inner?.[l]?.space;
+          if (level.space === undefined || tSpace === undefined) return;
+          link(baseToTarget, level.space, tSpace, where, 'base');
+          link(targetToBase, tSpace, level.space, where, 'target');
+        });
       });
     });
     pairs.push({ baseName, targetName, baseAxes: bSpec.axes, targetAxes: tSpec.axes });
@@ -109,6 +120,7 @@ export function planAlignment(
   assertPairingCoversWeights(pairs, base, target, tensorPairs === undefined);
 
   const targetKinds = new Map(target.spec.spaces.map((s) => [s.name, s.kind]));
+  const targetParents = new Map(target.spec.spaces.map((s) => [s.name, s.parent]));
   const spaces: SpacePairing[] = [];
   for (const space of base.spec.spaces) {
     const linked = baseToTarget.get(space.name);
@@ -122,7 +134,26 @@ export function planAlignment(
         `fixed space '${space.name}' has width ${baseWidth} in the base but '${linked.space}' has ${targetWidth} in the target (first met at ${linked.tensor}); fixed spaces (inputs, classes) must match exactly`,
       );
     }
-    spaces.push({ baseSpace: space.name, targetSpace: linked.space, kind, baseWidth, targetWidth });
+    const parent = space.parent;
+    if (parent === undefined) {
+      spaces.push({ baseSpace: space.name, targetSpace: linked.space, kind, baseWidth, targetWidth });
+      continue;
+    }
+    const targetParent = targetParents.get(linked.space);
+    if (targetParent === undefined || baseToTarget.get(parent)?.space !== targetParent) {
+      throw new IncompatibleModelsError(
+        `base space '${space.name}' (nested in '${parent}') corresponds to target space '${linked.space}', which is not nested in the target space that '${parent}' corresponds to (first met at ${linked.tensor})`,
+      );
+    }
+    const parentWidth = widthOf(base.widths, parent, 'base');
+    spaces.push({
+      baseSpace: space.name,
+      targetSpace: linked.space,
+      kind,
+      baseWidth,
+      targetWidth,
+      parent: { space: parent, baseWidth: parentWidth },
+    });
   }
   return { pairs, spaces };
 }
@@ -134,6 +165,34 @@ export function defaultTensorPairs(
 ): (readonly [baseName: string, targetName: string])[] {
   const targetNames = new Set(target.tensors.map((t) => t.name));
   return base.tensors.filter((t) => t.merge && targetNames.has(t.name)).map((t) => [t.name, t.name] as const);
+}
+
+/**
+ * Paired parts must spread each unit over blocks of one structure: equal blocks, or, where the blocks have inner
+ * levels, the same levels with equal fixed sizes (a nested space may differ in width: heads of other dims).
+ */
+function checkBlocks(bPart: AxisPart, tPart: AxisPart, where: string): void {
+  const fault = (what: string) =>
+    new IncompatibleModelsError(
+      `${where} groups ${bPart.block} entries per unit of '${bPart.space}' in the base but ${tPart.block} per unit of '${tPart.space}' in the target: ${what}`,
+    );
+  if (bPart.inner === undefined && tPart.inner === undefined) {
+    if (bPart.block !== tPart.block) throw fault('blocks must be equal');
+    return;
+  }
+  const bLevels = bPart.inner ?? [{ size: bPart.block }];
+  const tLevels = tPart.inner ?? [{ size: tPart.block }];
+  if (bLevels.length !== tLevels.length)
+    throw fault(`the blocks have ${bLevels.length} and ${tLevels.length} inner levels`);
+  bLevels.forEach((level, l) => {
+    const other = tLevels[l];
+    if ((level.space === undefined) !== (other.space === undefined))
+      throw fault(`inner level ${l} is a nested space on one side only`);
+    if (level.space === undefined && level.size !== other.size)
+      throw fault(
+        `inner level ${l} keeps its order and must have equal sizes (${level.size} and ${other.size})`,
+      );
+  });
 }
 
 function link(

@@ -21,7 +21,12 @@ export function checkMapsFitPlan(plan: AlignmentPlan, maps: SpaceMaps, mapsSourc
         `${mapsSource}: space '${space.baseSpace}' maps '${m.targetSpace}' ${m.targetWidth} → ${m.baseWidth} units, but these models have '${space.targetSpace}' ${space.targetWidth} → ${space.baseWidth}; were the maps made for other models?`,
       );
     }
-    if (space.kind === 'fixed' && m.map.some((t, i) => t !== i)) {
+    if (m.parent?.space !== space.parent?.space || m.parent?.baseWidth !== space.parent?.baseWidth) {
+      throw new IncompatibleModelsError(
+        `${mapsSource}: space '${space.baseSpace}' is ${space.parent === undefined ? 'not nested' : `nested in '${space.parent.space}' (${space.parent.baseWidth} units)`} in these models but ${m.parent === undefined ? 'not nested' : `nested in '${m.parent.space}' (${m.parent.baseWidth} units)`} in the maps; were the maps made for other models?`,
+      );
+    }
+    if (space.kind === 'fixed' && m.map.some((t, i) => t !== i % m.baseWidth)) {
       throw new IncompatibleModelsError(
         `${mapsSource}: fixed space '${space.baseSpace}' must map every unit to itself`,
       );

@@ -1,5 +1,6 @@
 import { getMatmulEngine } from '../linalg/get-matmul-engine.js';
 import type { MatmulTransposedEngine } from '../linalg/matmul-engine.js';
+import type { AxisPart } from '../spec/architecture-spec.js';
 import type { AlignmentProblem, SpacePairing, TensorPair } from './alignment-problem.js';
 import { axisIndex, type KernelPolicy } from './axis-index.js';
 import { gatherTensor, rangeIndex } from './gather-tensor.js';
@@ -9,9 +10,25 @@ import type { SpaceMaps } from './space-map.js';
 interface Occurrence {
   readonly pair: TensorPair;
   readonly axis: number;
+  readonly basePart: AxisPart;
+  readonly targetPart: AxisPart;
   readonly block: number;
+  readonly targetBlock: number;
   readonly baseOffset: number;
   readonly targetOffset: number;
+}
+
+/**
+ * One occurrence of a space with its entries as units: entry `(x, y)` of `product` (`rows × cols`, row-major) is
+ * the gain from sending target entry `y` of the part to base entry `x`, every other axis mapped as it stands.
+ * Rows run over base units then the entries of each unit's block; columns likewise over the target's.
+ */
+export interface EntryProduct {
+  readonly basePart: AxisPart;
+  readonly targetPart: AxisPart;
+  readonly rows: number;
+  readonly cols: number;
+  readonly product: Float32Array | Float64Array;
 }
 
 /**
@@ -39,11 +56,20 @@ export class CostMatrixBuilder {
         let targetOffset = 0;
         axis.forEach((part, p) => {
           const list = this.occurrences.get(part.space) ?? [];
-          list.push({ pair, axis: k, block: part.block, baseOffset, targetOffset });
+          const targetPart = pair.targetAxes[k]?.[p] ?? part;
+          list.push({
+            pair,
+            axis: k,
+            basePart: part,
+            targetPart,
+            block: part.block,
+            targetBlock: targetPart.block,
+            baseOffset,
+            targetOffset,
+          });
           this.occurrences.set(part.space, list);
           baseOffset += (baseWidths.get(part.space) ?? 0) * part.block;
-          const targetPart = pair.targetAxes[k]?.[p];
-          targetOffset += (targetWidths.get(part.space) ?? 0) * (targetPart?.block ?? part.block);
+          targetOffset += (targetWidths.get(part.space) ?? 0) * targetPart.block;
         });
       });
     }
@@ -63,6 +89,22 @@ export class CostMatrixBuilder {
       for (let i = 0; i < product.length; i++) cost[i] += product[i];
     }
     return cost;
+  }
+
+  /** Every occurrence of `space` as an entry-level product (see EntryProduct), for the nested assignment. */
+  async entryProducts(space: SpacePairing, maps: SpaceMaps): Promise<EntryProduct[]> {
+    const matmul = this.matmul ?? (await getMatmulEngine());
+    const out: EntryProduct[] = [];
+    for (const occ of this.occurrences.get(space.baseSpace) ?? []) {
+      const rows = space.baseWidth * occ.block;
+      const cols = space.targetWidth * occ.targetBlock;
+      if (rows === 0 || cols === 0) continue;
+      const baseSlice = this.baseSlice(occ, space.baseWidth);
+      const targetSlice = this.targetSlice(occ, space.targetWidth, maps);
+      const product = await matmul.run(baseSlice, targetSlice, rows, cols, baseSlice.length / rows);
+      out.push({ basePart: occ.basePart, targetPart: occ.targetPart, rows, cols, product });
+    }
+    return out;
   }
 
   private baseSlice(occ: Occurrence, width: number): Float32Array {
@@ -85,7 +127,7 @@ export class CostMatrixBuilder {
     const where = `tensor '${pair.targetName}'`;
     const indices = pair.baseAxes.map((baseAxis, k) =>
       k === axis
-        ? rangeIndex(occ.targetOffset, width * occ.block)
+        ? rangeIndex(occ.targetOffset, width * occ.targetBlock)
         : axisIndex(
             baseAxis,
             pair.targetAxes[k],

@@ -5,8 +5,9 @@ import type { AlignmentProblem, SpacePairing } from './alignment-problem.js';
 import { mapTargetTensor } from './apply-maps.js';
 import type { KernelPolicy } from './axis-index.js';
 import { CostMatrixBuilder } from './cost-matrix.js';
+import { solveNestedAssignment } from './nested-assignment.js';
 import { sortedWeightInit } from './sorted-weight-init.js';
-import { identityWithTruncation, type SpaceMap, type SpaceMaps } from './space-map.js';
+import { identitySpaceMap, type SpaceMap, type SpaceMaps } from './space-map.js';
 import {
   DEFAULT_WEIGHT_MATCHING,
   type WeightMatchingOptions,
@@ -55,13 +56,14 @@ async function descend(
 ): Promise<WeightMatchingResult> {
   const maps = new Map<string, SpaceMap>();
   for (const s of problem.spaces) {
-    const map =
-      init === 'sorted' && s.kind === 'free'
-        ? sortedWeightInit(problem, s)
-        : identityWithTruncation(s.baseWidth, s.targetWidth);
-    maps.set(s.baseSpace, { ...s, map });
+    if (init === 'sorted' && s.kind === 'free' && s.parent === undefined)
+      maps.set(s.baseSpace, { ...s, map: sortedWeightInit(problem, s) });
+    else maps.set(s.baseSpace, identitySpaceMap(s));
   }
-  const free = problem.spaces.filter((s) => s.kind === 'free');
+  // Nested spaces are solved with their parent, never on their own.
+  const free = problem.spaces.filter((s) => s.kind === 'free' && s.parent === undefined);
+  const nestedIn = (space: SpacePairing) =>
+    problem.spaces.filter((s) => s.kind === 'free' && s.parent?.space === space.baseSpace);
   const builder = new CostMatrixBuilder(problem, opts.kernel);
   const random = new SeededRandom(opts.seed);
 
@@ -75,19 +77,28 @@ async function descend(
     sweeps++;
     const sweepStart = objective;
     for (const space of sweepOrder(free, opts.order, random)) {
-      const previous = maps.get(space.baseSpace)!;
-      const cost = await builder.build(space, maps);
-      const map = solveLinearAssignment(cost, space.baseWidth, space.targetWidth, { maximize: true });
-      if (sameMap(map, previous.map)) {
+      const children = nestedIn(space);
+      const previous = new Map(
+        [space, ...children].map((s) => [s.baseSpace, maps.get(s.baseSpace)!] as const),
+      );
+      let proposed: Map<string, SpaceMap>;
+      if (children.length === 0) {
+        const cost = await builder.build(space, maps);
+        const map = solveLinearAssignment(cost, space.baseWidth, space.targetWidth, { maximize: true });
+        proposed = new Map([[space.baseSpace, { ...previous.get(space.baseSpace)!, map }]]);
+      } else {
+        proposed = await solveNestedAssignment(space, children, maps, builder);
+      }
+      if ([...proposed].every(([name, m]) => sameMap(m.map, previous.get(name)!.map))) {
         steps.push({ sweep: sweeps, space: space.baseSpace, objective, accepted: true });
         opts.onStep?.(steps[steps.length - 1]);
         continue;
       }
-      maps.set(space.baseSpace, { ...previous, map });
+      for (const [name, m] of proposed) maps.set(name, m);
       const next = alignmentObjective(problem, maps, opts.kernel);
       const accepted = next >= objective;
       if (accepted) objective = next;
-      else maps.set(space.baseSpace, previous);
+      else for (const [name, m] of previous) maps.set(name, m);
       steps.push({ sweep: sweeps, space: space.baseSpace, objective, accepted });
       opts.onStep?.(steps[steps.length - 1]);
     }

@@ -2,7 +2,11 @@ import type { SpaceMap } from '../align/space-map.js';
 import type { WeightMatchingStep } from '../align/weight-matching.js';
 import type { CommandIO } from './command.js';
 
-/** One line per space: how many units matched, and which side was padded or cropped. */
+/**
+ * One line per space: how many units matched, how many moved, and which side was padded or cropped. A nested
+ * space holds one map per parent unit, so its units are counted inside each parent unit (a unit moved when it
+ * leaves its place inside its own parent unit) and its moved count sums over the parent units.
+ */
 export function describeSpaces(maps: Iterable<SpaceMap>): string[] {
   const lines: string[] = [];
   for (const m of maps) {
@@ -11,9 +15,13 @@ export function describeSpaces(maps: Iterable<SpaceMap>): string[] {
     if (m.baseWidth > m.targetWidth) fit = `${m.baseWidth - m.targetWidth} base units unmatched`;
     if (m.baseWidth < m.targetWidth) fit = `${m.targetWidth - m.baseWidth} target units dropped`;
     let moved = 0;
-    for (let i = 0; i < m.map.length; i++) if (m.map[i] >= 0 && m.map[i] !== i) moved++;
+    for (let i = 0; i < m.map.length; i++) if (m.map[i] >= 0 && m.map[i] !== i % m.baseWidth) moved++;
+    const where =
+      m.parent === undefined
+        ? `${m.kind}`
+        : `${m.kind}, in each of ${m.parent.baseWidth} units of ${m.parent.space}`;
     lines.push(
-      `${m.baseSpace} (${m.kind}): ${m.targetWidth} → ${m.baseWidth} units, ${matched} matched, ${moved} moved, ${fit}`,
+      `${m.baseSpace} (${where}): ${m.targetWidth} → ${m.baseWidth} units, ${matched} matched, ${moved} moved, ${fit}`,
     );
   }
   return lines;

@@ -1,5 +1,5 @@
 import { planAlignment, withTensors } from '../align/alignment-problem.js';
-import { identityWithTruncation, type SpaceMap } from '../align/space-map.js';
+import { identitySpaceMap, type SpaceMap } from '../align/space-map.js';
 import { type WeightMatchingOptions, weightMatching } from '../align/weight-matching.js';
 import type { Dataset } from '../data/dataset.js';
 import { IncompatibleModelsError } from '../errors.js';
@@ -63,12 +63,7 @@ export async function linearModeConnectivity(
   let maps: Map<string, SpaceMap>;
   let alignment: LmcResult['alignment'] = null;
   if (options.naive) {
-    maps = new Map(
-      plan.spaces.map((s) => [
-        s.baseSpace,
-        { ...s, map: identityWithTruncation(s.baseWidth, s.targetWidth) },
-      ]),
-    );
+    maps = new Map(plan.spaces.map((s) => [s.baseSpace, identitySpaceMap(s)]));
   } else {
     const result = await weightMatching(problem, options.alignment);
     maps = result.maps;

@@ -16,6 +16,12 @@ export interface SpaceSpec {
   readonly kind: SpaceKind;
   /** What the units are, for people reading `mal inspect`: hidden, channels, residual, heads, input, output, vocab. */
   readonly role?: string;
+  /**
+   * A nested space: its units live inside each unit of this (top-level) space, and each parent unit permutes
+   * them on its own (a head's value dims, the query heads of one kv group). Its map holds one permutation per
+   * parent unit, and it is aligned together with its parent.
+   */
+  readonly parent?: string;
 }
 
 /**
@@ -25,6 +31,18 @@ export interface SpaceSpec {
 export interface AxisPart {
   readonly space: string;
   readonly block: number;
+  /**
+   * The structure of each unit's block, outer level first; the sizes multiply to `block`. A level with a space
+   * (a nested space whose parent is `space`) is permuted by that space's map for the unit; a level without
+   * keeps its order. Absent: the block's entries keep their order.
+   */
+  readonly inner?: readonly InnerLevel[];
+}
+
+/** One level of a block: `size` entries (a nested space's width), reordered by `space` when it has one. */
+export interface InnerLevel {
+  readonly space?: string;
+  readonly size: number;
 }
 
 /** `null`: the axis belongs to no unit space (a convolution's spatial axis). Otherwise its parts in order. */

@@ -1,6 +1,6 @@
 import { SpecError } from '../errors.js';
 import type { TensorInfo } from '../io/tensor-source.js';
-import type { ArchitectureSpec, AxisSpec } from './architecture-spec.js';
+import type { ArchitectureSpec, AxisPart, AxisSpec, InnerLevel } from './architecture-spec.js';
 import { type LayerTemplate, namePattern, type TransformerTemplate } from './family-template.js';
 import { configPositiveInteger, type ModelConfig } from './model-config.js';
 import { compareNatural } from './natural-sort.js';
@@ -54,7 +54,9 @@ export function deriveTransformerSpec(
     }
     headDim = width / heads;
   }
-  const blockSizes: Record<string, number> = { head: headDim, group: (heads / kvHeads) * headDim };
+  const groupHeads = heads / kvHeads;
+  const blockSizes: Record<string, number> = { head: headDim, group: groupHeads * headDim, groupHeads };
+  const sizeOf = (size: string): number => blockSizes[size] ?? Number(size);
 
   /** Adds a layer whose module and spaces `resolve` names (a block's, or the model's). */
   const addLayer = (layer: LayerTemplate, module: string, resolve: (name: string) => string): void => {
@@ -63,15 +65,23 @@ export function deriveTransformerSpec(
       if (found === undefined)
         throw new SpecError(`family template '${template.name}' has no space '${key}'`);
       const name = found.name ?? key;
-      return builder.space(name.includes('{i}') ? resolve(name) : name, found.kind, found.role);
+      const parent = found.parent === undefined ? undefined : space(found.parent);
+      return builder.space(name.includes('{i}') ? resolve(name) : name, found.kind, found.role, parent);
     };
-    const axisOf = (axis: string | null): AxisSpec =>
-      axis === null
-        ? null
-        : axis.split('|').map((part) => {
-            const [key, block = '1'] = part.split('*');
-            return { space: space(key), block: blockSizes[block] ?? Number(block) };
-          });
+    const partOf = (part: string): AxisPart => {
+      const nested = /^(\w+)\[(.*)\]$/.exec(part);
+      if (nested === null) {
+        const [key, block = '1'] = part.split('*');
+        return { space: space(key), block: sizeOf(block) };
+      }
+      const inner = nested[2].split(',').map((level): InnerLevel => {
+        const [first, second] = level.split(':');
+        return second === undefined ? { size: sizeOf(first) } : { space: space(first), size: sizeOf(second) };
+      });
+      const block = inner.reduce((n, level) => n * level.size, 1);
+      return { space: space(nested[1]), block, inner };
+    };
+    const axisOf = (axis: string | null): AxisSpec => (axis === null ? null : axis.split('|').map(partOf));
     const placed: string[] = [];
     for (const [param, axes] of Object.entries(layer.tensors)) {
       const name = `${module}.${param.replace(/\?$/, '')}`;

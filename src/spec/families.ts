@@ -34,13 +34,14 @@ function embedding(module: string, rows: string, extra: Partial<LayerTemplate>):
   return layer('embedding', module, [rows, 'residual'], { weight: [rows, 'residual'] }, extra);
 }
 
-const QKV = 'heads*head|heads*head|heads*head';
+const QKV = 'heads[qk:head]|heads[qk:head]|heads[v:head]';
 
 /**
  * Hugging Face GPT-2 (Conv1D layout: weights are [in, out]), with or without the `transformer.` prefix. One free
  * `residual` space is shared by the embeddings, every block and the final norm; each block has a heads space
- * named after its attention module (units are whole heads, so dims inside a head keep their order) and an MLP
- * hidden space named after its MLP module. Token ids (`vocab`) and positions (`positions`) are fixed.
+ * named after its attention module and an MLP hidden space named after its MLP module. Inside each head, two
+ * nested spaces: the query/key dims (q and k columns permuted together leave every score q·k unchanged) and the
+ * value dims (v columns and c_proj rows). Token ids (`vocab`) and positions (`positions`) are fixed.
  */
 const GPT2 = {
   kind: 'transformer',
@@ -58,6 +59,8 @@ const GPT2 = {
     positions: { kind: 'fixed', role: 'positions' },
     residual: { kind: 'free', role: 'residual' },
     heads: { name: 'h.{i}.attn', kind: 'free', role: 'heads' },
+    qk: { name: 'h.{i}.attn.qk', kind: 'free', role: 'query/key dims', parent: 'heads' },
+    v: { name: 'h.{i}.attn.v', kind: 'free', role: 'value dims', parent: 'heads' },
     hidden: { name: 'h.{i}.mlp', kind: 'free', role: 'hidden' },
   },
   pre: [
@@ -69,7 +72,7 @@ const GPT2 = {
     layer('attention', 'h.{i}.attn', ['residual', 'residual'], {
       'c_attn.weight': ['residual', QKV],
       'c_attn.bias?': [QKV],
-      'c_proj.weight': ['heads*head', 'residual'],
+      'c_proj.weight': ['heads[v:head]', 'residual'],
       'c_proj.bias?': ['residual'],
       // The causal mask and its fill value: copied from the base, never permuted or merged.
       'bias?': 'buffer',
@@ -95,9 +98,12 @@ const GPT2 = {
 /**
  * Hugging Face LLaMA, weights [out, in], with or without `model.`. One free `residual` space is shared by the
  * embedding, every block, the final norm and the head. Per block, the attention's free space is its kv-head
- * groups: RoPE ties the dims inside a head and grouped-query attention ties each group of `g = nH / nKV` query
- * heads to one kv head, so only whole groups may move (k/v rows are `groups × headDim`, q rows and o columns
- * `groups × (g · headDim)`). The MLP hidden space is named after the MLP module. Token ids (`vocab`) are fixed.
+ * groups: grouped-query attention ties each group of `g = nH / nKV` query heads to one kv head, so groups move
+ * whole (k/v rows are `groups × headDim`, q rows and o columns `groups × (g · headDim)`). Inside a group, two
+ * nested spaces: its query heads (q rows and o columns, a head's dims in order: RoPE rotates dim i with dim
+ * i + headDim/2 at a frequency set by i, so no q/k dim may move) and the value dims of its kv head (v rows, and
+ * the same dims of every query head's o columns). The MLP hidden space is named after the MLP module. Token ids
+ * (`vocab`) are fixed.
  */
 const LLAMA = {
   kind: 'transformer',
@@ -118,19 +124,21 @@ const LLAMA = {
     vocab: { kind: 'fixed', role: 'vocab' },
     residual: { kind: 'free', role: 'residual' },
     heads: { name: 'layers.{i}.self_attn', kind: 'free', role: 'kv-head groups' },
+    query: { name: 'layers.{i}.self_attn.query', kind: 'free', role: 'query heads', parent: 'heads' },
+    v: { name: 'layers.{i}.self_attn.v', kind: 'free', role: 'value dims', parent: 'heads' },
     hidden: { name: 'layers.{i}.mlp', kind: 'free', role: 'hidden' },
   },
   pre: [embedding('embed_tokens', 'vocab', { missing: 'model.embed_tokens.weight (the token embedding)' })],
   layers: [
     norm('layers.{i}.input_layernorm', 'weight'),
     layer('attention', 'layers.{i}.self_attn', ['residual', 'residual'], {
-      'q_proj.weight': ['heads*group', 'residual'],
-      'q_proj.bias?': ['heads*group'],
+      'q_proj.weight': ['heads[query:groupHeads,head]', 'residual'],
+      'q_proj.bias?': ['heads[query:groupHeads,head]'],
       'k_proj.weight': ['heads*head', 'residual'],
       'k_proj.bias?': ['heads*head'],
-      'v_proj.weight': ['heads*head', 'residual'],
-      'v_proj.bias?': ['heads*head'],
-      'o_proj.weight': ['residual', 'heads*group'],
+      'v_proj.weight': ['heads[v:head]', 'residual'],
+      'v_proj.bias?': ['heads[v:head]'],
+      'o_proj.weight': ['residual', 'heads[query:groupHeads,v:head]'],
       'o_proj.bias?': ['residual'],
       // Older checkpoints save RoPE's inverse frequencies: copied from the base, never merged.
       'rotary_emb.inv_freq?': 'buffer',

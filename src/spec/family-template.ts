@@ -10,12 +10,18 @@ import { z } from 'zod';
  *
  * An axis is written as in a spec file: a space key, `key*block` for units spanning a block of entries (`head`:
  * a head's `head_dim` entries; `group`: the `num_heads / num_kv_heads` query heads that share one kv head), and
- * parts joined by `|` for a fused axis (GPT-2's q|k|v). A tensor key ending in `?` is optional, and `buffer` marks
- * a tensor that is copied from the base and never merged (a causal mask).
+ * parts joined by `|` for a fused axis (GPT-2's q|k|v). `key[sub:size,size]` gives a unit's block inner levels,
+ * outer first: `sub:size` a nested space (declared with `parent: key`) of `size` units permuted per unit of
+ * `key`, a bare `size` a level that keeps its order (`groupHeads`: the `num_heads / num_kv_heads` query heads of
+ * one group). A tensor key ending in `?` is optional, and `buffer` marks a tensor that is copied from the base
+ * and never merged (a causal mask).
  */
 
 const configKeys = z.array(z.string()).min(1);
-const axis = z.union([z.string().regex(/^\w+(\*(head|group|\d+))?(\|\w+(\*(head|group|\d+))?)*$/), z.null()]);
+const SIZE = '(head|group|groupHeads|\\d+)';
+const LEVEL = `(\\w+:)?${SIZE}`;
+const PART = `\\w+(\\*${SIZE}|\\[${LEVEL}(,${LEVEL})*\\])?`;
+const axis = z.union([z.string().regex(new RegExp(`^${PART}(\\|${PART})*$`)), z.null()]);
 
 const layerTemplate = z.strictObject({
   /** Module name template; the layer is named after it. */
@@ -36,6 +42,8 @@ const spaceTemplate = z.strictObject({
   name: z.string().optional(),
   kind: z.enum(['free', 'fixed']),
   role: z.string(),
+  /** A nested space: the key of the space inside each of whose units it lives. */
+  parent: z.string().optional(),
 });
 
 /** An attribute of the derived spec: a count the derivation finds, or a config field with a default. */

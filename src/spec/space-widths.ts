@@ -17,7 +17,7 @@ export function computeSpaceWidths(
   checkSpecStructure(spec);
   checkTensorSets(spec, shapes);
 
-  const widths = new Map<string, number>();
+  const widths = nestedWidths(spec);
   let solvedSome = true;
   while (solvedSome) {
     solvedSome = false;
@@ -37,7 +37,9 @@ export function computeSpaceWidths(
   const unsolved = spec.spaces.filter((space) => !widths.has(space.name)).map((space) => space.name);
   for (const name of unsolved) {
     const used = spec.tensors.some((tensor) =>
-      tensor.axes.some((axis) => axis?.some((part) => part.space === name)),
+      tensor.axes.some((axis) =>
+        axis?.some((part) => part.space === name || part.inner?.some((level) => level.space === name)),
+      ),
     );
     throw new SpecError(
       used
@@ -71,6 +73,28 @@ export function axisLength(axis: readonly AxisPart[], widths: ReadonlyMap<string
     length += width * part.block;
   }
   return length;
+}
+
+/** A nested space's width is the size of its level in every block that holds it; they must agree. */
+function nestedWidths(spec: ArchitectureSpec): Map<string, number> {
+  const widths = new Map<string, number>();
+  for (const tensor of spec.tensors) {
+    tensor.axes.forEach((axis, axisIndex) => {
+      for (const part of axis ?? []) {
+        for (const level of part.inner ?? []) {
+          if (level.space === undefined) continue;
+          const known = widths.get(level.space);
+          if (known !== undefined && known !== level.size) {
+            throw new SpecError(
+              `tensor '${tensor.name}' axis ${axisIndex} gives nested space '${level.space}' ${level.size} units, elsewhere it has ${known}`,
+            );
+          }
+          widths.set(level.space, level.size);
+        }
+      }
+    });
+  }
+  return widths;
 }
 
 function checkTensorSets(spec: ArchitectureSpec, shapes: ReadonlyMap<string, readonly number[]>): void {

@@ -54,15 +54,18 @@ export class SpecBuilder {
     return this.info(name).shape;
   }
 
-  /** Declares a space (spaces are kept in declaration order, which is network order) and returns its name. */
-  space(name: string, kind: SpaceKind, role: string): string {
+  /**
+   * Declares a space (spaces are kept in declaration order, which is network order) and returns its name;
+   * `parent` makes it a nested space of that one.
+   */
+  space(name: string, kind: SpaceKind, role: string, parent?: string): string {
     const existing = this.spaces.find((space) => space.name === name);
     if (existing !== undefined) {
       if (existing.kind !== kind)
         throw new SpecError(`space '${name}' is declared both ${existing.kind} and ${kind}`);
       return name;
     }
-    this.spaces.push({ name, kind, role });
+    this.spaces.push(parent === undefined ? { name, kind, role } : { name, kind, role, parent });
     return name;
   }
 

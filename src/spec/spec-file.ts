@@ -1,6 +1,6 @@
 import { SpecError } from '../errors.js';
 import { parseSourceDocument, readSourceDocument, readSourceText } from '../schema/source-document.js';
-import type { ArchitectureSpec, AxisSpec } from './architecture-spec.js';
+import type { ArchitectureSpec, AxisSpec, InnerLevel } from './architecture-spec.js';
 import { specFileSchema } from './spec-schema.js';
 import { checkSpecStructure } from './spec-structure.js';
 
@@ -58,8 +58,13 @@ function block(open: string, lines: readonly string[], close: string): string {
   return `${open}\n${lines.map((line) => `    ${line}`).join(',\n')}\n  ${close}`;
 }
 
-function serializeAxis(axis: AxisSpec): string | string[] | null {
+type SerializedPart = string | { space: string; inner: readonly InnerLevel[] };
+
+function serializeAxis(axis: AxisSpec): SerializedPart | SerializedPart[] | null {
   if (axis === null) return null;
-  const parts = axis.map((part) => (part.block === 1 ? part.space : `${part.space}*${part.block}`));
+  const parts = axis.map((part): SerializedPart => {
+    if (part.inner !== undefined) return { space: part.space, inner: part.inner };
+    return part.block === 1 ? part.space : `${part.space}*${part.block}`;
+  });
   return parts.length === 1 ? parts[0] : parts;
 }

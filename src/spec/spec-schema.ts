@@ -3,6 +3,7 @@ import { nonEmptyString, strictObject } from '../schema/schema-kit.js';
 import type {
   ArchitectureFamily,
   ArchitectureSpec,
+  AxisPart,
   AxisSpec,
   LayerKind,
   SpaceKind,
@@ -64,11 +65,42 @@ function splitPart(text: string): { space: string; block: number } {
     : { space: withBlock[1], block: Number(withBlock[2]) };
 }
 
-const partSchema = nonEmptyString()
+const textPartSchema = nonEmptyString()
   .refine((text) => splitPart(text).block >= 1, {
     error: (issue) => `block of '${String(issue.input)}' must be a positive integer`,
   })
   .describe("A space name, or 'space*block': each unit of the space spans `block` consecutive entries.");
+
+const innerLevelSchema = strictObject({
+  space: nonEmptyString()
+    .optional()
+    .describe('A nested space (declared with this part as parent) that reorders this level; absent: fixed.'),
+  size: z.number().int().min(1).describe('Entries of the level (for a nested space: its width).'),
+});
+
+const nestedPartSchema = strictObject({
+  space: nonEmptyString().describe('The space whose units own the blocks.'),
+  inner: z
+    .array(innerLevelSchema)
+    .min(1)
+    .describe(
+      "The structure of each unit's block, outer level first; the block is the product of the sizes.",
+    ),
+}).describe('A part whose blocks have inner structure: e.g. a head of query heads and value dims.');
+
+const partSchema = z.union([textPartSchema, nestedPartSchema]);
+
+type PartInput = z.output<typeof partSchema>;
+
+function partSpace(part: PartInput): string {
+  return typeof part === 'string' ? splitPart(part).space : part.space;
+}
+
+function toPart(part: PartInput): AxisPart {
+  if (typeof part === 'string') return splitPart(part);
+  const block = part.inner.reduce((n, level) => n * level.size, 1);
+  return { space: part.space, block, inner: part.inner };
+}
 
 const axisSchema = z
   .union(
@@ -79,7 +111,7 @@ const axisSchema = z
         .array(partSchema)
         .min(1, { error: 'an axis needs at least one part; use null for an axis without a space' }),
     ],
-    { error: "expected a space name, 'space*block', a list of them, or null" },
+    { error: "expected a space name, 'space*block', {space, inner}, a list of them, or null" },
   )
   .describe(
     'One tensor axis: null (no space, e.g. a spatial axis), a part, or the list of its parts in order.',
@@ -100,6 +132,9 @@ const spaceSchema = strictObject({
   role: nonEmptyString()
     .optional()
     .describe('What the units are, for people: hidden, channels, residual, heads, input, output, vocab.'),
+  parent: nonEmptyString()
+    .optional()
+    .describe('For a nested space: the space inside each of whose units it lives, permuted per parent unit.'),
 }).describe('A unit space: the units a permutation may reorder.');
 
 const tensorSchema = z
@@ -162,10 +197,17 @@ function checkReferences(spec: SpecFileFields, context: z.RefinementCtx): void {
     const path = Array.isArray(tensor) ? ['tensors', name] : ['tensors', name, 'axes'];
     const axes = Array.isArray(tensor) ? tensor : tensor.axes;
     axes.forEach((axis, axisIndex) => {
-      if (typeof axis === 'string') checkSpace(splitPart(axis).space, [...path, axisIndex]);
+      if (axis === null) return;
+      if (!Array.isArray(axis)) checkSpace(partSpace(axis), [...path, axisIndex]);
       else {
-        for (const [partIndex, part] of (axis ?? []).entries()) {
-          checkSpace(splitPart(part).space, [...path, axisIndex, partIndex]);
+        for (const [partIndex, part] of axis.entries()) {
+          checkSpace(partSpace(part), [...path, axisIndex, partIndex]);
+          if (typeof part !== 'string') {
+            part.inner.forEach((level, levelIndex) => {
+              if (level.space !== undefined)
+                checkSpace(level.space, [...path, axisIndex, partIndex, 'inner', levelIndex, 'space']);
+            });
+          }
         }
       }
     });
@@ -187,9 +229,9 @@ function checkReferences(spec: SpecFileFields, context: z.RefinementCtx): void {
   });
 }
 
-function toAxis(axis: string | string[] | null): AxisSpec {
+function toAxis(axis: PartInput | PartInput[] | null): AxisSpec {
   if (axis === null) return null;
-  return (typeof axis === 'string' ? [axis] : axis).map(splitPart);
+  return (Array.isArray(axis) ? axis : [axis]).map(toPart);
 }
 
 function toArchitectureSpec(spec: SpecFileFields): ArchitectureSpec {

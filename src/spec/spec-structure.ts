@@ -1,5 +1,5 @@
 import { SpecError } from '../errors.js';
-import type { ArchitectureSpec } from './architecture-spec.js';
+import type { ArchitectureSpec, AxisPart } from './architecture-spec.js';
 
 /**
  * Checks what a spec must satisfy on its own, before any tensor shape is looked at: names are unique, every
@@ -17,6 +17,20 @@ export function checkSpecStructure(spec: ArchitectureSpec): void {
       );
     }
     spaceNames.add(space.name);
+  }
+  const parentOf = new Map(spec.spaces.map((space) => [space.name, space.parent]));
+  for (const space of spec.spaces) {
+    if (space.parent === undefined) continue;
+    if (!spaceNames.has(space.parent)) {
+      throw new SpecError(
+        `space '${space.name}' is nested in '${space.parent}', which the spec does not declare`,
+      );
+    }
+    if (parentOf.get(space.parent) !== undefined) {
+      throw new SpecError(
+        `space '${space.name}' is nested in '${space.parent}', which is itself nested; only one level of nesting is allowed`,
+      );
+    }
   }
 
   const tensorNames = new Set<string>();
@@ -38,6 +52,12 @@ export function checkSpecStructure(spec: ArchitectureSpec): void {
         if (!Number.isInteger(part.block) || part.block < 1) {
           throw new SpecError(`${where} has block ${part.block}; a block must be a positive integer`);
         }
+        if (parentOf.get(part.space) !== undefined) {
+          throw new SpecError(
+            `${where} uses nested space '${part.space}' as a whole part; a nested space only appears inside the blocks of its parent '${parentOf.get(part.space)}'`,
+          );
+        }
+        if (part.inner !== undefined) checkInnerLevels(part, where, spaceNames, parentOf);
       });
     });
   }
@@ -66,5 +86,40 @@ export function checkSpecStructure(spec: ArchitectureSpec): void {
       }
       layerOfTensor.set(tensorName, layer.name);
     }
+  }
+}
+
+/** The levels of a block: sizes that multiply to the block, nested spaces of the part's own space, each once. */
+function checkInnerLevels(
+  part: AxisPart,
+  where: string,
+  spaceNames: ReadonlySet<string>,
+  parentOf: ReadonlyMap<string, string | undefined>,
+): void {
+  let product = 1;
+  const seen = new Set<string>();
+  for (const level of part.inner ?? []) {
+    if (!Number.isInteger(level.size) || level.size < 1) {
+      throw new SpecError(
+        `${where} has an inner level of size ${level.size}; a size must be a positive integer`,
+      );
+    }
+    product *= level.size;
+    if (level.space === undefined) continue;
+    if (!spaceNames.has(level.space)) {
+      throw new SpecError(`${where} refers to space '${level.space}', which the spec does not declare`);
+    }
+    if (parentOf.get(level.space) !== part.space) {
+      throw new SpecError(
+        `${where}: space '${level.space}' inside the blocks of '${part.space}' must be declared with parent '${part.space}'`,
+      );
+    }
+    if (seen.has(level.space)) throw new SpecError(`${where} lists nested space '${level.space}' twice`);
+    seen.add(level.space);
+  }
+  if (product !== part.block) {
+    throw new SpecError(
+      `${where}: the inner levels of '${part.space}' hold ${product} entries but its block is ${part.block}`,
+    );
   }
 }

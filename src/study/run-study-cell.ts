@@ -1,5 +1,5 @@
 import type { AlignmentProblem } from '../align/alignment-problem.js';
-import { identityWithTruncation, type SpaceMap, type SpaceMaps } from '../align/space-map.js';
+import { identitySpaceMap, type SpaceMap, type SpaceMaps } from '../align/space-map.js';
 import { alignCandidate, candidateProblem, candidateTensorPairs } from '../assembly/candidate-alignment.js';
 import type { Candidate } from '../assembly/candidates.js';
 import { InterpolationPath } from '../eval/interpolation-path.js';
@@ -94,7 +94,7 @@ export function dataRelation(
 function identityMaps(problem: AlignmentProblem): SpaceMaps {
   const maps = new Map<string, SpaceMap>();
   for (const s of problem.spaces) {
-    maps.set(s.baseSpace, { ...s, map: identityWithTruncation(s.baseWidth, s.targetWidth) });
+    maps.set(s.baseSpace, identitySpaceMap(s));
   }
   return maps;
 }

@@ -294,6 +294,6 @@ describe('mal align publishes its two files as one set', () => {
     ]);
     expect(names.filter((n) => n.startsWith('.mal-set-'))).toEqual([await readlink(join(out, 'current'))]);
     expect(await readlink(join(out, 'maps.json'))).toBe('current/maps.json');
-    expect(JSON.parse(await readFile(join(out, 'maps.json'), 'utf8')).version).toBe(1);
+    expect(JSON.parse(await readFile(join(out, 'maps.json'), 'utf8')).version).toBe(2);
   });
 });

@@ -14,8 +14,12 @@ describe('deriveSpec for GPT-2', () => {
       'residual:free',
       'positions:fixed',
       'transformer.h.0.attn:free',
+      'transformer.h.0.attn.qk:free',
+      'transformer.h.0.attn.v:free',
       'transformer.h.0.mlp:free',
       'transformer.h.1.attn:free',
+      'transformer.h.1.attn.qk:free',
+      'transformer.h.1.attn.v:free',
       'transformer.h.1.mlp:free',
     ]);
     expect(spec.spaces.find((space) => space.name === 'transformer.h.0.attn')?.role).toBe('heads');
@@ -24,13 +28,13 @@ describe('deriveSpec for GPT-2', () => {
     expect(axesOf(spec, 'transformer.h.0.ln_1.bias')).toEqual(['residual']);
     expect(axesOf(spec, 'transformer.h.0.attn.c_attn.weight')).toEqual([
       'residual',
-      'transformer.h.0.attn*16 | transformer.h.0.attn*16 | transformer.h.0.attn*16',
+      'transformer.h.0.attn[transformer.h.0.attn.qk:16] | transformer.h.0.attn[transformer.h.0.attn.qk:16] | transformer.h.0.attn[transformer.h.0.attn.v:16]',
     ]);
     expect(axesOf(spec, 'transformer.h.0.attn.c_attn.bias')).toEqual([
-      'transformer.h.0.attn*16 | transformer.h.0.attn*16 | transformer.h.0.attn*16',
+      'transformer.h.0.attn[transformer.h.0.attn.qk:16] | transformer.h.0.attn[transformer.h.0.attn.qk:16] | transformer.h.0.attn[transformer.h.0.attn.v:16]',
     ]);
     expect(axesOf(spec, 'transformer.h.1.attn.c_proj.weight')).toEqual([
-      'transformer.h.1.attn*16',
+      'transformer.h.1.attn[transformer.h.1.attn.v:16]',
       'residual',
     ]);
     expect(axesOf(spec, 'transformer.h.1.attn.c_proj.bias')).toEqual(['residual']);
@@ -45,8 +49,12 @@ describe('deriveSpec for GPT-2', () => {
       residual: 64,
       positions: 32,
       'transformer.h.0.attn': 4,
+      'transformer.h.0.attn.qk': 16,
+      'transformer.h.0.attn.v': 16,
       'transformer.h.0.mlp': 256,
       'transformer.h.1.attn': 4,
+      'transformer.h.1.attn.qk': 16,
+      'transformer.h.1.attn.v': 16,
       'transformer.h.1.mlp': 256,
     });
     expect(spec.layers.map((layer) => `${layer.name}:${layer.kind}`)).toEqual([
@@ -98,13 +106,15 @@ describe('deriveSpec for GPT-2', () => {
     const spec = deriveSpec(tensors, { config: { n_head: '3' } });
     expect(axesOf(spec, 'h.0.attn.c_attn.weight')).toEqual([
       'residual',
-      'h.0.attn*16 | h.0.attn*16 | h.0.attn*16',
+      'h.0.attn[h.0.attn.qk:16] | h.0.attn[h.0.attn.qk:16] | h.0.attn[h.0.attn.v:16]',
     ]);
     expect(widthsOf(spec, tensors)).toEqual({
       vocab: 40,
       residual: 48,
       positions: 16,
       'h.0.attn': 3,
+      'h.0.attn.qk': 16,
+      'h.0.attn.v': 16,
       'h.0.mlp': 192,
     });
   });

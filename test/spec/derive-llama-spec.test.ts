@@ -6,20 +6,24 @@ import { axesOf, spaceSummary, tensorInfos, widthsOf } from './spec-test-helpers
 const LLAMA_CONFIG = { num_attention_heads: 8, num_key_value_heads: 2, hidden_size: 64, rms_norm_eps: 1e-5 };
 
 describe('deriveSpec for LLaMA', () => {
-  it('makes kv-head groups the attention space: k/v blocks headDim, q/o blocks g·headDim', () => {
+  it('makes kv-head groups the attention space with query heads and value dims nested: k blocks headDim, q [query:g, headDim], v [v:headDim], o [query:g, v:headDim]', () => {
     const spec = deriveSpec(LLAMA_TENSORS, { config: LLAMA_CONFIG });
     expect(spec.family).toBe('llama');
     expect(spaceSummary(spec)).toEqual([
       'vocab:fixed',
       'residual:free',
       'model.layers.0.self_attn:free',
+      'model.layers.0.self_attn.query:free',
+      'model.layers.0.self_attn.v:free',
       'model.layers.0.mlp:free',
       'model.layers.1.self_attn:free',
+      'model.layers.1.self_attn.query:free',
+      'model.layers.1.self_attn.v:free',
       'model.layers.1.mlp:free',
     ]);
     expect(axesOf(spec, 'model.embed_tokens.weight')).toEqual(['vocab', 'residual']);
     expect(axesOf(spec, 'model.layers.0.self_attn.q_proj.weight')).toEqual([
-      'model.layers.0.self_attn*32',
+      'model.layers.0.self_attn[model.layers.0.self_attn.query:4,8]',
       'residual',
     ]);
     expect(axesOf(spec, 'model.layers.0.self_attn.k_proj.weight')).toEqual([
@@ -27,12 +31,12 @@ describe('deriveSpec for LLaMA', () => {
       'residual',
     ]);
     expect(axesOf(spec, 'model.layers.0.self_attn.v_proj.weight')).toEqual([
-      'model.layers.0.self_attn*8',
+      'model.layers.0.self_attn[model.layers.0.self_attn.v:8]',
       'residual',
     ]);
     expect(axesOf(spec, 'model.layers.0.self_attn.o_proj.weight')).toEqual([
       'residual',
-      'model.layers.0.self_attn*32',
+      'model.layers.0.self_attn[model.layers.0.self_attn.query:4,model.layers.0.self_attn.v:8]',
     ]);
     expect(axesOf(spec, 'model.layers.1.mlp.gate_proj.weight')).toEqual(['model.layers.1.mlp', 'residual']);
     expect(axesOf(spec, 'model.layers.1.mlp.up_proj.weight')).toEqual(['model.layers.1.mlp', 'residual']);
@@ -44,8 +48,12 @@ describe('deriveSpec for LLaMA', () => {
       vocab: 100,
       residual: 64,
       'model.layers.0.self_attn': 2,
+      'model.layers.0.self_attn.query': 4,
+      'model.layers.0.self_attn.v': 8,
       'model.layers.0.mlp': 160,
       'model.layers.1.self_attn': 2,
+      'model.layers.1.self_attn.query': 4,
+      'model.layers.1.self_attn.v': 8,
       'model.layers.1.mlp': 160,
     });
     expect(spec.layers.map((layer) => `${layer.name}:${layer.kind}`).slice(0, 7)).toEqual([
@@ -94,7 +102,7 @@ describe('deriveSpec for LLaMA', () => {
     ]);
     const spec = deriveSpec(tensors, { config: { num_attention_heads: 4, head_dim: 12 } });
     expect(axesOf(spec, 'model.layers.0.self_attn.q_proj.weight')).toEqual([
-      'model.layers.0.self_attn*12',
+      'model.layers.0.self_attn[model.layers.0.self_attn.query:1,12]',
       'residual',
     ]);
     expect(axesOf(spec, 'model.layers.0.self_attn.k_proj.bias')).toEqual(['model.layers.0.self_attn*12']);

@@ -58,7 +58,7 @@ describe('Mistral, a data-only family', () => {
     expect(mistral.attributes).toEqual({ ...llama.attributes, sliding_window: 4096 });
     expect(llama.attributes).not.toHaveProperty('sliding_window');
     expect(axesOf(mistral, 'model.layers.0.self_attn.q_proj.weight')).toEqual([
-      'model.layers.0.self_attn*32',
+      'model.layers.0.self_attn[model.layers.0.self_attn.query:4,8]',
       'residual',
     ]);
   });

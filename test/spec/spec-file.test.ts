@@ -221,7 +221,7 @@ describe('serializeSpec', () => {
   it('writes one tensor per line, parts as space*block, buffers with merge: false', () => {
     const text = serializeSpec(deriveSpec(GPT2_TENSORS, { config: { n_head: 4 } }));
     expect(text).toContain(
-      '"transformer.h.0.attn.c_attn.weight": ["residual",["transformer.h.0.attn*16","transformer.h.0.attn*16","transformer.h.0.attn*16"]]',
+      '"transformer.h.0.attn.c_attn.weight": ["residual",[{"space":"transformer.h.0.attn","inner":[{"space":"transformer.h.0.attn.qk","size":16}]},{"space":"transformer.h.0.attn","inner":[{"space":"transformer.h.0.attn.qk","size":16}]},{"space":"transformer.h.0.attn","inner":[{"space":"transformer.h.0.attn.v","size":16}]}]]',
     );
     expect(text).toContain('"transformer.h.0.attn.masked_bias": {"axes":[],"merge":false}');
   });

@@ -53,8 +53,12 @@ describe('spec lookups', () => {
     expect(freeSpaces(spec).map((space) => space.name)).toEqual([
       'residual',
       'transformer.h.0.attn',
+      'transformer.h.0.attn.qk',
+      'transformer.h.0.attn.v',
       'transformer.h.0.mlp',
       'transformer.h.1.attn',
+      'transformer.h.1.attn.qk',
+      'transformer.h.1.attn.v',
       'transformer.h.1.mlp',
     ]);
   });

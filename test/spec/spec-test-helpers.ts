@@ -18,7 +18,17 @@ export function axesOf(spec: ArchitectureSpec, tensor: string): (string | null)[
   return found.axes.map((axis) =>
     axis === null
       ? null
-      : axis.map((part) => (part.block === 1 ? part.space : `${part.space}*${part.block}`)).join(' | '),
+      : axis
+          .map((part) => {
+            if (part.inner !== undefined) {
+              const levels = part.inner.map((l) =>
+                l.space === undefined ? `${l.size}` : `${l.space}:${l.size}`,
+              );
+              return `${part.space}[${levels.join(',')}]`;
+            }
+            return part.block === 1 ? part.space : `${part.space}*${part.block}`;
+          })
+          .join(' | '),
   );
 }
 

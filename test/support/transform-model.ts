@@ -4,9 +4,9 @@
  * whether the function survived.
  */
 import { mapTargetTensor } from '../../src/align/apply-maps.js';
-import { identityWithTruncation, type SpaceMap } from '../../src/align/space-map.js';
+import { initialMap, type SpaceMap } from '../../src/align/space-map.js';
 import type { SeededRandom } from '../../src/random/seeded-random.js';
-import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
+import type { ArchitectureSpec, AxisSpec, SpaceSpec } from '../../src/spec/architecture-spec.js';
 import { deriveSpec } from '../../src/spec/derive-spec.js';
 import { computeSpaceWidths } from '../../src/spec/space-widths.js';
 import type { FloatTensor } from '../../src/tensor/tensor.js';
@@ -35,18 +35,37 @@ export function transformModel(
 ): TensorMap {
   const widths = widthsOf(spec, tensors);
   const maps = new Map<string, SpaceMap>();
+  const newWidth = (name: string): number => unitMaps.get(name)?.length ?? widths.get(name)!;
   for (const space of spec.spaces) {
     const width = widths.get(space.name)!;
-    const map = unitMaps.get(space.name) ?? identityWithTruncation(width, width);
+    // A nested space's map holds one map per unit of its parent (in the new frame).
+    const parentWidth = space.parent === undefined ? 1 : newWidth(space.parent);
+    const map = unitMaps.get(space.name) ?? initialMap(width, width, parentWidth);
+    const baseWidth = map.length / parentWidth;
+    const parent = space.parent === undefined ? undefined : { space: space.parent, baseWidth: parentWidth };
     maps.set(space.name, {
       baseSpace: space.name,
       targetSpace: space.name,
       kind: space.kind,
-      baseWidth: map.length,
+      baseWidth,
       targetWidth: width,
+      ...(parent === undefined ? {} : { parent }),
       map,
     });
   }
+  // Blocks whose nested spaces change width change size too.
+  const newAxes = (axes: readonly AxisSpec[]): AxisSpec[] =>
+    axes.map((axis) =>
+      axis === null
+        ? null
+        : axis.map((part) => {
+            if (part.inner === undefined) return part;
+            const inner = part.inner.map((level) =>
+              level.space === undefined ? level : { ...level, size: maps.get(level.space)!.baseWidth },
+            );
+            return { ...part, inner, block: inner.reduce((n, level) => n * level.size, 1) };
+          }),
+    );
   const out: TensorMap = new Map();
   for (const t of spec.tensors) {
     const tensor = tensors.get(t.name)!;
@@ -54,11 +73,12 @@ export function transformModel(
       out.set(t.name, tensor);
       continue;
     }
-    const baseShape = t.axes.map((axis, k) =>
+    const baseAxes = newAxes(t.axes);
+    const baseShape = baseAxes.map((axis, k) =>
       axis === null ? tensor.shape[k] : axis.reduce((n, p) => n + maps.get(p.space)!.baseWidth * p.block, 0),
     );
     const mapped = mapTargetTensor(
-      { targetName: t.name, target: tensor, baseAxes: t.axes, targetAxes: t.axes, baseShape },
+      { targetName: t.name, target: tensor, baseAxes, targetAxes: t.axes, baseShape },
       maps,
       'incompatible',
     );
@@ -67,18 +87,58 @@ export function transformModel(
   return out;
 }
 
-/** A random permutation for every free space. */
+/**
+ * A random permutation for every free space (for a nested space, one per unit of its parent, concatenated);
+ * `only` limits it to the spaces it accepts.
+ */
 export function randomFreePermutations(
   spec: ArchitectureSpec,
   tensors: TensorMap,
   random: SeededRandom,
+  only: (space: SpaceSpec) => boolean = () => true,
 ): Map<string, Int32Array> {
   const widths = widthsOf(spec, tensors);
   const perms = new Map<string, Int32Array>();
   for (const space of spec.spaces) {
-    if (space.kind === 'free') perms.set(space.name, random.permutation(widths.get(space.name)!));
+    if (space.kind !== 'free' || !only(space)) continue;
+    const width = widths.get(space.name)!;
+    const copies = space.parent === undefined ? 1 : widths.get(space.parent)!;
+    const map = new Int32Array(copies * width);
+    for (let u = 0; u < copies; u++) map.set(random.permutation(width), u * width);
+    perms.set(space.name, map);
   }
   return perms;
+}
+
+/**
+ * The maps that undo `perms` (as weight matching should find them aligning the permuted copy to the original):
+ * a top-level space's inverse; a nested space's map inside base unit `u` is the inverse of the permutation
+ * inside the permuted parent unit that returns to `u`.
+ */
+export function inverseMaps(
+  spec: ArchitectureSpec,
+  widths: ReadonlyMap<string, number>,
+  perms: ReadonlyMap<string, Int32Array>,
+): Map<string, Int32Array> {
+  const out = new Map<string, Int32Array>();
+  for (const [name, perm] of perms) {
+    const space = spec.spaces.find((s) => s.name === name)!;
+    if (space.parent === undefined) {
+      out.set(name, inversePermutation(perm));
+      continue;
+    }
+    const parentPerm = perms.get(space.parent);
+    const width = widths.get(name)!;
+    const copies = perm.length / width;
+    const parentInverse = parentPerm === undefined ? undefined : inversePermutation(parentPerm);
+    const map = new Int32Array(perm.length);
+    for (let u = 0; u < copies; u++) {
+      const t = parentInverse === undefined ? u : parentInverse[u];
+      map.set(inversePermutation(perm.subarray(t * width, (t + 1) * width)), u * width);
+    }
+    out.set(name, map);
+  }
+  return out;
 }
 
 /** Identity over the first `width` units followed by `extra` dead units, for each listed space. */
@@ -91,9 +151,11 @@ export function paddingMaps(
   const maps = new Map<string, Int32Array>();
   for (const space of spec.spaces) {
     const add = extra(space.name);
-    if (add > 0) {
+    const parentAdd = space.parent === undefined ? 0 : extra(space.parent);
+    if (add > 0 || parentAdd > 0) {
       const width = widths.get(space.name)!;
-      maps.set(space.name, identityWithTruncation(width + add, width));
+      const copies = space.parent === undefined ? 1 : widths.get(space.parent)! + parentAdd;
+      maps.set(space.name, initialMap(width + add, width, copies));
     }
   }
   return maps;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { alignModels, alignModelsByActivations } from '../../align/align-models.js';
-import { type MapsDocument, spaceMapsToDocument } from '../../align/maps-file.js';
+import { MAPS_FORMAT_VERSION, type MapsDocument, spaceMapsToDocument } from '../../align/maps-file.js';
 import { writeAlignedTarget } from '../../align/write-aligned.js';
 import { initBackend } from '../../compute/backend.js';
 import { loadDatasetFor } from '../../eval/model-evaluation.js';
@@ -72,7 +72,7 @@ export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number>
           },
         );
         const doc: MapsDocument = {
-          version: 1,
+          version: MAPS_FORMAT_VERSION,
           base: base.path,
           target: target.path,
           objective: result.objective,

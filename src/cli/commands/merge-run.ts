@@ -78,7 +78,7 @@ export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number>
       // Known before aligning: a method for equal widths cannot use models of other widths.
       assertMethodFitsWidths(method, plan.spaces);
       if (mapsFile !== undefined) {
-        maps = await readMapsFile(mapsFile);
+        maps = await readMapsFile(mapsFile, plan);
         checkMapsFitPlan(plan, maps, mapsFile);
       } else if (match === 'activations' && data !== undefined) {
         io.progress(`measuring activations of both models on ${data.count} examples of ${data.name}`);
