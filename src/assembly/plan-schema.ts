@@ -2,6 +2,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { z } from 'zod';
 import { BACKEND_PREFERENCES } from '../compute/backend.js';
 import { parseDataSource } from '../data/data-source.js';
+import { describeTextSources, parseTextSource, type TextSource } from '../data/text-source.js';
 import { MalError } from '../errors.js';
 import { CALIBRATION_KINDS } from '../eval/calibration.js';
 import { parseLambdaGrid } from '../eval/lambda-grid.js';
@@ -266,6 +267,16 @@ export const candidatePolicySchema = z
 
 // ---- The plan --------------------------------------------------------------------------------------------
 
+/** The text source `text` names, or undefined when it names none. */
+function textSourceOf(text: string): TextSource | undefined {
+  try {
+    return parseTextSource(text);
+  } catch (error) {
+    if (error instanceof MalError) return undefined;
+    throw error;
+  }
+}
+
 /** The plan schema for a plan file at `place`: paths come out absolute, every default filled in. */
 export function planFileSchema(place: PlanPlace) {
   const folder = dirname(resolve(place.file));
@@ -278,7 +289,20 @@ export function planFileSchema(place: PlanPlace) {
       source = parseDataSource(text);
     } catch (error) {
       if (!(error instanceof MalError)) throw error;
-      context.addIssue({ code: 'custom', message: error.message, input: text });
+      // Language models read text: fortunes, a text file, a token file (whose relative path gets the plan's folder).
+      const text_ = textSourceOf(text);
+      if (text_ !== undefined) {
+        if (text_.kind === 'fortunes' || isAbsolute(text_.path)) return text;
+        const absolute = resolve(folder, text_.path);
+        return text.startsWith('text:') || text.startsWith('tokens:') || text.startsWith('arrow:')
+          ? `${text.slice(0, text.indexOf(':') + 1)}${absolute}`
+          : absolute;
+      }
+      context.addIssue({
+        code: 'custom',
+        message: `${error.message}; ${describeTextSources()}`,
+        input: text,
+      });
       return z.NEVER;
     }
     if (source.kind !== 'arrow' || isAbsolute(source.path)) return text;

@@ -3,6 +3,7 @@ import { MalError } from '../errors.js';
 import { classesWithoutExamples } from '../eval/calibration.js';
 import { applyCalibrationToModel, outputLayerTensors } from '../eval/calibration-fold.js';
 import { modelLogits } from '../eval/model-logits.js';
+import { isTransformerFamily } from '../eval/transformer-settings.js';
 import { hashOf, type StepStore, sha256 } from '../store/content-store.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import type { AssemblyPlan, HealSettings } from './assembly-plan.js';
@@ -182,8 +183,9 @@ export async function runAssembly(inputs: AssemblyInputs): Promise<AssemblyResul
 /** Stores the base as the first state and evaluates it: what every step of the run shares. */
 export async function prepareAssembly(inputs: AssemblyInputs): Promise<PreparedAssembly> {
   const { plan, base, store } = inputs;
+  if (isTransformerFamily(base.spec.family)) checkLanguageModelPlan(plan, base.spec.family);
   // Refused before any step: a model whose output layer cannot hold the calibration the plan asks for.
-  if (plan.calibrate !== 'none') checkCalibrationData(inputs);
+  else if (plan.calibrate !== 'none') checkCalibrationData(inputs);
   await checkExamplesFitBase(inputs);
   const generated = generateCandidates(
     base.spec,
@@ -467,6 +469,25 @@ export class AssemblyStoreError extends MalError {
 /** The run's logits function; a model's config defaults to {} when the caller gives none. */
 function logitsOnOf(inputs: AssemblyInputs): LogitsOn {
   return inputs.logitsOn ?? ((tensors, spec, dataset) => modelLogits(tensors, spec, dataset, {}));
+}
+
+/**
+ * Language models are scored and written uncalibrated. Their head is tied to the token embedding and has no bias,
+ * so re-fitting output biases would add a vocabulary-wide vector the model does not have (and a temperature,
+ * the one calibration that fits, is left to the user); the plan must say so rather than get something else.
+ */
+function checkLanguageModelPlan(plan: AssemblyInputs['plan'], family: string): void {
+  if (plan.calibrate !== 'none') {
+    throw new PlanError(
+      `calibrate: the base is a ${family} language model, which is not calibrated (its head is tied to the token embedding and has no output biases to re-fit); set calibrate: none`,
+    );
+  }
+  const calibrated = plan.objective.tasks.findIndex((task) => task.scoring !== 'raw');
+  if (calibrated >= 0) {
+    throw new PlanError(
+      `objective.tasks[${calibrated}].scoring: a ${family} language model is scored raw (mean cross-entropy per token, perplexity), not after a calibration; set scoring: raw`,
+    );
+  }
 }
 
 /**

@@ -1,10 +1,11 @@
 import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
-import type { ExampleLayout } from '../data/dataset.js';
+import type { Dataset, ExampleLayout } from '../data/dataset.js';
 import { loadDataset } from '../data/load-dataset.js';
 import { MalError } from '../errors.js';
 import { FORWARD_FAMILIES } from '../eval/forward.js';
-import { exampleLayoutFor } from '../eval/model-evaluation.js';
+import { exampleLayoutFor, loadDatasetForModel } from '../eval/model-evaluation.js';
+import { isTransformerFamily, TRANSFORMER_FAMILIES } from '../eval/transformer-settings.js';
 import { checkAncestorFits } from '../merge/ancestor.js';
 import { type LoadedModel, loadModel } from '../model/load-model.js';
 import type { ArchitectureFamily, ArchitectureSpec } from '../spec/architecture-spec.js';
@@ -71,7 +72,8 @@ export interface PlanValidation {
 /** What validation keeps of the base after closing it. */
 interface BaseFacts extends ValidatedBase {
   readonly layers: readonly string[];
-  readonly layout: ExampleLayout;
+  /** How the base reads examples; undefined for a language model, which reads token sequences. */
+  readonly layout: ExampleLayout | undefined;
   readonly inputWidth?: number;
   readonly outputWidth?: number;
   readonly bytes: number;
@@ -135,12 +137,13 @@ async function readBase(plan: AssemblyPlan): Promise<BaseFacts> {
   }
   try {
     const { spec } = model;
-    if (!(FORWARD_FAMILIES as readonly string[]).includes(spec.family)) {
+    const transformer = isTransformerFamily(spec.family);
+    if (!transformer && !(FORWARD_FAMILIES as readonly string[]).includes(spec.family)) {
       throw planFieldError(
         plan,
         'base',
         `${plan.base} is a '${spec.family}' model; assembly evaluates the base on its tasks, and forward passes ` +
-          `run for ${FORWARD_FAMILIES.join(', ')} only`,
+          `run for ${[...FORWARD_FAMILIES, ...TRANSFORMER_FAMILIES].join(', ')} only`,
       );
     }
     const widths: Record<string, number> = {};
@@ -149,9 +152,9 @@ async function readBase(plan: AssemblyPlan): Promise<BaseFacts> {
       family: spec.family,
       widths,
       layers: spec.layers.map((layer) => layer.name),
-      layout: exampleLayoutFor(spec),
-      inputWidth: widthOfRole(model, spec, 'input'),
-      outputWidth: widthOfRole(model, spec, 'output'),
+      layout: transformer ? undefined : exampleLayoutFor(spec),
+      inputWidth: transformer ? undefined : widthOfRole(model, spec, 'input'),
+      outputWidth: transformer ? undefined : widthOfRole(model, spec, 'output'),
       bytes: float32BytesOf(model.source),
     };
   } finally {
@@ -397,11 +400,14 @@ async function readTaskData(
     if (summary === undefined) {
       let dataset: Awaited<ReturnType<typeof loadDataset>>;
       try {
-        dataset = await loadDataset(task.data, {
-          layout: base.layout,
-          dataDir: plan.data.dataDir,
-          limit: task.limit,
-        });
+        dataset =
+          base.layout === undefined
+            ? await loadTextForBase(plan.base, task.data, task.limit)
+            : await loadDataset(task.data, {
+                layout: base.layout,
+                dataDir: plan.data.dataDir,
+                limit: task.limit,
+              });
       } catch (error) {
         if (error instanceof MalError) throw planFieldError(plan, field, error.message);
         throw error;
@@ -428,6 +434,16 @@ async function readTaskData(
     if (task.isTask) datasets.push(summary);
   }
   return { datasets, dataBytes };
+}
+
+/** A language model's text: its tokenizer and context, as the run reads it (loadDatasetForModel). */
+async function loadTextForBase(path: string, source: string, limit: number | undefined): Promise<Dataset> {
+  const model = await loadModel(path);
+  try {
+    return await loadDatasetForModel(model, source, limit === undefined ? {} : { limit });
+  } finally {
+    await model.source.close();
+  }
 }
 
 function formatBytes(bytes: number): string {

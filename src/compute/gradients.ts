@@ -3,7 +3,8 @@
  * from its ES-module build (`dist/register_all_gradients.js`, extensionless imports Node cannot load); the
  * CommonJS bundle Node runs has none, and `@tensorflow/tfjs`, which bundles them, is not a dependency. These are
  * ports of tfjs-core 4.22's own gradient configs for the kernels used by dense, conv, BatchNorm, max-pool,
- * the activations and the loss. A kernel that already has a gradient (full tfjs loaded) keeps it.
+ * the activations, the loss, and the GPT-2 and LLaMA passes (embedding gather, slice, split, softmax, the
+ * LayerNorm's squared difference). A kernel that already has a gradient (full tfjs loaded) keeps it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -84,6 +85,36 @@ function filterGradient(
   // With a stride that does not divide the padded input, the swapped conv reaches past the kernel: crop.
   const cropped = tf.slice(swapped, [0, 0, 0, 0], [-1, kernelHeight, kernelWidth, -1]);
   return tf.transpose(cropped, [1, 2, 0, 3]);
+}
+
+/**
+ * dL/dtable of `gather(table, indices, axis)`: the rows of dy summed into the rows they were read from. tfjs
+ * uses UnsortedSegmentSum, which the wasm backend lacks; there the sum is a product with the indices' one-hot
+ * matrix `[rows, n]`, exact in float32 (each entry 0 or 1), and small for the vocabularies trained here.
+ */
+function gatherGradient(x: tf.Tensor, indices: tf.Tensor, dy: tf.Tensor, axis: number): tf.Tensor {
+  const rows = x.shape[axis];
+  const flatIndices = tf.reshape(indices, [indices.size]);
+  // Move the gathered axis first: dy is outer · indices · inner, with the indices' dims flattened.
+  const outer = x.shape.slice(0, axis);
+  const inner = x.shape.slice(axis + 1);
+  const values = tf.reshape(dy, [...outer, indices.size, ...inner]);
+  const toFront = [outer.length, ...outer.map((_, i) => i), ...inner.map((_, i) => outer.length + 1 + i)];
+  const front = tf.transpose(values, toFront);
+  let summed: tf.Tensor;
+  if (tf.getKernel(tf.UnsortedSegmentSum, tf.getBackend()) !== undefined) {
+    summed = tf.unsortedSegmentSum(front, tf.cast(flatIndices, 'int32') as tf.Tensor1D, rows);
+  } else {
+    const columns = front.size / indices.size;
+    const oneHotT = tf.transpose(
+      tf.cast(tf.oneHot(tf.cast(flatIndices, 'int32') as tf.Tensor1D, rows), 'float32'),
+    );
+    summed = tf.reshape(
+      tf.matMul(oneHotT as tf.Tensor2D, tf.reshape(front, [indices.size, columns]) as tf.Tensor2D),
+      [rows, ...outer, ...inner],
+    );
+  }
+  return tf.transpose(summed, tf.backend_util.getUndoAxesPermutation(toFront));
 }
 
 const CONFIGS: readonly tf.GradConfig[] = [
@@ -240,6 +271,60 @@ const CONFIGS: readonly tf.GradConfig[] = [
           },
         ) as tf.Tensor,
     }),
+  },
+  {
+    kernelName: tf.SquaredDifference,
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy, [a, b]) => {
+      const out = assertAndGetBroadcastShape(a.shape, b.shape);
+      return {
+        a: () => unbroadcast(tf.mul(single(dy), tf.mul(tf.sub(a, b), 2)), a.shape, out),
+        b: () => unbroadcast(tf.mul(single(dy), tf.mul(tf.sub(b, a), 2)), b.shape, out),
+      };
+    },
+  },
+  {
+    kernelName: tf.Softmax,
+    outputsToSave: [true],
+    gradFunc: (dy, [y], attrs) => {
+      const product = tf.mul(single(dy), y);
+      const dim = numbers(attrs, 'dim')[0] ?? -1;
+      return { logits: () => tf.sub(product, tf.mul(tf.sum(product, [dim], true), y)) };
+    },
+  },
+  {
+    kernelName: tf.GatherV2,
+    inputsToSave: ['x', 'indices'],
+    gradFunc: (dy, [x, indices], attrs) => {
+      if (Number(attrs['batchDims'] ?? 0) !== 0)
+        throw new Error('gradient of gather: batchDims is not supported');
+      const axis = tf.util.parseAxisParam(attrs['axis'] as number, x.shape)[0] ?? 0;
+      return {
+        x: () => gatherGradient(x, indices, single(dy), axis),
+        indices: () => tf.zerosLike(indices),
+      };
+    },
+  },
+  {
+    kernelName: tf.Slice,
+    inputsToSave: ['x'],
+    gradFunc: (dy, [x], attrs) => {
+      const [begin, size] = tf.slice_util.parseSliceParams(
+        x,
+        attrs['begin'] as number[],
+        attrs['size'] as number[],
+      );
+      const paddings = x.shape.map((extent, i): [number, number] => [begin[i], extent - begin[i] - size[i]]);
+      return { x: () => tf.pad(single(dy), paddings) };
+    },
+  },
+  {
+    // Outputs nobody used arrive as zeros (the tape fills them), so the concatenation is whole.
+    kernelName: tf.SplitV,
+    gradFunc: (dy, _saved, attrs) => {
+      const parts = Array.isArray(dy) ? dy : [dy];
+      return { x: () => tf.concat(parts, numbers(attrs, 'axis')[0]) };
+    },
   },
 ];
 

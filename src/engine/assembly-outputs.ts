@@ -5,6 +5,8 @@ import type { AssemblyResult } from '../assembly/run-assembly.js';
 import { transplantUnits } from '../assembly/transplant-units.js';
 import { parseDataSource } from '../data/data-source.js';
 import { validationFileCandidates } from '../data/fashion-mnist-val.js';
+import { parseTextSource } from '../data/text-source.js';
+import { MalError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { checkOutputFolder, filesIn, modelInputFiles, type RunInput } from '../io/output-guard.js';
 import { cleanOutputFolder, stageOutputSet } from '../io/output-set.js';
@@ -54,6 +56,11 @@ async function assemblyInputs(plan: AssemblyPlan): Promise<{ files: RunInput[]; 
       : [{ data: plan.heal.data, role: 'heal.data' }]),
   ];
   for (const { data: text, role } of data) {
+    if (isTextData(text)) {
+      const source = parseTextSource(text);
+      if (source.kind !== 'fortunes') files.push({ path: source.path, role: `the data of ${role}` });
+      continue;
+    }
     const source = parseDataSource(text);
     if (source.kind === 'arrow') files.push({ path: source.path, role: `the data of ${role}` });
     if (source.kind === 'fashion-mnist-val') {
@@ -62,6 +69,17 @@ async function assemblyInputs(plan: AssemblyPlan): Promise<{ files: RunInput[]; 
     }
   }
   return { files, folders: [{ path: plan.zoo.path, role: 'the zoo folder' }] };
+}
+
+/** Whether a validated plan's data source is text (the plan schema let it through as a text source). */
+function isTextData(text: string): boolean {
+  try {
+    parseDataSource(text);
+    return false;
+  } catch (error) {
+    if (error instanceof MalError) return true;
+    throw error;
+  }
 }
 
 /**

@@ -18,7 +18,7 @@ import { MalError } from '../errors.js';
 import { evaluateTensorsScored } from '../eval/calibrated-evaluation.js';
 import type { Evaluation } from '../eval/evaluate.js';
 import type { ForwardConfig } from '../eval/forward.js';
-import { forwardConfigOf, loadDatasetFor } from '../eval/model-evaluation.js';
+import { forwardConfigOf, loadDatasetForModel } from '../eval/model-evaluation.js';
 import { modelLogits } from '../eval/model-logits.js';
 import { checkAncestorFits } from '../merge/ancestor.js';
 import { type LoadedModel, loadModel, readFiniteFloatTensors } from '../model/load-model.js';
@@ -54,7 +54,7 @@ export async function openEmbeddedAssembly(
     const config = forwardConfigOf(base);
     const tasks: LoadedTask[] = [];
     for (const [i, task] of plan.objective.tasks.entries()) {
-      const dataset = await loadDatasetFor(base.spec, task.data, {
+      const dataset = await loadDatasetForModel(base, task.data, {
         dataDir: plan.data.dataDir,
         limit: task.limit,
       });
@@ -65,7 +65,7 @@ export async function openEmbeddedAssembly(
     for (const source of plan.report)
       report.push({
         name: source,
-        dataset: await loadDatasetFor(base.spec, source, { dataDir: plan.data.dataDir }),
+        dataset: await loadDatasetForModel(base, source, { dataDir: plan.data.dataDir }),
       });
     const zoo: { id: string; sha256: string; model: ModelInMemory; config: ForwardConfig }[] = [];
     const skipped = [...validation.skipped];
@@ -128,7 +128,7 @@ export async function openEmbeddedAssembly(
       ...(plan.statistics.data === undefined
         ? {}
         : {
-            statistics: await loadDatasetFor(base.spec, plan.statistics.data, {
+            statistics: await loadDatasetForModel(base, plan.statistics.data, {
               dataDir: plan.data.dataDir,
               limit: plan.statistics.examples,
             }),
@@ -138,7 +138,7 @@ export async function openEmbeddedAssembly(
         : {
             healExamples: {
               source: healSource,
-              dataset: await loadDatasetFor(base.spec, healSource, {
+              dataset: await loadDatasetForModel(base, healSource, {
                 dataDir: plan.data.dataDir,
                 limit: plan.heal.examples,
               }),

@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset } from '../data/dataset.js';
-import { MalError, SpecError } from '../errors.js';
+import { MalError } from '../errors.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import type { LogitsTable } from './calibration.js';
 import { checkLabels, disposeParams, modelInputShape, paramsFromTensors } from './evaluate.js';
 import { type ForwardConfig, forwardLogits } from './forward.js';
 import { resolveForwardSettings } from './forward-settings.js';
+import { languageModelLogits } from './language-model-logits.js';
 import { isTransformerFamily } from './transformer-settings.js';
 
 /**
@@ -21,11 +22,8 @@ export async function modelLogits(
   batchSize = 1000,
 ): Promise<LogitsTable> {
   if (dataset.count === 0) throw new MalError(`evaluate: data set '${dataset.name}' is empty`);
-  if (isTransformerFamily(spec.family)) {
-    throw new SpecError(
-      `a ${spec.family} model's logits are per token: calibration and logit ensembles of language models are not implemented`,
-    );
-  }
+  // A language model's logits are per predicted token: rows as nextTokenTargets lists them.
+  if (isTransformerFamily(spec.family)) return languageModelLogits(tensors, spec, dataset, config);
   const params = paramsFromTensors(tensors);
   try {
     const settings = resolveForwardSettings(spec, config);

@@ -134,7 +134,7 @@ async function readInitModel(path: string): Promise<InitModel> {
 }
 
 /** The weights as the file will hold them: rounded to the storage dtype, so metrics describe the stored model. */
-function toStorage(
+export function toStorage(
   tensors: ReadonlyMap<string, FloatTensor>,
   dtype: StorageDtype,
 ): { raw: Map<string, RawTensor>; stored: Map<string, FloatTensor> } {

@@ -189,7 +189,7 @@ describe('validatePlan refuses a plan that cannot run, naming the field and its 
     expect(message).toContain('plan.yaml:1: base: cannot read the base model: ');
   });
 
-  it('a base of a family the forward pass does not run', async () => {
+  it('a language-model base given labelled data: the task field, and the text sources it reads', async () => {
     const gpt2 = makeGpt2({ vocab: 11, positions: 8, dModel: 8, nHead: 2, nLayer: 1, seed: 3 });
     const file = join(folder, 'gpt2.safetensors');
     await writeSafetensorsTensors(
@@ -198,8 +198,8 @@ describe('validatePlan refuses a plan that cannot run, naming the field and its 
       { n_head: '2' },
     );
     const message = await validationError(demoPlan(VAL_TASK, file));
-    expect(message).toContain('plan.yaml:1: base: ');
-    expect(message).toContain("is a 'gpt2' model");
+    expect(message).toContain('plan.yaml:5: objective.tasks[0].data: ');
+    expect(message).toContain('this model reads token sequences; text sources: fortunes:');
   });
 
   it('a zoo folder without a manifest', async () => {

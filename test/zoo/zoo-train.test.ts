@@ -272,7 +272,18 @@ describe('mal zoo train', () => {
   });
 
   it('names missing and malformed options', async () => {
-    const missing = await runCommand(zooTrainCommand, ['--zoo', zoo, '--arch', 'mlp', '--data', train]);
+    const missing = await runCommand(zooTrainCommand, [
+      '--zoo',
+      zoo,
+      '--arch',
+      'mlp',
+      '--data',
+      train,
+      '--epochs',
+      '1',
+      '--seed',
+      '1',
+    ]);
     expect(missing.code).toBe(2);
     expect(missing.err.join('\n')).toContain('--hidden is required');
     const bad = await runCommand(zooTrainCommand, [

@@ -6,7 +6,13 @@ import {
 } from '../../compute/backend.js';
 import { UsageError } from '../../errors.js';
 import { zooEntryStatus } from '../../zoo/check-zoo-entry.js';
-import { trainZooModel, type ZooTrainOptions } from '../../zoo/train-zoo-model.js';
+import {
+  trainZooModel,
+  type ZooTrainHooks,
+  type ZooTrainOptions,
+  type ZooTrainResult,
+} from '../../zoo/train-zoo-model.js';
+import { trainZooTransformer, type ZooTransformerTrainOptions } from '../../zoo/train-zoo-transformer.js';
 import { zooFileError } from '../../zoo/zoo-file-error.js';
 import { addModelToZoo, findZooEntry, openZoo, verifyZoo, zooModelPath } from '../../zoo/zoo-folder.js';
 import { zooEntryLines, zooTable } from '../../zoo/zoo-table.js';
@@ -15,8 +21,15 @@ import { choiceOption, numberOption, requiredNumber, requiredString } from '../c
 import { HIGHER_IS_BETTER, LOWER_IS_BETTER } from '../directions.js';
 
 export async function runZooTrain(args: ParsedArgs, io: CommandIO): Promise<number> {
+  const architecture = choiceOption(args, 'arch', ['mlp', 'cnn', 'gpt2', 'llama'] as const) ?? 'mlp';
+  if (architecture === 'gpt2' || architecture === 'llama') return runTransformerTrain(architecture, args, io);
+  for (const name of TRANSFORMER_OPTIONS) {
+    if (args.strings.has(name) || args.numbers.has(name))
+      throw new UsageError(`--${name} is for --arch gpt2 or llama, not ${architecture}`);
+  }
+  if (!args.strings.has('hidden')) throw new UsageError(`--hidden is required for --arch ${architecture}`);
   const options: ZooTrainOptions = {
-    architecture: choiceOption(args, 'arch', ['mlp', 'cnn'] as const) ?? 'mlp',
+    architecture,
     hidden: integerList(args, 'hidden', 1, 65536) ?? [],
     dense: integerList(args, 'dense', 1, 65536),
     data: requiredString(args, 'data'),
@@ -39,31 +52,83 @@ export async function runZooTrain(args: ParsedArgs, io: CommandIO): Promise<numb
     initFrom: args.strings.get('init-from'),
   };
   const zoo = await openZoo(requiredString(args, 'zoo'), { create: true });
+  const result = await trainZooModel(zoo, options, trainingHooks(options.epochs, io));
+  reportTrained(zoo.dir, result, io);
+  return 0;
+}
+
+const TRANSFORMER_OPTIONS = ['width', 'heads', 'kv-heads', 'layers', 'context', 'intermediate'] as const;
+
+async function runTransformerTrain(
+  architecture: 'gpt2' | 'llama',
+  args: ParsedArgs,
+  io: CommandIO,
+): Promise<number> {
+  for (const name of ['hidden', 'dense', 'classes', 'init-from', 'data-dir'] as const) {
+    if (args.strings.has(name)) throw new UsageError(`--${name} is not an option of --arch ${architecture}`);
+  }
+  if (architecture === 'gpt2' && args.numbers.has('kv-heads')) {
+    throw new UsageError('--kv-heads is for --arch llama; GPT-2 has one key/value head per head');
+  }
+  const options: ZooTransformerTrainOptions = {
+    architecture,
+    width: requiredNumber(args, 'width'),
+    heads: requiredNumber(args, 'heads'),
+    kvHeads: numberOption(args, 'kv-heads'),
+    layers: requiredNumber(args, 'layers'),
+    context: requiredNumber(args, 'context'),
+    intermediate: numberOption(args, 'intermediate'),
+    data: args.strings.get('data'),
+    limit: numberOption(args, 'limit'),
+    epochs: requiredNumber(args, 'epochs'),
+    seed: requiredNumber(args, 'seed'),
+    batchSize: numberOption(args, 'batch-size'),
+    learningRate: numberOption(args, 'lr'),
+    evalSources: args.strings
+      .get('eval')
+      ?.split(',')
+      .map((s) => s.trim()),
+    evalLimit: numberOption(args, 'eval-limit'),
+    id: args.strings.get('id'),
+    dtype: choiceOption(args, 'dtype', ['f32', 'f16'] as const) ?? 'f32',
+    backend: (choiceOption(args, 'backend', BACKEND_PREFERENCES) ??
+      backendPreferenceFromEnv()) satisfies BackendPreference,
+  };
+  const zoo = await openZoo(requiredString(args, 'zoo'), { create: true });
+  const result = await trainZooTransformer(zoo, options, trainingHooks(options.epochs, io));
+  reportTrained(zoo.dir, result, io, true);
+  return 0;
+}
+
+function trainingHooks(epochs: number, io: CommandIO): ZooTrainHooks {
   let epoch = 1;
-  const result = await trainZooModel(zoo, options, {
+  return {
     onBackend: (line) => io.progress(line),
     onStage: (line) => io.progress(line),
     onBatch: (done, total) =>
-      io.progress(`epoch ${epoch}/${options.epochs} ${progressBar(done, total)} ${done}/${total} batches`),
+      io.progress(`epoch ${epoch}/${epochs} ${progressBar(done, total)} ${done}/${total} batches`),
     onEpoch: (e) => {
       io.progress(
         `epoch ${e.epoch}/${e.epochs} ${progressBar(1, 1)} loss ${e.loss.toFixed(4)} accuracy ${e.accuracy.toFixed(4)} (${e.seconds.toFixed(1)} s)`,
       );
       epoch = e.epoch + 1;
     },
-  });
+  };
+}
+
+function reportTrained(dir: string, result: ZooTrainResult, io: CommandIO, perplexity = false): void {
   const { entry } = result;
   const metrics = Object.entries(entry.metrics)
     .map(
       ([source, m]) =>
-        `${source} accuracy ${m.accuracy.toFixed(4)} ${HIGHER_IS_BETTER}, loss ${m.loss.toFixed(4)} ${LOWER_IS_BETTER}`,
+        `${source} accuracy ${m.accuracy.toFixed(4)} ${HIGHER_IS_BETTER}, loss ${m.loss.toFixed(4)} ${LOWER_IS_BETTER}` +
+        (perplexity ? `, perplexity ${Math.exp(m.loss).toFixed(3)} ${LOWER_IS_BETTER}` : ''),
     )
     .join('; ');
   io.out(
-    `added ${entry.id} to ${zoo.dir}: ${entry.path} (${formatBytes(result.bytes)}), trained in ` +
+    `added ${entry.id} to ${dir}: ${entry.path} (${formatBytes(result.bytes)}), trained in ` +
       `${result.trainSeconds.toFixed(1)} s${metrics === '' ? '' : `; ${metrics}`}`,
   );
-  return 0;
 }
 
 export async function runZooAdd(args: ParsedArgs, io: CommandIO): Promise<number> {

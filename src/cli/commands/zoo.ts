@@ -8,28 +8,81 @@ const zooOption: Record<string, OptionSpec> = {
 export const zooTrainCommand: CommandDefinition = {
   name: 'zoo train',
   summary:
-    'Train a model (MLP or small CNN) on a data set and add it to a zoo: safetensors with its architecture, ' +
-    'widths, data set, seed and metrics in the metadata, plus a manifest entry. Creates the zoo if needed.',
+    'Train a model (MLP, small CNN, or a small GPT-2 or LLaMA on text) and add it to a zoo: safetensors with its ' +
+    'architecture, widths, data set, seed and metrics in the metadata (a transformer: a Hugging Face folder with ' +
+    'config.json), plus a manifest entry. Creates the zoo if needed.',
   positionals: [],
   options: {
     ...zooOption,
-    arch: { type: 'choice', choices: ['mlp', 'cnn'], description: 'architecture', required: true },
+    arch: {
+      type: 'choice',
+      choices: ['mlp', 'cnn', 'gpt2', 'llama'],
+      description: 'architecture',
+      required: true,
+    },
     hidden: {
       type: 'string',
       valueName: 'w1,w2,…',
-      description: 'MLP hidden widths, or CNN channels per convolution block',
-      required: true,
+      description: 'MLP hidden widths, or CNN channels per convolution block (mlp and cnn: required)',
     },
     dense: {
       type: 'string',
       valueName: 'w1,…',
       description: "a CNN's hidden dense widths after the convolutions",
     },
+    width: {
+      type: 'number',
+      integer: true,
+      min: 1,
+      max: 65536,
+      valueName: 'n',
+      description: 'gpt2, llama: residual width',
+    },
+    heads: {
+      type: 'number',
+      integer: true,
+      min: 1,
+      max: 4096,
+      valueName: 'n',
+      description: 'gpt2, llama: attention heads',
+    },
+    'kv-heads': {
+      type: 'number',
+      integer: true,
+      min: 1,
+      max: 4096,
+      valueName: 'n',
+      description: 'llama: key/value heads (grouped-query attention; default --heads)',
+    },
+    layers: {
+      type: 'number',
+      integer: true,
+      min: 1,
+      max: 1024,
+      valueName: 'n',
+      description: 'gpt2, llama: blocks',
+    },
+    context: {
+      type: 'number',
+      integer: true,
+      min: 1,
+      max: 65536,
+      valueName: 'n',
+      description: 'gpt2, llama: tokens per training sequence and the model context',
+    },
+    intermediate: {
+      type: 'number',
+      integer: true,
+      min: 1,
+      max: 1 << 20,
+      valueName: 'n',
+      description: 'gpt2, llama: MLP width (default 4·width for gpt2, about 8/3·width for llama)',
+    },
     data: {
       type: 'string',
       valueName: 'source',
-      description: 'training data: fashion-mnist:train, mnist:train, or an Arrow file',
-      required: true,
+      description:
+        'training data: fashion-mnist:train, mnist:train, or an Arrow file; for gpt2 and llama a text source (fortunes:en|de|es|it[:train|:test], text:<file>, tokens:<file.arrow>; default fortunes:en:train), read as bytes',
     },
     'data-dir': { type: 'string', valueName: 'dir', description: 'folder of the Fashion-MNIST IDX files' },
     classes: {

@@ -1,0 +1,222 @@
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type BackendPreference, describeBackend, initBackend } from '../compute/backend.js';
+import type { Dataset } from '../data/dataset.js';
+import { loadTextDataset } from '../data/text-dataset.js';
+import { BYTE_TOKENIZER } from '../data/text-tokenizer.js';
+import { evaluateTensors } from '../eval/model-evaluation.js';
+import { writeFileAtomic } from '../io/atomic-file.js';
+import { writeSafetensorsTensors } from '../io/safetensors-writer.js';
+import { deriveSpec } from '../spec/derive-spec.js';
+import { trainTransformer } from '../train/train-transformer.js';
+import type { TransformerArchitecture } from '../train/transformer-layout.js';
+import { dataShortName } from './default-model-id.js';
+import { readableJson } from './readable-json.js';
+import {
+  defaultEvalSources,
+  type StorageDtype,
+  toStorage,
+  type ZooTrainHooks,
+  type ZooTrainResult,
+} from './train-zoo-model.js';
+import { ZooError } from './zoo-errors.js';
+import {
+  appendZooEntry,
+  assertZooIdFree,
+  describeZooEntry,
+  ZOO_MODELS_FOLDER,
+  type Zoo,
+} from './zoo-folder.js';
+import type { JsonValue, ZooMetric } from './zoo-manifest.js';
+import { zooFactsToMetadata } from './zoo-model-metadata.js';
+
+/** The text a transformer trains on when --data is not given. */
+export const DEFAULT_TEXT_SOURCE = 'fortunes:en:train';
+
+export interface ZooTransformerTrainOptions {
+  readonly architecture: TransformerArchitecture;
+  readonly width: number;
+  readonly heads: number;
+  /** LLaMA: key/value heads; default `heads`. */
+  readonly kvHeads?: number;
+  readonly layers: number;
+  readonly context: number;
+  readonly intermediate?: number;
+  /** A text source (parseTextSource); default fortunes:en:train. Read as UTF-8 bytes. */
+  readonly data?: string;
+  /** Train on the first n sequences only. */
+  readonly limit?: number;
+  readonly epochs: number;
+  readonly seed: number;
+  readonly batchSize?: number;
+  readonly learningRate?: number;
+  /** Sources to measure on; undefined means the `:test` split of a `:train` source, else none. */
+  readonly evalSources?: readonly string[];
+  readonly evalLimit?: number;
+  readonly id?: string;
+  readonly dtype: StorageDtype;
+  readonly backend: BackendPreference;
+}
+
+/** `gpt2-w64-h4-l2-c64-s1-fortunesen`, `llama-w48-h4-kv2-l2-c64-s2-fortunesde-n500`: what tells models apart. */
+export function transformerModelId(options: ZooTransformerTrainOptions): string {
+  const data = options.data ?? DEFAULT_TEXT_SOURCE;
+  const fortunes = /^fortunes:([a-z]+)/.exec(data);
+  const parts = [options.architecture, `w${options.width}`, `h${options.heads}`];
+  if (options.kvHeads !== undefined && options.kvHeads !== options.heads) parts.push(`kv${options.kvHeads}`);
+  parts.push(`l${options.layers}`, `c${options.context}`);
+  if (options.intermediate !== undefined) parts.push(`i${options.intermediate}`);
+  parts.push(`s${options.seed}`, fortunes === null ? dataShortName(data) : `fortunes${fortunes[1]}`);
+  if (options.limit !== undefined) parts.push(`n${options.limit}`);
+  return parts.join('-');
+}
+
+/** Every option under its command-line name, defaults resolved, so the provenance says how to train it again. */
+function provenanceOptions(
+  options: ZooTransformerTrainOptions,
+  evalSources: readonly string[],
+  trainerConfig: Readonly<Record<string, string | number>>,
+): Record<string, JsonValue> {
+  const recorded: Record<string, JsonValue> = {
+    arch: options.architecture,
+    width: options.width,
+    heads: options.heads,
+    layers: options.layers,
+    context: options.context,
+    data: options.data ?? DEFAULT_TEXT_SOURCE,
+    epochs: options.epochs,
+    seed: options.seed,
+    eval: [...evalSources],
+    dtype: options.dtype,
+    'batch-size': trainerConfig.batch_size ?? null,
+    lr: trainerConfig.learning_rate ?? null,
+  };
+  if (options.kvHeads !== undefined) recorded['kv-heads'] = options.kvHeads;
+  if (options.intermediate !== undefined) recorded.intermediate = options.intermediate;
+  if (options.limit !== undefined) recorded.limit = options.limit;
+  if (options.evalLimit !== undefined) recorded['eval-limit'] = options.evalLimit;
+  return recorded;
+}
+
+/**
+ * `mal zoo train --arch gpt2|llama`: trains a small transformer on byte tokens, measures it on the evaluation
+ * sources as stored, and writes it as a Hugging Face model folder `<zoo>/models/<id>/` (model.safetensors with
+ * the config also in its metadata, and config.json), then appends its manifest entry. Metrics are the mean
+ * cross-entropy per token (`loss`, its exponential the perplexity) and the next-token accuracy.
+ */
+export async function trainZooTransformer(
+  zoo: Zoo,
+  options: ZooTransformerTrainOptions,
+  hooks: ZooTrainHooks = {},
+): Promise<ZooTrainResult> {
+  const id = options.id ?? transformerModelId(options);
+  assertZooIdFree(zoo, id);
+  const relativePath = `${ZOO_MODELS_FOLDER}/${id}`;
+  const folder = join(zoo.dir, relativePath);
+  if (
+    await stat(folder).then(
+      () => true,
+      () => false,
+    )
+  ) {
+    throw new ZooError(
+      `${folder} already exists but no zoo entry names it; move it away or pick another --id`,
+    );
+  }
+  const data = options.data ?? DEFAULT_TEXT_SOURCE;
+  const evalSources = options.evalSources ?? defaultEvalSources(data);
+  const backend = await initBackend(options.backend);
+  hooks.onBackend?.(describeBackend(backend));
+  const load = (source: string, limit: number | undefined): Promise<Dataset> => {
+    hooks.onStage?.(`loading ${source}`);
+    return loadTextDataset(source, {
+      tokenizer: BYTE_TOKENIZER,
+      sequenceLength: options.context,
+      ...(limit === undefined ? {} : { limit }),
+    });
+  };
+  // Evaluation sets are loaded before training so a mistyped --eval fails in seconds, not after the run.
+  const dataset = await load(data, options.limit);
+  const evalSets: Dataset[] = [];
+  for (const source of evalSources) evalSets.push(await load(source, options.evalLimit));
+
+  const started = performance.now();
+  const trained = await trainTransformer({
+    shape: {
+      architecture: options.architecture,
+      width: options.width,
+      heads: options.heads,
+      layers: options.layers,
+      context: options.context,
+      ...(options.kvHeads === undefined ? {} : { kvHeads: options.kvHeads }),
+      ...(options.intermediate === undefined ? {} : { intermediate: options.intermediate }),
+    },
+    dataset,
+    epochs: options.epochs,
+    seed: options.seed,
+    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    ...(options.learningRate === undefined ? {} : { learningRate: options.learningRate }),
+    ...(hooks.onEpoch === undefined ? {} : { onEpoch: hooks.onEpoch }),
+    ...(hooks.onBatch === undefined ? {} : { onBatch: hooks.onBatch }),
+  });
+  const trainSeconds = (performance.now() - started) / 1000;
+
+  const { raw, stored } = toStorage(trained.tensors, options.dtype);
+  const config: Record<string, string> = {};
+  for (const [key, value] of Object.entries(trained.config)) config[key] = String(value);
+  const infos = [...raw].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape }));
+  const spec = deriveSpec(infos, { config: trained.config });
+  const metrics: Record<string, ZooMetric> = {};
+  for (const [i, set] of evalSets.entries()) {
+    hooks.onStage?.(`evaluating on ${evalSources[i]}`);
+    const result = await evaluateTensors(stored, spec, set, trained.config);
+    metrics[evalSources[i]] = { loss: result.loss, accuracy: result.accuracy, examples: result.count };
+  }
+  const provenance = provenanceOptions(options, evalSources, trained.config);
+  const metadata = {
+    ...config,
+    ...zooFactsToMetadata({
+      id,
+      architecture: options.architecture,
+      dataset: data,
+      seed: options.seed,
+      metrics,
+    }),
+    zoo_train_options: JSON.stringify(provenance),
+  };
+  hooks.onStage?.(`writing ${relativePath}`);
+  await mkdir(folder, { recursive: true });
+  try {
+    await writeSafetensorsTensors(join(folder, 'model.safetensors'), raw, metadata);
+    const json: Record<string, JsonValue> = {
+      architectures: [options.architecture === 'gpt2' ? 'GPT2LMHeadModel' : 'LlamaForCausalLM'],
+      ...trained.config,
+      tie_word_embeddings: true,
+      torch_dtype: options.dtype === 'f16' ? 'float16' : 'float32',
+    };
+    await writeFileAtomic(join(folder, 'config.json'), `${readableJson(json)}\n`);
+    const entry = await describeZooEntry(zoo, relativePath, {
+      id,
+      dataset: data,
+      seed: options.seed,
+      metrics,
+      provenance: {
+        kind: 'trained',
+        command: 'mal zoo train',
+        options: provenance,
+        at: new Date().toISOString(),
+        seconds: Math.round(trainSeconds * 10) / 10,
+        backend: describeBackend(backend).replace(/^backend: /, ''),
+      },
+    });
+    if (!entry.readable) {
+      throw new ZooError(`${folder}: the trained model cannot be read back (${entry.reason}); this is a bug`);
+    }
+    await appendZooEntry(zoo, entry);
+    const bytes = (await stat(join(folder, 'model.safetensors'))).size;
+    return { entry, bytes, trainSeconds };
+  } catch (error) {
+    await rm(folder, { recursive: true, force: true });
+    throw error;
+  }
+}
