@@ -267,8 +267,10 @@ describe('NATS task workers', () => {
     expect(remote).toEqual(await inProcess(model, tasks));
     // The task came back to the queue when its first delivery's ack wait ran out. Which delivery the second
     // worker finishes depends on how soon its first progress ack beats the next ack wait, so only "not the first"
-    // is certain.
-    const delivery = /evaluate [0-9a-f]{12} done in \d+ ms \(delivery (\d+)\)/.exec(second.log());
+    // is certain. The worker logs after it stores the result, so the line may come a moment after the result.
+    const done = /evaluate [0-9a-f]{12} done in \d+ ms \(delivery (\d+)\)/;
+    await waitFor('the second worker to log the task done', async () => done.test(second.log()));
+    const delivery = done.exec(second.log());
     expect(delivery, second.log()).not.toBeNull();
     expect(Number(delivery?.[1])).toBeGreaterThanOrEqual(2);
   });
