@@ -14,10 +14,8 @@ import {
   type LogitsTable,
 } from '../eval/calibration.js';
 import { evaluateLogits } from '../eval/logits-evaluation.js';
-import { isTransformerFamily } from '../eval/transformer-settings.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import type { FloatTensor } from '../tensor/tensor.js';
-import { computeLanguageModelBaselines } from './language-model-baselines.js';
 import type { Baseline, BaselineName, Baselines, GapClosed, TaskResult } from './lineage.js';
 import { evaluatedOf, type LoadedTask } from './objective-evaluation.js';
 
@@ -64,7 +62,6 @@ export interface ModelLogits {
 }
 
 export async function computeBaselines(inputs: BaselineInputs): Promise<BaselineResult> {
-  if (isTransformerFamily(inputs.base.spec.family)) return computeLanguageModelBaselines(inputs);
   const { tasks, report, kind } = inputs;
   const datasets = [...tasks.map((t) => t.dataset), ...report.map((r) => r.dataset)];
   const total = inputs.zoo.length + 2;

@@ -13,6 +13,7 @@ import type { ModelInMemory } from './candidate-alignment.js';
 import { checkCandidateCompatibility } from './candidate-compatibility.js';
 import { type Candidate, generateCandidates } from './candidates.js';
 import { healAssembly } from './heal.js';
+import { computeLanguageModelBaselines } from './language-model-baselines.js';
 import type { Baselines, CandidateRef, Evaluated, Lineage, LineageStep } from './lineage.js';
 import { afterStep, budgetSpentReason } from './loop-policy.js';
 import { decodeState, encodeState } from './model-state.js';
@@ -362,7 +363,9 @@ export async function finishAssembly(
   const stateHash = steps.length === 0 ? prepared.initialStateHash : steps[steps.length - 1].stateAfter;
   const calibrate = plan.calibrate !== 'none';
   const logitsOn = logitsOnOf(inputs);
-  const { baselines, assembledCalibration } = await computeBaselines({
+  // A language model's baselines are its loss per token; it has no output biases to re-fit.
+  const compute = isTransformerFamily(base.spec.family) ? computeLanguageModelBaselines : computeBaselines;
+  const { baselines, assembledCalibration } = await compute({
     tasks: inputs.tasks,
     report: inputs.report ?? [],
     base: { tensors: base.tensors, spec: base.spec },
