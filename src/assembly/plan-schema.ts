@@ -1,13 +1,12 @@
-import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { BACKEND_PREFERENCES } from '../compute/backend.js';
-import { parseDataSource } from '../data/data-source.js';
-import { describeTextSources, parseTextSource, type TextSource } from '../data/text-source.js';
 import { MalError } from '../errors.js';
 import { CALIBRATION_KINDS } from '../eval/calibration.js';
 import { parseLambdaGrid } from '../eval/lambda-grid.js';
 import type { UnmatchedPolicy } from '../merge/mal-interpolation.js';
 import { mergeMethod, mergeMethodFieldSchema } from '../merge/merge-method-registry.js';
+import { dataSourceField } from '../schema/data-source-field.js';
 import { boundedNumber, distinctList, nonEmptyString, strictObject } from '../schema/schema-kit.js';
 import { isValidZooId } from '../zoo/zoo-manifest.js';
 
@@ -267,48 +266,12 @@ export const candidatePolicySchema = z
 
 // ---- The plan --------------------------------------------------------------------------------------------
 
-/** The text source `text` names, or undefined when it names none. */
-function textSourceOf(text: string): TextSource | undefined {
-  try {
-    return parseTextSource(text);
-  } catch (error) {
-    if (error instanceof MalError) return undefined;
-    throw error;
-  }
-}
-
 /** The plan schema for a plan file at `place`: paths come out absolute, every default filled in. */
 export function planFileSchema(place: PlanPlace) {
   const folder = dirname(resolve(place.file));
   const path = nonEmptyString().transform((text) => resolve(folder, text));
 
-  /** Checks the source's form without touching the disk; an Arrow file's relative path gets the plan's folder. */
-  const dataSource = nonEmptyString().transform((text, context) => {
-    let source: ReturnType<typeof parseDataSource>;
-    try {
-      source = parseDataSource(text);
-    } catch (error) {
-      if (!(error instanceof MalError)) throw error;
-      // Language models read text: fortunes, a text file, a token file (whose relative path gets the plan's folder).
-      const text_ = textSourceOf(text);
-      if (text_ !== undefined) {
-        if (text_.kind === 'fortunes' || isAbsolute(text_.path)) return text;
-        const absolute = resolve(folder, text_.path);
-        return text.startsWith('text:') || text.startsWith('tokens:') || text.startsWith('arrow:')
-          ? `${text.slice(0, text.indexOf(':') + 1)}${absolute}`
-          : absolute;
-      }
-      context.addIssue({
-        code: 'custom',
-        message: `${error.message}; ${describeTextSources()}`,
-        input: text,
-      });
-      return z.NEVER;
-    }
-    if (source.kind !== 'arrow' || isAbsolute(source.path)) return text;
-    const absolute = resolve(folder, source.path);
-    return text.startsWith('arrow:') ? `arrow:${absolute}` : absolute;
-  });
+  const dataSource = dataSourceField(folder);
 
   const healSettingsSchema = strictObject({
     steps: boundedNumber({ integer: true, min: 1, max: 1e7 })

@@ -5,9 +5,11 @@ import type { Candidate } from '../assembly/candidates.js';
 import { InterpolationPath } from '../eval/interpolation-path.js';
 import { summarizeLmc } from '../eval/lmc-metrics.js';
 import { evaluateTensors, exampleLayoutFor } from '../eval/model-evaluation.js';
+import { isTransformerFamily, resolveTransformerSettings } from '../eval/transformer-settings.js';
+import { transformerStructure } from '../eval/transformer-structure.js';
 import type { StudyCell } from './study-cell.js';
 import { studyCellAddress } from './study-cell-address.js';
-import type { StudyCellResources } from './study-resources.js';
+import type { StudyCellResources, StudyModel } from './study-resources.js';
 import type { DataRelation, StudyRow } from './study-row.js';
 
 /**
@@ -36,7 +38,10 @@ export async function runStudyCell(cell: StudyCell, resources: StudyCellResource
     problem = candidateProblem(base, target, candidateTensorPairs(base, target, candidate));
     maps = identityMaps(problem);
   }
-  const dataset = await resources.dataset(cell.evalData, exampleLayoutFor(base.spec), cell.evalLimit);
+  // A language model reads token sequences of its context; the other families labelled examples in their layout.
+  const dataset = isTransformerFamily(base.spec.family)
+    ? await resources.text(cell.base, cell.evalData, contextOf(base), cell.evalLimit)
+    : await resources.dataset(cell.evalData, exampleLayoutFor(base.spec), cell.evalLimit);
   const path = new InterpolationPath(base.tensors, problem, maps, cell.alignment.kernel, cell.unmatched);
   const points = [];
   for (const lambda of cell.grid) {
@@ -122,4 +127,12 @@ export function valueAt(xs: readonly number[], ys: readonly number[], x: number)
     }
   }
   return ys[ys.length - 1];
+}
+
+/** The tokens a language model reads per sequence: its context, as evaluation on text uses it. */
+function contextOf(model: StudyModel): number {
+  const embedding = transformerStructure(model.spec).positionEmbedding;
+  const positionRows =
+    embedding === undefined ? undefined : model.tensors.get(`${embedding}.weight`)?.shape[0];
+  return resolveTransformerSettings(model.spec, model.config, positionRows).context;
 }

@@ -51,6 +51,7 @@ export default async function studyCellPackedThread(task: PackedStudyCellTask): 
       // Base and target may share weights (one sha256): either side is then the right one.
       model: async (m) => (m.sha256 === task.cell.base.sha256 ? base : target),
       dataset: async () => task.dataset,
+      text: async () => task.dataset,
     });
     return { ok: true, row };
   } catch (error) {

@@ -1,7 +1,10 @@
+import { stat } from 'node:fs/promises';
 import type { ModelInMemory } from '../assembly/candidate-alignment.js';
 import { type BackendPreference, initBackend } from '../compute/backend.js';
 import type { Dataset, ExampleLayout } from '../data/dataset.js';
 import { loadDataset } from '../data/load-dataset.js';
+import { loadTextDataset } from '../data/text-dataset.js';
+import { BYTE_TOKENIZER, findTokenizerFile, loadTokenizerJson } from '../data/text-tokenizer.js';
 import { MalError } from '../errors.js';
 import type { ForwardConfig } from '../eval/forward.js';
 import { forwardConfigOf } from '../eval/model-evaluation.js';
@@ -28,6 +31,8 @@ export interface StudyCellResources {
   prepare(): Promise<void>;
   model(model: StudyCellModel): Promise<StudyModel>;
   dataset(source: string, layout: ExampleLayout, limit: number): Promise<Dataset>;
+  /** Token sequences of `sequenceLength` for a language model (its folder's tokenizer.json, else bytes). */
+  text(model: StudyCellModel, source: string, sequenceLength: number, limit: number): Promise<Dataset>;
 }
 
 export interface StudyResourceOptions {
@@ -81,6 +86,19 @@ export function createStudyResources(options: StudyResourceOptions = {}): StudyC
       datasets.get(`${source}\u0000${layout}\u0000${limit}`, () =>
         loadDataset(source, { layout, limit, dataDir: options.dataDir }),
       ),
+    text: async (model, source, sequenceLength, limit) => {
+      const isFolder = (await stat(model.path)).isDirectory();
+      const tokenizerFile = await findTokenizerFile(model.path, isFolder);
+      return datasets.get(
+        `${source}\u0000text:${sequenceLength}:${tokenizerFile ?? 'bytes'}\u0000${limit}`,
+        async () =>
+          loadTextDataset(source, {
+            sequenceLength,
+            limit,
+            tokenizer: tokenizerFile === undefined ? BYTE_TOKENIZER : await loadTokenizerJson(tokenizerFile),
+          }),
+      );
+    },
   };
 }
 

@@ -1,11 +1,11 @@
-import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { alignmentSettingsSchema } from '../assembly/plan-schema.js';
 import { BACKEND_PREFERENCES } from '../compute/backend.js';
-import { parseDataSource } from '../data/data-source.js';
 import { MalError } from '../errors.js';
 import { parseLambdaGrid } from '../eval/lambda-grid.js';
 import type { UnmatchedPolicy } from '../merge/mal-interpolation.js';
+import { dataSourceField } from '../schema/data-source-field.js';
 import type { DeepReadonly } from '../schema/schema-kit.js';
 import { boundedNumber, distinctList, nonEmptyString, strictObject } from '../schema/schema-kit.js';
 import { isValidZooId } from '../zoo/zoo-manifest.js';
@@ -56,24 +56,12 @@ const lambdaGrid = z
 export function studyFileSchema(place: StudyPlace) {
   const folder = dirname(resolve(place.file));
   const path = nonEmptyString().transform((text) => resolve(folder, text));
-  const dataSource = nonEmptyString().transform((text, context) => {
-    let source: ReturnType<typeof parseDataSource>;
-    try {
-      source = parseDataSource(text);
-    } catch (error) {
-      if (!(error instanceof MalError)) throw error;
-      context.addIssue({ code: 'custom', message: error.message, input: text });
-      return z.NEVER;
-    }
-    if (source.kind !== 'arrow' || isAbsolute(source.path)) return text;
-    const absolute = resolve(folder, source.path);
-    return text.startsWith('arrow:') ? `arrow:${absolute}` : absolute;
-  });
+  const dataSource = dataSourceField(folder);
 
   const datasetSchema = strictObject({
     name: name.describe('The name the zoo grid, the table and the report use for this data (e.g. fmnist).'),
     train: dataSource.describe(
-      'The training data source (fashion-mnist:train, mnist:train, an Arrow file). A zoo model whose manifest `dataset` is this source was trained on this data.',
+      'The training data source (fashion-mnist:train, mnist:train, an Arrow file, or text for language models: fortunes:en:train, text:<file>). A zoo model whose manifest `dataset` is this source was trained on this data.',
     ),
     eval: dataSource.describe(
       "Where a merged model is evaluated when this is its BASE's data: a held-out source (fashion-mnist:test).",

@@ -4,6 +4,7 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import { transplantUnits } from '../assembly/transplant-units.js';
 import type { BackendPreference } from '../compute/backend.js';
 import { parseDataSource } from '../data/data-source.js';
+import { MalError } from '../errors.js';
 import { loadModel } from '../model/load-model.js';
 import type { ArchitectureSpec, SpaceWidths } from '../spec/architecture-spec.js';
 import { trainZooModel, type ZooTrainOptions } from '../zoo/train-zoo-model.js';
@@ -213,12 +214,24 @@ function datasetOfEntry(study: Study, zoo: Zoo, entry: ZooEntry): StudyDataset {
   return found;
 }
 
-/** Named sources by name; Arrow files by absolute path (a zoo records relative ones against its folder). */
+/**
+ * Named sources by name; Arrow files by absolute path (a zoo records relative ones against its folder). Text
+ * sources (a language model's) are compared as written.
+ */
 function sameSource(studySource: string, zooSource: string, zooDir: string): boolean {
   if (studySource === zooSource) return true;
-  const a = parseDataSource(studySource);
-  const b = parseDataSource(zooSource);
-  return a.kind === 'arrow' && b.kind === 'arrow' && resolve(a.path) === resolve(zooDir, b.path);
+  const a = labelledSourceOf(studySource);
+  const b = labelledSourceOf(zooSource);
+  return a?.kind === 'arrow' && b?.kind === 'arrow' && resolve(a.path) === resolve(zooDir, b.path);
+}
+
+function labelledSourceOf(text: string): ReturnType<typeof parseDataSource> | undefined {
+  try {
+    return parseDataSource(text);
+  } catch (error) {
+    if (error instanceof MalError) return undefined;
+    throw error;
+  }
 }
 
 async function describeStudyModel(zoo: Zoo, entry: ZooEntry, dataset: StudyDataset): Promise<StudyZooModel> {
