@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import { type BackendPreference, describeBackend, initBackend } from '../compute/backend.js';
 import type { Dataset } from '../data/dataset.js';
 import { loadTextDataset } from '../data/text-dataset.js';
+import { parseTextSource } from '../data/text-source.js';
 import { BYTE_TOKENIZER } from '../data/text-tokenizer.js';
 import { evaluateTensors } from '../eval/model-evaluation.js';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { writeSafetensorsTensors } from '../io/safetensors-writer.js';
 import { deriveSpec } from '../spec/derive-spec.js';
 import { trainTransformer } from '../train/train-transformer.js';
-import type { TransformerArchitecture } from '../train/transformer-layout.js';
+import { type TransformerArchitecture, transformerLayout } from '../train/transformer-layout.js';
 import { dataShortName } from './default-model-id.js';
 import { readableJson } from './readable-json.js';
 import {
@@ -71,6 +72,25 @@ export function transformerModelId(options: ZooTransformerTrainOptions): string 
   return parts.join('-');
 }
 
+/**
+ * Refuses a shape with broken heads and a data or evaluation source that is not text, without reading data:
+ * the command calls it before creating the zoo, so a mistyped option leaves no empty zoo behind.
+ */
+export function checkZooTransformerOptions(options: ZooTransformerTrainOptions): void {
+  transformerLayout({
+    architecture: options.architecture,
+    vocab: BYTE_TOKENIZER.vocabulary,
+    width: options.width,
+    heads: options.heads,
+    layers: options.layers,
+    context: options.context,
+    ...(options.kvHeads === undefined ? {} : { kvHeads: options.kvHeads }),
+    ...(options.intermediate === undefined ? {} : { intermediate: options.intermediate }),
+  });
+  const data = options.data ?? DEFAULT_TEXT_SOURCE;
+  for (const source of [data, ...(options.evalSources ?? defaultEvalSources(data))]) parseTextSource(source);
+}
+
 /** Every option under its command-line name, defaults resolved, so the provenance says how to train it again. */
 function provenanceOptions(
   options: ZooTransformerTrainOptions,
@@ -109,6 +129,7 @@ export async function trainZooTransformer(
   options: ZooTransformerTrainOptions,
   hooks: ZooTrainHooks = {},
 ): Promise<ZooTrainResult> {
+  checkZooTransformerOptions(options);
   const id = options.id ?? transformerModelId(options);
   assertZooIdFree(zoo, id);
   const relativePath = `${ZOO_MODELS_FOLDER}/${id}`;
