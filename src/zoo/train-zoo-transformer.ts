@@ -1,5 +1,5 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { type BackendPreference, describeBackend, initBackend } from '../compute/backend.js';
 import type { Dataset } from '../data/dataset.js';
 import { loadTextDataset } from '../data/text-dataset.js';
@@ -22,14 +22,16 @@ import {
 } from './train-zoo-model.js';
 import { ZooError } from './zoo-errors.js';
 import {
-  appendZooEntry,
   assertZooIdFree,
   describeZooEntry,
+  publishEntry,
+  stagingPath,
   ZOO_MODELS_FOLDER,
   type Zoo,
 } from './zoo-folder.js';
 import type { JsonValue, ZooMetric } from './zoo-manifest.js';
 import { zooFactsToMetadata } from './zoo-model-metadata.js';
+import { removeDeadTemporaries } from './zoo-temporaries.js';
 
 /** The text a transformer trains on when --data is not given. */
 export const DEFAULT_TEXT_SOURCE = 'fortunes:en:train';
@@ -133,17 +135,9 @@ export async function trainZooTransformer(
   const id = options.id ?? transformerModelId(options);
   assertZooIdFree(zoo, id);
   const relativePath = `${ZOO_MODELS_FOLDER}/${id}`;
-  const folder = join(zoo.dir, relativePath);
-  if (
-    await stat(folder).then(
-      () => true,
-      () => false,
-    )
-  ) {
-    throw new ZooError(
-      `${folder} already exists but no zoo entry names it; move it away or pick another --id`,
-    );
-  }
+  const modelsDir = join(zoo.dir, ZOO_MODELS_FOLDER);
+  const folder = join(modelsDir, id);
+  await removeDeadTemporaries(zoo.dir, ZOO_MODELS_FOLDER);
   const data = options.data ?? DEFAULT_TEXT_SOURCE;
   const evalSources = options.evalSources ?? defaultEvalSources(data);
   const backend = await initBackend(options.backend);
@@ -206,17 +200,22 @@ export async function trainZooTransformer(
     zoo_train_options: JSON.stringify(provenance),
   };
   hooks.onStage?.(`writing ${relativePath}`);
-  await mkdir(folder, { recursive: true });
+  // Written into a staging folder and renamed into place, so a run killed while writing leaves no half model
+  // under the final name: the next run removes the dead run's staging folder, or adopts a published copy with
+  // the same bytes (publishEntry).
+  await mkdir(modelsDir, { recursive: true });
+  const staging = stagingPath(modelsDir, id);
+  await mkdir(staging);
   try {
-    await writeSafetensorsTensors(join(folder, 'model.safetensors'), raw, metadata);
+    await writeSafetensorsTensors(join(staging, 'model.safetensors'), raw, metadata);
     const json: Record<string, JsonValue> = {
       architectures: [options.architecture === 'gpt2' ? 'GPT2LMHeadModel' : 'LlamaForCausalLM'],
       ...trained.config,
       tie_word_embeddings: true,
       torch_dtype: options.dtype === 'f16' ? 'float16' : 'float32',
     };
-    await writeFileAtomic(join(folder, 'config.json'), `${readableJson(json)}\n`);
-    const entry = await describeZooEntry(zoo, relativePath, {
+    await writeFileAtomic(join(staging, 'config.json'), `${readableJson(json)}\n`);
+    const described = await describeZooEntry(zoo, relative(zoo.dir, staging), {
       id,
       dataset: data,
       seed: options.seed,
@@ -230,14 +229,16 @@ export async function trainZooTransformer(
         backend: describeBackend(backend).replace(/^backend: /, ''),
       },
     });
-    if (!entry.readable) {
-      throw new ZooError(`${folder}: the trained model cannot be read back (${entry.reason}); this is a bug`);
+    if (!described.readable) {
+      throw new ZooError(
+        `${folder}: the trained model cannot be read back (${described.reason}); this is a bug`,
+      );
     }
-    await appendZooEntry(zoo, entry);
+    const entry = { ...described, path: relativePath };
+    await publishEntry(zoo, entry, { staging, payload: staging, target: folder });
     const bytes = (await stat(join(folder, 'model.safetensors'))).size;
     return { entry, bytes, trainSeconds };
-  } catch (error) {
-    await rm(folder, { recursive: true, force: true });
-    throw error;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
   }
 }
