@@ -127,17 +127,12 @@ function provenanceOptions(
  * cross-entropy per token (`loss`, its exponential the perplexity) and the next-token accuracy.
  */
 export async function trainZooTransformer(
-  zoo: Zoo,
+  zooOf: Zoo | (() => Promise<Zoo>),
   options: ZooTransformerTrainOptions,
   hooks: ZooTrainHooks = {},
 ): Promise<ZooTrainResult> {
   checkZooTransformerOptions(options);
   const id = options.id ?? transformerModelId(options);
-  assertZooIdFree(zoo, id);
-  const relativePath = `${ZOO_MODELS_FOLDER}/${id}`;
-  const modelsDir = join(zoo.dir, ZOO_MODELS_FOLDER);
-  const folder = join(modelsDir, id);
-  await removeDeadTemporaries(zoo.dir, ZOO_MODELS_FOLDER);
   const data = options.data ?? DEFAULT_TEXT_SOURCE;
   const evalSources = options.evalSources ?? defaultEvalSources(data);
   const backend = await initBackend(options.backend);
@@ -154,6 +149,14 @@ export async function trainZooTransformer(
   const dataset = await load(data, options.limit);
   const evalSets: Dataset[] = [];
   for (const source of evalSources) evalSets.push(await load(source, options.evalLimit));
+  // Opened (the command creates it) only once the data is read, so a source too short or unreadable leaves no
+  // empty zoo behind; still before training, so a taken id fails in seconds.
+  const zoo = typeof zooOf === 'function' ? await zooOf() : zooOf;
+  assertZooIdFree(zoo, id);
+  const relativePath = `${ZOO_MODELS_FOLDER}/${id}`;
+  const modelsDir = join(zoo.dir, ZOO_MODELS_FOLDER);
+  const folder = join(modelsDir, id);
+  await removeDeadTemporaries(zoo.dir, ZOO_MODELS_FOLDER);
 
   const started = performance.now();
   const trained = await trainTransformer({

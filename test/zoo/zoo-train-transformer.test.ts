@@ -147,7 +147,7 @@ describe('mal zoo train --arch gpt2|llama', () => {
     expect(width.err.join('\n')).toContain('--width is for --arch gpt2 or llama');
   });
 
-  it('refuses an uneven shape or a non-text --data before creating the zoo', async () => {
+  it('refuses an uneven shape, a non-text or too short --data before creating the zoo', async () => {
     const zoo = join(dir.path, 'zoo-never');
     const trainOn = (data: string, evalSource: string, extra: string[]) =>
       runCommand(zooTrainCommand, [
@@ -164,6 +164,11 @@ describe('mal zoo train --arch gpt2|llama', () => {
     const evalSource = await trainOn(`text:${text}`, 'fortunes:xx', []);
     expect(evalSource.code).not.toBe(0);
     expect(evalSource.err.join('\n')).toContain("no fortune corpus 'xx'");
+    const tiny = join(dir.path, 'tiny.txt');
+    await writeFile(tiny, 'short');
+    const short = await trainOn(`text:${tiny}`, `text:${text}`, []);
+    expect(short.code).not.toBe(0);
+    expect(short.err.join('\n')).toContain('do not fill one sequence of 9');
     await expect(stat(zoo)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

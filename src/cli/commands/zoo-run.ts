@@ -99,9 +99,18 @@ async function runTransformerTrain(
       backendPreferenceFromEnv()) satisfies BackendPreference,
   };
   checkZooTransformerOptions(options);
-  const zoo = await openZoo(requiredString(args, 'zoo'), { create: true });
-  const result = await trainZooTransformer(zoo, options, trainingHooks(options.epochs, io));
-  reportTrained(zoo.dir, result, io, true);
+  const zooDir = requiredString(args, 'zoo');
+  let zooPath = zooDir;
+  const result = await trainZooTransformer(
+    async () => {
+      const zoo = await openZoo(zooDir, { create: true });
+      zooPath = zoo.dir;
+      return zoo;
+    },
+    options,
+    trainingHooks(options.epochs, io),
+  );
+  reportTrained(zooPath, result, io, true);
   return 0;
 }
 
