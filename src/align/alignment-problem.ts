@@ -73,6 +73,7 @@ export function planAlignment(
   const baseSpecs = new Map(base.spec.tensors.map((t) => [t.name, t]));
   const targetSpecs = new Map(target.spec.tensors.map((t) => [t.name, t]));
   const names = tensorPairs ?? defaultTensorPairs(base.spec, target.spec);
+  assertRotaryHeadsMatch(base.spec, target.spec);
 
   const pairs: TensorPairing[] = [];
   const baseToTarget = new Map<string, { space: string; tensor: string }>();
@@ -156,6 +157,21 @@ export function planAlignment(
     });
   }
   return { pairs, spaces };
+}
+
+/**
+ * LLaMA's q/k dims are not a free space: RoPE rotates dim pair i at a frequency fixed by i and the head width,
+ * so heads of another width cannot be padded or permuted into the base's (docs/method.md, nested groups). Said
+ * here in those words rather than as the unequal k_proj blocks it would otherwise surface as.
+ */
+function assertRotaryHeadsMatch(base: ArchitectureSpec, target: ArchitectureSpec): void {
+  if (base.family !== 'llama' || target.family !== 'llama') return;
+  const baseDim = base.attributes.head_dim;
+  const targetDim = target.attributes.head_dim;
+  if (baseDim === undefined || targetDim === undefined || Number(baseDim) === Number(targetDim)) return;
+  throw new IncompatibleModelsError(
+    `the LLaMA models have heads of head_dim ${baseDim} in the base and ${targetDim} in the target; RoPE fixes the frequency of each query/key dim by its index and the head width, so heads of another width cannot be aligned: use models of equal --width / --heads`,
+  );
 }
 
 /** Tensors merged by default: every mergeable base tensor whose name the target also has. */

@@ -478,8 +478,10 @@ function logitsOnOf(inputs: AssemblyInputs): LogitsOn {
  * Language models are scored and written uncalibrated. Their head is tied to the token embedding and has no bias,
  * so re-fitting output biases would add a vocabulary-wide vector the model does not have (and a temperature,
  * the one calibration that fits, is left to the user); the plan must say so rather than get something else.
+ * Other families pass.
  */
-function checkLanguageModelPlan(plan: AssemblyInputs['plan'], family: string): void {
+export function checkLanguageModelPlan(plan: AssemblyInputs['plan'], family: string): void {
+  if (!isTransformerFamily(family)) return;
   if (plan.calibrate !== 'none') {
     throw new PlanError(
       `calibrate: the base is a ${family} language model, which is not calibrated (its head is tied to the token embedding and has no output biases to re-fit); set calibrate: none`,

@@ -5,6 +5,7 @@ import { errnoCode, fileSystemError } from '../io/file-system-error.js';
 import { readRegularFile } from '../io/read-regular-file.js';
 import { DataSourceError } from './data-source-error.js';
 import { FORTUNE_CORPORA, type FortuneLanguage, type TextSplit } from './text-source.js';
+import { firstInvalidUtf8Offset } from './utf8-offset.js';
 
 /** Where Debian installs fortune files; MAL_FORTUNES_DIR points elsewhere (a copy, another distribution). */
 export const FORTUNES_ROOT = '/usr/share/games/fortunes';
@@ -88,8 +89,12 @@ export function fnv1a(text: string): number {
   return hash;
 }
 
-/** A UTF-8 text file, whole; invalid bytes become U+FFFD rather than failing a corpus over one old file. */
-export async function readText(path: string): Promise<string> {
+/**
+ * A UTF-8 text file, whole. `replace`: invalid bytes become U+FFFD rather than failing a corpus over one old
+ * file (the fortunes). `refuse`: a file the user names is refused at its first invalid byte, since the
+ * replacement would silently change the tokens a model is measured on.
+ */
+export async function readText(path: string, invalid: 'replace' | 'refuse' = 'replace'): Promise<string> {
   let bytes: Buffer;
   try {
     bytes = await readRegularFile(path);
@@ -97,6 +102,15 @@ export async function readText(path: string): Promise<string> {
     if (error instanceof InvalidFileError) throw error;
     if (errnoCode(error) === 'ENOENT') throw new DataSourceError(`text file ${path} does not exist`);
     throw fileSystemError(path, error, 'read the text');
+  }
+  if (invalid === 'refuse') {
+    const offset = firstInvalidUtf8Offset(bytes);
+    if (offset >= 0) {
+      throw new InvalidFileError(
+        path,
+        `not UTF-8: byte 0x${bytes[offset].toString(16).padStart(2, '0')} at offset ${offset} starts no UTF-8 character; convert the file (e.g. iconv -f latin1 -t utf-8)`,
+      );
+    }
   }
   return new TextDecoder('utf-8').decode(bytes);
 }

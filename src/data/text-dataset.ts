@@ -39,7 +39,7 @@ export async function loadTextDataset(source: string, options: TextDatasetOption
     const documents =
       parsed.kind === 'fortunes'
         ? selectSplit(await readFortunes(parsed.language), parsed.split)
-        : [await readText(parsed.path)];
+        : [await readText(parsed.path, 'refuse')];
     const tokens: number[] = [];
     for (const document of documents) {
       for (const id of tokenizer.encode(document)) tokens.push(id);

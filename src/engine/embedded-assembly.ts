@@ -11,7 +11,7 @@ import {
   type LoadedTask,
   scoringOf,
 } from '../assembly/objective-evaluation.js';
-import type { AssemblyInputs } from '../assembly/run-assembly.js';
+import { type AssemblyInputs, checkLanguageModelPlan } from '../assembly/run-assembly.js';
 import type { PlanValidation } from '../assembly/validate-plan.js';
 import type { BackendInfo } from '../compute/backend.js';
 import { MalError } from '../errors.js';
@@ -51,6 +51,8 @@ export async function openEmbeddedAssembly(
   try {
     const base = await loadModel(plan.base);
     opened.push(base);
+    // Before the step store is opened, so a plan refused for a language model leaves no output folder behind.
+    checkLanguageModelPlan(plan, base.spec.family);
     const config = forwardConfigOf(base);
     const tasks: LoadedTask[] = [];
     for (const [i, task] of plan.objective.tasks.entries()) {

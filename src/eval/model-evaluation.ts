@@ -3,6 +3,7 @@ import { DataSourceError } from '../data/data-source-error.js';
 import type { Dataset, ExampleLayout } from '../data/dataset.js';
 import { type LoadDatasetOptions, loadDataset } from '../data/load-dataset.js';
 import { loadTextDataset } from '../data/text-dataset.js';
+import { parseTextSource } from '../data/text-source.js';
 import {
   BYTE_TOKENIZER,
   findTokenizerFile,
@@ -96,6 +97,17 @@ export async function loadDatasetForModel(
 ): Promise<Dataset> {
   if (!isTransformerFamily(model.spec.family)) return loadDatasetFor(model.spec, source, options);
   const reading = await textReadingFor(model, options.context);
+  if (reading.tokenizer === BYTE_TOKENIZER && parseTextSource(source).kind !== 'tokens') {
+    // A model whose vocabulary is not bytes (a Hugging Face GPT-2 folder without its tokenizer.json) would read
+    // byte values as ids of its own tokens and report a loss that means nothing.
+    const embedding = `${transformerStructure(model.spec).tokenEmbedding}.weight`;
+    const rows = model.source.info(embedding).shape[0];
+    if (rows > BYTE_TOKENIZER.vocabulary) {
+      throw new DataSourceError(
+        `${model.path}: '${embedding}' has ${rows} rows (a ${rows}-token vocabulary) but no tokenizer.json beside it, so '${source}' would be read as UTF-8 bytes, which are not its tokens; put the model's tokenizer.json beside it, or give tokens:<file.arrow> tokenized for it`,
+      );
+    }
+  }
   return loadTextDataset(source, {
     tokenizer: reading.tokenizer,
     sequenceLength: reading.sequenceLength,

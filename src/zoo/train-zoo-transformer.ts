@@ -1,15 +1,16 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { type BackendPreference, describeBackend, initBackend } from '../compute/backend.js';
 import type { Dataset } from '../data/dataset.js';
 import { loadTextDataset } from '../data/text-dataset.js';
+import { parseTextSource } from '../data/text-source.js';
 import { BYTE_TOKENIZER } from '../data/text-tokenizer.js';
 import { evaluateTensors } from '../eval/model-evaluation.js';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { writeSafetensorsTensors } from '../io/safetensors-writer.js';
 import { deriveSpec } from '../spec/derive-spec.js';
 import { trainTransformer } from '../train/train-transformer.js';
-import type { TransformerArchitecture } from '../train/transformer-layout.js';
+import { type TransformerArchitecture, transformerLayout } from '../train/transformer-layout.js';
 import { dataShortName } from './default-model-id.js';
 import { readableJson } from './readable-json.js';
 import {
@@ -21,14 +22,16 @@ import {
 } from './train-zoo-model.js';
 import { ZooError } from './zoo-errors.js';
 import {
-  appendZooEntry,
   assertZooIdFree,
   describeZooEntry,
+  publishEntry,
+  stagingPath,
   ZOO_MODELS_FOLDER,
   type Zoo,
 } from './zoo-folder.js';
 import type { JsonValue, ZooMetric } from './zoo-manifest.js';
 import { zooFactsToMetadata } from './zoo-model-metadata.js';
+import { removeDeadTemporaries } from './zoo-temporaries.js';
 
 /** The text a transformer trains on when --data is not given. */
 export const DEFAULT_TEXT_SOURCE = 'fortunes:en:train';
@@ -71,6 +74,25 @@ export function transformerModelId(options: ZooTransformerTrainOptions): string 
   return parts.join('-');
 }
 
+/**
+ * Refuses a shape with broken heads and a data or evaluation source that is not text, without reading data:
+ * the command calls it before creating the zoo, so a mistyped option leaves no empty zoo behind.
+ */
+export function checkZooTransformerOptions(options: ZooTransformerTrainOptions): void {
+  transformerLayout({
+    architecture: options.architecture,
+    vocab: BYTE_TOKENIZER.vocabulary,
+    width: options.width,
+    heads: options.heads,
+    layers: options.layers,
+    context: options.context,
+    ...(options.kvHeads === undefined ? {} : { kvHeads: options.kvHeads }),
+    ...(options.intermediate === undefined ? {} : { intermediate: options.intermediate }),
+  });
+  const data = options.data ?? DEFAULT_TEXT_SOURCE;
+  for (const source of [data, ...(options.evalSources ?? defaultEvalSources(data))]) parseTextSource(source);
+}
+
 /** Every option under its command-line name, defaults resolved, so the provenance says how to train it again. */
 function provenanceOptions(
   options: ZooTransformerTrainOptions,
@@ -105,24 +127,12 @@ function provenanceOptions(
  * cross-entropy per token (`loss`, its exponential the perplexity) and the next-token accuracy.
  */
 export async function trainZooTransformer(
-  zoo: Zoo,
+  zooOf: Zoo | (() => Promise<Zoo>),
   options: ZooTransformerTrainOptions,
   hooks: ZooTrainHooks = {},
 ): Promise<ZooTrainResult> {
+  checkZooTransformerOptions(options);
   const id = options.id ?? transformerModelId(options);
-  assertZooIdFree(zoo, id);
-  const relativePath = `${ZOO_MODELS_FOLDER}/${id}`;
-  const folder = join(zoo.dir, relativePath);
-  if (
-    await stat(folder).then(
-      () => true,
-      () => false,
-    )
-  ) {
-    throw new ZooError(
-      `${folder} already exists but no zoo entry names it; move it away or pick another --id`,
-    );
-  }
   const data = options.data ?? DEFAULT_TEXT_SOURCE;
   const evalSources = options.evalSources ?? defaultEvalSources(data);
   const backend = await initBackend(options.backend);
@@ -139,6 +149,14 @@ export async function trainZooTransformer(
   const dataset = await load(data, options.limit);
   const evalSets: Dataset[] = [];
   for (const source of evalSources) evalSets.push(await load(source, options.evalLimit));
+  // Opened (the command creates it) only once the data is read, so a source too short or unreadable leaves no
+  // empty zoo behind; still before training, so a taken id fails in seconds.
+  const zoo = typeof zooOf === 'function' ? await zooOf() : zooOf;
+  assertZooIdFree(zoo, id);
+  const relativePath = `${ZOO_MODELS_FOLDER}/${id}`;
+  const modelsDir = join(zoo.dir, ZOO_MODELS_FOLDER);
+  const folder = join(modelsDir, id);
+  await removeDeadTemporaries(zoo.dir, ZOO_MODELS_FOLDER);
 
   const started = performance.now();
   const trained = await trainTransformer({
@@ -185,17 +203,22 @@ export async function trainZooTransformer(
     zoo_train_options: JSON.stringify(provenance),
   };
   hooks.onStage?.(`writing ${relativePath}`);
-  await mkdir(folder, { recursive: true });
+  // Written into a staging folder and renamed into place, so a run killed while writing leaves no half model
+  // under the final name: the next run removes the dead run's staging folder, or adopts a published copy with
+  // the same bytes (publishEntry).
+  await mkdir(modelsDir, { recursive: true });
+  const staging = stagingPath(modelsDir, id);
+  await mkdir(staging);
   try {
-    await writeSafetensorsTensors(join(folder, 'model.safetensors'), raw, metadata);
+    await writeSafetensorsTensors(join(staging, 'model.safetensors'), raw, metadata);
     const json: Record<string, JsonValue> = {
       architectures: [options.architecture === 'gpt2' ? 'GPT2LMHeadModel' : 'LlamaForCausalLM'],
       ...trained.config,
       tie_word_embeddings: true,
       torch_dtype: options.dtype === 'f16' ? 'float16' : 'float32',
     };
-    await writeFileAtomic(join(folder, 'config.json'), `${readableJson(json)}\n`);
-    const entry = await describeZooEntry(zoo, relativePath, {
+    await writeFileAtomic(join(staging, 'config.json'), `${readableJson(json)}\n`);
+    const described = await describeZooEntry(zoo, relative(zoo.dir, staging), {
       id,
       dataset: data,
       seed: options.seed,
@@ -209,14 +232,16 @@ export async function trainZooTransformer(
         backend: describeBackend(backend).replace(/^backend: /, ''),
       },
     });
-    if (!entry.readable) {
-      throw new ZooError(`${folder}: the trained model cannot be read back (${entry.reason}); this is a bug`);
+    if (!described.readable) {
+      throw new ZooError(
+        `${folder}: the trained model cannot be read back (${described.reason}); this is a bug`,
+      );
     }
-    await appendZooEntry(zoo, entry);
+    const entry = { ...described, path: relativePath };
+    await publishEntry(zoo, entry, { staging, payload: staging, target: folder });
     const bytes = (await stat(join(folder, 'model.safetensors'))).size;
     return { entry, bytes, trainSeconds };
-  } catch (error) {
-    await rm(folder, { recursive: true, force: true });
-    throw error;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
   }
 }

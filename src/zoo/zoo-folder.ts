@@ -175,12 +175,12 @@ async function readMetadataFacts(path: string): Promise<ZooModelFacts & { readon
 }
 
 /** Staging folder inside the models folder (so the final rename stays on one file system), named with our pid. */
-function stagingPath(modelsDir: string, id: string): string {
+export function stagingPath(modelsDir: string, id: string): string {
   return join(modelsDir, `.${id}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
 /** A model copied into a staging folder, not yet published under its final name. */
-interface StagedModel {
+export interface StagedModel {
   /** The staging folder; removed once the model is published or refused. */
   readonly staging: string;
   /** The staged model itself: the staging folder (a folder model) or the one file inside it. */
@@ -321,7 +321,7 @@ export async function addModelToZoo(
 }
 
 /** Under the zoo's lock: checks the id against the manifest as it is now, moves the copy into place, adds the entry. */
-async function publishEntry(
+export async function publishEntry(
   zoo: Zoo,
   entry: ZooEntry,
   staged: StagedModel | undefined,

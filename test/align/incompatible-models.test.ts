@@ -10,7 +10,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSafetensorsTensors } from '../../src/io/safetensors-writer.js';
 import { fromFloat32 } from '../../src/tensor/float-conversion.js';
-import { makeGpt2, makeMlp, makeResNet, makeVggCnn, type SyntheticModel } from '../support/model-factory.js';
+import {
+  makeGpt2,
+  makeLlama,
+  makeMlp,
+  makeResNet,
+  makeVggCnn,
+  type SyntheticModel,
+} from '../support/model-factory.js';
 import { runMal } from '../support/run-mal.js';
 
 let dir: string;
@@ -95,6 +102,23 @@ describe('models with no weights in common', () => {
     const run = await runMal(['merge', paths[a], paths[b], '--lambda', '0.5', '--out', out]);
     expect(run.stderr).toMatch(reason);
     expect(run.code).toBe(1);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('mal align refuses LLaMAs of different head widths, saying RoPE fixes them', async () => {
+    const narrow = await save(
+      'llama-h4',
+      makeLlama({ vocab: 32, dModel: 16, nHead: 4, nKvHead: 1, ff: 8, nLayer: 1, seed: 6 }),
+    );
+    const wide = await save(
+      'llama-h2',
+      makeLlama({ vocab: 32, dModel: 16, nHead: 2, nKvHead: 1, ff: 8, nLayer: 1, seed: 7 }),
+    );
+    const out = join(dir, 'llama-aligned');
+    const run = await runMal(['align', narrow, wide, '--out', out]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('head_dim 4 in the base and 8 in the target');
+    expect(run.stderr).toContain('RoPE');
     expect(existsSync(out)).toBe(false);
   });
 

@@ -3,7 +3,7 @@
  * absorbs blocks from zoo models of other widths and head counts, judged on held-out fortunes, and the lineage
  * holds the language-model baselines (base, best zoo model, probability ensemble, assembled) in the causal LM loss.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +21,7 @@ describe('transformer assembly (tiny demo plan)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const plan = (extra: string): string =>
+  const plan = (extra: string, output = 'out'): string =>
     [
       `base: ${join(zoo, 'models', 'base-gpt2-w64-h4-weak')}`,
       `zoo: {path: ${zoo}, include: [base-gpt2-w64-h4-weak, gpt2-w48-h2-l2-c64-i96-s2-fortunesen-n1600]}`,
@@ -34,7 +34,7 @@ describe('transformer assembly (tiny demo plan)', () => {
       'merge: {grid: "0:0.5:1", lambdaMin: 0.5}',
       'steps: 1',
       'seed: 0',
-      `output: ${join(dir, 'out')}`,
+      `output: ${join(dir, output)}`,
       '',
     ].join('\n');
 
@@ -63,5 +63,15 @@ describe('transformer assembly (tiny demo plan)', () => {
     const run = await runMal(['assemble', file, '--backend', 'wasm']);
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain('language model, which is not calibrated');
+  });
+
+  it('refuses calibrated scoring for a language model before writing anything', async () => {
+    const file = join(dir, 'scored.yaml');
+    await writeFile(file, plan('', 'refused').replace('scoring: raw', 'scoring: calibrated'));
+    const run = await runMal(['assemble', file, '--backend', 'wasm']);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('objective.tasks[0].scoring');
+    expect(run.stderr).not.toMatch(/at .*\.ts/);
+    await expect(stat(join(dir, 'refused'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

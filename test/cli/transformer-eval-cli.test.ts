@@ -151,6 +151,16 @@ describe('mal eval on transformers', () => {
     expect(run.stderr).toMatch(
       /tokenized with bytes \(vocabulary 256\) but 'transformer\.wte\.weight' has only 100 rows/,
     );
+    // A vocabulary that is not bytes, and no tokenizer.json: bytes would index tokens they are not.
+    const wide = await save(
+      'gpt2-wide-vocab',
+      makeGpt2({ vocab: 300, positions: 8, dModel: 8, nHead: 2, nLayer: 1, seed: 5 }),
+    );
+    const untokenized = await mal('eval', wide, '--data', 'fortunes:en:test');
+    expect(untokenized.code).not.toBe(0);
+    expect(untokenized.stderr).toContain(
+      `${wide}: 'transformer.wte.weight' has 300 rows (a 300-token vocabulary) but no tokenizer.json beside it`,
+    );
     const labelled = await mal('eval', small, '--data', 'fashion-mnist:val');
     expect(labelled.code).not.toBe(0);
     expect(labelled.stderr).toMatch(

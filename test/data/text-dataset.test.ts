@@ -158,6 +158,15 @@ describe('loadTextDataset', () => {
     ).rejects.toThrow(/missing\.txt does not exist/);
   });
 
+  it('refuses a text file that is not UTF-8, naming the file and the byte offset', async () => {
+    const path = join(dir, 'latin1.txt');
+    // 'Grüße' in Latin-1: ü is the lone byte 0xfc at offset 15, which starts no UTF-8 sequence.
+    await writeFile(path, Buffer.concat([Buffer.from('hello world, Gr'), Buffer.from([0xfc, 0xdf, 0x65])]));
+    const load = loadTextDataset(`text:${path}`, { sequenceLength: 2, tokenizer: BYTE_TOKENIZER });
+    await expect(load).rejects.toBeInstanceOf(InvalidFileError);
+    await expect(load).rejects.toThrow(`${path}: not UTF-8: byte 0xfc at offset 15`);
+  });
+
   it('encodes with a tokenizer.json through @huggingface/tokenizers, without special tokens', async () => {
     const folder = join(dir, 'tok');
     await mkdir(folder);

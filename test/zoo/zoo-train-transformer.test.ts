@@ -3,7 +3,7 @@
  * Face folder (model.safetensors, config.json) the project reads back, metrics equal to the float64 reference's
  * on the stored weights, the same bytes for the same seed, and clear refusals.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zooTrainCommand } from '../../src/cli/commands/zoo.js';
@@ -145,5 +145,30 @@ describe('mal zoo train --arch gpt2|llama', () => {
       '1',
     ]);
     expect(width.err.join('\n')).toContain('--width is for --arch gpt2 or llama');
+  });
+
+  it('refuses an uneven shape, a non-text or too short --data before creating the zoo', async () => {
+    const zoo = join(dir.path, 'zoo-never');
+    const trainOn = (data: string, evalSource: string, extra: string[]) =>
+      runCommand(zooTrainCommand, [
+        ...['--zoo', zoo, '--arch', 'llama', '--width', '16', '--heads', '4', '--layers', '1'],
+        ...['--context', '8', '--data', data, '--eval', evalSource, '--epochs', '1', '--seed', '1'],
+        ...extra,
+      ]);
+    const uneven = await trainOn(`text:${text}`, `text:${text}`, ['--kv-heads', '3']);
+    expect(uneven.code).not.toBe(0);
+    expect(uneven.err.join('\n')).toContain('--heads 4 is not a multiple of --kv-heads 3');
+    const notText = await trainOn('fashion-mnist:train', `text:${text}`, []);
+    expect(notText.code).not.toBe(0);
+    expect(notText.err.join('\n')).toContain("'fashion-mnist:train' is not text");
+    const evalSource = await trainOn(`text:${text}`, 'fortunes:xx', []);
+    expect(evalSource.code).not.toBe(0);
+    expect(evalSource.err.join('\n')).toContain("no fortune corpus 'xx'");
+    const tiny = join(dir.path, 'tiny.txt');
+    await writeFile(tiny, 'short');
+    const short = await trainOn(`text:${tiny}`, `text:${text}`, []);
+    expect(short.code).not.toBe(0);
+    expect(short.err.join('\n')).toContain('do not fill one sequence of 9');
+    await expect(stat(zoo)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

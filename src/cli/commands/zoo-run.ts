@@ -12,7 +12,11 @@ import {
   type ZooTrainOptions,
   type ZooTrainResult,
 } from '../../zoo/train-zoo-model.js';
-import { trainZooTransformer, type ZooTransformerTrainOptions } from '../../zoo/train-zoo-transformer.js';
+import {
+  checkZooTransformerOptions,
+  trainZooTransformer,
+  type ZooTransformerTrainOptions,
+} from '../../zoo/train-zoo-transformer.js';
 import { zooFileError } from '../../zoo/zoo-file-error.js';
 import { addModelToZoo, findZooEntry, openZoo, verifyZoo, zooModelPath } from '../../zoo/zoo-folder.js';
 import { zooEntryLines, zooTable } from '../../zoo/zoo-table.js';
@@ -94,9 +98,19 @@ async function runTransformerTrain(
     backend: (choiceOption(args, 'backend', BACKEND_PREFERENCES) ??
       backendPreferenceFromEnv()) satisfies BackendPreference,
   };
-  const zoo = await openZoo(requiredString(args, 'zoo'), { create: true });
-  const result = await trainZooTransformer(zoo, options, trainingHooks(options.epochs, io));
-  reportTrained(zoo.dir, result, io, true);
+  checkZooTransformerOptions(options);
+  const zooDir = requiredString(args, 'zoo');
+  let zooPath = zooDir;
+  const result = await trainZooTransformer(
+    async () => {
+      const zoo = await openZoo(zooDir, { create: true });
+      zooPath = zoo.dir;
+      return zoo;
+    },
+    options,
+    trainingHooks(options.epochs, io),
+  );
+  reportTrained(zooPath, result, io, true);
   return 0;
 }
 
