@@ -7,6 +7,7 @@ import { parseDataSource } from '../data/data-source.js';
 import { MalError } from '../errors.js';
 import { loadModel } from '../model/load-model.js';
 import type { ArchitectureSpec, SpaceWidths } from '../spec/architecture-spec.js';
+import { hashModel } from '../zoo/model-hash.js';
 import { trainZooModel, type ZooTrainOptions } from '../zoo/train-zoo-model.js';
 import { openZoo, trainedModelPath, type Zoo, zooModelPath } from '../zoo/zoo-folder.js';
 import type { JsonValue, ReadableZooEntry, ZooEntry } from '../zoo/zoo-manifest.js';
@@ -238,6 +239,14 @@ async function describeStudyModel(zoo: Zoo, entry: ZooEntry, dataset: StudyDatas
   if (!entry.readable)
     throw new StudyError(`${zoo.dir}: model '${entry.id}' is unreadable (${entry.reason})`);
   const path = zooModelPath(zoo, entry);
+  // Cells are addressed by the recorded sha256: a changed file would otherwise reuse rows measured on other
+  // weights (or fail cell by cell after the outputs of a finished study were rewritten), so it stops the study here.
+  const { sha256 } = await hashModel(path);
+  if (sha256 !== entry.sha256) {
+    throw new StudyError(
+      `${path}: model '${entry.id}' no longer hashes to the sha256 the zoo recorded (${entry.sha256}, now ${sha256}); the file changed since it was added: re-add it to the zoo, or retrain it`,
+    );
+  }
   const loaded = await loadModel(path);
   try {
     const fixed = new Set(loaded.spec.spaces.filter((sp) => sp.kind === 'fixed').map((sp) => sp.name));

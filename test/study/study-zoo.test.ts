@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseStudyFile, StudyError } from '../../src/study/study-file.js';
@@ -66,6 +66,22 @@ zoo: {folder: zoo}
       /zoo model 'narrow' was trained on 'mnist:train'/,
     );
     await expect(resolveStudyZoo(study('{folder: zoo, models: [nope]}'), 'cpu')).rejects.toThrow(StudyError);
+  });
+
+  it('refuses a model whose file no longer hashes to the sha256 the zoo recorded, before any cell reuses a row', async () => {
+    const zoo = await openZoo(join(dir.path, 'zoo-changed'), { create: true });
+    await addModelToZoo(zoo, await writeMlpFile(join(dir.path, 'changed.safetensors'), [64, 8, 3], 3), {
+      dataset: 'mnist:train',
+    });
+    const file = join(zoo.dir, 'models', 'changed.safetensors');
+    const bytes = await readFile(file);
+    bytes[bytes.length - 1] ^= 1; // the last weight's low bits: still a readable model, other weights
+    await writeFile(file, bytes);
+    const changed = resolveStudyZoo(study('{folder: zoo-changed}'), 'cpu');
+    await expect(changed).rejects.toThrow(StudyError);
+    await expect(changed).rejects.toThrow(
+      `${file}: model 'changed' no longer hashes to the sha256 the zoo recorded`,
+    );
   });
 
   it('trains the grid once, keeps what is there, and refuses a model of its id trained otherwise', async () => {
