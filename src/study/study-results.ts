@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../io/atomic-file.js';
+import { fileSystemError } from '../io/file-system-error.js';
 import type { StudyCell } from './study-cell.js';
 import { studyCellAddress } from './study-cell-address.js';
 import { DATA_RELATIONS, type StudyRow } from './study-row.js';
@@ -85,12 +86,14 @@ export async function writeCellRow(out: string, row: StudyRow): Promise<void> {
 }
 
 export async function readCellRow(out: string, address: string): Promise<StudyRow | undefined> {
+  const path = cellFilePath(out, address);
   let text: string;
   try {
-    text = await readFile(cellFilePath(out, address), 'utf8');
+    text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    // A read's error (EISDIR, EIO) carries no path: name the cell file, or the user gets an internal error.
+    throw fileSystemError(path, error, 'read');
   }
   return decodeStudyRow(text, address);
 }
