@@ -9,6 +9,7 @@ import type { StudyCell } from './study-cell.js';
 import type { StudyCellOutcome, StudyCellTask } from './study-cell-thread.js';
 import studyCellThread from './study-cell-thread.js';
 import { expandStudyCells } from './study-cells.js';
+import { checkStudyOutputPlace } from './study-output-place.js';
 import { type FailedCell, type StudyFiles, writeStudyOutputs } from './study-outputs.js';
 import {
   CELLS_FOLDER,
@@ -63,6 +64,7 @@ export interface StudyOutcome {
  */
 export async function runStudy(study: Study, options: RunStudyOptions): Promise<StudyOutcome> {
   const { out } = options;
+  checkStudyOutputPlace(study, out);
   // Resolved here, once: `auto` must name one backend in every cell's address.
   const backend = (await initBackend(options.backend)).name;
   const models = await resolveStudyZoo(study, backend, { onProgress: options.onStage });
