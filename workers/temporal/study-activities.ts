@@ -9,6 +9,7 @@ import { studyCellAddress } from '../../src/study/study-cell-address.js';
 import { chunkStudyCells, readStudyCellList, writeStudyCellList } from '../../src/study/study-cell-list.js';
 import { expandStudyCells } from '../../src/study/study-cells.js';
 import { loadStudyFile, StudyError } from '../../src/study/study-file.js';
+import { checkStudyOutputPlace } from '../../src/study/study-output-place.js';
 import { writeStudyOutputs } from '../../src/study/study-outputs.js';
 import { createStudyResources } from '../../src/study/study-resources.js';
 import {
@@ -88,6 +89,7 @@ export function createStudyActivities(): { readonly activities: StudyActivities;
     async prepareStudy(ref: StudyRunRef): Promise<PreparedStudy> {
       return withHeartbeats(async () => {
         const study = await loadStudyFile(ref.study);
+        checkStudyOutputPlace(study, ref.out);
         const preference = ref.backend ?? study.backend;
         if (!isBackendPreference(preference)) throw new UsageError(`unknown backend '${preference}'`);
         const backend = (await initBackend(preference)).name;
