@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { CommandIO, ParsedArgs } from '../../src/cli/command.js';
 import { numberOption } from '../../src/cli/command.js';
 import { studyCommand as embeddedStudyCommand } from '../../src/cli/commands/study.js';
@@ -8,7 +7,7 @@ import { sha256 } from '../../src/store/content-store.js';
 import { loadStudyFile } from '../../src/study/study-file.js';
 import { studyName } from '../../src/study/study-schema.js';
 import type { FinishedStudy, StudyProgress, StudyWorkflowInput } from '../../workflows/study-types.js';
-import { connectTemporalClient } from '../temporal/temporal-client.js';
+import { connectTemporalClient, startWorkflowRun } from '../temporal/temporal-client.js';
 import { temporalSettings } from '../temporal/temporal-settings.js';
 import { describeStudyProgress } from './study-progress-line.js';
 
@@ -59,20 +58,7 @@ export async function runStudySubmit(args: ParsedArgs, io: CommandIO): Promise<n
       ...(chunksPerExecution === undefined ? {} : { chunksPerExecution }),
       ...(heartbeatTimeoutSeconds === undefined ? {} : { heartbeatTimeoutSeconds }),
     };
-    let handle: Awaited<ReturnType<typeof client.workflow.start>>;
-    try {
-      handle = await client.workflow.start('studyWorkflow', {
-        taskQueue: settings.taskQueue,
-        workflowId: runId,
-        args: [input],
-      });
-    } catch (error) {
-      if (error instanceof WorkflowExecutionAlreadyStartedError)
-        throw new UsageError(
-          `a run with id '${runId}' is already running; pick another --id or 'mal status ${runId}'`,
-        );
-      throw error;
-    }
+    const handle = await startWorkflowRun(client, settings, 'studyWorkflow', runId, input);
     io.out(runId);
     io.err(`submitted study ${studyPath} → ${out} on task queue '${settings.taskQueue}'`);
     if (!args.flags.has('wait')) return 0;

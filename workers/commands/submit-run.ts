@@ -1,5 +1,4 @@
 import { basename, resolve } from 'node:path';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { loadPlanFile } from '../../src/assembly/plan-file.js';
 import { validatePlan } from '../../src/assembly/validate-plan.js';
 import type { CommandIO, ParsedArgs } from '../../src/cli/command.js';
@@ -9,7 +8,7 @@ import { isBackendPreference } from '../../src/compute/backend.js';
 import { UsageError } from '../../src/errors.js';
 import { sha256 } from '../../src/store/content-store.js';
 import type { AssemblyWorkflowInput, FinishedRun } from '../../workflows/assembly-types.js';
-import { connectTemporalClient } from '../temporal/temporal-client.js';
+import { connectTemporalClient, startWorkflowRun } from '../temporal/temporal-client.js';
 import { temporalSettings } from '../temporal/temporal-settings.js';
 
 export async function runSubmit(args: ParsedArgs, io: CommandIO): Promise<number> {
@@ -36,20 +35,7 @@ export async function runSubmit(args: ParsedArgs, io: CommandIO): Promise<number
       ...(heartbeatTimeoutSeconds === undefined ? {} : { heartbeatTimeoutSeconds }),
       ...(stepsPerExecution === undefined ? {} : { stepsPerExecution: Math.round(stepsPerExecution) }),
     };
-    let handle: Awaited<ReturnType<typeof client.workflow.start>>;
-    try {
-      handle = await client.workflow.start('assemblyWorkflow', {
-        taskQueue: settings.taskQueue,
-        workflowId: runId,
-        args: [input],
-      });
-    } catch (error) {
-      if (error instanceof WorkflowExecutionAlreadyStartedError)
-        throw new UsageError(
-          `a run with id '${runId}' is already running; pick another --id or 'mal status ${runId}'`,
-        );
-      throw error;
-    }
+    const handle = await startWorkflowRun(client, settings, 'assemblyWorkflow', runId, input);
     io.out(runId);
     io.err(`submitted ${planPath} → ${output} on task queue '${settings.taskQueue}'`);
     if (!args.flags.has('wait')) return 0;

@@ -1,4 +1,10 @@
-import { Client, Connection } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { UsageError } from '../../src/errors.js';
 import { type TemporalSettings, TemporalUnavailableError } from './temporal-settings.js';
 
 /** A connected client, or a TemporalUnavailableError that says where it looked. */
@@ -16,4 +22,30 @@ export async function connectTemporalClient(
     client: new Client({ connection, namespace: settings.namespace }),
     close: () => connection.close(),
   };
+}
+
+/**
+ * Starts a workflow run under the operator's run id on the settings' task queue; a run of that id already
+ * running is a usage error that says what to do.
+ */
+export async function startWorkflowRun(
+  client: Client,
+  settings: TemporalSettings,
+  workflow: string,
+  runId: string,
+  input: unknown,
+): Promise<WorkflowHandle> {
+  try {
+    return await client.workflow.start(workflow, {
+      taskQueue: settings.taskQueue,
+      workflowId: runId,
+      args: [input],
+    });
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError)
+      throw new UsageError(
+        `a run with id '${runId}' is already running; pick another --id or 'mal status ${runId}'`,
+      );
+    throw error;
+  }
 }

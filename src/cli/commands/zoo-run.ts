@@ -39,6 +39,18 @@ export async function runZooTrain(args: ParsedArgs, io: CommandIO): Promise<numb
     data: requiredString(args, 'data'),
     dataDir: args.strings.get('data-dir'),
     classes: integerList(args, 'classes', 0, 1_000_000),
+    ...trainingRunOptions(args),
+    initFrom: args.strings.get('init-from'),
+  };
+  const zoo = await openZoo(requiredString(args, 'zoo'), { create: true });
+  const result = await trainZooModel(zoo, options, trainingHooks(options.epochs, io));
+  reportTrained(zoo.dir, result, io);
+  return 0;
+}
+
+/** The options every architecture's training run shares: how long, how, what to evaluate, how to store it. */
+function trainingRunOptions(args: ParsedArgs) {
+  return {
     limit: numberOption(args, 'limit'),
     epochs: requiredNumber(args, 'epochs'),
     seed: requiredNumber(args, 'seed'),
@@ -53,12 +65,7 @@ export async function runZooTrain(args: ParsedArgs, io: CommandIO): Promise<numb
     dtype: choiceOption(args, 'dtype', ['f32', 'f16'] as const) ?? 'f32',
     backend: (choiceOption(args, 'backend', BACKEND_PREFERENCES) ??
       backendPreferenceFromEnv()) satisfies BackendPreference,
-    initFrom: args.strings.get('init-from'),
   };
-  const zoo = await openZoo(requiredString(args, 'zoo'), { create: true });
-  const result = await trainZooModel(zoo, options, trainingHooks(options.epochs, io));
-  reportTrained(zoo.dir, result, io);
-  return 0;
 }
 
 const TRANSFORMER_OPTIONS = ['width', 'heads', 'kv-heads', 'layers', 'context', 'intermediate'] as const;
@@ -83,20 +90,7 @@ async function runTransformerTrain(
     context: requiredNumber(args, 'context'),
     intermediate: numberOption(args, 'intermediate'),
     data: args.strings.get('data'),
-    limit: numberOption(args, 'limit'),
-    epochs: requiredNumber(args, 'epochs'),
-    seed: requiredNumber(args, 'seed'),
-    batchSize: numberOption(args, 'batch-size'),
-    learningRate: numberOption(args, 'lr'),
-    evalSources: args.strings
-      .get('eval')
-      ?.split(',')
-      .map((s) => s.trim()),
-    evalLimit: numberOption(args, 'eval-limit'),
-    id: args.strings.get('id'),
-    dtype: choiceOption(args, 'dtype', ['f32', 'f16'] as const) ?? 'f32',
-    backend: (choiceOption(args, 'backend', BACKEND_PREFERENCES) ??
-      backendPreferenceFromEnv()) satisfies BackendPreference,
+    ...trainingRunOptions(args),
   };
   checkZooTransformerOptions(options);
   const zooDir = requiredString(args, 'zoo');
