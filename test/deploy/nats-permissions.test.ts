@@ -196,8 +196,10 @@ describe('deploy/nats/nats-server.conf permissions, on a running nats-server', (
     const refusal = (async () => {
       for await (const _ of refused) break;
     })();
+    // The refusal may arrive while the flush is under way: the expectation handles it from the start.
+    const refusalChecked = expect(refusal).rejects.toThrow(/permissions violation/i);
     await dispatcher.flush();
-    await expect(refusal).rejects.toThrow(/permissions violation/i);
+    await refusalChecked;
     await new Promise((r) => setTimeout(r, 200));
     expect(heard.isClosed()).toBe(false);
     heard.unsubscribe();

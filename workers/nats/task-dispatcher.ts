@@ -502,7 +502,10 @@ export class NatsTaskDispatcher {
           },
         );
       }
-    })();
+    })().catch(() => {
+      // Not allowed to hear the advisories (a server configured before they were used): such a task then fails
+      // at the dispatch timeout, as it did before; the rest of the dispatcher is unaffected.
+    });
   }
 
   private async pollPending(): Promise<void> {
