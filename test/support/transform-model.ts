@@ -4,6 +4,7 @@
  * whether the function survived.
  */
 import { mapTargetTensor } from '../../src/align/apply-maps.js';
+import { inversePermutation, inverseMaps as inverseMapsOf } from '../../src/align/inverse-maps.js';
 import { initialMap, type SpaceMap } from '../../src/align/space-map.js';
 import type { SeededRandom } from '../../src/random/seeded-random.js';
 import type { ArchitectureSpec, AxisSpec, SpaceSpec } from '../../src/spec/architecture-spec.js';
@@ -110,35 +111,13 @@ export function randomFreePermutations(
   return perms;
 }
 
-/**
- * The maps that undo `perms` (as weight matching should find them aligning the permuted copy to the original):
- * a top-level space's inverse; a nested space's map inside base unit `u` is the inverse of the permutation
- * inside the permuted parent unit that returns to `u`.
- */
+/** The maps that undo `perms` (src/align/inverse-maps.ts), with the spec's spaces. */
 export function inverseMaps(
   spec: ArchitectureSpec,
   widths: ReadonlyMap<string, number>,
   perms: ReadonlyMap<string, Int32Array>,
 ): Map<string, Int32Array> {
-  const out = new Map<string, Int32Array>();
-  for (const [name, perm] of perms) {
-    const space = spec.spaces.find((s) => s.name === name)!;
-    if (space.parent === undefined) {
-      out.set(name, inversePermutation(perm));
-      continue;
-    }
-    const parentPerm = perms.get(space.parent);
-    const width = widths.get(name)!;
-    const copies = perm.length / width;
-    const parentInverse = parentPerm === undefined ? undefined : inversePermutation(parentPerm);
-    const map = new Int32Array(perm.length);
-    for (let u = 0; u < copies; u++) {
-      const t = parentInverse === undefined ? u : parentInverse[u];
-      map.set(inversePermutation(perm.subarray(t * width, (t + 1) * width)), u * width);
-    }
-    out.set(name, map);
-  }
-  return out;
+  return inverseMapsOf(spec.spaces, widths, perms);
 }
 
 /** Identity over the first `width` units followed by `extra` dead units, for each listed space. */
@@ -161,8 +140,4 @@ export function paddingMaps(
   return maps;
 }
 
-export function inversePermutation(p: Int32Array): Int32Array {
-  const inv = new Int32Array(p.length);
-  for (let i = 0; i < p.length; i++) inv[p[i]] = i;
-  return inv;
-}
+export { inversePermutation };
