@@ -2,34 +2,58 @@ import { forwardConfigOf } from '../eval/model-evaluation.js';
 import type { LoadedModel } from '../model/load-model.js';
 import { readFiniteFloatTensors } from '../model/load-model.js';
 import { type ActivationProbe, activationMatching } from './activation-matching.js';
-import { type AlignmentProblem, planAlignment, withTensors } from './alignment-problem.js';
+import {
+  type AlignmentMemoryEstimate,
+  cacheBytesWithin,
+  estimateAlignmentMemory,
+} from './alignment-memory.js';
+import { type AlignmentPlan, planAlignment } from './alignment-problem.js';
+import { StreamedPairedTensors } from './paired-tensors.js';
 import { type WeightMatchingOptions, type WeightMatchingResult, weightMatching } from './weight-matching.js';
 
 export interface AlignModelsResult {
-  readonly problem: AlignmentProblem;
+  readonly plan: AlignmentPlan;
   readonly result: WeightMatchingResult;
   /** Base tensors left out because the target has no tensor of that name (they stay as they are in a merge). */
   readonly unpaired: readonly string[];
 }
 
-/** Reads the paired tensors of two models and aligns the target to the base by weight matching. */
+export interface StreamedAlignment extends AlignModelsResult {
+  /** The pre-flight estimate the budget was checked against. */
+  readonly memory: AlignmentMemoryEstimate;
+  /** What was kept between uses at most. */
+  readonly cacheBytes: number;
+  /** Tensors read from the files (a tensor read again after it left the cache counts again). */
+  readonly reads: number;
+}
+
+export interface AlignModelsOptions extends Partial<WeightMatchingOptions> {
+  /** Memory the alignment may use in all; refused before any tensor is read when the estimate is over it. */
+  readonly memoryBytes?: number;
+  /** Called once the estimate is known, before any tensor is read. */
+  readonly onEstimate?: (memory: AlignmentMemoryEstimate, cacheBytes: number) => void;
+}
+
+/**
+ * Aligns the target to the base by weight matching, reading the paired tensors from the files as each step needs
+ * them: memory is bounded by the widest step and the cache (see estimateAlignmentMemory), not by the models'
+ * depth. A small model fits the cache whole and is read once.
+ */
 export async function alignModels(
   base: LoadedModel,
   target: LoadedModel,
-  options: Partial<WeightMatchingOptions> = {},
-): Promise<AlignModelsResult> {
+  options: AlignModelsOptions = {},
+): Promise<StreamedAlignment> {
   const plan = planAlignment(base, target);
   const paired = new Set(plan.pairs.map((p) => p.baseName));
   const unpaired = base.spec.tensors.filter((t) => t.merge && !paired.has(t.name)).map((t) => t.name);
-  const problem = withTensors(
-    plan,
-    await readFiniteFloatTensors(base, paired),
-    await readFiniteFloatTensors(
-      target,
-      plan.pairs.map((p) => p.targetName),
-    ),
-  );
-  return { problem, result: await weightMatching(problem, options), unpaired };
+  const tensors = new StreamedPairedTensors(base, target, 0);
+  const memory = estimateAlignmentMemory(plan, (pair) => tensors.shapes(pair));
+  const cacheBytes = cacheBytesWithin(memory, options.memoryBytes);
+  options.onEstimate?.(memory, cacheBytes);
+  const streamed = new StreamedPairedTensors(base, target, cacheBytes);
+  const result = await weightMatching({ ...plan, tensors: streamed }, options);
+  return { plan, result, unpaired, memory, cacheBytes, reads: streamed.reads };
 }
 
 /**
@@ -51,12 +75,11 @@ export async function alignModelsByActivations(
     );
   const baseTensors = await forwardTensors(base);
   const targetTensors = await forwardTensors(target);
-  const problem = withTensors(plan, baseTensors, targetTensors);
   const result = activationMatching(
     plan,
     { spec: base.spec, tensors: baseTensors, config: forwardConfigOf(base) },
     { spec: target.spec, tensors: targetTensors, config: forwardConfigOf(target) },
     probe,
   );
-  return { problem, result, unpaired };
+  return { plan, result, unpaired };
 }

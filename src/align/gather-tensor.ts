@@ -59,8 +59,16 @@ export function gatherTensor(
   let cursor = 0;
   const inner = offsets[rank - 1];
   const innerLength = inner.length;
+  // Innermost indices that run 0, 1, 2… through contiguous source memory copy as one block (rows kept whole).
+  const contiguous = sourceStrides[order[rank - 1]] === 1 && isRun(inner);
   const walk = (axis: number, base: number): void => {
     if (axis === rank - 1) {
+      if (contiguous) {
+        data.set(source.subarray(base + inner[0], base + inner[0] + innerLength), cursor);
+        if (matched) matched.fill(1, cursor, cursor + innerLength);
+        cursor += innerLength;
+        return;
+      }
       for (let i = 0; i < innerLength; i++) {
         const o = inner[i];
         if (o >= 0) {
@@ -84,6 +92,13 @@ export function gatherTensor(
   };
   walk(0, 0);
   return { data, shape, matched };
+}
+
+/** Whether the offsets step by one from a matched start: `o, o+1, o+2, …`. */
+function isRun(offsets: Int32Array): boolean {
+  if (offsets.length === 0 || offsets[0] < 0) return false;
+  for (let i = 1; i < offsets.length; i++) if (offsets[i] !== offsets[0] + i) return false;
+  return true;
 }
 
 function blockSize(shape: readonly number[], fromAxis: number): number {

@@ -1,6 +1,7 @@
 import { solveLinearAssignment } from '../solver/linear-assignment.js';
-import type { AlignmentProblem, SpacePairing } from './alignment-problem.js';
+import type { AlignmentPlan, SpacePairing } from './alignment-problem.js';
 import { gatherTensor, rangeIndex } from './gather-tensor.js';
+import type { SourcedAlignment } from './paired-tensors.js';
 
 /** Quantiles kept per unit and per occurrence: enough to tell units apart, cheap to compare. */
 const QUANTILES = 16;
@@ -12,9 +13,9 @@ const QUANTILES = 16;
  * compare; units are then matched by least squared distance. Coordinate descent from identity can stall in a
  * poor local optimum when a lone layer has both maps unknown; this start often lands next to the right answer.
  */
-export function sortedWeightInit(problem: AlignmentProblem, space: SpacePairing): Int32Array {
-  const base = describeUnits(problem, space, 'base');
-  const target = describeUnits(problem, space, 'target');
+export async function sortedWeightInit(problem: SourcedAlignment, space: SpacePairing): Promise<Int32Array> {
+  const base = await describeUnits(problem, space, 'base');
+  const target = await describeUnits(problem, space, 'target');
   const a = space.baseWidth;
   const b = space.targetWidth;
   const d = base.length / Math.max(a, 1);
@@ -32,17 +33,18 @@ export function sortedWeightInit(problem: AlignmentProblem, space: SpacePairing)
   return solveLinearAssignment(cost, a, b);
 }
 
-function describeUnits(
-  problem: AlignmentProblem,
+async function describeUnits(
+  problem: SourcedAlignment,
   space: SpacePairing,
   side: 'base' | 'target',
-): Float64Array {
+): Promise<Float64Array> {
   const width = side === 'base' ? space.baseWidth : space.targetWidth;
   const rows: number[][] = Array.from({ length: width }, () => []);
+  const spaceName = side === 'base' ? space.baseSpace : space.targetSpace;
   for (const pair of problem.pairs) {
     const axes = side === 'base' ? pair.baseAxes : pair.targetAxes;
-    const tensor = side === 'base' ? pair.base : pair.target;
-    const spaceName = side === 'base' ? space.baseSpace : space.targetSpace;
+    if (!axes.some((axis) => axis?.some((part) => part.space === spaceName))) continue;
+    const tensor = await (side === 'base' ? problem.tensors.base(pair) : problem.tensors.target(pair));
     axes.forEach((axis, k) => {
       if (axis === null) return;
       let offset = 0;
@@ -73,7 +75,7 @@ function describeUnits(
   return out;
 }
 
-function partUnits(problem: AlignmentProblem, spaceName: string, side: 'base' | 'target'): number {
+function partUnits(problem: AlignmentPlan, spaceName: string, side: 'base' | 'target'): number {
   const pairing = problem.spaces.find((s) => (side === 'base' ? s.baseSpace : s.targetSpace) === spaceName);
   if (pairing === undefined) throw new RangeError(`sortedWeightInit: unknown ${side} space '${spaceName}'`);
   return side === 'base' ? pairing.baseWidth : pairing.targetWidth;

@@ -24,6 +24,8 @@ export interface WeightMatchingStep {
   readonly objective: number;
   /** False when the assignment would have lowered the objective (possible only for a space on two axes of one tensor) and the previous map was kept. */
   readonly accepted: boolean;
+  /** Not re-solved: none of the spaces its matrix depends on changed since it was last solved. */
+  readonly skipped?: true;
 }
 
 /** Weight matching's defaults, apart from weight-matching.ts so that reading them loads no solver. */

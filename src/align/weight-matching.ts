@@ -1,11 +1,13 @@
 import { innerProduct } from '../linalg/matmul-transposed.js';
 import { SeededRandom } from '../random/seeded-random.js';
 import { solveLinearAssignment } from '../solver/linear-assignment.js';
-import type { AlignmentProblem, SpacePairing } from './alignment-problem.js';
+import type { AxisSpec } from '../spec/architecture-spec.js';
+import type { AlignmentPlan, AlignmentProblem, SpacePairing, TensorPairing } from './alignment-problem.js';
 import { mapTargetTensor } from './apply-maps.js';
 import type { KernelPolicy } from './axis-index.js';
 import { CostMatrixBuilder } from './cost-matrix.js';
 import { solveNestedAssignment } from './nested-assignment.js';
+import { inMemoryAlignment, type SourcedAlignment } from './paired-tensors.js';
 import { sortedWeightInit } from './sorted-weight-init.js';
 import { identitySpaceMap, type SpaceMap, type SpaceMaps } from './space-map.js';
 import {
@@ -39,72 +41,166 @@ export interface WeightMatchingResult {
  * alternation of §2; with equal architectures it is Git Re-Basin's weight matching.
  */
 export async function weightMatching(
-  problem: AlignmentProblem,
+  problem: AlignmentProblem | SourcedAlignment,
   options: Partial<WeightMatchingOptions> = {},
 ): Promise<WeightMatchingResult> {
   const opts = { ...DEFAULT_WEIGHT_MATCHING, ...options };
-  if (opts.init !== 'best') return descend(problem, opts, opts.init);
-  const fromIdentity = await descend(problem, opts, 'identity');
-  const fromSorted = await descend(problem, opts, 'sorted');
+  const sourced = 'tensors' in problem ? problem : inMemoryAlignment(problem);
+  if (opts.init !== 'best') return descend(sourced, opts, opts.init);
+  const fromIdentity = await descend(sourced, opts, 'identity');
+  const fromSorted = await descend(sourced, opts, 'sorted');
   return fromSorted.objective > fromIdentity.objective ? fromSorted : fromIdentity;
 }
 
 async function descend(
-  problem: AlignmentProblem,
+  problem: SourcedAlignment,
   opts: WeightMatchingOptions,
   init: 'identity' | 'sorted',
 ): Promise<WeightMatchingResult> {
   const maps = new Map<string, SpaceMap>();
   for (const s of problem.spaces) {
     if (init === 'sorted' && s.kind === 'free' && s.parent === undefined)
-      maps.set(s.baseSpace, { ...s, map: sortedWeightInit(problem, s) });
+      maps.set(s.baseSpace, { ...s, map: await sortedWeightInit(problem, s) });
     else maps.set(s.baseSpace, identitySpaceMap(s));
   }
-  // Nested spaces are solved with their parent, never on their own.
-  const free = problem.spaces.filter((s) => s.kind === 'free' && s.parent === undefined);
-  const nestedIn = (space: SpacePairing) =>
-    problem.spaces.filter((s) => s.kind === 'free' && s.parent?.space === space.baseSpace);
+  const groups = spaceGroups(problem);
   const builder = new CostMatrixBuilder(problem, opts.kernel);
   const random = new SeededRandom(opts.seed);
+  // A space's matrix depends only on its neighbours' maps: re-solving it while none of them changed would give
+  // the map it has, so such a step is skipped (on a deep model, most of every sweep after the first).
+  const versions = new Map(problem.spaces.map((s) => [s.baseSpace, 0]));
+  const solvedAt = new Map<SpaceGroup, number[]>();
+  const neighbourVersions = (group: SpaceGroup) => group.neighbours.map((n) => versions.get(n) ?? 0);
 
-  const initialObjective = alignmentObjective(problem, maps, opts.kernel);
+  const initialObjective = await objectiveOf(problem, maps, opts.kernel, problem.pairs);
   let objective = initialObjective;
   const steps: WeightMatchingStep[] = [];
+  const record = (step: WeightMatchingStep) => {
+    steps.push(step);
+    opts.onStep?.(step);
+  };
   let sweeps = 0;
-  let converged = free.length === 0;
+  let converged = groups.length === 0;
 
   while (!converged && sweeps < opts.maxSweeps) {
     sweeps++;
     const sweepStart = objective;
-    for (const space of sweepOrder(free, opts.order, random)) {
-      const children = nestedIn(space);
+    for (const group of sweepOrder(groups, opts.order, random)) {
+      const { space, children } = group;
+      const before = solvedAt.get(group);
+      const now = neighbourVersions(group);
+      if (before !== undefined && before.every((v, i) => v === now[i])) {
+        record({ sweep: sweeps, space: space.baseSpace, objective, accepted: true, skipped: true });
+        continue;
+      }
       const previous = new Map(
         [space, ...children].map((s) => [s.baseSpace, maps.get(s.baseSpace)!] as const),
       );
       let proposed: Map<string, SpaceMap>;
+      let gain: number | undefined;
       if (children.length === 0) {
         const cost = await builder.build(space, maps);
         const map = solveLinearAssignment(cost, space.baseWidth, space.targetWidth, { maximize: true });
         proposed = new Map([[space.baseSpace, { ...previous.get(space.baseSpace)!, map }]]);
+        // Linear in the space's map unless a tensor holds the space on two axes: then measured on the tensors.
+        if (!group.selfCoupled)
+          gain = assignmentGain(cost, space.targetWidth, previous.get(space.baseSpace)!.map, map);
       } else {
         proposed = await solveNestedAssignment(space, children, maps, builder);
       }
-      if ([...proposed].every(([name, m]) => sameMap(m.map, previous.get(name)!.map))) {
-        steps.push({ sweep: sweeps, space: space.baseSpace, objective, accepted: true });
-        opts.onStep?.(steps[steps.length - 1]);
+      const changed = [...proposed].filter(([name, m]) => !sameMap(m.map, previous.get(name)!.map));
+      if (changed.length === 0) {
+        solvedAt.set(group, neighbourVersions(group));
+        record({ sweep: sweeps, space: space.baseSpace, objective, accepted: true });
         continue;
       }
-      for (const [name, m] of proposed) maps.set(name, m);
-      const next = alignmentObjective(problem, maps, opts.kernel);
-      const accepted = next >= objective;
-      if (accepted) objective = next;
-      else for (const [name, m] of previous) maps.set(name, m);
-      steps.push({ sweep: sweeps, space: space.baseSpace, objective, accepted });
-      opts.onStep?.(steps[steps.length - 1]);
+      if (gain === undefined) {
+        const touched = builder.pairsTouching([space, ...children].map((s) => s.baseSpace));
+        const after = new Map(maps);
+        for (const [name, m] of proposed) after.set(name, m);
+        gain =
+          (await objectiveOf(problem, after, opts.kernel, touched)) -
+          (await objectiveOf(problem, maps, opts.kernel, touched));
+      }
+      const accepted = gain >= 0;
+      if (accepted) {
+        objective += gain;
+        for (const [name, m] of changed) {
+          maps.set(name, m);
+          versions.set(name, (versions.get(name) ?? 0) + 1);
+        }
+      }
+      solvedAt.set(group, neighbourVersions(group));
+      record({ sweep: sweeps, space: space.baseSpace, objective, accepted });
     }
     converged = objective - sweepStart <= opts.tolerance * Math.max(1, Math.abs(objective));
   }
   return { init, maps, initialObjective, objective, sweeps, converged, steps };
+}
+
+/** A free top-level space with its nested spaces, solved together, and the spaces its matrix depends on. */
+interface SpaceGroup {
+  readonly space: SpacePairing;
+  readonly children: readonly SpacePairing[];
+  /** Every other space in the tensors the group occurs in, and the group's own when it is self-coupled. */
+  readonly neighbours: readonly string[];
+  /** Some tensor holds a member on two axes, so the group's matrix depends on its own map. */
+  readonly selfCoupled: boolean;
+}
+
+function spaceGroups(problem: AlignmentPlan): SpaceGroup[] {
+  const free = problem.spaces.filter((s) => s.kind === 'free' && s.parent === undefined);
+  return free.map((space) => {
+    const children = problem.spaces.filter((s) => s.kind === 'free' && s.parent?.space === space.baseSpace);
+    const members = new Set([space.baseSpace, ...children.map((c) => c.baseSpace)]);
+    const around = new Set<string>();
+    let selfCoupled = false;
+    for (const pair of problem.pairs) {
+      const axesSpaces = pair.baseAxes.map((axis) => new Set(axisSpaces(axis)));
+      const holding = axesSpaces.filter((spaces) => [...spaces].some((s) => members.has(s))).length;
+      if (holding === 0) continue;
+      if (holding > 1) selfCoupled = true;
+      for (const spaces of axesSpaces) for (const s of spaces) around.add(s);
+    }
+    const neighbours = [...around].filter((s) => selfCoupled || !members.has(s));
+    return { space, children, neighbours, selfCoupled };
+  });
+}
+
+/** The spaces an axis runs over, nested levels included. */
+function axisSpaces(axis: AxisSpec): string[] {
+  if (axis === null) return [];
+  return axis.flatMap((part) => [
+    part.space,
+    ...(part.inner ?? []).flatMap((level) => (level.space === undefined ? [] : [level.space])),
+  ]);
+}
+
+/** `Σ_i cost[i, next(i)] − Σ_i cost[i, previous(i)]`: the objective's change when one space's map changes. */
+function assignmentGain(cost: Float64Array, cols: number, previous: Int32Array, next: Int32Array): number {
+  let gain = 0;
+  for (let i = 0; i < next.length; i++) {
+    if (next[i] >= 0) gain += cost[i * cols + next[i]];
+    if (previous[i] >= 0) gain -= cost[i * cols + previous[i]];
+  }
+  return gain;
+}
+
+/** `Σ ⟨W_base, T(W_target)⟩` over the given pairs under the given maps, reading each pair in turn. */
+async function objectiveOf(
+  problem: SourcedAlignment,
+  maps: SpaceMaps,
+  kernel: KernelPolicy,
+  pairs: readonly TensorPairing[],
+): Promise<number> {
+  let total = 0;
+  for (const pair of pairs) {
+    const base = await problem.tensors.base(pair);
+    const target = await problem.tensors.target(pair);
+    const mapped = mapTargetTensor({ ...pair, target, baseShape: base.shape }, maps, kernel);
+    total += innerProduct(base.data, mapped.data);
+  }
+  return total;
 }
 
 /** `Σ ⟨W_base, T(W_target)⟩` over the problem's tensor pairs under the given maps. */
@@ -118,10 +214,10 @@ export function alignmentObjective(problem: AlignmentProblem, maps: SpaceMaps, k
 }
 
 function sweepOrder(
-  free: readonly SpacePairing[],
+  free: readonly SpaceGroup[],
   order: 'network' | 'random',
   random: SeededRandom,
-): readonly SpacePairing[] {
+): readonly SpaceGroup[] {
   if (order === 'network') return free;
   const perm = random.permutation(free.length);
   return Array.from(perm, (i) => free[i]);

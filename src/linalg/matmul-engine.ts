@@ -13,6 +13,46 @@ export interface MatmulTransposedEngine {
     cols: number,
     depth: number,
   ): Promise<Float32Array | Float64Array>;
+  /**
+   * `C = Aᵀ·B` for row-major `A` (depth × rows) and `B` (depth × cols): for operands that hold their units along
+   * the second axis (a dense weight's input space), with no transposed copy. Engines without it are given the
+   * transposes (see runTransposedA).
+   */
+  runTransposedA?(
+    a: Float32Array,
+    b: Float32Array,
+    rows: number,
+    cols: number,
+    depth: number,
+  ): Promise<Float32Array | Float64Array>;
+}
+
+/** `Aᵀ·B` on any engine: natively where it has runTransposedA, else through transposed copies. */
+export function runTransposedA(
+  engine: MatmulTransposedEngine,
+  a: Float32Array,
+  b: Float32Array,
+  rows: number,
+  cols: number,
+  depth: number,
+): Promise<Float32Array | Float64Array> {
+  if (engine.runTransposedA !== undefined) return engine.runTransposedA(a, b, rows, cols, depth);
+  return engine.run(transpose(a, depth, rows), transpose(b, depth, cols), rows, cols, depth);
+}
+
+/** The transpose of a row-major `rows × cols` matrix. */
+export function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(m.length);
+  // Blocks keep both the reads and the writes within cache lines.
+  const B = 64;
+  for (let r0 = 0; r0 < rows; r0 += B) {
+    const r1 = Math.min(rows, r0 + B);
+    for (let c0 = 0; c0 < cols; c0 += B) {
+      const c1 = Math.min(cols, c0 + B);
+      for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * rows + r] = m[r * cols + c];
+    }
+  }
+  return out;
 }
 
 /** `auto` picks the fastest engine that loads here; the others force one engine. */

@@ -6,9 +6,11 @@ import { ProtobufMessage } from './protobuf-writer.js';
  * AttributeProto, ValueInfoProto, TypeProto, TensorShapeProto, OperatorSetIdProto).
  *
  * - `gemm-transposed-b`: `Y = Gemm(A, B, transB = 1)`, A is M×K, B is N×K (both operands as the caller holds them).
+ * - `gemm-transposed-a`: `Y = Gemm(At, B, transA = 1)`, At is K×M, B is K×N: the product of two matrices that
+ *   hold their units along the second axis, with no transposition by the caller.
  * - `matmul`: `Y = MatMul(A, Bt)`, A is M×K, Bt is K×N (the caller transposes B first).
  */
-export type MatmulModelKind = 'gemm-transposed-b' | 'matmul';
+export type MatmulModelKind = 'gemm-transposed-b' | 'gemm-transposed-a' | 'matmul';
 
 /** ONNX IR version 8 and opset 13 are old enough for any onnxruntime of the last years and have both ops. */
 const IR_VERSION = 8;
@@ -27,14 +29,16 @@ export function onnxMatmulModel(kind: MatmulModelKind): Uint8Array {
     .string(2, MODEL_OUTPUT)
     .string(3, 'product')
     .string(4, kind === 'matmul' ? 'MatMul' : 'Gemm');
-  if (kind === 'gemm-transposed-b') {
-    node.message(5, new ProtobufMessage().string(1, 'transB').varint(3, 1).varint(20, ATTRIBUTE_TYPE_INT));
+  if (kind !== 'matmul') {
+    const flag = kind === 'gemm-transposed-b' ? 'transB' : 'transA';
+    node.message(5, new ProtobufMessage().string(1, flag).varint(3, 1).varint(20, ATTRIBUTE_TYPE_INT));
   }
-  const bShape = kind === 'matmul' ? ['K', 'N'] : ['N', 'K'];
+  const aShape = kind === 'gemm-transposed-a' ? ['K', 'M'] : ['M', 'K'];
+  const bShape = kind === 'gemm-transposed-b' ? ['N', 'K'] : ['K', 'N'];
   const graph = new ProtobufMessage()
     .message(1, node)
     .string(2, `matmul_transposed_${kind.replaceAll('-', '_')}`)
-    .message(11, floatValueInfo(MODEL_INPUT_A, ['M', 'K']))
+    .message(11, floatValueInfo(MODEL_INPUT_A, aShape))
     .message(11, floatValueInfo(MODEL_INPUT_B, bShape))
     .message(12, floatValueInfo(MODEL_OUTPUT, ['M', 'N']));
   return new ProtobufMessage()

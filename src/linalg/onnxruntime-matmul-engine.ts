@@ -44,6 +44,7 @@ export class OnnxruntimeMatmulEngine implements MatmulTransposedEngine {
   private constructor(
     private readonly ort: OnnxruntimeModule,
     private readonly session: InferenceSession,
+    private readonly sessionTransposedA: InferenceSession,
     private readonly maxRowBlockElements: number,
     threads: number,
   ) {
@@ -63,15 +64,20 @@ export class OnnxruntimeMatmulEngine implements MatmulTransposedEngine {
     // this variable when its environment is built, which is at the first session, so setting it here is in time.
     process.env.ORT_DISABLE_TELEMETRY ??= '1';
     const ort: OnnxruntimeModule = await import('onnxruntime-node');
-    const session = await ort.InferenceSession.create(onnxMatmulModel('gemm-transposed-b'), {
+    const sessionOptions = {
       executionProviders: ['cpu'],
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
       extra: { session: { intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' } } },
-    });
-    return new OnnxruntimeMatmulEngine(ort, session, maxRowBlockElements, threads);
+    } as const;
+    const session = await ort.InferenceSession.create(onnxMatmulModel('gemm-transposed-b'), sessionOptions);
+    const sessionTransposedA = await ort.InferenceSession.create(
+      onnxMatmulModel('gemm-transposed-a'),
+      sessionOptions,
+    );
+    return new OnnxruntimeMatmulEngine(ort, session, sessionTransposedA, maxRowBlockElements, threads);
   }
 
   async run(
@@ -100,9 +106,28 @@ export class OnnxruntimeMatmulEngine implements MatmulTransposedEngine {
     return c;
   }
 
-  /** Releases the native session; the engine cannot run afterwards. */
+  /** `Aᵀ·B` with A as depth × rows, in one call: blocks of A's columns would need strided copies. */
+  async runTransposedA(
+    a: Float32Array,
+    b: Float32Array,
+    rows: number,
+    cols: number,
+    depth: number,
+  ): Promise<Float32Array> {
+    checkMatmulOperands(this.name, a, b, rows, cols, depth);
+    const c = new Float32Array(rows * cols);
+    if (rows === 0 || cols === 0 || depth === 0) return c;
+    await this.sessionTransposedA.run(
+      { [MODEL_INPUT_A]: this.tensor(a, depth, rows), [MODEL_INPUT_B]: this.tensor(b, depth, cols) },
+      { [MODEL_OUTPUT]: this.tensor(c, rows, cols) },
+    );
+    return c;
+  }
+
+  /** Releases the native sessions; the engine cannot run afterwards. */
   async dispose(): Promise<void> {
     await this.session.release();
+    await this.sessionTransposedA.release();
   }
 
   private tensor(data: Float32Array, rows: number, cols: number): Tensor {

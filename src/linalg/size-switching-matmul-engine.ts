@@ -1,4 +1,4 @@
-import { checkMatmulOperands, type MatmulTransposedEngine } from './matmul-engine.js';
+import { checkMatmulOperands, type MatmulTransposedEngine, runTransposedA } from './matmul-engine.js';
 
 /**
  * Products up to this many multiply-adds (rows × cols × depth) go to the small-product engine. Measured with
@@ -33,5 +33,17 @@ export class SizeSwitchingMatmulEngine implements MatmulTransposedEngine {
     checkMatmulOperands(this.name, a, b, rows, cols, depth);
     const engine = rows * cols * depth <= this.smallProductMultiplyAdds ? this.small : this.large;
     return engine.run(a, b, rows, cols, depth);
+  }
+
+  async runTransposedA(
+    a: Float32Array,
+    b: Float32Array,
+    rows: number,
+    cols: number,
+    depth: number,
+  ): Promise<Float32Array | Float64Array> {
+    checkMatmulOperands(this.name, a, b, rows, cols, depth);
+    const engine = rows * cols * depth <= this.smallProductMultiplyAdds ? this.small : this.large;
+    return runTransposedA(engine, a, b, rows, cols, depth);
   }
 }

@@ -1,6 +1,6 @@
 import type { Dataset } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/load-dataset.js';
-import { ByteLruCache } from './byte-lru-cache.js';
+import { ByteLruCache } from '../../src/store/byte-lru-cache.js';
 import type { DataBatch } from './task-messages.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { Dataset } from '../../src/data/dataset.js';
+import { ByteLruCache } from '../../src/store/byte-lru-cache.js';
 import type { FloatTensor } from '../../src/tensor/tensor.js';
-import { ByteLruCache } from './byte-lru-cache.js';
 import { datasetBytes } from './dataset-cache.js';
 import { BadTaskError } from './nats-errors.js';
 

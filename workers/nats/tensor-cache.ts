@@ -1,5 +1,5 @@
+import { ByteLruCache } from '../../src/store/byte-lru-cache.js';
 import type { FloatTensor } from '../../src/tensor/tensor.js';
-import { ByteLruCache } from './byte-lru-cache.js';
 import type { NatsTensorStore } from './tensor-store.js';
 
 /**

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import { alignModels, alignModelsByActivations } from '../../align/align-models.js';
+import { type AlignModelsResult, alignModels, alignModelsByActivations } from '../../align/align-models.js';
+import { withTensors } from '../../align/alignment-problem.js';
+import { readFiniteFloatTensors } from '../../model/load-model.js';
 import { MAPS_FORMAT_VERSION, type MapsDocument, spaceMapsToDocument } from '../../align/maps-file.js';
 import { writeAlignedTarget } from '../../align/write-aligned.js';
 import { initBackend } from '../../compute/backend.js';
@@ -38,7 +40,7 @@ export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number>
   try {
     const target = await loadModel(args.positionals[1], modelLoadOptions(args, 'target-'));
     try {
-      let aligned: Awaited<ReturnType<typeof alignModels>>;
+      let aligned: AlignModelsResult;
       if (statistics === undefined) {
         aligned = await alignModels(base, target, {
           ...options,
@@ -53,7 +55,12 @@ export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number>
         io.progress(`measuring activations of both models on ${data.count} examples of ${data.name}`);
         aligned = await alignModelsByActivations(base, target, { data });
       }
-      const { problem, result, unpaired } = aligned;
+      const { plan, result, unpaired } = aligned;
+      const problem = withTensors(
+        plan,
+        await readFiniteFloatTensors(base, plan.pairs.map((p) => p.baseName)),
+        await readFiniteFloatTensors(target, plan.pairs.map((p) => p.targetName)),
+      );
       const alignedPath = join(outDir, 'aligned.safetensors');
       const mapsPath = join(outDir, 'maps.json');
       const set = await stageOutputSet(outDir);

@@ -3,7 +3,7 @@
  * however many tasks ask at once, the least recently used go first past the bound, and a failed load is not kept.
  */
 import { describe, expect, it } from 'vitest';
-import { ByteLruCache } from '../../workers/nats/byte-lru-cache.js';
+import { ByteLruCache } from '../../src/store/byte-lru-cache.js';
 
 /** A cache of byte arrays whose loads are counted per key. */
 function counted(maxBytes: number) {
