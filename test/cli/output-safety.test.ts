@@ -220,7 +220,11 @@ describe('an output replaces only a regular file, never an input of the same run
     await writeFile(at('maps-folder/maps.json'), '{}');
     const mapsFolder = await merge(at('maps-folder'), '--maps', at('maps-folder/maps.json'));
     expectCleanError(mapsFolder, at('maps-folder'), /is the folder of --maps/);
-    expectCleanError(await merge(at('maps-folder/maps.json')), at('maps-folder/maps.json'), /must be a folder/);
+    expectCleanError(
+      await merge(at('maps-folder/maps.json')),
+      at('maps-folder/maps.json'),
+      /must be a folder/,
+    );
     expect(Buffer.compare(await readFile(at('base.safetensors')), baseBytes)).toBe(0);
     expect(await readFile(maps, 'utf8')).toBe('{}');
     expect(await readdir(at('maps-folder'))).toEqual(['maps.json']);
