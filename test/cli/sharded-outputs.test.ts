@@ -280,6 +280,14 @@ describe('mal merge to a model folder', () => {
     await expectSameTensors(at('dare'), at('dare.safetensors'));
   });
 
+  it("refuses the base's own folder as the output, leaving it as it was", async () => {
+    const before = (await readdir(pair.base)).sort();
+    const run = await merge(pair.base);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(/is the folder of the base model/);
+    expect((await readdir(pair.base)).sort()).toEqual(before);
+  });
+
   it('refuses --max-shard-size for a one-file output', async () => {
     const run = await merge(at('x.safetensors'), '--max-shard-size', '1GB');
     expect(run.code).toBe(2);
