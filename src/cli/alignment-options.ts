@@ -1,6 +1,8 @@
 import type { KernelPolicy } from '../align/axis-index.js';
 import type { WeightMatchingOptions } from '../align/weight-matching.js';
 import { DEFAULT_WEIGHT_MATCHING } from '../align/weight-matching-options.js';
+import { UsageError } from '../errors.js';
+import { parseByteSize } from './byte-size.js';
 import { choiceOption, numberOption, type OptionSpec, type ParsedArgs } from './command.js';
 
 const KERNEL_POLICIES: readonly KernelPolicy[] = ['incompatible', 'centre'];
@@ -53,7 +55,24 @@ export const alignmentOptionSpecs: Record<string, OptionSpec> = {
     description: 'convolution kernels of different sizes: refuse, or centre-pad / centre-crop',
     default: DEFAULT_WEIGHT_MATCHING.kernel,
   },
+  memory: {
+    type: 'string',
+    valueName: 'size',
+    description:
+      'memory weight matching may use in all (16GiB, 8GB, …): refused before anything is read when the estimate is over it; what the widest step leaves keeps tensors between steps (default: 1 GiB kept)',
+  },
 };
+
+/** The --memory given, in bytes, or undefined; it bounds weight matching only. */
+export function memoryOption(args: ParsedArgs, match: 'weights' | 'activations'): number | undefined {
+  const text = args.strings.get('memory');
+  if (text === undefined) return undefined;
+  if (match === 'activations')
+    throw new UsageError(
+      '--memory bounds weight matching, which streams the tensors; --match activations runs both whole models forward and cannot keep to it',
+    );
+  return parseByteSize(text, '--memory');
+}
 
 /** Why the command line's alignment defaults differ from an assembly plan's (src/assembly/plan-file.ts; help names `mal plan schema`). */
 export const alignmentDefaultsNote = [

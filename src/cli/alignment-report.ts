@@ -1,3 +1,4 @@
+import { type AlignmentMemoryEstimate, formatGiB } from '../align/alignment-memory.js';
 import type { SpaceMap } from '../align/space-map.js';
 import type { WeightMatchingStep } from '../align/weight-matching.js';
 import type { CommandIO } from './command.js';
@@ -31,4 +32,14 @@ export function describeSpaces(maps: Iterable<SpaceMap>): string[] {
 export function stepReporter(io: CommandIO): (step: WeightMatchingStep) => void {
   return (step) =>
     io.progress(`sweep ${step.sweep}, space ${step.space}: objective ${step.objective.toPrecision(6)}`);
+}
+
+/** The pre-flight memory estimate, before any tensor is read. */
+export function estimateReporter(
+  io: CommandIO,
+): (memory: AlignmentMemoryEstimate, cacheBytes: number) => void {
+  return (memory, cacheBytes) =>
+    io.progress(
+      `weight matching needs ${formatGiB(memory.workingBytes)} (widest step: space ${memory.largestStep.space}) and keeps up to ${formatGiB(cacheBytes)} of tensors between steps`,
+    );
 }

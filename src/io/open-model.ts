@@ -78,14 +78,32 @@ export async function openModel(path: string): Promise<TensorSource> {
     : ShardedModel.open(location.index);
 }
 
+/** Where config.json beside the model is (in the folder given, or the folder of the file given); undefined when `path` does not exist. */
+async function modelConfigPath(path: string): Promise<string | undefined> {
+  const stats = await statOrUndefined(path, 'read the model');
+  if (stats === undefined) return undefined;
+  return join(stats.isDirectory() ? path : dirname(path), CONFIG_FILE);
+}
+
+/** The bytes of config.json beside the model, as they are (to copy it beside a model written from it), or undefined. */
+export async function readModelConfigBytes(path: string): Promise<Uint8Array | undefined> {
+  const configPath = await modelConfigPath(path);
+  if (configPath === undefined) return undefined;
+  try {
+    return await readRegularFile(configPath);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw fileSystemError(configPath, error, 'read the model configuration');
+  }
+}
+
 /**
  * config.json beside the model (in the folder given, or the folder of the file given) as a plain object, or
  * undefined when there is none. Architecture code reads head counts and sizes from it.
  */
 export async function readModelConfig(path: string): Promise<Record<string, unknown> | undefined> {
-  const stats = await statOrUndefined(path, 'read the model');
-  if (stats === undefined) return undefined;
-  const configPath = join(stats.isDirectory() ? path : dirname(path), CONFIG_FILE);
+  const configPath = await modelConfigPath(path);
+  if (configPath === undefined) return undefined;
   let text: string;
   try {
     text = await readRegularFile(configPath, 'utf8');

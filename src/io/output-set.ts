@@ -70,6 +70,27 @@ export async function cleanOutputFolder(folder: string): Promise<void> {
   await removeOrphanedTemporaries(folder);
 }
 
+/**
+ * The names an earlier publication made in `folder`: this program's links to `current/<name>`. A set whose files
+ * are known only once it is planned (the shards of a model) passes them to `publish` as `retired`, so that a link
+ * of an earlier set it lacks (an old shard, a single file now sharded) does not outlive it.
+ */
+export async function publishedNames(folder: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return [];
+    throw fileSystemError(folder, error, 'list the output folder');
+  }
+  const published: string[] = [];
+  for (const name of names) {
+    if (name !== CURRENT_LINK && (await linkTarget(join(folder, name))) === join(CURRENT_LINK, name))
+      published.push(name);
+  }
+  return published;
+}
+
 /** A set being written: `path(name)` is where each file goes; `publish` switches readers over to it. */
 export interface StagedOutputSet {
   readonly folder: string;

@@ -8,13 +8,17 @@ import {
   tensorByteLength,
   writeSafetensorsContent,
 } from './safetensors-writer.js';
-import { SHARD_INDEX_FILE } from './shard-index.js';
 
 export interface ShardedWriteOptions {
   /** Largest data size of one shard in bytes; a single tensor larger than this gets a shard of its own. */
   readonly maxShardBytes: number;
   /** `__metadata__` written into every shard. */
   readonly metadata?: Readonly<Record<string, string>>;
+  /**
+   * What the files are named after: `<stem>-0000k-of-0000n.safetensors` and `<stem>.safetensors.index.json`.
+   * Hugging Face's `model` unless given.
+   */
+  readonly stem?: string;
 }
 
 export interface ShardedWriteResult {
@@ -48,16 +52,34 @@ export function splitIntoShards(
   return groups;
 }
 
-function shardName(index: number, count: number): string {
+const DEFAULT_STEM = 'model';
+
+function shardName(stem: string, index: number, count: number): string {
   const pad = (n: number) => String(n).padStart(5, '0');
-  return `model-${pad(index + 1)}-of-${pad(count)}.safetensors`;
+  return `${stem}-${pad(index + 1)}-of-${pad(count)}.safetensors`;
+}
+
+/** The index's file name: Hugging Face's model.safetensors.index.json (SHARD_INDEX_FILE) for the stem `model`. */
+export function shardIndexName(stem = DEFAULT_STEM): string {
+  return `${stem}.safetensors.index.json`;
+}
+
+/** The names of the shards `writeShardedSafetensors` writes for these tensors, in order, before any is written. */
+export function shardFileNames(
+  tensors: readonly TensorEntry[],
+  maxShardBytes: number,
+  stem = DEFAULT_STEM,
+  folder = 'sharded model',
+): string[] {
+  const groups = splitIntoShards(tensors, maxShardBytes, folder);
+  return groups.map((_, i) => shardName(stem, i, groups.length));
 }
 
 /**
  * Writes a sharded model into `folder`: shards named model-0000k-of-0000n.safetensors plus a
- * model.safetensors.index.json. Tensors are produced one at a time, shard by shard, each shard in file order. All shards are written
- * under temporary names and moved into place only once every one is complete, then the index is written; a
- * failure before that leaves the folder as it was.
+ * model.safetensors.index.json (or after another stem). Tensors are produced one at a time, shard by shard, each
+ * shard in file order. All shards are written under temporary names and moved into place only once every one is
+ * complete, then the index is written; a failure before that leaves the folder as it was.
  */
 export async function writeShardedSafetensors(
   folder: string,
@@ -68,9 +90,10 @@ export async function writeShardedSafetensors(
   if (!(options.maxShardBytes > 0)) {
     throw new RangeError(`maxShardBytes must be positive, got ${options.maxShardBytes}`);
   }
-  const indexPath = join(folder, SHARD_INDEX_FILE);
+  const stem = options.stem ?? DEFAULT_STEM;
+  const indexPath = join(folder, shardIndexName(stem));
   const groups = splitIntoShards(tensors, options.maxShardBytes, folder);
-  const names = groups.map((_, i) => shardName(i, groups.length));
+  const names = groups.map((_, i) => shardName(stem, i, groups.length));
   const layouts = groups.map((group, i) => planSafetensors(join(folder, names[i]), group, options.metadata));
   const seen = new Set<string>();
   for (const t of tensors) {

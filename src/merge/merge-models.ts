@@ -5,7 +5,8 @@ import type { KernelPolicy } from '../align/axis-index.js';
 import type { SpaceMaps } from '../align/space-map.js';
 import { InterpolationPath } from '../eval/interpolation-path.js';
 import type { RepairSettings } from '../eval/repair.js';
-import { writeSafetensors } from '../io/safetensors-writer.js';
+import { type ModelOutput, type ModelOutputLayout, writeModelOutput } from '../io/model-output.js';
+import { compareForLayout, type TensorEntry } from '../io/safetensors-writer.js';
 import type { LoadedModel } from '../model/load-model.js';
 import { readFiniteFloatTensor, readFiniteFloatTensors } from '../model/load-model.js';
 import { fromFloat32 } from '../tensor/float-conversion.js';
@@ -41,27 +42,39 @@ export interface MergeSummary {
   /** Entries of merged tensors that no target unit landed on. */
   readonly unmatchedEntries: number;
   readonly totalEntries: number;
+  /** The files written. */
+  readonly layout: ModelOutputLayout;
+}
+
+/** What the merged model holds: every base tensor, under its name, dtype and shape. */
+export function mergedTensorEntries(base: LoadedModel): TensorEntry[] {
+  return base.source.tensorNames().map((name) => {
+    const info = base.source.info(name);
+    return { name, dtype: info.dtype, shape: info.shape };
+  });
 }
 
 /**
  * Writes the merge of base and T(target) (by default MAL's `(1−λ)·base + λ·T(target)`) tensor by tensor, in the
  * base's names, shapes and dtypes (in the reference writer's order), so peak memory is a few tensors whatever the
  * model size. Tensors without a partner in the target, buffers, and dtypes the maths does not merge (FP8, C64, F4,
- * F6) are copied from the base byte for byte. The file appears only when complete.
+ * F6) are copied from the base byte for byte. The file, or every shard and the index, appears only when complete.
  */
 export async function mergeModels(
   base: LoadedModel,
   target: LoadedModel,
   plan: AlignmentPlan,
   maps: SpaceMaps,
-  outPath: string,
+  output: ModelOutput,
   options: MergeModelsOptions,
 ): Promise<MergeSummary> {
+  const outPath = output.kind === 'file' ? output.path : output.folder;
   const run = options.method;
   const pairing = new Map(plan.pairs.map((p) => [p.baseName, p]));
   if (options.ancestor !== undefined)
     checkAncestorFits(base, options.ancestor, pairing.keys(), `ancestor ${options.ancestor.path}`);
-  const names = base.source.tensorNames();
+  const entries = mergedTensorEntries(base);
+  const names = entries.map((e) => e.name);
   const merged: string[] = [];
   const copied: string[] = [];
   let unmatchedEntries = 0;
@@ -69,13 +82,12 @@ export async function mergeModels(
   let done = 0;
   const repaired =
     options.repair === undefined ? undefined : await repairedMerge(base, target, plan, maps, options);
-  const entries = names.map((name) => {
-    const info = base.source.info(name);
-    return { name, dtype: info.dtype, shape: info.shape };
-  });
+  // A method's per-tensor randomness (DARE) is keyed by the tensor's place in the one-file layout, so that shards
+  // (written in another order) hold the same merge as one file.
+  const tensorIndex = new Map([...entries].sort(compareForLayout).map((e, i) => [e.name, i]));
 
-  await writeSafetensors(
-    outPath,
+  const layout = await writeModelOutput(
+    output,
     entries,
     async (name) => {
       const pair = pairing.get(name);
@@ -106,7 +118,7 @@ export async function mergeModels(
             : (await readFiniteFloatTensor(options.ancestor, name)).data;
         const out = mergeTensorWith(run.choice, {
           tensorName: name,
-          tensorIndex: done,
+          tensorIndex: tensorIndex.get(name)!,
           base: baseTensor.data,
           mapped: mapped.data,
           matched: mapped.matched,
@@ -127,7 +139,7 @@ export async function mergeModels(
     },
     { ...base.source.metadata, ...options.metadata },
   );
-  return { merged, copied, unmatchedEntries, totalEntries };
+  return { merged, copied, unmatchedEntries, totalEntries, layout };
 }
 
 /** The whole merged model at the run's λ, REPAIRed, with the base tensors it started from. */

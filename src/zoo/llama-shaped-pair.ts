@@ -129,7 +129,13 @@ export async function writeLlamaShapedPair(
     const base = baseTensor(info);
     const a = axes.get(info.name)!;
     const mapped = mapTargetTensor(
-      { targetName: info.name, target: { shape: info.shape, data: base }, baseAxes: a, targetAxes: a, baseShape: info.shape },
+      {
+        targetName: info.name,
+        target: { shape: info.shape, data: base },
+        baseAxes: a,
+        targetAxes: a,
+        baseShape: info.shape,
+      },
       maps,
       'incompatible',
     ).data;

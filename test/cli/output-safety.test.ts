@@ -212,10 +212,22 @@ describe('an output replaces only a regular file, never an input of the same run
       at('hard-link.safetensors'),
     );
     expectCleanError(ancestor, at('hard-link.safetensors'), /is the (base model|ancestor) of this run/);
-    await writeFile(at('maps.json'), '{}');
-    expectCleanError(await merge(at('maps.json'), '--maps', at('maps.json')), at('maps.json'), /is --maps/);
+    // A maps file named like a model, so that --out takes it for one file; any other name is a folder output.
+    await writeFile(at('maps.safetensors'), '{}');
+    const maps = at('maps.safetensors');
+    expectCleanError(await merge(maps, '--maps', maps), maps, /is --maps/);
+    await mkdir(at('maps-folder'));
+    await writeFile(at('maps-folder/maps.json'), '{}');
+    const mapsFolder = await merge(at('maps-folder'), '--maps', at('maps-folder/maps.json'));
+    expectCleanError(mapsFolder, at('maps-folder'), /is the folder of --maps/);
+    expectCleanError(
+      await merge(at('maps-folder/maps.json')),
+      at('maps-folder/maps.json'),
+      /must be a folder/,
+    );
     expect(Buffer.compare(await readFile(at('base.safetensors')), baseBytes)).toBe(0);
-    expect(await readFile(at('maps.json'), 'utf8')).toBe('{}');
+    expect(await readFile(maps, 'utf8')).toBe('{}');
+    expect(await readdir(at('maps-folder'))).toEqual(['maps.json']);
   });
 
   it('refuses an lmc plot onto the base and an align folder whose outputs would replace an input', async () => {

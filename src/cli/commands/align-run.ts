@@ -1,26 +1,35 @@
 import { join } from 'node:path';
-import { type AlignModelsResult, alignModels, alignModelsByActivations } from '../../align/align-models.js';
-import { withTensors } from '../../align/alignment-problem.js';
-import { readFiniteFloatTensors } from '../../model/load-model.js';
+import { alignModels, alignModelsByActivations } from '../../align/align-models.js';
+import { planAlignment } from '../../align/alignment-problem.js';
 import { MAPS_FORMAT_VERSION, type MapsDocument, spaceMapsToDocument } from '../../align/maps-file.js';
-import { writeAlignedTarget } from '../../align/write-aligned.js';
+import { alignedTensorEntries, writeAlignedTarget } from '../../align/write-aligned.js';
 import { initBackend } from '../../compute/backend.js';
 import { loadDatasetFor } from '../../eval/model-evaluation.js';
 import { writeFileAtomic } from '../../io/atomic-file.js';
+import { type ModelOutput, modelOutputLayout } from '../../io/model-output.js';
+import { locateModel } from '../../io/open-model.js';
 import { checkOutputFolder, modelInputFiles } from '../../io/output-guard.js';
-import { cleanOutputFolder, stageOutputSet } from '../../io/output-set.js';
+import { cleanOutputFolder, publishedNames, stageOutputSet } from '../../io/output-set.js';
+import { shardIndexName } from '../../io/sharded-writer.js';
 import { loadModel } from '../../model/load-model.js';
-import { alignmentOptions, recordedAlignmentOptions } from '../alignment-options.js';
-import { describeSpaces, stepReporter } from '../alignment-report.js';
+import { alignmentOptions, memoryOption, recordedAlignmentOptions } from '../alignment-options.js';
+import { describeSpaces, estimateReporter, stepReporter } from '../alignment-report.js';
 import type { CommandIO, ParsedArgs } from '../command.js';
 import { choiceOption, requiredString } from '../command.js';
 import { ALIGNMENT_OBJECTIVE, HIGHER_IS_BETTER } from '../directions.js';
 import { modelLoadOptions } from '../model-options.js';
 import { optionalInputs } from '../run-inputs.js';
+import { maxShardBytes, maxShardSizeOption } from '../shard-size-option.js';
 import { MATCH_CHOICES, statisticsArgs } from '../statistics-options.js';
 
-/** What `mal align` writes into its --out folder, published as one set (src/io/output-set.ts). */
-const ALIGN_OUTPUT_FILES = ['aligned.safetensors', 'maps.json'] as const;
+/** The aligned target's name: `aligned.safetensors`, or `aligned-0000k-of-0000n.safetensors` shards and an index. */
+const ALIGNED_STEM = 'aligned';
+const MAPS_FILE = 'maps.json';
+/**
+ * What `mal align` may write into its --out folder, published as one set (src/io/output-set.ts); the shards'
+ * names are known only once the base is loaded, and are checked then.
+ */
+const ALIGN_OUTPUT_FILES = [`${ALIGNED_STEM}.safetensors`, shardIndexName(ALIGNED_STEM), MAPS_FILE] as const;
 
 export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number> {
   const outDir = requiredString(args, 'out');
@@ -28,6 +37,8 @@ export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number>
   const json = args.flags.has('json');
   const match = choiceOption(args, 'match', MATCH_CHOICES) ?? 'weights';
   const statistics = statisticsArgs(args, match === 'activations', '--match activations');
+  const memoryBytes = memoryOption(args, match);
+  const shardSize = maxShardSizeOption(args);
   // Before any work: the folder must be able to take the outputs without replacing an input.
   const inputs = [
     ...(await modelInputFiles(args.positionals[0], 'the base model')),
@@ -36,48 +47,50 @@ export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number>
   ];
   await checkOutputFolder(outDir, ALIGN_OUTPUT_FILES, inputs);
   await cleanOutputFolder(outDir);
+  // A sharded base gives a sharded aligned target, as Hugging Face would save it.
+  const sharded = shardSize !== undefined || (await locateModel(args.positionals[0])).kind === 'sharded';
   const base = await loadModel(args.positionals[0], modelLoadOptions(args, 'base-'));
   try {
     const target = await loadModel(args.positionals[1], modelLoadOptions(args, 'target-'));
     try {
-      let aligned: AlignModelsResult;
-      if (statistics === undefined) {
-        aligned = await alignModels(base, target, {
-          ...options,
-          onStep: json ? undefined : stepReporter(io),
-        });
-      } else {
-        await initBackend(statistics.backend);
-        const data = await loadDatasetFor(base.spec, statistics.data, {
-          dataDir: statistics.dataDir,
-          limit: statistics.examples,
-        });
-        io.progress(`measuring activations of both models on ${data.count} examples of ${data.name}`);
-        aligned = await alignModelsByActivations(base, target, { data });
-      }
-      const { plan, result, unpaired } = aligned;
-      const problem = withTensors(
-        plan,
-        await readFiniteFloatTensors(base, plan.pairs.map((p) => p.baseName)),
-        await readFiniteFloatTensors(target, plan.pairs.map((p) => p.targetName)),
-      );
-      const alignedPath = join(outDir, 'aligned.safetensors');
-      const mapsPath = join(outDir, 'maps.json');
+      // The pairs alignModels plans too: known before aligning, so the shards are named and checked first.
+      const plan = planAlignment(base, target);
+      const outputIn = (folder: string): ModelOutput =>
+        sharded
+          ? { kind: 'folder', folder, stem: ALIGNED_STEM, maxShardBytes: maxShardBytes(args) }
+          : { kind: 'file', path: join(folder, `${ALIGNED_STEM}.safetensors`) };
+      const layout = modelOutputLayout(outputIn(outDir), alignedTensorEntries(base, plan));
+      const outputNames = [...layout.names, MAPS_FILE];
+      await checkOutputFolder(outDir, outputNames, inputs);
+      // Only the maps are kept: the tensors the alignment loaded are dropped before the aligned target is written.
+      const { result, unpaired } =
+        statistics === undefined
+          ? await alignModels(base, target, {
+              ...options,
+              memoryBytes,
+              onStep: json ? undefined : stepReporter(io),
+              onEstimate: json ? undefined : estimateReporter(io),
+            })
+          : await (async () => {
+              await initBackend(statistics.backend);
+              const data = await loadDatasetFor(base.spec, statistics.data, {
+                dataDir: statistics.dataDir,
+                limit: statistics.examples,
+              });
+              io.progress(`measuring activations of both models on ${data.count} examples of ${data.name}`);
+              return alignModelsByActivations(base, target, { data });
+            })();
+      const alignedPath = join(outDir, layout.entry);
+      const shardPaths = layout.sharded ? layout.names.slice(0, -1).map((n) => join(outDir, n)) : [];
+      const mapsPath = join(outDir, MAPS_FILE);
       const set = await stageOutputSet(outDir);
       try {
-        await writeAlignedTarget(
-          base,
-          problem,
-          result.maps,
-          options.kernel,
-          set.path('aligned.safetensors'),
-          {
-            format: 'pt',
-            'mal.kind': 'aligned',
-            'mal.base': base.path,
-            'mal.target': target.path,
-          },
-        );
+        await writeAlignedTarget(base, target, plan, result.maps, options.kernel, outputIn(set.folder), {
+          format: 'pt',
+          'mal.kind': 'aligned',
+          'mal.base': base.path,
+          'mal.target': target.path,
+        });
         const doc: MapsDocument = {
           version: MAPS_FORMAT_VERSION,
           base: base.path,
@@ -93,8 +106,8 @@ export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number>
           spaces: spaceMapsToDocument(result.maps.values()),
           iterations: result.steps,
         };
-        await writeFileAtomic(set.path('maps.json'), `${JSON.stringify(doc, null, 2)}\n`);
-        await set.publish(ALIGN_OUTPUT_FILES);
+        await writeFileAtomic(set.path(MAPS_FILE), `${JSON.stringify(doc, null, 2)}\n`);
+        await set.publish(outputNames, await publishedNames(outDir));
       } catch (error) {
         await set.discard();
         throw error;
@@ -104,13 +117,14 @@ export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number>
           JSON.stringify({
             maps: mapsPath,
             aligned: alignedPath,
+            shards: shardPaths,
             objective: result.objective,
             initialObjective: result.initialObjective,
             sweeps: result.sweeps,
             converged: result.converged,
             match,
             directions: { objective: ALIGNMENT_OBJECTIVE },
-            tensors: problem.pairs.length,
+            tensors: plan.pairs.length,
             unpaired,
             spaces: Object.fromEntries(
               [...result.maps.values()].map((m) => [
@@ -131,10 +145,14 @@ export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number>
             : `  activation matching on ${statistics.examples} examples of ${statistics.data}: summed correlation of matched units ${result.initialObjective.toPrecision(6)} (identity) → ${result.objective.toPrecision(6)} ${HIGHER_IS_BETTER}`,
         );
         io.out(
-          `  ${problem.pairs.length} tensors mapped${unpaired.length > 0 ? `, ${unpaired.length} base tensors have no partner: ${unpaired.join(', ')}` : ''}`,
+          `  ${plan.pairs.length} tensors mapped${unpaired.length > 0 ? `, ${unpaired.length} base tensors have no partner: ${unpaired.join(', ')}` : ''}`,
         );
         io.out(`wrote ${mapsPath}`);
-        io.out(`wrote ${alignedPath}`);
+        io.out(
+          shardPaths.length === 0
+            ? `wrote ${alignedPath}`
+            : `wrote ${alignedPath} and its ${shardPaths.length} shards ${layout.names[0]} … ${layout.names[shardPaths.length - 1]}`,
+        );
       }
       return 0;
     } finally {

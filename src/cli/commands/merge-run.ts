@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { alignModels, alignModelsByActivations } from '../../align/align-models.js';
 import { planAlignment } from '../../align/alignment-problem.js';
 import { checkMapsFitPlan } from '../../align/check-maps.js';
@@ -7,7 +8,11 @@ import { initBackend } from '../../compute/backend.js';
 import type { Dataset } from '../../data/dataset.js';
 import { MalError, UsageError } from '../../errors.js';
 import { forwardConfigOf, loadDatasetFor } from '../../eval/model-evaluation.js';
-import { checkOutputFile, modelInputFiles } from '../../io/output-guard.js';
+import { MODEL_CONFIG_FILE, modelFolderNames, publishModelFolder } from '../../io/model-folder.js';
+import type { ModelOutput, ModelOutputLayout } from '../../io/model-output.js';
+import { readModelConfigBytes } from '../../io/open-model.js';
+import { checkOutputFile, checkOutputFolder, modelInputFiles } from '../../io/output-guard.js';
+import { SHARD_INDEX_FILE } from '../../io/shard-index.js';
 import {
   assertMethodFitsWidths,
   MERGE_METHOD_NAMES,
@@ -16,16 +21,20 @@ import {
   mergeMethodParameterRows,
   parseMergeMethodChoice,
 } from '../../merge/merge-method-registry.js';
-import { mergeModels } from '../../merge/merge-models.js';
+import { mergedTensorEntries, mergeModels } from '../../merge/merge-models.js';
 import { loadModel } from '../../model/load-model.js';
-import { alignmentOptions } from '../alignment-options.js';
-import { describeSpaces, stepReporter } from '../alignment-report.js';
+import { alignmentOptions, memoryOption } from '../alignment-options.js';
+import { describeSpaces, estimateReporter, stepReporter } from '../alignment-report.js';
 import type { CommandIO, ParsedArgs } from '../command.js';
 import { choiceOption, numberOption, requiredNumber, requiredString } from '../command.js';
 import { ALIGNMENT_OBJECTIVE, HIGHER_IS_BETTER } from '../directions.js';
 import { modelLoadOptions } from '../model-options.js';
 import { optionalInputs } from '../run-inputs.js';
+import { maxShardBytes, maxShardSizeOption } from '../shard-size-option.js';
 import { MATCH_CHOICES, statisticsArgs } from '../statistics-options.js';
+
+/** `--out x.safetensors` is one file; any other path a model folder in Hugging Face's layout. */
+const ONE_FILE = /\.safetensors$/i;
 
 export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number> {
   const out = requiredString(args, 'out');
@@ -39,8 +48,14 @@ export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number>
   const ancestorPath = args.strings.get('ancestor');
   const match = choiceOption(args, 'match', MATCH_CHOICES) ?? 'weights';
   const repair = args.flags.has('repair');
+  const toFolder = !ONE_FILE.test(out);
+  if (!toFolder && maxShardSizeOption(args) !== undefined)
+    throw new UsageError(
+      `--max-shard-size shards a model folder, but --out ${out} is one file; give a folder (a path not ending in .safetensors)`,
+    );
   if (match === 'activations' && mapsFile !== undefined)
     throw new UsageError('--match activations computes the maps; it cannot be combined with --maps');
+  const memoryBytes = memoryOption(args, match);
   const statistics = statisticsArgs(
     args,
     repair || match === 'activations',
@@ -53,15 +68,26 @@ export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number>
     throw new UsageError(`--method ${method} reads no ancestor; --ancestor is for the task-vector methods`);
 
   // Before any work: the output may replace only a regular file, never one this run reads.
-  await checkOutputFile(out, [
+  const inputs = [
     ...(await modelInputFiles(args.positionals[0], 'the base model')),
     ...(await modelInputFiles(args.positionals[1], 'the target model')),
     ...(ancestorPath === undefined ? [] : await modelInputFiles(ancestorPath, 'the ancestor')),
     ...optionalInputs(args, { maps: '--maps', 'base-spec': '--base-spec', 'target-spec': '--target-spec' }),
-  ]);
+  ];
+  if (toFolder) {
+    // The shards' names are known once the base is loaded, and checked then.
+    await checkOutputFolder(out, ['model.safetensors', SHARD_INDEX_FILE, MODEL_CONFIG_FILE], inputs);
+  } else {
+    await checkOutputFile(out, inputs);
+  }
 
   const base = await loadModel(args.positionals[0], modelLoadOptions(args, 'base-'));
   try {
+    const folderOptions = toFolder
+      ? { maxShardBytes: maxShardBytes(args), config: await readModelConfigBytes(args.positionals[0]) }
+      : undefined;
+    if (folderOptions !== undefined)
+      await checkOutputFolder(out, modelFolderNames(out, mergedTensorEntries(base), folderOptions), inputs);
     const target = await loadModel(args.positionals[1], modelLoadOptions(args, 'target-'));
     try {
       let maps: SpaceMaps;
@@ -88,7 +114,9 @@ export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number>
       } else {
         const aligned = await alignModels(base, target, {
           ...options,
+          memoryBytes,
           onStep: json ? undefined : stepReporter(io),
+          onEstimate: json ? undefined : estimateReporter(io),
         });
         maps = aligned.result.maps;
         alignment = aligned.result;
@@ -97,29 +125,38 @@ export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number>
         ancestorPath === undefined
           ? undefined
           : await loadModel(ancestorPath, modelLoadOptions(args, 'base-'));
-      const summary = await mergeModels(base, target, plan, maps, out, {
-        method: { choice, lambda, seed: options.seed },
-        ancestor,
-        kernel: options.kernel,
-        ...(repair && data !== undefined
-          ? { repair: { spec: base.spec, config: forwardConfigOf(base), data } }
-          : {}),
-        metadata: {
-          'mal.kind': 'merged',
-          'mal.base': base.path,
-          'mal.target': target.path,
-          'mal.method': method,
-          'mal.lambda': String(lambda),
-          'mal.unmatched': unmatched,
-          'mal.match': match,
-          'mal.repair': repair ? 'repair' : 'none',
-        },
-        onTensor: (name, done, total) => io.progress(`merging ${done}/${total}: ${name}`),
-      }).finally(() => ancestor?.source.close());
+      const merge = (output: ModelOutput) =>
+        mergeModels(base, target, plan, maps, output, {
+          method: { choice, lambda, seed: options.seed },
+          ancestor,
+          kernel: options.kernel,
+          ...(repair && data !== undefined
+            ? { repair: { spec: base.spec, config: forwardConfigOf(base), data } }
+            : {}),
+          metadata: {
+            'mal.kind': 'merged',
+            'mal.base': base.path,
+            'mal.target': target.path,
+            'mal.method': method,
+            'mal.lambda': String(lambda),
+            'mal.unmatched': unmatched,
+            'mal.match': match,
+            'mal.repair': repair ? 'repair' : 'none',
+          },
+          onTensor: (name, done, total) => io.progress(`merging ${done}/${total}: ${name}`),
+        });
+      const { summary, files } = await (folderOptions === undefined
+        ? merge({ kind: 'file', path: out }).then((summary) => ({ summary, files: [out] }))
+        : publishModelFolder(out, mergedTensorEntries(base), folderOptions, merge).then((published) => ({
+            summary: published.result,
+            files: published.names.map((name) => join(out, name)),
+          }))
+      ).finally(() => ancestor?.source.close());
       if (json) {
         io.out(
           JSON.stringify({
             out,
+            files,
             method,
             lambda,
             unmatched,
@@ -152,7 +189,7 @@ export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number>
           `  ${summary.merged.length} tensors merged, ${summary.copied.length} copied from the base; ${summary.unmatchedEntries} of ${summary.totalEntries} merged entries had no target partner`,
         );
         if (repair) io.out(`  REPAIRed on ${statistics?.examples} examples of ${statistics?.data}`);
-        io.out(`wrote ${out}`);
+        io.out(`wrote ${toFolder ? describeModelFolder(out, summary.layout, files) : out}`);
       }
       return 0;
     } finally {
@@ -186,4 +223,11 @@ function methodChoice(args: ParsedArgs): MergeMethodChoice {
     if (error instanceof MalError) throw new UsageError(error.message);
     throw error;
   }
+}
+
+/** `out/model.safetensors.index.json and its 3 shards, with config.json`: what a folder output holds. */
+function describeModelFolder(folder: string, layout: ModelOutputLayout, files: readonly string[]): string {
+  const shards = layout.sharded ? ` and its ${layout.names.length - 1} shards` : '';
+  const config = files.includes(join(folder, MODEL_CONFIG_FILE)) ? `, with ${MODEL_CONFIG_FILE}` : '';
+  return `${join(folder, layout.entry)}${shards}${config}`;
 }

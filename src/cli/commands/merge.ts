@@ -2,6 +2,7 @@ import type { MergeMethodParameterRow } from '../../merge/merge-method-registry.
 import { alignmentDefaultsNote, alignmentOptionSpecs } from '../alignment-options.js';
 import type { CommandDefinition, OptionSpec } from '../command.js';
 import { modelOptions } from '../model-options.js';
+import { maxShardSizeOptionSpec } from '../shard-size-option.js';
 import { matchOptionSpec, statisticsOptionSpecs } from '../statistics-options.js';
 
 /**
@@ -27,7 +28,7 @@ export async function mergeCommand(): Promise<CommandDefinition> {
   return {
     name: 'merge',
     summary:
-      "Merge the target into the base: θ ← (1−λ)·θ + λ·T(θ_target), with T the alignment maps (computed unless --maps is given). Writes one safetensors file in the base's layout.",
+      "Merge the target into the base: θ ← (1−λ)·θ + λ·T(θ_target), with T the alignment maps (computed unless --maps is given). Writes one safetensors file in the base's layout (--out x.safetensors), or a Hugging Face model folder (any other --out): model.safetensors, or model-0000k-of-0000n.safetensors shards and model.safetensors.index.json, with the base's config.json.",
     positionals: ['base', 'target'],
     options: {
       lambda: {
@@ -38,7 +39,14 @@ export async function mergeCommand(): Promise<CommandDefinition> {
         description: "merge factor in [0, 1]: the target's weight",
         required: true,
       },
-      out: { type: 'string', valueName: 'file', description: 'output safetensors file', required: true },
+      out: {
+        type: 'string',
+        valueName: 'file|dir',
+        description:
+          'output: a path ending in .safetensors is one file; any other path is a model folder, sharded as Hugging Face saves one',
+        required: true,
+      },
+      'max-shard-size': maxShardSizeOptionSpec,
       maps: {
         type: 'string',
         valueName: 'maps.json',
