@@ -4,7 +4,7 @@
  * whether the function survived.
  */
 import { mapTargetTensor } from '../../src/align/apply-maps.js';
-import { inversePermutation, inverseMaps as inverseMapsOf } from '../../src/align/inverse-maps.js';
+import { inverseMaps as inverseMapsOf, inversePermutation } from '../../src/align/inverse-maps.js';
 import { initialMap, type SpaceMap } from '../../src/align/space-map.js';
 import type { SeededRandom } from '../../src/random/seeded-random.js';
 import type { ArchitectureSpec, AxisSpec, SpaceSpec } from '../../src/spec/architecture-spec.js';
