@@ -158,7 +158,7 @@ function progress(
 }
 
 async function runOne(folder: string, shape: LlamaShape, options: BenchOptions): Promise<BlockResult> {
-  const label = `${options.shape} × ${shape.blocks} blocks`;
+  const label = `${options.shape}, ${shape.blocks} block${shape.blocks === 1 ? '' : 's'}`;
   const started = process.hrtime.bigint();
   const pair = await writeLlamaShapedPair(folder, {
     ...shape,
@@ -243,14 +243,15 @@ function printTable(results: readonly BlockResult[]): void {
 
   const largest = results.reduce((a, b) => (b.blocks > a.blocks ? b : a));
   const ok = (pass: boolean) => (pass ? 'ok' : 'MISSED');
+  const blocks = (n: number) => `${n} block${n === 1 ? '' : 's'}`;
   if (largest !== reference) {
     const ratio = largest.alignPeakBytes / reference.alignPeakBytes;
     console.log(
-      `  align peak RSS, ${largest.blocks} blocks / ${reference.blocks}: ${ratio.toFixed(2)}× (target ≤ ${TARGET_RSS_RATIO}) ${ok(ratio <= TARGET_RSS_RATIO)}`,
+      `  align peak RSS, ${blocks(largest.blocks)} / ${blocks(reference.blocks)}: ${ratio.toFixed(2)}× (target ≤ ${TARGET_RSS_RATIO}) ${ok(ratio <= TARGET_RSS_RATIO)}`,
     );
   }
   console.log(
-    `  align peak RSS at ${largest.blocks} blocks: ${(largest.alignPeakBytes / GB).toFixed(2)} GB (target < ${TARGET_RSS_BYTES / GB}) ${ok(largest.alignPeakBytes < TARGET_RSS_BYTES)}`,
+    `  align peak RSS at ${blocks(largest.blocks)}: ${(largest.alignPeakBytes / GB).toFixed(2)} GB (target < ${TARGET_RSS_BYTES / GB}) ${ok(largest.alignPeakBytes < TARGET_RSS_BYTES)}`,
   );
   const slowest = Math.max(...results.map((r) => r.alignSeconds / r.blocks));
   console.log(

@@ -49,13 +49,13 @@ describe('bench/llm-alignment.ts', () => {
     'aligns and merges tiny pairs of 1 and 2 blocks, recovers every unit, and cleans up',
     async () => {
       const run = await bench('--shape', 'small', '--blocks', '1,2');
-      expect(run.stderr).toContain('small × 2 blocks: mal merge --maps');
+      expect(run.stderr).toContain('small, 2 blocks: mal merge --maps');
       expect(run.code).toBe(0);
       const rows = run.stdout.split('\n').filter((l) => /^\s+[12]\s/.test(l));
       expect(rows).toHaveLength(2);
       for (const row of rows) expect(row).toMatch(/\d+ MiB .* exact \(\d+ units\)/);
       expect(run.stdout).toContain('recovery: ok');
-      expect(run.stdout).toMatch(/align peak RSS, 2 blocks \/ 1: \d+\.\d\d×/);
+      expect(run.stdout).toMatch(/align peak RSS, 2 blocks \/ 1 block: \d+\.\d\d×/);
       expect(await benchLeftovers()).toEqual([]);
     },
   );
