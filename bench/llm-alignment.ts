@@ -8,7 +8,8 @@
  *
  *   npx tsx bench/llm-alignment.ts [--blocks 1,2,4,8] [--shape 7b|small] [--keep <dir>] [--memory <size>]
  *
- * The full 32-block model (--blocks 32) needs about 40 GB of disk while it runs; free space is checked first.
+ * The full 32-block model (--blocks 32) needs about 35 GB of disk while it runs (the 23 GB pair, the aligned
+ * target, the merge); free space is checked first.
  */
 import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, statfs } from 'node:fs/promises';
