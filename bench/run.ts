@@ -7,6 +7,7 @@ import { main as clusterSpeedup } from './cluster-speedup.js';
 import { main as forward } from './forward.js';
 import { main as gemm } from './gemm.js';
 import { main as linearAssignment } from './linear-assignment.js';
+import { main as llmAlignment } from './llm-alignment.js';
 import { main as mergeModels } from './merge-models.js';
 import { main as natsTasks } from './nats-tasks.js';
 import { main as nestedAlignment } from './nested-alignment.js';
@@ -26,6 +27,8 @@ const benches: readonly [string, () => Promise<void>][] = [
   ['a 16-model zoo on the cluster: one task worker against two', () => clusterSpeedup()],
   ['an assembly step: probe against successive halving', () => assemblyStep([])],
   ['a study on the cluster: one task worker against two', () => studySpeedup()],
+  // Last: it writes and aligns LLaMA-7B-shaped pairs of up to 8 blocks, the longest run here.
+  ['alignment at LLM scale: LLaMA-7B-shaped pairs of 1, 2, 4 and 8 blocks', () => llmAlignment([])],
 ];
 
 for (const [name, run] of benches) {

@@ -5,7 +5,9 @@ import { inverseMaps } from '../align/inverse-maps.js';
 import type { SpaceMap } from '../align/space-map.js';
 import { writeShardedSafetensors } from '../io/sharded-writer.js';
 import type { TensorInfo } from '../io/tensor-source.js';
+import { fillIrwinHallNormal } from '../random/irwin-hall-normal.js';
 import { SeededRandom } from '../random/seeded-random.js';
+import { addUniformNoise } from '../random/uniform-noise.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import { deriveSpec } from '../spec/derive-spec.js';
 import { computeSpaceWidths } from '../spec/space-widths.js';
@@ -31,7 +33,7 @@ export const LLAMA_7B_BLOCK: Omit<LlamaShape, 'blocks'> = {
 
 export interface LlamaShapedPairOptions extends LlamaShape {
   readonly seed: number;
-  /** Standard deviation of the noise added to the permuted copy, relative to the weights' (0.01 = 1 %). */
+  /** Standard deviation of the (uniform) noise added to the permuted copy, relative to the weights' (0.01 = 1 %). */
   readonly noise: number;
   /** Largest shard; each model is written as shards plus model.safetensors.index.json. */
   readonly maxShardBytes: number;
@@ -46,6 +48,8 @@ export interface LlamaShapedPair {
 }
 
 const WEIGHT_SCALE = 0.02;
+/** Spread of the norm weights around 1. */
+const NORM_SCALE = 0.1;
 
 /** Names and shapes of a LLaMA model's tensors, in the order Hugging Face writes them. */
 export function llamaTensorInfos(shape: LlamaShape): TensorInfo[] {
@@ -115,23 +119,21 @@ export async function writeLlamaShapedPair(
   const maps = permutationMaps(spec, widths, perms);
   const axes = new Map(spec.tensors.map((t) => [t.name, t.axes]));
 
+  // Normal-ish weights (Irwin–Hall) and uniform noise: the pair is about shapes and permutations, and Box–Muller
+  // one sample at a time made a 7B-shaped block take most of a minute to write.
   const baseTensor = (info: TensorInfo): Float32Array => {
-    const r = new SeededRandom(tensorSeed(options.seed, info.name));
-    const n = info.shape.reduce((a, b) => a * b, 1);
-    if (info.shape.length === 1) {
-      const out = r.normalArray(n, 0.1);
-      for (let i = 0; i < n; i++) out[i] += 1;
-      return out;
-    }
-    return r.normalArray(n, WEIGHT_SCALE);
+    const out = new Float32Array(info.shape.reduce((a, b) => a * b, 1));
+    const random = new SeededRandom(tensorSeed(options.seed, info.name));
+    if (info.shape.length === 1) fillIrwinHallNormal(random, out, NORM_SCALE, 1);
+    else fillIrwinHallNormal(random, out, WEIGHT_SCALE);
+    return out;
   };
   const targetTensor = (info: TensorInfo): Float32Array => {
-    const base = baseTensor(info);
     const a = axes.get(info.name)!;
     const mapped = mapTargetTensor(
       {
         targetName: info.name,
-        target: { shape: info.shape, data: base },
+        target: { shape: info.shape, data: baseTensor(info) },
         baseAxes: a,
         targetAxes: a,
         baseShape: info.shape,
@@ -139,9 +141,8 @@ export async function writeLlamaShapedPair(
       maps,
       'incompatible',
     ).data;
-    const r = new SeededRandom(tensorSeed(options.seed ^ 0x5eed, info.name));
-    const scale = options.noise * (info.shape.length === 1 ? 0.1 : WEIGHT_SCALE);
-    for (let i = 0; i < mapped.length; i++) mapped[i] += r.normal() * scale;
+    const scale = options.noise * (info.shape.length === 1 ? NORM_SCALE : WEIGHT_SCALE);
+    addUniformNoise(new SeededRandom(tensorSeed(options.seed ^ 0x5eed, info.name)), mapped, scale);
     return mapped;
   };
 
