@@ -1,10 +1,9 @@
-import { getMatmulEngine } from '../linalg/get-matmul-engine.js';
-import { type MatmulTransposedEngine, runTransposedA } from '../linalg/matmul-engine.js';
 import type { AxisPart } from '../spec/architecture-spec.js';
-import type { FloatTensor } from '../tensor/tensor.js';
 import type { SpacePairing, TensorPairing } from './alignment-problem.js';
 import { axisIndex, type KernelPolicy } from './axis-index.js';
-import { gatherTensor, rangeIndex } from './gather-tensor.js';
+import { type CostProductRunner, InProcessCostProducts } from './cost-product-runner.js';
+import { rangeIndex } from './gather-tensor.js';
+import type { OccurrenceProductTask } from './occurrence-product.js';
 import type { PairedTensors, SourcedAlignment } from './paired-tensors.js';
 import type { SpaceMaps } from './space-map.js';
 
@@ -44,14 +43,16 @@ export class CostMatrixBuilder {
   private readonly occurrences = new Map<string, Occurrence[]>();
   private readonly tensors: PairedTensors;
   private readonly pairs: readonly TensorPairing[];
+  private readonly runner: CostProductRunner;
 
   constructor(
     problem: SourcedAlignment,
     private readonly kernel: KernelPolicy,
-    /** The GEMM for the products; by default the fastest that loads here (see getMatmulEngine). */
-    private readonly matmul?: MatmulTransposedEngine,
+    /** Where the products run; by default here, on the fastest engine that loads (see getMatmulEngine). */
+    runner?: CostProductRunner,
   ) {
     this.tensors = problem.tensors;
+    this.runner = runner ?? new InProcessCostProducts(problem.tensors);
     this.pairs = problem.pairs;
     const targetWidths = new Map(problem.spaces.map((s) => [s.baseSpace, s.targetWidth]));
     const baseWidths = new Map(problem.spaces.map((s) => [s.baseSpace, s.baseWidth]));
@@ -84,75 +85,74 @@ export class CostMatrixBuilder {
 
   /** The `baseWidth × targetWidth` matrix for `space` under the current maps of all other spaces. */
   async build(space: SpacePairing, maps: SpaceMaps): Promise<Float64Array> {
-    const a = space.baseWidth;
-    const b = space.targetWidth;
-    const cost = new Float64Array(a * b);
+    const cost = new Float64Array(space.baseWidth * space.targetWidth);
     if (cost.length === 0) return cost;
-    const matmul = this.matmul ?? (await getMatmulEngine());
-    for (const occ of this.occurrences.get(space.baseSpace) ?? []) {
-      const product = isWholeAxisOfMatrix(occ)
-        ? await this.matrixProduct(occ, a, b, maps, matmul)
-        : await this.unfoldedProduct(occ, a, b, maps, matmul);
+    const tasks = this.tasks(space, maps, 'unit');
+    for await (const product of this.runner.products(tasks)) {
       for (let i = 0; i < product.length; i++) cost[i] += product[i];
     }
     return cost;
   }
 
-  /**
-   * A dense weight whose whole axis is the space: the base tensor is used as it lies (rows as units, or columns
-   * through `Aᵀ·B`), and only the target's other axis is gathered, so no slice is unfolded or kept.
-   */
-  private async matrixProduct(
-    occ: Occurrence,
-    a: number,
-    b: number,
-    maps: SpaceMaps,
-    matmul: MatmulTransposedEngine,
-  ): Promise<Float32Array | Float64Array> {
-    const base = await this.tensors.base(occ.pair);
-    const target = await this.tensors.target(occ.pair);
-    const other = 1 - occ.axis;
-    const index = axisIndex(
-      occ.pair.baseAxes[other],
-      occ.pair.targetAxes[other],
-      base.shape[other],
-      target.shape[other],
-      maps,
-      this.kernel,
-      `tensor '${occ.pair.targetName}' axis ${other}`,
-    );
-    const depth = base.shape[other];
-    const indices = occ.axis === 0 ? [rangeIndex(0, b), index] : [index, rangeIndex(0, b)];
-    const mapped = gatherTensor(target.data, target.shape, indices).data;
-    return occ.axis === 0
-      ? matmul.run(base.data, mapped, a, b, depth)
-      : runTransposedA(matmul, base.data, mapped, a, b, depth);
-  }
-
-  private async unfoldedProduct(
-    occ: Occurrence,
-    a: number,
-    b: number,
-    maps: SpaceMaps,
-    matmul: MatmulTransposedEngine,
-  ): Promise<Float32Array | Float64Array> {
-    const baseSlice = await this.baseSlice(occ, a);
-    const targetSlice = this.targetSlice(occ, b, maps, await this.tensors.target(occ.pair));
-    return matmul.run(baseSlice, targetSlice, a, b, baseSlice.length / a);
-  }
-
   /** Every occurrence of `space` as an entry-level product (see EntryProduct), for the nested assignment. */
   async entryProducts(space: SpacePairing, maps: SpaceMaps): Promise<EntryProduct[]> {
-    const matmul = this.matmul ?? (await getMatmulEngine());
+    const tasks = this.tasks(space, maps, 'entry');
+    const parts = new Map((this.occurrences.get(space.baseSpace) ?? []).map((o) => [o.key, o] as const));
     const out: EntryProduct[] = [];
+    let k = 0;
+    for await (const product of this.runner.products(tasks)) {
+      const task = tasks[k++];
+      const occ = parts.get(task.key)!;
+      out.push({
+        basePart: occ.basePart,
+        targetPart: occ.targetPart,
+        rows: task.rows,
+        cols: task.cols,
+        product,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * The occurrence tasks of `space` under `maps`: by units (`rows × cols` = widths, each unit's block folded into
+   * the depth) or by entries (each unit's block entries as rows and columns). Empty products are left out.
+   */
+  tasks(space: SpacePairing, maps: SpaceMaps, level: 'unit' | 'entry'): OccurrenceProductTask[] {
+    const out: OccurrenceProductTask[] = [];
     for (const occ of this.occurrences.get(space.baseSpace) ?? []) {
-      const rows = space.baseWidth * occ.block;
-      const cols = space.targetWidth * occ.targetBlock;
+      const baseLength = space.baseWidth * occ.block;
+      const targetLength = space.targetWidth * occ.targetBlock;
+      const rows = level === 'unit' ? space.baseWidth : baseLength;
+      const cols = level === 'unit' ? space.targetWidth : targetLength;
       if (rows === 0 || cols === 0) continue;
-      const baseSlice = await this.baseSlice(occ, space.baseWidth);
-      const targetSlice = this.targetSlice(occ, space.targetWidth, maps, await this.tensors.target(occ.pair));
-      const product = await matmul.run(baseSlice, targetSlice, rows, cols, baseSlice.length / rows);
-      out.push({ basePart: occ.basePart, targetPart: occ.targetPart, rows, cols, product });
+      const { pair, axis } = occ;
+      const shapes = this.tensors.shapes(pair);
+      const targetIndices = pair.baseAxes.map((baseAxis, k) =>
+        k === axis
+          ? rangeIndex(occ.targetOffset, targetLength)
+          : axisIndex(
+              baseAxis,
+              pair.targetAxes[k],
+              shapes.base[k],
+              shapes.target[k],
+              maps,
+              this.kernel,
+              `tensor '${pair.targetName}' axis ${k}`,
+            ),
+      );
+      out.push({
+        key: occ.key,
+        baseName: pair.baseName,
+        targetName: pair.targetName,
+        axis,
+        baseOffset: occ.baseOffset,
+        baseLength,
+        targetIndices,
+        rows,
+        cols,
+        wholeMatrix: isWholeAxisOfMatrix(occ),
+      });
     }
     return out;
   }
@@ -170,44 +170,6 @@ export class CostMatrixBuilder {
       ),
     );
   }
-
-  /** Base tensors never change frame, so each unfolded slice is made once and kept as the budget allows. */
-  private baseSlice(occ: Occurrence, width: number): Promise<Float32Array> {
-    const rows = width * occ.block;
-    const shape = this.tensors.shapes(occ.pair).base;
-    const bytes =
-      (shape.reduce((n, d) => n * d, 1) / shape[occ.axis]) * rows * Float32Array.BYTES_PER_ELEMENT;
-    return this.tensors.derived(occ.key, bytes, async () => {
-      const base = await this.tensors.base(occ.pair);
-      const indices = base.shape.map((len, k) =>
-        k === occ.axis ? rangeIndex(occ.baseOffset, rows) : rangeIndex(0, len),
-      );
-      return gatherTensor(base.data, base.shape, indices, {
-        axisOrder: unitAxisFirst(base.shape.length, occ.axis),
-      }).data;
-    });
-  }
-
-  private targetSlice(occ: Occurrence, width: number, maps: SpaceMaps, target: FloatTensor): Float32Array {
-    const { pair, axis } = occ;
-    const where = `tensor '${pair.targetName}'`;
-    const indices = pair.baseAxes.map((baseAxis, k) =>
-      k === axis
-        ? rangeIndex(occ.targetOffset, width * occ.targetBlock)
-        : axisIndex(
-            baseAxis,
-            pair.targetAxes[k],
-            this.tensors.shapes(pair).base[k],
-            target.shape[k],
-            maps,
-            this.kernel,
-            `${where} axis ${k}`,
-          ),
-    );
-    return gatherTensor(target.data, target.shape, indices, {
-      axisOrder: unitAxisFirst(target.shape.length, axis),
-    }).data;
-  }
 }
 
 /** A rank-2 tensor whose whole axis is one part of the space, a unit per entry. */
@@ -222,9 +184,4 @@ function isWholeAxisOfMatrix(occ: Occurrence): boolean {
     occ.basePart.inner === undefined &&
     occ.targetPart.inner === undefined
   );
-}
-
-/** Axis order that brings `axis` to the front and keeps the others in place: rows become the space's units. */
-function unitAxisFirst(rank: number, axis: number): number[] {
-  return [axis, ...[...Array(rank).keys()].filter((k) => k !== axis)];
 }

@@ -9,11 +9,14 @@ import type { AlignmentPlan, AlignmentProblem, TensorPairing } from './alignment
  * model files on demand so that a model larger than memory aligns: then a caller keeps a tensor only while it
  * uses it, and `arrays` bounds what is kept between uses (tensors and the unfolded slices made from them).
  */
+/** The names of a pair's two tensors: all a loader needs. */
+export type PairNames = Pick<TensorPairing, 'baseName' | 'targetName'>;
+
 export interface PairedTensors {
   /** The shapes of the pair's tensors, known without reading them. */
-  shapes(pair: TensorPairing): { readonly base: readonly number[]; readonly target: readonly number[] };
-  base(pair: TensorPairing): Promise<FloatTensor>;
-  target(pair: TensorPairing): Promise<FloatTensor>;
+  shapes(pair: PairNames): { readonly base: readonly number[]; readonly target: readonly number[] };
+  base(pair: PairNames): Promise<FloatTensor>;
+  target(pair: PairNames): Promise<FloatTensor>;
   /** Derived arrays (an unfolded base slice) by key, within the same bound as the tensors. */
   derived(key: string, bytes: number, make: () => Promise<Float32Array>): Promise<Float32Array>;
 }
@@ -27,7 +30,7 @@ export interface SourcedAlignment extends AlignmentPlan {
 export function inMemoryAlignment(problem: AlignmentProblem): SourcedAlignment {
   const pairs = new Map(problem.pairs.map((p) => [p.baseName, p]));
   const derived = new Map<string, Promise<Float32Array>>();
-  const find = (pairing: TensorPairing) => {
+  const find = (pairing: PairNames) => {
     const pair = pairs.get(pairing.baseName);
     if (pair === undefined) throw new RangeError(`no tensors for pair '${pairing.baseName}'`);
     return pair;
@@ -76,18 +79,18 @@ export class StreamedPairedTensors implements PairedTensors {
     );
   }
 
-  shapes(pair: TensorPairing): { base: readonly number[]; target: readonly number[] } {
+  shapes(pair: PairNames): { base: readonly number[]; target: readonly number[] } {
     return {
       base: this.baseModel.source.info(pair.baseName).shape,
       target: this.targetModel.source.info(pair.targetName).shape,
     };
   }
 
-  base(pair: TensorPairing): Promise<FloatTensor> {
+  base(pair: PairNames): Promise<FloatTensor> {
     return this.tensor(this.baseModel, 'base', pair.baseName);
   }
 
-  target(pair: TensorPairing): Promise<FloatTensor> {
+  target(pair: PairNames): Promise<FloatTensor> {
     return this.tensor(this.targetModel, 'target', pair.targetName);
   }
 

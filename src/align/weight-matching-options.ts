@@ -1,4 +1,5 @@
 import type { KernelPolicy } from './axis-index.js';
+import type { CostProductRunner } from './cost-product-runner.js';
 
 export interface WeightMatchingOptions {
   /** Stop when a whole sweep raises the objective by no more than `tolerance · max(1, |objective|)`. */
@@ -14,6 +15,8 @@ export interface WeightMatchingOptions {
    * final objective (identity on a tie).
    */
   readonly init: 'identity' | 'sorted' | 'best';
+  /** Where the cost-matrix products run (default: in this process); see CostProductRunner. */
+  readonly products?: CostProductRunner;
   /** Called after every space update, for progress. */
   readonly onStep?: (step: WeightMatchingStep) => void;
 }

@@ -64,7 +64,7 @@ async function descend(
     else maps.set(s.baseSpace, identitySpaceMap(s));
   }
   const groups = spaceGroups(problem);
-  const builder = new CostMatrixBuilder(problem, opts.kernel);
+  const builder = new CostMatrixBuilder(problem, opts.kernel, opts.products);
   const random = new SeededRandom(opts.seed);
   // A space's matrix depends only on its neighbours' maps: re-solving it while none of them changed would give
   // the map it has, so such a step is skipped (on a deep model, most of every sweep after the first).
