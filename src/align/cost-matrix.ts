@@ -84,10 +84,14 @@ export class CostMatrixBuilder {
   }
 
   /** The `baseWidth × targetWidth` matrix for `space` under the current maps of all other spaces. */
-  async build(space: SpacePairing, maps: SpaceMaps): Promise<Float64Array> {
+  async build(
+    space: SpacePairing,
+    maps: SpaceMaps,
+    counts: (pair: TensorPairing) => boolean = () => true,
+  ): Promise<Float64Array> {
     const cost = new Float64Array(space.baseWidth * space.targetWidth);
     if (cost.length === 0) return cost;
-    const tasks = this.tasks(space, maps, 'unit');
+    const tasks = this.tasks(space, maps, 'unit', counts);
     for await (const product of this.runner.products(tasks)) {
       for (let i = 0; i < product.length; i++) cost[i] += product[i];
     }
@@ -118,9 +122,15 @@ export class CostMatrixBuilder {
    * The occurrence tasks of `space` under `maps`: by units (`rows × cols` = widths, each unit's block folded into
    * the depth) or by entries (each unit's block entries as rows and columns). Empty products are left out.
    */
-  tasks(space: SpacePairing, maps: SpaceMaps, level: 'unit' | 'entry'): OccurrenceProductTask[] {
+  tasks(
+    space: SpacePairing,
+    maps: SpaceMaps,
+    level: 'unit' | 'entry',
+    counts: (pair: TensorPairing) => boolean = () => true,
+  ): OccurrenceProductTask[] {
     const out: OccurrenceProductTask[] = [];
     for (const occ of this.occurrences.get(space.baseSpace) ?? []) {
+      if (!counts(occ.pair)) continue;
       const baseLength = space.baseWidth * occ.block;
       const targetLength = space.targetWidth * occ.targetBlock;
       const rows = level === 'unit' ? space.baseWidth : baseLength;

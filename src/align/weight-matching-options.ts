@@ -12,9 +12,11 @@ export interface WeightMatchingOptions {
   /**
    * Where coordinate descent starts: `identity` (identity-with-truncation, MAL's default and Git Re-Basin's),
    * `sorted` (units matched by their sorted weights, see sortedWeightInit), or `best`: both, keeping the higher
-   * final objective (identity on a tie).
+   * final objective (identity on a tie); `anchored`: identity, but the first sweep solves each space from the
+   * tensors whose other spaces are fixed or already solved in that sweep (the unsolved ones would only add noise),
+   * which on a deep model usually leaves one sweep of full matrices to confirm it.
    */
-  readonly init: 'identity' | 'sorted' | 'best';
+  readonly init: 'identity' | 'sorted' | 'best' | 'anchored';
   /** Where the cost-matrix products run (default: in this process); see CostProductRunner. */
   readonly products?: CostProductRunner;
   /** Called after every space update, for progress. */

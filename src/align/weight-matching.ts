@@ -25,7 +25,7 @@ export {
 
 export interface WeightMatchingResult {
   /** The start the result came from. */
-  readonly init: 'identity' | 'sorted';
+  readonly init: 'identity' | 'sorted' | 'anchored';
   readonly maps: Map<string, SpaceMap>;
   readonly initialObjective: number;
   readonly objective: number;
@@ -55,7 +55,7 @@ export async function weightMatching(
 async function descend(
   problem: SourcedAlignment,
   opts: WeightMatchingOptions,
-  init: 'identity' | 'sorted',
+  init: 'identity' | 'sorted' | 'anchored',
 ): Promise<WeightMatchingResult> {
   const maps = new Map<string, SpaceMap>();
   for (const s of problem.spaces) {
@@ -72,7 +72,8 @@ async function descend(
   const solvedAt = new Map<SpaceGroup, number[]>();
   const neighbourVersions = (group: SpaceGroup) => group.neighbours.map((n) => versions.get(n) ?? 0);
 
-  const initialObjective = await objectiveOf(problem, maps, opts.kernel, problem.pairs);
+  const terms: Parameters<typeof objectiveOf>[4] = new Map();
+  const initialObjective = await objectiveOf(problem, maps, opts.kernel, problem.pairs, terms);
   let objective = initialObjective;
   const steps: WeightMatchingStep[] = [];
   const record = (step: WeightMatchingStep) => {
@@ -82,9 +83,12 @@ async function descend(
   let sweeps = 0;
   let converged = groups.length === 0;
 
+  // `anchored`: spaces whose maps are trusted so far in the first sweep (fixed ones, then each space once solved).
+  const known = new Set(problem.spaces.filter((s) => s.kind === 'fixed').map((s) => s.baseSpace));
   while (!converged && sweeps < opts.maxSweeps) {
     sweeps++;
     const sweepStart = objective;
+    const anchoring = init === 'anchored' && sweeps === 1;
     for (const group of sweepOrder(groups, opts.order, random)) {
       const { space, children } = group;
       const before = solvedAt.get(group);
@@ -96,33 +100,48 @@ async function descend(
       const previous = new Map(
         [space, ...children].map((s) => [s.baseSpace, maps.get(s.baseSpace)!] as const),
       );
+      const members = [...previous.keys()];
+      // Anchoring counts only the tensors whose other spaces are known; with none such, it counts them all.
+      const anchoredPairs = anchoring
+        ? builder
+            .pairsTouching(members)
+            .filter((pair) => pairSpaces(pair).every((s) => known.has(s) || members.includes(s)))
+        : undefined;
+      const partial =
+        anchoredPairs !== undefined &&
+        anchoredPairs.length > 0 &&
+        anchoredPairs.length < builder.pairsTouching(members).length &&
+        children.length === 0;
       let proposed: Map<string, SpaceMap>;
       let gain: number | undefined;
       if (children.length === 0) {
-        const cost = await builder.build(space, maps);
+        const counted = partial ? new Set(anchoredPairs) : undefined;
+        const cost = await builder.build(space, maps, counted && ((pair) => counted.has(pair)));
         const map = solveLinearAssignment(cost, space.baseWidth, space.targetWidth, { maximize: true });
         proposed = new Map([[space.baseSpace, { ...previous.get(space.baseSpace)!, map }]]);
         // Linear in the space's map unless a tensor holds the space on two axes: then measured on the tensors.
-        if (!group.selfCoupled)
+        if (!group.selfCoupled && !partial)
           gain = assignmentGain(cost, space.targetWidth, previous.get(space.baseSpace)!.map, map);
       } else {
         proposed = await solveNestedAssignment(space, children, maps, builder);
       }
+      for (const name of members) known.add(name);
       const changed = [...proposed].filter(([name, m]) => !sameMap(m.map, previous.get(name)!.map));
       if (changed.length === 0) {
-        solvedAt.set(group, neighbourVersions(group));
+        if (!partial) solvedAt.set(group, neighbourVersions(group));
         record({ sweep: sweeps, space: space.baseSpace, objective, accepted: true });
         continue;
       }
       if (gain === undefined) {
-        const touched = builder.pairsTouching([space, ...children].map((s) => s.baseSpace));
+        const touched = builder.pairsTouching(members);
         const after = new Map(maps);
         for (const [name, m] of proposed) after.set(name, m);
         gain =
-          (await objectiveOf(problem, after, opts.kernel, touched)) -
-          (await objectiveOf(problem, maps, opts.kernel, touched));
+          (await objectiveOf(problem, after, opts.kernel, touched, terms)) -
+          (await objectiveOf(problem, maps, opts.kernel, touched, terms));
       }
-      const accepted = gain >= 0;
+      // A partial matrix is a start, not an exact step: its map is taken even where the full objective drops.
+      const accepted = gain >= 0 || partial;
       if (accepted) {
         objective += gain;
         for (const [name, m] of changed) {
@@ -130,7 +149,8 @@ async function descend(
           versions.set(name, (versions.get(name) ?? 0) + 1);
         }
       }
-      solvedAt.set(group, neighbourVersions(group));
+      // A partial matrix did not see every neighbour: the space is solved again in full next sweep.
+      if (!partial) solvedAt.set(group, neighbourVersions(group));
       record({ sweep: sweeps, space: space.baseSpace, objective, accepted });
     }
     converged = objective - sweepStart <= opts.tolerance * Math.max(1, Math.abs(objective));
@@ -167,6 +187,11 @@ function spaceGroups(problem: AlignmentPlan): SpaceGroup[] {
   });
 }
 
+/** Every space a pair's axes run over, nested levels included. */
+function pairSpaces(pair: TensorPairing): string[] {
+  return pair.baseAxes.flatMap(axisSpaces);
+}
+
 /** The spaces an axis runs over, nested levels included. */
 function axisSpaces(axis: AxisSpec): string[] {
   if (axis === null) return [];
@@ -186,19 +211,31 @@ function assignmentGain(cost: Float64Array, cols: number, previous: Int32Array, 
   return gain;
 }
 
-/** `Σ ⟨W_base, T(W_target)⟩` over the given pairs under the given maps, reading each pair in turn. */
+/**
+ * `Σ ⟨W_base, T(W_target)⟩` over the given pairs under the given maps, reading each pair in turn. A pair's term is
+ * remembered with the map objects it was computed under, and reused while its spaces keep those very maps.
+ */
 async function objectiveOf(
   problem: SourcedAlignment,
   maps: SpaceMaps,
   kernel: KernelPolicy,
   pairs: readonly TensorPairing[],
+  memo: Map<TensorPairing, { readonly maps: readonly (SpaceMap | undefined)[]; readonly value: number }>,
 ): Promise<number> {
   let total = 0;
   for (const pair of pairs) {
+    const used = pairSpaces(pair).map((s) => maps.get(s));
+    const known = memo.get(pair);
+    if (known !== undefined && known.maps.every((m, i) => m === used[i])) {
+      total += known.value;
+      continue;
+    }
     const base = await problem.tensors.base(pair);
     const target = await problem.tensors.target(pair);
     const mapped = mapTargetTensor({ ...pair, target, baseShape: base.shape }, maps, kernel);
-    total += innerProduct(base.data, mapped.data);
+    const value = innerProduct(base.data, mapped.data);
+    memo.set(pair, { maps: used, value });
+    total += value;
   }
   return total;
 }

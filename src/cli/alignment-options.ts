@@ -7,7 +7,7 @@ import { choiceOption, numberOption, type OptionSpec, type ParsedArgs } from './
 
 const KERNEL_POLICIES: readonly KernelPolicy[] = ['incompatible', 'centre'];
 const ORDERS = ['network', 'random'] as const;
-const INITS = ['identity', 'sorted', 'best'] as const;
+const INITS = ['identity', 'sorted', 'best', 'anchored'] as const;
 
 export const alignmentOptionSpecs: Record<string, OptionSpec> = {
   order: {
