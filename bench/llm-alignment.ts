@@ -7,12 +7,13 @@
  * every unit recovered.
  *
  *   npx tsx bench/llm-alignment.ts [--blocks 1,2,4,8] [--shape 7b|small] [--keep <dir>] [--memory <size>]
+ *     [--init anchored|identity]
  *
  * The full 32-block model (--blocks 32) needs about 35 GB of disk while it runs (the 23 GB pair, the aligned
  * target, the merge); free space is checked first.
  */
 import { existsSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, statfs } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -60,6 +61,7 @@ interface BenchOptions {
   readonly shape: ShapeName;
   readonly keep?: string;
   readonly memory?: string;
+  readonly init: string;
 }
 
 interface BlockResult {
@@ -74,7 +76,7 @@ interface BlockResult {
 }
 
 function parseOptions(argv: readonly string[]): BenchOptions {
-  let values: { blocks?: string; shape?: string; keep?: string; memory?: string };
+  let values: { blocks?: string; shape?: string; keep?: string; memory?: string; init?: string };
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -83,6 +85,7 @@ function parseOptions(argv: readonly string[]): BenchOptions {
         shape: { type: 'string' },
         keep: { type: 'string' },
         memory: { type: 'string' },
+        init: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -97,7 +100,10 @@ function parseOptions(argv: readonly string[]): BenchOptions {
   const shape = values.shape ?? '7b';
   if (shape !== '7b' && shape !== 'small')
     throw new UsageError(`--shape: expected 7b or small, got '${shape}'`);
-  return { blocks, shape, keep: values.keep, memory: values.memory };
+  const init = values.init ?? 'anchored';
+  if (init !== 'anchored' && init !== 'identity')
+    throw new UsageError(`--init: expected anchored or identity, got '${init}'`);
+  return { blocks, shape, keep: values.keep, memory: values.memory, init };
 }
 
 function modelBytes(shape: LlamaShape): number {
@@ -176,12 +182,14 @@ async function runOne(folder: string, shape: LlamaShape, options: BenchOptions):
   const mal = join(root, 'bin', 'mal.js');
   const align = await runMeasured(
     process.execPath,
-    [mal, 'align', pair.base, pair.target, '--out', alignDir, '--json', ...memory],
+    [mal, 'align', pair.base, pair.target, '--out', alignDir, '--json', '--init', options.init, ...memory],
     root,
   );
-  const mapsFile = join(alignDir, 'maps.json');
+  const mapsFile = join(folder, 'maps.json');
+  await copyFile(join(alignDir, 'maps.json'), mapsFile);
   const recovered = compareMaps(mapsFile, JSON.parse(await readFile(mapsFile, 'utf8')), pair.expectedMaps);
-  if (options.keep === undefined) await rm(join(alignDir, 'aligned.safetensors'), { force: true });
+  // The aligned shards are links into a hidden staging folder: only removing the folder frees the disk.
+  if (options.keep === undefined) await rm(alignDir, { recursive: true, force: true });
 
   process.stderr.write(`  ${label}: mal merge --maps\n`);
   const merge = await runMeasured(
@@ -196,7 +204,7 @@ async function runOne(folder: string, shape: LlamaShape, options: BenchOptions):
       '--lambda',
       '0.5',
       '--out',
-      join(folder, 'merged.safetensors'),
+      join(folder, 'merged'),
       '--json',
     ],
     root,
@@ -274,7 +282,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
   const { block } = SHAPES[options.shape];
   console.log(
-    `LLM alignment bench: ${options.shape === '7b' ? 'LLaMA-7B' : 'tiny LLaMA'}-shaped pairs (hidden ${block.hidden}, intermediate ${block.intermediate}), bf16, seed ${SEED}, noise ${NOISE * 100} %${options.memory === undefined ? '' : `, align --memory ${options.memory}`}`,
+    `LLM alignment bench: ${options.shape === '7b' ? 'LLaMA-7B' : 'tiny LLaMA'}-shaped pairs (hidden ${block.hidden}, intermediate ${block.intermediate}), bf16, seed ${SEED}, noise ${NOISE * 100} %, align --init ${options.init}${options.memory === undefined ? '' : `, align --memory ${options.memory}`}`,
   );
   const top = options.keep ?? (await mkdtemp(join(tmpdir(), 'mal-llm-bench-')));
   if (options.keep !== undefined) await mkdir(top, { recursive: true });
