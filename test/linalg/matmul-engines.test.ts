@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getMatmulEngine } from '../../src/linalg/get-matmul-engine.js';
-import type { MatmulTransposedEngine } from '../../src/linalg/matmul-engine.js';
+import { type MatmulTransposedEngine, runTransposedA } from '../../src/linalg/matmul-engine.js';
 import { OnnxruntimeMatmulEngine } from '../../src/linalg/onnxruntime-matmul-engine.js';
 import { SizeSwitchingMatmulEngine } from '../../src/linalg/size-switching-matmul-engine.js';
 import { TypescriptMatmulEngine } from '../../src/linalg/typescript-matmul-engine.js';
@@ -130,6 +130,35 @@ describe('matmul engines against a float64 triple loop', () => {
       for (let i = 0; i < reference.length; i++) expected[i] += reference[i];
     }
     for (let i = 0; i < cost.length; i++) expect(cost[i]).toBeCloseTo(expected[i], 4);
+  });
+});
+
+describe('Aᵀ·B for operands that hold their units along the second axis', () => {
+  it.each(shapes)(
+    '%i×%i·%i on every engine, natively or through the transposing fallback',
+    async (rows, cols, depth) => {
+      const random = new SeededRandom(rows * 7 + cols * 3 + depth);
+      const a = randomFloat32(rows * depth, random);
+      const b = randomFloat32(cols * depth, random);
+      // The reference multiplies the row-major transposes, built here by plain loops.
+      const transposed = (m: Float32Array, r: number, c: number) => {
+        const out = new Float32Array(m.length);
+        for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = m[i * c + j];
+        return out;
+      };
+      const aT = transposed(a, rows, depth);
+      const bT = transposed(b, cols, depth);
+      const reference = referenceProduct(a, b, rows, cols, depth);
+      for (const { engine, unitRoundoff } of engines) {
+        const c = await runTransposedA(engine, aT, bT, rows, cols, depth);
+        expect(worstErrorOverBound(c, reference, depth, unitRoundoff)).toBeLessThanOrEqual(1);
+      }
+    },
+  );
+
+  it('onnxruntime has it natively; the TypeScript engine goes through the fallback', () => {
+    expect(onnxruntime.runTransposedA).toBeDefined();
+    expect((new TypescriptMatmulEngine() as MatmulTransposedEngine).runTransposedA).toBeUndefined();
   });
 });
 

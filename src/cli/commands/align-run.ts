@@ -1,5 +1,10 @@
 import { join } from 'node:path';
-import { alignModels, alignModelsByActivations } from '../../align/align-models.js';
+import {
+  type AlignModelsResult,
+  alignModels,
+  alignModelsByActivations,
+  type StreamedAlignment,
+} from '../../align/align-models.js';
 import { planAlignment } from '../../align/alignment-problem.js';
 import { MAPS_FORMAT_VERSION, type MapsDocument, spaceMapsToDocument } from '../../align/maps-file.js';
 import { alignedTensorEntries, writeAlignedTarget } from '../../align/write-aligned.js';
@@ -36,8 +41,8 @@ export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number>
   const options = alignmentOptions(args);
   const json = args.flags.has('json');
   const match = choiceOption(args, 'match', MATCH_CHOICES) ?? 'weights';
-  const statistics = statisticsArgs(args, match === 'activations', '--match activations');
   const memoryBytes = memoryOption(args, match);
+  const statistics = statisticsArgs(args, match === 'activations', '--match activations');
   const shardSize = maxShardSizeOption(args);
   // Before any work: the folder must be able to take the outputs without replacing an input.
   const inputs = [
@@ -63,7 +68,7 @@ export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number>
       const outputNames = [...layout.names, MAPS_FILE];
       await checkOutputFolder(outDir, outputNames, inputs);
       // Only the maps are kept: the tensors the alignment loaded are dropped before the aligned target is written.
-      const { result, unpaired } =
+      const aligned: AlignModelsResult & Partial<StreamedAlignment> =
         statistics === undefined
           ? await alignModels(base, target, {
               ...options,
@@ -80,6 +85,7 @@ export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number>
               io.progress(`measuring activations of both models on ${data.count} examples of ${data.name}`);
               return alignModelsByActivations(base, target, { data });
             })();
+      const { result, unpaired } = aligned;
       const alignedPath = join(outDir, layout.entry);
       const shardPaths = layout.sharded ? layout.names.slice(0, -1).map((n) => join(outDir, n)) : [];
       const mapsPath = join(outDir, MAPS_FILE);
@@ -125,6 +131,16 @@ export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number>
             match,
             directions: { objective: ALIGNMENT_OBJECTIVE },
             tensors: plan.pairs.length,
+            ...(aligned.memory === undefined
+              ? {}
+              : {
+                  memory: {
+                    workingBytes: aligned.memory.workingBytes,
+                    widestSpace: aligned.memory.largestStep.space,
+                    cacheBytes: aligned.cacheBytes,
+                    tensorReads: aligned.reads,
+                  },
+                }),
             unpaired,
             spaces: Object.fromEntries(
               [...result.maps.values()].map((m) => [
