@@ -46,7 +46,7 @@ export const alignmentOptionSpecs: Record<string, OptionSpec> = {
     type: 'choice',
     choices: INITS,
     description:
-      'start of coordinate descent: identity-with-truncation, units matched by sorted weights, or both keeping the better (plans: best, see below)',
+      'start of coordinate descent: identity-with-truncation, units matched by sorted weights, both keeping the better (plans: best, see below), or anchored: identity with a first sweep that solves each space from tensors whose other spaces are known (deep models)',
     default: DEFAULT_WEIGHT_MATCHING.init,
   },
   kernel: {
