@@ -9,6 +9,7 @@ import { main as gemm } from './gemm.js';
 import { main as linearAssignment } from './linear-assignment.js';
 import { main as llmAlignment } from './llm-alignment.js';
 import { main as mergeModels } from './merge-models.js';
+import { main as natsAlignment } from './nats-alignment.js';
 import { main as natsTasks } from './nats-tasks.js';
 import { main as nestedAlignment } from './nested-alignment.js';
 import { main as safetensorsRead } from './safetensors-read.js';
@@ -29,6 +30,10 @@ const benches: readonly [string, () => Promise<void>][] = [
   ['a study on the cluster: one task worker against two', () => studySpeedup()],
   // Last: it writes and aligns LLaMA-7B-shaped pairs of up to 8 blocks, the longest run here.
   ['alignment at LLM scale: LLaMA-7B-shaped pairs of 1, 2, 4 and 8 blocks', () => llmAlignment([])],
+  [
+    'alignment products through NATS: mal align in process against one and two mal workers',
+    () => natsAlignment(),
+  ],
 ];
 
 for (const [name, run] of benches) {

@@ -24,6 +24,7 @@ import { ByteLruCache } from '../src/store/byte-lru-cache.js';
 import { sha256 } from '../src/store/content-store.js';
 import type { FloatTensor } from '../src/tensor/tensor.js';
 import { describeServers } from './nats/connection-options.js';
+import { decodeOccurrence, encodeProduct } from './nats/cost-product-wire.js';
 import { DatasetCache } from './nats/dataset-cache.js';
 import { ExamplesCache } from './nats/examples-cache.js';
 import {
@@ -32,6 +33,7 @@ import {
   DEFAULT_TASK_DEADLINE_MS,
 } from './nats/nats-defaults.js';
 import { BadTaskError, NatsUnavailableError, TaskDeadlineError } from './nats/nats-errors.js';
+import { checkOccurrenceFits } from './nats/occurrence-fit.js';
 import { NatsResultStore, type RecordOutcome } from './nats/result-store.js';
 import { type StudyCellTaskOutcome, StudyCellWorker } from './nats/study-cell-worker.js';
 import {
@@ -41,8 +43,8 @@ import {
   poolConsumerName,
   TASK_STREAM,
 } from './nats/task-infrastructure.js';
-import type { TaskInput, TaskResultRecord, TensorRef } from './nats/task-messages.js';
-import { decodeTaskMessage, type ValidTask } from './nats/task-schema.js';
+import type { CostProductOutput, TaskInput, TaskResultRecord, TensorRef } from './nats/task-messages.js';
+import { decodeTaskMessage, type ValidCostProductTask, type ValidTask } from './nats/task-schema.js';
 import { TensorCache } from './nats/tensor-cache.js';
 import { NatsTensorStore } from './nats/tensor-store.js';
 
@@ -290,7 +292,10 @@ async function handleMessage(msg: JsMsg, context: TaskContext): Promise<void> {
       const stored = await storeWithRetry(context, key, {
         ok: true,
         kind,
-        output: outcome.output,
+        output:
+          'product' in outcome.output
+            ? await storedProduct(task as ValidCostProductTask, outcome.output.product, context)
+            : outcome.output,
         worker: id,
       });
       msg.ack();
@@ -355,6 +360,7 @@ function backendNeeded(task: ValidTask): string | undefined {
   if (task.kind === 'align') return task.statistics?.backend;
   if (task.kind === 'study-cell') return task.cell.backend;
   if (task.kind === 'curve') return task.backend;
+  // A cost product runs on the worker's matmul engine, not a TensorFlow.js backend.
   return undefined;
 }
 
@@ -512,6 +518,23 @@ async function prepareThreadTask(
         transfer: [basePacked.weights.buffer as ArrayBuffer, zooPacked.weights.buffer as ArrayBuffer],
       };
     }
+    case 'cost-product': {
+      const where = `task ${key}`;
+      const [occurrence, base, target] = await Promise.all([
+        decodeOccurrence(task.occurrence, (hash) => context.store.getBytes(hash), where),
+        context.tensors.get(task.base),
+        context.tensors.get(task.target),
+      ]);
+      if (base.data.byteLength + target.data.byteLength > context.options.cacheBytes) {
+        throw new BadTaskError(
+          `${where}: its tensors take ${base.data.byteLength + target.data.byteLength} bytes, more than this worker's tensor memory (--cache-mb, ${context.options.cacheBytes} bytes)`,
+          key,
+        );
+      }
+      checkOccurrenceFits(occurrence, base.shape, target.shape, where);
+      // The tensors are copied to the thread, not moved: the cache keeps them for the next products.
+      return { task: { kind: 'cost-product', occurrence, base, target }, transfer: [] };
+    }
     case 'noop': {
       const packed = packTensors(await fetchTensors(task.tensors, context, key));
       return { task: { kind: 'noop', tensors: packed }, transfer: [packed.weights.buffer as ArrayBuffer] };
@@ -548,6 +571,17 @@ async function prepareThreadTask(
       };
     }
   }
+}
+
+/** A cost product as its result holds it: inline when small, else its bytes in the result object store. */
+function storedProduct(
+  task: ValidCostProductTask,
+  product: Float32Array | Float64Array,
+  context: TaskContext,
+): Promise<CostProductOutput> {
+  return encodeProduct(product, task.occurrence.rows, task.occurrence.cols, (bytes) =>
+    context.results.putOutputBytes(bytes),
+  );
 }
 
 /**

@@ -6,6 +6,7 @@
 import type { KernelPolicy } from '../align/axis-index.js';
 import { checkMapsFitPlan } from '../align/check-maps.js';
 import { type MapsDocumentSpace, parseMapsDocument, spaceMapsToDocument } from '../align/maps-file.js';
+import { type OccurrenceProductTask, occurrenceProduct } from '../align/occurrence-product.js';
 import type { AlignmentSettings } from '../assembly/assembly-plan.js';
 import {
   alignCandidate,
@@ -20,9 +21,11 @@ import { MalError } from '../errors.js';
 import { evaluateTensorsScored, type TaskScoring } from '../eval/calibrated-evaluation.js';
 import type { ForwardConfig } from '../eval/forward.js';
 import { InterpolationPath } from '../eval/interpolation-path.js';
+import { getMatmulEngine } from '../linalg/get-matmul-engine.js';
 import type { MergeMethodChoice } from '../merge/merge-method-registry.js';
 import { solveLinearAssignment } from '../solver/linear-assignment.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
+import type { FloatTensor } from '../tensor/tensor.js';
 import { type PackedTensors, unpackTensors } from './packed-tensors.js';
 
 export interface ThreadEvaluateTask {
@@ -97,12 +100,21 @@ export interface ThreadWarmTask {
   readonly backend: BackendName;
 }
 
+/** One occurrence's share of a cost matrix, on this thread's matmul engine (the fastest that loads here). */
+export interface ThreadCostProductTask {
+  readonly kind: 'cost-product';
+  readonly occurrence: OccurrenceProductTask;
+  readonly base: FloatTensor;
+  readonly target: FloatTensor;
+}
+
 export type ThreadTask =
   | ThreadEvaluateTask
   | ThreadAlignTask
   | ThreadNoopTask
   | ThreadCurveTask
-  | ThreadWarmTask;
+  | ThreadWarmTask
+  | ThreadCostProductTask;
 
 export interface EvaluateOutput {
   readonly loss: number;
@@ -128,8 +140,15 @@ export interface CurveOutput {
 
 export type TaskOutput = EvaluateOutput | AlignOutput | NoopOutput | CurveOutput;
 
+/** A cost product as the thread returns it; the worker stores its bytes (workers/nats/cost-product-wire.ts). */
+export interface CostProductThreadOutput {
+  readonly product: Float32Array | Float64Array;
+}
+
+export type ThreadOutput = TaskOutput | CostProductThreadOutput;
+
 export type ThreadOutcome =
-  | { readonly ok: true; readonly output: TaskOutput }
+  | { readonly ok: true; readonly output: ThreadOutput }
   | {
       readonly ok: false;
       /** True for a MalError: the same input will fail the same way on any worker. */
@@ -138,7 +157,7 @@ export type ThreadOutcome =
       readonly message: string;
     };
 
-export async function runTask(task: ThreadTask): Promise<TaskOutput> {
+export async function runTask(task: ThreadTask): Promise<ThreadOutput> {
   switch (task.kind) {
     case 'evaluate': {
       await initBackend(task.backend);
@@ -179,6 +198,14 @@ export async function runTask(task: ThreadTask): Promise<TaskOutput> {
     case 'warm': {
       await initBackend(task.backend);
       return { elements: solveLinearAssignment(Float64Array.of(1, 2, 2, 1), 2, 2).length };
+    }
+    case 'cost-product': {
+      const product = await occurrenceProduct(
+        task.occurrence,
+        { base: async () => task.base, target: async () => task.target },
+        await getMatmulEngine(),
+      );
+      return { product };
     }
     case 'curve': {
       await initBackend(task.backend);

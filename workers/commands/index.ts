@@ -76,6 +76,18 @@ export const clusterCommands: readonly RegistryEntry[] = [
 /** Core commands the full program replaces by a cluster-aware form of the same command (same name, more options). */
 export const clusterCommandOverrides: readonly LazyCommand[] = [
   {
+    name: 'align',
+    summary:
+      "Map the target model into the base model's frame by weight matching or activation matching (with --nats the cost-matrix products run on the NATS task workers)",
+    load: async () => (await import('./align.js')).alignCommand,
+  },
+  {
+    name: 'merge',
+    summary:
+      'Merge the target into the base: θ ← (1−λ)·θ + λ·T(θ_target), with T the alignment maps (computed unless --maps is given; with --nats their cost-matrix products run on the NATS task workers)',
+    load: async () => (await import('./merge.js')).mergeCommand(),
+  },
+  {
     name: 'study',
     summary:
       'A study of transplanted layers over a zoo: λ curves, mean LMC loss, barrier and λ* per pair and position, as a table and a report (embedded, or on the cluster with --cluster)',

@@ -8,6 +8,7 @@ import {
   DEFAULT_TASK_DEADLINE_MS,
   NATS_ENV,
 } from '../nats/nats-defaults.js';
+import { natsCredentialOptionSpecs, natsUrlOptionSpec } from './nats-option-specs.js';
 
 const minutes = (ms: number): string => `${ms / 60_000} min`;
 
@@ -38,26 +39,8 @@ export const workerCommand: CommandDefinition = {
       description:
         'TensorFlow.js backend for evaluations (default: $MAL_BACKEND, else the best available); evaluation tasks name the backend they need',
     },
-    'nats-url': {
-      type: 'string',
-      valueName: 'url',
-      description: `NATS server(s), comma-separated (default: $${NATS_ENV.url}, else ${DEFAULT_NATS_URL})`,
-    },
-    'nats-creds': {
-      type: 'string',
-      valueName: 'file',
-      description: `NATS credentials file (default: $${NATS_ENV.creds})`,
-    },
-    'nats-user': {
-      type: 'string',
-      valueName: 'user',
-      description: `NATS user (default: $${NATS_ENV.user}; password from $${NATS_ENV.password})`,
-    },
-    'nats-tls-ca': {
-      type: 'string',
-      valueName: 'file',
-      description: `CA certificate for TLS to NATS (default: $${NATS_ENV.tlsCa})`,
-    },
+    'nats-url': natsUrlOptionSpec(),
+    ...natsCredentialOptionSpecs(),
     'data-dir': {
       type: 'string',
       valueName: 'dir',

@@ -30,6 +30,8 @@ export const DEFAULT_TASK_DEADLINE_MS = {
   noop: 60_000,
   'study-cell': 60 * 60_000,
   curve: 20 * 60_000,
+  // One product of a 7B-shaped layer (11008² over 4096) is a teraflop: seconds on a GPU, minutes on CPU cores.
+  'cost-product': 20 * 60_000,
 } as const;
 
 /** After SIGTERM, how long running tasks may take to finish before they are abandoned to redelivery. */

@@ -60,3 +60,8 @@ export class TaskFailedError extends MalError {
     super(`task ${key.slice(0, 12)} failed on its worker: ${errorName}: ${errorMessage}`);
   }
 }
+
+/** A cost product's result is not the product its task asked for: another shape, missing or corrupt bytes. */
+export class CostProductResultError extends MalError {
+  override readonly name = 'CostProductResultError';
+}

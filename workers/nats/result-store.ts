@@ -104,6 +104,30 @@ export class NatsResultStore {
     return { ok: true, kind: stored.kind, output, worker: stored.worker };
   }
 
+  /**
+   * Raw output bytes (a cost product's) in the result object store under their sha256, for outputs that JSON
+   * would only bloat; the output names them. Returns the hash.
+   */
+  async putOutputBytes(bytes: Uint8Array): Promise<string> {
+    const hash = sha256(bytes);
+    await putBlob(this.blobs, hash, bytes);
+    return hash;
+  }
+
+  /** Bytes stored by putOutputBytes, or null when they are gone; the caller checks them against their hash. */
+  getOutputBytes(hash: string): Promise<Uint8Array | null> {
+    return getBlob(this.blobs, hash);
+  }
+
+  /**
+   * Removes a result that was read and will never be asked for again (a cost product: the next sweep's differ),
+   * with its output bytes: an alignment of a large model would otherwise leave terabytes in the store.
+   */
+  async forget(key: string, outputHash?: string): Promise<void> {
+    if (outputHash !== undefined) await this.blobs.objects.delete(outputHash).catch(() => undefined);
+    await this.kv.delete(key);
+  }
+
   /** The record as stored: a large output moved to the object store, the record naming it by hash. */
   private async spill(record: TaskResultRecord): Promise<StoredRecord> {
     if (!record.ok) return record;
@@ -148,6 +172,16 @@ const outputSchema = z.union([
   z.strictObject({ points: z.array(evaluateOutputSchema) }),
   // A study cell's row is checked against its cell's address when read (decodeStudyRow).
   z.strictObject({ studyRow: z.string().max(16 * 1024 * 1024) }),
+  // A cost product's bytes are checked against its shape (and a blob against its hash) when read.
+  z.strictObject({
+    rows: z.number().int().min(1),
+    cols: z.number().int().min(1),
+    dtype: z.enum(['F32', 'F64']),
+    base64: z.string().optional(),
+    blob: z
+      .strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().min(0) })
+      .optional(),
+  }),
 ]);
 
 const kindSchema = z.enum(TASK_KINDS);

@@ -47,6 +47,7 @@ import {
 import {
   type AlignModelInput,
   type AlignOutput,
+  type CostProductOutput,
   type CurveOutput,
   type EvaluateOutput,
   encodeEnvelope,
@@ -193,9 +194,10 @@ export class NatsTaskDispatcher {
 
   /**
    * Runs tasks whose inputs are still being made (their tensors uploading): each is published as soon as its input
-   * is ready, so workers start on the first while the rest upload. Results in task order, with their keys.
+   * is ready, so workers start on the first while the rest upload. Results in task order, with their keys; a
+   * caller that streams (the cost products) reads each from `onResult` as it arrives.
    */
-  private async runAsReady(
+  async runAsReady(
     inputs: readonly Promise<TaskInput>[],
     onResult?: (index: number, record: TaskResultRecord) => Promise<void> | void,
   ): Promise<{ key: string; record: TaskResultRecord }[]> {
@@ -601,7 +603,10 @@ function exhaustedDelivery(bytes: Uint8Array): { streamSeq: number; deliveries: 
 }
 
 /** The task's output, or TaskFailedError with the error its worker recorded. */
-export function outputOf(record: TaskResultRecord, key: string): TaskOutput | StudyCellOutput {
+export function outputOf(
+  record: TaskResultRecord,
+  key: string,
+): TaskOutput | StudyCellOutput | CostProductOutput {
   if (!record.ok) throw new TaskFailedError(key, record.error.name, record.error.message);
   return record.output;
 }

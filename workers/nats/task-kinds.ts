@@ -5,6 +5,6 @@
  * nats-defaults.ts, its preparation in task-worker.ts (prepareThreadTask, backendNeeded), its thread task and run
  * in src/engine/task-thread.ts, and a dispatcher method that makes it (task-dispatcher.ts).
  */
-export const TASK_KINDS = ['evaluate', 'align', 'noop', 'curve', 'study-cell'] as const;
+export const TASK_KINDS = ['evaluate', 'align', 'noop', 'curve', 'study-cell', 'cost-product'] as const;
 
 export type TaskKind = (typeof TASK_KINDS)[number];

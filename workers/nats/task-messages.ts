@@ -142,6 +142,59 @@ export interface StudyCellTaskInput {
   readonly target: StudyCellModelInput;
 }
 
+/**
+ * An index array of an occurrence: little-endian int32 bytes, base64 in the message when small, else a blob in
+ * the tensor object store by the sha256 of those bytes (a 7B model's index arrays run to 11008 entries).
+ */
+export type IndexArrayInput =
+  | { readonly length: number; readonly base64: string }
+  | { readonly length: number; readonly blob: string };
+
+/** An OccurrenceProductTask (src/align/occurrence-product.ts) as it travels: its index arrays encoded. */
+export interface OccurrenceInput {
+  readonly key: string;
+  readonly baseName: string;
+  readonly targetName: string;
+  readonly axis: number;
+  readonly baseOffset: number;
+  readonly baseLength: number;
+  readonly targetIndices: readonly IndexArrayInput[];
+  readonly rows: number;
+  readonly cols: number;
+  readonly wholeMatrix: boolean;
+}
+
+/**
+ * One occurrence's share of an alignment cost matrix: its `rows × cols` product of the base tensor and the
+ * target tensor read through the other axes' maps, on the worker's matmul engine. The two float32 tensors are in
+ * the object store by content address (fetched once per worker); the product comes back in its engine's precision.
+ */
+export interface CostProductTaskInput {
+  readonly kind: 'cost-product';
+  readonly occurrence: OccurrenceInput;
+  /** Content addresses of the base and the target tensor (F32 Arrow IPC in the tensor object store). */
+  readonly base: string;
+  readonly target: string;
+  /**
+   * Makes each product task distinct (`<runner>:<sequence>`): its result is removed once read, and a publish of an
+   * equal task within JetStream's duplicate window would otherwise be dropped and never run.
+   */
+  readonly nonce: string;
+}
+
+/**
+ * A product as a result holds it: its precision, and its little-endian bytes base64 inline when small, else a
+ * blob in the result object store by their sha256 (an 11008² float32 product is 485 MB), read and then removed by
+ * the dispatcher.
+ */
+export interface CostProductOutput {
+  readonly rows: number;
+  readonly cols: number;
+  readonly dtype: 'F32' | 'F64';
+  readonly base64?: string;
+  readonly blob?: { readonly sha256: string; readonly bytes: number };
+}
+
 /** A study cell's row, as its cell file holds it (non-finite numbers as strings); read with decodeStudyRow. */
 export interface StudyCellOutput {
   readonly studyRow: string;
@@ -152,7 +205,8 @@ export type TaskInput =
   | AlignTaskInput
   | NoopTaskInput
   | CurveTaskInput
-  | StudyCellTaskInput;
+  | StudyCellTaskInput
+  | CostProductTaskInput;
 
 /** TASK_KINDS (task-kinds.ts) lists exactly the kinds of TaskInput: this fails to compile when they drift. */
 const kindsListed: [TaskInput['kind']] extends [TaskKind]
@@ -167,7 +221,7 @@ export type TaskResultRecord =
   | {
       readonly ok: true;
       readonly kind: TaskInput['kind'];
-      readonly output: TaskOutput | StudyCellOutput;
+      readonly output: TaskOutput | StudyCellOutput | CostProductOutput;
       readonly worker: string;
     }
   | {

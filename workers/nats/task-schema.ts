@@ -251,12 +251,53 @@ const studyCellTaskSchema = z.strictObject({
   target: studyCellModelSchema,
 });
 
+const int32Count = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1);
+
+/** Inline index arrays are bounded by the message; the worker checks each decodes to `length` int32s. */
+const indexArraySchema = z.union([
+  z.strictObject({ length: int32Count, base64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/) }),
+  z.strictObject({ length: int32Count, blob: hashSchema }),
+]);
+
+/**
+ * An occurrence: every number is checked again against the fetched tensors' shapes (checkOccurrenceFits) before
+ * anything is sized by it; tensors are at most rank 8 here (convolutions are rank 4).
+ */
+const occurrenceSchema = z.strictObject({
+  key: z
+    .string()
+    .min(1)
+    .max(4 * MAX_NAME),
+  baseName: nameSchema,
+  targetName: nameSchema,
+  axis: z.number().int().min(0).max(7),
+  baseOffset: int32Count,
+  baseLength: int32Count,
+  targetIndices: z.array(indexArraySchema).min(1).max(8),
+  rows: int32Count.min(1),
+  cols: int32Count.min(1),
+  wholeMatrix: z.boolean(),
+});
+
+const costProductSchema = z.strictObject({
+  kind: z.literal('cost-product'),
+  occurrence: occurrenceSchema,
+  base: hashSchema,
+  target: hashSchema,
+  nonce: z.string().max(MAX_NAME),
+});
+
 const taskSchema = z.discriminatedUnion('kind', [
   evaluateSchema,
   alignSchema,
   noopSchema,
   curveSchema,
   studyCellTaskSchema,
+  costProductSchema,
 ]);
 
 export type ValidTask = z.output<typeof taskSchema>;
@@ -264,6 +305,7 @@ export type ValidEvaluateTask = z.output<typeof evaluateSchema>;
 export type ValidAlignTask = z.output<typeof alignSchema>;
 export type ValidStudyCellTask = z.output<typeof studyCellTaskSchema>;
 export type ValidCurveTask = z.output<typeof curveSchema>;
+export type ValidCostProductTask = z.output<typeof costProductSchema>;
 
 /** A task message that passed every check: its key is the hash of the task exactly as it was sent. */
 export interface ValidEnvelope {

@@ -21,6 +21,7 @@ import { alignmentOptions, memoryOption, recordedAlignmentOptions } from '../ali
 import { describeSpaces, estimateReporter, stepReporter } from '../alignment-report.js';
 import type { CommandIO, ParsedArgs } from '../command.js';
 import { choiceOption, requiredString } from '../command.js';
+import { type CostProductSource, withCostProducts } from '../cost-product-source.js';
 import { ALIGNMENT_OBJECTIVE, HIGHER_IS_BETTER } from '../directions.js';
 import { modelLoadOptions } from '../model-options.js';
 import { optionalInputs } from '../run-inputs.js';
@@ -36,7 +37,12 @@ const MAPS_FILE = 'maps.json';
  */
 const ALIGN_OUTPUT_FILES = [`${ALIGNED_STEM}.safetensors`, shardIndexName(ALIGNED_STEM), MAPS_FILE] as const;
 
-export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number> {
+/** `products`: where weight matching's cost-matrix products run (default: here); the full program's `--nats`. */
+export async function runAlign(
+  args: ParsedArgs,
+  io: CommandIO,
+  products?: CostProductSource,
+): Promise<number> {
   const outDir = requiredString(args, 'out');
   const options = alignmentOptions(args);
   const json = args.flags.has('json');
@@ -70,12 +76,15 @@ export async function runAlign(args: ParsedArgs, io: CommandIO): Promise<number>
       // Only the maps are kept: the tensors the alignment loaded are dropped before the aligned target is written.
       const aligned: AlignModelsResult & Partial<StreamedAlignment> =
         statistics === undefined
-          ? await alignModels(base, target, {
-              ...options,
-              memoryBytes,
-              onStep: json ? undefined : stepReporter(io),
-              onEstimate: json ? undefined : estimateReporter(io),
-            })
+          ? await withCostProducts(products, base, target, io, (runner) =>
+              alignModels(base, target, {
+                ...options,
+                memoryBytes,
+                ...(runner === undefined ? {} : { products: runner }),
+                onStep: json ? undefined : stepReporter(io),
+                onEstimate: json ? undefined : estimateReporter(io),
+              }),
+            )
           : await (async () => {
               await initBackend(statistics.backend);
               const data = await loadDatasetFor(base.spec, statistics.data, {

@@ -27,6 +27,7 @@ import { alignmentOptions, memoryOption } from '../alignment-options.js';
 import { describeSpaces, estimateReporter, stepReporter } from '../alignment-report.js';
 import type { CommandIO, ParsedArgs } from '../command.js';
 import { choiceOption, numberOption, requiredNumber, requiredString } from '../command.js';
+import { type CostProductSource, withCostProducts } from '../cost-product-source.js';
 import { ALIGNMENT_OBJECTIVE, HIGHER_IS_BETTER } from '../directions.js';
 import { modelLoadOptions } from '../model-options.js';
 import { optionalInputs } from '../run-inputs.js';
@@ -36,7 +37,12 @@ import { MATCH_CHOICES, statisticsArgs } from '../statistics-options.js';
 /** `--out x.safetensors` is one file; any other path a model folder in Hugging Face's layout. */
 const ONE_FILE = /\.safetensors$/i;
 
-export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number> {
+/** `products`: where weight matching's cost-matrix products run (default: here); the full program's `--nats`. */
+export async function runMerge(
+  args: ParsedArgs,
+  io: CommandIO,
+  products?: CostProductSource,
+): Promise<number> {
   const out = requiredString(args, 'out');
   const lambda = requiredNumber(args, 'lambda');
   const options = alignmentOptions(args);
@@ -112,12 +118,15 @@ export async function runMerge(args: ParsedArgs, io: CommandIO): Promise<number>
         maps = aligned.result.maps;
         alignment = aligned.result;
       } else {
-        const aligned = await alignModels(base, target, {
-          ...options,
-          memoryBytes,
-          onStep: json ? undefined : stepReporter(io),
-          onEstimate: json ? undefined : estimateReporter(io),
-        });
+        const aligned = await withCostProducts(products, base, target, io, (runner) =>
+          alignModels(base, target, {
+            ...options,
+            memoryBytes,
+            ...(runner === undefined ? {} : { products: runner }),
+            onStep: json ? undefined : stepReporter(io),
+            onEstimate: json ? undefined : estimateReporter(io),
+          }),
+        );
         maps = aligned.result.maps;
         alignment = aligned.result;
       }
