@@ -93,7 +93,7 @@ async function descend(
       const { space, children } = group;
       const before = solvedAt.get(group);
       const now = neighbourVersions(group);
-      if (before !== undefined && before.every((v, i) => v === now[i])) {
+      if (before?.every((v, i) => v === now[i])) {
         record({ sweep: sweeps, space: space.baseSpace, objective, accepted: true, skipped: true });
         continue;
       }
@@ -226,7 +226,7 @@ async function objectiveOf(
   for (const pair of pairs) {
     const used = pairSpaces(pair).map((s) => maps.get(s));
     const known = memo.get(pair);
-    if (known !== undefined && known.maps.every((m, i) => m === used[i])) {
+    if (known?.maps.every((m, i) => m === used[i])) {
       total += known.value;
       continue;
     }

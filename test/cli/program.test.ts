@@ -402,7 +402,9 @@ describe('mal', () => {
   it('explains in --help why its alignment defaults differ from plans', async () => {
     for (const command of ['align', 'merge', 'lmc']) {
       const help = (await mal(command, '--help')).stdout;
-      expect(help).toMatch(/--init <name>[\s\S]*one of identity,\s+sorted,\s+best,\s+anchored[\s\S]*\(default:\s+identity\)/);
+      expect(help).toMatch(
+        /--init <name>[\s\S]*one of identity,\s+sorted,\s+best,\s+anchored[\s\S]*\(default:\s+identity\)/,
+      );
       expect(help).toContain("Git Re-Basin's start");
       expect(help).toContain('Plans default to best because');
       expect(help).toContain('Plans cap it at 50 because');
