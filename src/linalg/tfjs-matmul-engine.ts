@@ -4,9 +4,9 @@ import { MatmulEngineError } from './matmul-engine-error.js';
 
 /**
  * Where the operands' transposes happen: in the backend's matmul kernel (`transposeA` / `transposeB`), or on the
- * host before upload, so that the kernel multiplies plain row-major operands. tfjs's wasm kernel runs ~15× slower
- * with `transposeB` than on a pre-transposed operand (measured on the 2-core development machine), hence its
- * default; for WebGPU the kernel's flags are the default until bench/gpu-matmul-check.ts says otherwise.
+ * host before upload, so that the kernel multiplies plain row-major operands. On tfjs's wasm backend the two ran
+ * at the same speed here (512³ and 256²·1024, 2-core machine, bench/gpu-matmul-check.ts --backend wasm); which is
+ * faster on WebGPU is what bench/gpu-matmul-check.ts measures on a GPU machine.
  */
 export type TfjsTransposeSite = 'kernel' | 'host';
 
@@ -19,7 +19,7 @@ export interface TfjsMatmulOptions {
    * no limit elsewhere.
    */
   readonly maxTensorBytes?: number;
-  /** Default: `host` on wasm, `kernel` elsewhere. */
+  /** Default: `kernel`. */
   readonly transposeSite?: TfjsTransposeSite;
 }
 
@@ -40,6 +40,9 @@ interface WebGpuBackendLimits {
  * Products larger than `maxTensorBytes` run in tiles: `run` splits A into row blocks and B into row blocks
  * (column blocks of the result), `runTransposedA` splits the shared depth and adds the partial products here in
  * float32; a result too large even for that goes through `run` on host transposes.
+ *
+ * On WebGPU, tfjs keeps freed GPU buffers for reuse, one pool per exact size, and never returns them to the
+ * device: products of many distinct shapes grow the GPU memory held (bench/gpu-matmul-check.ts reports it).
  */
 export class TfjsMatmulEngine implements MatmulTransposedEngine {
   readonly name: string;
@@ -87,7 +90,7 @@ export class TfjsMatmulEngine implements MatmulTransposedEngine {
       throw new RangeError(`tfjs matmul engine: maxTensorBytes must be ≥ ${BYTES_PER_FLOAT32}`);
     }
     const maxTensorElements = Math.floor(maxTensorBytes / BYTES_PER_FLOAT32);
-    const site = options.transposeSite ?? (backendName === 'wasm' ? 'host' : 'kernel');
+    const site = options.transposeSite ?? 'kernel';
     return new TfjsMatmulEngine(backendName, kernel.kernelFunc, maxTensorElements, site, options.detail);
   }
 
