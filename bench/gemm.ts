@@ -3,11 +3,12 @@
  * (Debian's python3-numpy on OpenBLAS) on the same shapes in the same run, interleaved repeat by repeat, medians.
  *
  *   npx tsx bench/gemm.ts [--sizes 1024,2048,4096] [--no-rectangular] [--repeats 5] [--no-unset-openblas]
- *                         [--no-variants] [--no-threshold] [--settle-ms 300]
+ *                         [--no-variants] [--no-threshold] [--no-tfjs] [--settle-ms 300]
  *
  * Sections: (1) the OpenBLAS kernel numpy runs; (2) where the TypeScript f64 kernel stops beating onnxruntime's
  * per-call overhead (sets DEFAULT_SMALL_PRODUCT_MULTIPLY_ADDS); (3) onnxruntime variants: Gemm with transB vs
- * MatMul on a pre-transposed B, idle threads spinning or not; (4) the cost-matrix shapes against numpy.
+ * MatMul on a pre-transposed B, idle threads spinning or not; (4) the cost-matrix shapes against numpy, with the
+ * tfjs engine on WebGPU (where an adapter starts) and on wasm (up to 2048³) as further columns.
  *
  * numpy is measured as the environment has it: OPENBLAS_CORETYPE may be set there (it pins OpenBLAS's kernel,
  * e.g. to Haswell on a CPU that has AVX-512), and is reported. Unless --no-unset-openblas, numpy is measured a
@@ -22,10 +23,13 @@ import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
+import { initBackend } from '../src/compute/backend.js';
+import { getMatmulEngine } from '../src/linalg/get-matmul-engine.js';
 import type { MatmulTransposedEngine } from '../src/linalg/matmul-engine.js';
 import { MODEL_INPUT_A, MODEL_INPUT_B, onnxMatmulModel } from '../src/linalg/onnx-matmul-model.js';
 import { OnnxruntimeMatmulEngine } from '../src/linalg/onnxruntime-matmul-engine.js';
 import { DEFAULT_SMALL_PRODUCT_MULTIPLY_ADDS } from '../src/linalg/size-switching-matmul-engine.js';
+import { TfjsMatmulEngine } from '../src/linalg/tfjs-matmul-engine.js';
 import { TypescriptMatmulEngine } from '../src/linalg/typescript-matmul-engine.js';
 import { SeededRandom } from '../src/random/seeded-random.js';
 
@@ -284,11 +288,43 @@ interface Column {
   readonly seconds: (shape: Shape, a: Float32Array, b: Float32Array) => Promise<number>;
 }
 
+/**
+ * The tfjs engine on the backends that start here, each limited to the shapes it finishes in about a second:
+ * WebGPU where an adapter exists, wasm (~20 GFLOP/s on the 2-core machine) up to 2048³. The plain-JavaScript cpu
+ * backend (under 1 GFLOP/s) is left out: the test suite checks its results, and its speed matters to no one.
+ */
+async function tfjsEngines(): Promise<
+  { label: string; engine: MatmulTransposedEngine; maxMultiplyAdds: number }[]
+> {
+  const engines: { label: string; engine: MatmulTransposedEngine; maxMultiplyAdds: number }[] = [];
+  try {
+    engines.push({
+      label: 'tfjs-webgpu',
+      engine: await getMatmulEngine('webgpu'),
+      maxMultiplyAdds: Infinity,
+    });
+  } catch (error) {
+    console.log(`(tfjs-webgpu left out: ${String(error).split('\n')[0]})`);
+  }
+  try {
+    await initBackend('wasm');
+    engines.push({
+      label: 'tfjs-wasm',
+      engine: await TfjsMatmulEngine.create('wasm'),
+      maxMultiplyAdds: 2048 ** 3,
+    });
+  } catch (error) {
+    console.log(`(tfjs-wasm left out: ${String(error).split('\n')[0]})`);
+  }
+  return engines;
+}
+
 async function comparisonSection(
   shapes: readonly Shape[],
   repeats: number,
   numpy: NumpyServer,
   numpyUnset: NumpyServer | null,
+  withTfjs: boolean,
 ): Promise<void> {
   const threads = availableParallelism();
   const ort = await OnnxruntimeMatmulEngine.create({ threads });
@@ -311,6 +347,12 @@ async function comparisonSection(
   ];
   if (numpyUnset)
     columns.push({ label: 'numpy (unset)', applies: () => true, seconds: (s) => numpyUnset.seconds(s) });
+  const numpyColumns = columns.slice(3);
+  if (withTfjs) {
+    for (const { label, engine, maxMultiplyAdds } of await tfjsEngines()) {
+      columns.push(engineColumn(label, engine, (s) => s.rows * s.cols * s.depth <= maxMultiplyAdds));
+    }
+  }
 
   console.log(`\n## Cost-matrix shapes (GFLOP/s, median of ${repeats}, interleaved)\n`);
   const ratioLabels = [
@@ -337,7 +379,7 @@ async function comparisonSection(
     };
     const cells = columns.map((c) => pad(samples.has(c) ? rate(c).toFixed(1) : '-', 13));
     const ours = rate(columns[0]);
-    const ratios = columns.slice(3).map((c) => pad((ours / rate(c)).toFixed(2), 24));
+    const ratios = numpyColumns.map((c) => pad((ours / rate(c)).toFixed(2), 24));
     console.log(`${pad(shapeLabel(shape), 20)} ${cells.join(' ')} ${ratios.join(' ')}`);
   }
   await ort.dispose();
@@ -380,7 +422,7 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
     console.log('\n## numpy BLAS\n');
     console.log(`as the environment has it: ${JSON.stringify(await numpy.info())}`);
     if (numpyUnset) console.log(`with OPENBLAS_* unset:     ${JSON.stringify(await numpyUnset.info())}`);
-    await comparisonSection(shapes, repeats, numpy, numpyUnset);
+    await comparisonSection(shapes, repeats, numpy, numpyUnset, !args.includes('--no-tfjs'));
   } finally {
     numpy.close();
     numpyUnset?.close();

@@ -6,6 +6,7 @@
 /// <reference types="@webgpu/types" />
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
+import { missingVulkanLoader } from './vulkan-loader.js';
 
 /** Thrown when WebGPU cannot start; backend.ts turns it into "skip" (auto) or an error (forced). */
 export class WebGpuUnavailable extends Error {}
@@ -28,28 +29,10 @@ export async function startWebGpu(): Promise<string> {
 
 let started: Promise<string> | undefined;
 
-const LIBRARY_DIRS = [
-  '/usr/lib/x86_64-linux-gnu',
-  '/lib/x86_64-linux-gnu',
-  '/usr/lib64',
-  '/usr/lib',
-  '/lib64',
-  '/lib',
-];
-
-/** Whether the dynamic linker can find libvulkan.so.1 in a standard folder or on LD_LIBRARY_PATH. */
-function vulkanLoaderPresent(): boolean {
-  const extra = (process.env['LD_LIBRARY_PATH'] ?? '').split(':').filter((dir) => dir !== '');
-  return [...extra, ...LIBRARY_DIRS].some((dir) => existsSync(`${dir}/libvulkan.so.1`));
-}
-
 async function registerWebGpu(): Promise<string> {
   // Without a Vulkan loader Dawn finds no adapter anyway, and prints a warning of its own on stderr at exit.
-  if (!vulkanLoaderPresent()) {
-    throw new WebGpuUnavailable(
-      "no Vulkan loader (libvulkan.so.1) found; Debian's package libvulkan1 provides it",
-    );
-  }
+  const missingLoader = missingVulkanLoader();
+  if (missingLoader !== undefined) throw new WebGpuUnavailable(missingLoader);
   const dawn = await loadDawn();
   // tfjs-backend-webgpu reads GPUBufferUsage, GPUMapMode, … as globals, as in a browser.
   Object.assign(globalThis, dawn.globals);

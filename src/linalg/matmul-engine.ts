@@ -55,8 +55,7 @@ export function transpose(m: Float32Array, rows: number, cols: number): Float32A
   return out;
 }
 
-/** `auto` picks the fastest engine that loads here; the others force one engine. */
-export type MatmulEnginePreference = 'auto' | 'onnxruntime' | 'typescript';
+export type { MatmulEnginePreference } from './matmul-engine-preference.js';
 
 /** Throws unless the operands hold exactly rows × depth and cols × depth elements. */
 export function checkMatmulOperands(

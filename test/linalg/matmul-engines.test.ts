@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/errors.js';
 import { getMatmulEngine } from '../../src/linalg/get-matmul-engine.js';
 import { type MatmulTransposedEngine, runTransposedA } from '../../src/linalg/matmul-engine.js';
+import { MatmulEngineError } from '../../src/linalg/matmul-engine-error.js';
+import { MATMUL_ENGINE_ENV } from '../../src/linalg/matmul-engine-preference.js';
 import { OnnxruntimeMatmulEngine } from '../../src/linalg/onnxruntime-matmul-engine.js';
 import { SizeSwitchingMatmulEngine } from '../../src/linalg/size-switching-matmul-engine.js';
 import { TypescriptMatmulEngine } from '../../src/linalg/typescript-matmul-engine.js';
@@ -12,6 +15,9 @@ import {
   SeededRandom,
   worstErrorOverBound,
 } from './reference-product.js';
+
+// This machine has no WebGPU adapter; on one that has, `auto` rightly puts large products on the GPU.
+const bareMachine = process.env['MAL_TEST_BACKENDS'] === undefined;
 
 type Shape = readonly [rows: number, cols: number, depth: number];
 
@@ -206,7 +212,31 @@ describe('getMatmulEngine', () => {
     expect(await getMatmulEngine('onnxruntime')).toBe(engine);
   });
 
-  it("'auto' (the default) switches by size where onnxruntime loads", async () => {
+  it.runIf(bareMachine)(
+    "'webgpu' without a GPU adapter rejects, naming why, and never falls back",
+    async () => {
+      const attempt = getMatmulEngine('webgpu');
+      await expect(attempt).rejects.toThrow(MatmulEngineError);
+      await expect(attempt).rejects.toThrow(
+        /^matmul engine 'webgpu' was requested but cannot start: no Vulkan loader \(libvulkan\.so\.1\) found/,
+      );
+    },
+  );
+
+  it('MAL_MATMUL sets the default preference', async () => {
+    const saved = process.env[MATMUL_ENGINE_ENV];
+    process.env[MATMUL_ENGINE_ENV] = 'TypeScript';
+    try {
+      expect(await getMatmulEngine()).toBeInstanceOf(TypescriptMatmulEngine);
+      process.env[MATMUL_ENGINE_ENV] = 'cuda';
+      expect(() => getMatmulEngine()).toThrow(UsageError);
+    } finally {
+      if (saved === undefined) delete process.env[MATMUL_ENGINE_ENV];
+      else process.env[MATMUL_ENGINE_ENV] = saved;
+    }
+  });
+
+  it.runIf(bareMachine)("'auto' (the default) switches by size where onnxruntime loads", async () => {
     const engine = await getMatmulEngine();
     expect(engine).toBeInstanceOf(SizeSwitchingMatmulEngine);
     expect(await getMatmulEngine('auto')).toBe(engine);

@@ -26,6 +26,16 @@ export function referenceProduct(
   return { product, magnitude };
 }
 
+/**
+ * `m` read as a row-major depth × n operand of `Aᵀ·B`, returned as the n × depth operand of the same product
+ * written `A·Bᵀ`, so that referenceProduct checks `Aᵀ·B` too. A plain loop, independent of the engines' transpose.
+ */
+export function operandsOfTransposedA(m: Float32Array, n: number, depth: number): Float32Array {
+  const out = new Float32Array(m.length);
+  for (let k = 0; k < depth; k++) for (let i = 0; i < n; i++) out[i * depth + k] = m[k * n + i];
+  return out;
+}
+
 export function randomFloat32(length: number, random: SeededRandom): Float32Array {
   const out = new Float32Array(length);
   for (let i = 0; i < length; i++) out[i] = random.next() * 2 - 1;
