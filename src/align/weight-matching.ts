@@ -127,8 +127,9 @@ async function descend(
       }
       for (const name of members) known.add(name);
       const changed = [...proposed].filter(([name, m]) => !sameMap(m.map, previous.get(name)!.map));
+      // Versions as the matrix saw them (`now`): a self-coupled group's own change must bring it back next sweep.
       if (changed.length === 0) {
-        if (!partial) solvedAt.set(group, neighbourVersions(group));
+        if (!partial) solvedAt.set(group, now);
         record({ sweep: sweeps, space: space.baseSpace, objective, accepted: true });
         continue;
       }
@@ -150,7 +151,7 @@ async function descend(
         }
       }
       // A partial matrix did not see every neighbour: the space is solved again in full next sweep.
-      if (!partial) solvedAt.set(group, neighbourVersions(group));
+      if (!partial) solvedAt.set(group, now);
       record({ sweep: sweeps, space: space.baseSpace, objective, accepted });
     }
     converged = objective - sweepStart <= opts.tolerance * Math.max(1, Math.abs(objective));
