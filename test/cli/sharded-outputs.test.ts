@@ -361,6 +361,9 @@ describe('mal merge to a model folder', () => {
     const fresh = await failing(at('merged-failed'));
     expect(fresh.code, fresh.stderr).toBe(1);
     expect(fresh.stderr).toContain(poisoned);
+    // The shard that holds it, not only the model's folder: a 7B model has several to look in.
+    const index = JSON.parse(await readFile(join(bad, 'model.safetensors.index.json'), 'utf8'));
+    expect(fresh.stderr).toContain(`${join(bad, index.weight_map[poisoned])}: tensor '${poisoned}'`);
     await expect(stat(at('merged-failed'))).rejects.toThrow(/ENOENT/);
 
     // Over an earlier merge: that one stays whole and nothing of the failed run is left.
