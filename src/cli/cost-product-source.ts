@@ -6,6 +6,8 @@ export interface OpenedCostProducts {
   readonly runner: CostProductRunner;
   /** Where the products run, for the one line the command prints. */
   readonly description: string;
+  /** A warning to print after it (no worker serves the pool), when there is one. */
+  readonly warning?: string;
   close(): Promise<void>;
 }
 
@@ -31,6 +33,7 @@ export async function withCostProducts<T>(
   const opened = await source(base, target);
   try {
     report.err(`cost products: ${opened.description}`);
+    if (opened.warning !== undefined) report.err(`warning: ${opened.warning}`);
     return await align(opened.runner);
   } finally {
     await opened.close();

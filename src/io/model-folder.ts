@@ -1,12 +1,13 @@
 import { rmdir, stat } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-file.js';
 import { errnoCode, fileSystemError } from './file-system-error.js';
+import { checkNoForeignModelFiles } from './foreign-model-files.js';
 import { type ModelOutput, type ModelOutputLayout, modelOutputLayout } from './model-output.js';
 import { cleanOutputFolder, publishedNames, stageOutputSet } from './output-set.js';
 import type { TensorEntry } from './safetensors-writer.js';
 
 /** The model file names of Hugging Face's save_pretrained, and the config a loader needs beside them. */
-const MODEL_STEM = 'model';
+export const MODEL_STEM = 'model';
 export const MODEL_CONFIG_FILE = 'config.json';
 
 export interface ModelFolderOptions {
@@ -52,6 +53,7 @@ export async function publishModelFolder<T>(
   const existed = await folderExists(folder);
   await cleanOutputFolder(folder);
   const names = modelFolderNames(folder, tensors, options);
+  await checkNoForeignModelFiles(folder, MODEL_STEM, names);
   const set = await stageOutputSet(folder);
   try {
     const output = modelOutputIn(set.folder, options);

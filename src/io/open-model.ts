@@ -51,7 +51,14 @@ export async function locateModel(path: string): Promise<ModelLocation> {
   } catch (error) {
     throw fileSystemError(path, error, 'list the model folder');
   }
-  const files = new Set(names);
+  // A dangling link is no file, as Hugging Face's os.path.isfile has it: an output set links the names of its
+  // next files just before it switches to them (src/io/output-set.ts), and the current model must still load.
+  const files = new Set<string>();
+  for (const name of names) {
+    const candidate = name.endsWith('.safetensors') || name.endsWith('.safetensors.index.json');
+    if (!candidate || (await statOrUndefined(join(path, name), 'read the model')) !== undefined)
+      files.add(name);
+  }
   if (files.has(SINGLE_FILE)) return { kind: 'single', file: await regularFile(join(path, SINGLE_FILE)) };
   if (files.has(SHARD_INDEX_FILE))
     return { kind: 'sharded', index: await regularFile(join(path, SHARD_INDEX_FILE)) };

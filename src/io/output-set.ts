@@ -19,6 +19,8 @@ import { errnoCode, fileSystemError } from './file-system-error.js';
  *
  * A new set is written into a fresh `.mal-set-…` folder beside the old one, made durable, and published by ONE
  * atomic rename of a new `current` link over the old: before it, every name shows the old set, after it, the new.
+ * Links of names new to this set are made just before that rename and dangle until it (a loader takes a dangling
+ * model file for none, src/io/open-model.ts); links the new set lacks go after it.
  * The visible names are links that never change once made, so `out/model.safetensors` stays a path users and
  * other commands can open; a reader that wants several files of one set resolves `current` once and reads
  * through it. The old set's folder is removed after the switch; a folder or temporary left by a killed run is
@@ -120,14 +122,18 @@ export async function stageOutputSet(folder: string): Promise<StagedOutputSet> {
     async publish(names, retired = []) {
       await syncFolder(staging);
       const previous = await currentSet(folder);
-      await replaceWithLink(join(folder, CURRENT_LINK), setName, 'switch to the new set');
-      published = true;
-      await syncFolder(folder);
+      // The links of names the old set lacks are made before the switch, dangling until it: a loader skips a
+      // dangling model file, and no file of the old set names them, so the old set still reads whole. Made after,
+      // the switch would show a new index whose new shards have no link yet.
       for (const name of names) {
         const link = join(folder, name);
         const target = join(CURRENT_LINK, name);
         if ((await linkTarget(link)) !== target) await replaceWithLink(link, target, `link ${name}`);
       }
+      await syncFolder(folder);
+      await replaceWithLink(join(folder, CURRENT_LINK), setName, 'switch to the new set');
+      published = true;
+      await syncFolder(folder);
       for (const name of retired) {
         if (names.includes(name)) continue;
         const link = join(folder, name);

@@ -1,5 +1,6 @@
 import { NonFiniteWeightsError, QuantisedWeightError } from '../errors.js';
 import { openModel, readModelConfig } from '../io/open-model.js';
+import { tensorFile } from '../io/tensor-file.js';
 import type { TensorInfo, TensorSource } from '../io/tensor-source.js';
 import type { ArchitectureFamily, ArchitectureSpec, SpaceWidths } from '../spec/architecture-spec.js';
 import { deriveSpec } from '../spec/derive-spec.js';
@@ -92,9 +93,10 @@ export async function readFiniteFloatTensor(model: LoadedModel, name: string): P
   if (scales !== undefined)
     throw new QuantisedWeightError(model.path, name, model.source.info(name).dtype, scales);
   const raw = await model.source.read(name);
-  const data = toFloat32(raw, { file: model.path, tensor: name });
+  const file = tensorFile(model.source, name);
+  const data = toFloat32(raw, { file, tensor: name });
   const bad = firstNonFinite(data);
-  if (bad >= 0) throw new NonFiniteWeightsError(model.path, name, bad, data[bad]);
+  if (bad >= 0) throw new NonFiniteWeightsError(file, name, bad, data[bad]);
   return { shape: raw.shape, data };
 }
 

@@ -288,6 +288,34 @@ describe('mal merge to a model folder', () => {
     expect((await readdir(pair.base)).sort()).toEqual(before);
   });
 
+  it("refuses a folder holding another model's files the new one would not replace, before any work", async () => {
+    // A plain model.safetensors (say, a model saved there before): shards beside it would be shadowed by it, as
+    // loaders (mal, Hugging Face) take model.safetensors first.
+    const single = at('holds-single');
+    await mkdir(single);
+    await copyFile(at('merged.safetensors'), join(single, 'model.safetensors'));
+    const shardedRun = await merge(single, '--max-shard-size', String(MAX_SHARD));
+    expect(shardedRun.code, shardedRun.stderr).toBe(1);
+    expect(shardedRun.stderr).toMatch(/holds-single: holds model\.safetensors/);
+    expect(await readdir(single)).toEqual(['model.safetensors']);
+    // A Hugging Face folder of shards and index: one model.safetensors beside them would leave a mix.
+    const hf = at('holds-shards');
+    await mkdir(hf);
+    const before: string[] = [];
+    for (const name of await readdir(pair.target)) {
+      if (name === 'config.json') continue;
+      await copyFile(join(pair.target, name), join(hf, name));
+      before.push(name);
+    }
+    const singleRun = await merge(hf);
+    expect(singleRun.code, singleRun.stderr).toBe(1);
+    expect(singleRun.stderr).toMatch(/model\.safetensors\.index\.json/);
+    expect((await readdir(hf)).sort()).toEqual(before.sort());
+    // The same name is replaced as any output file is: a lone model.safetensors under a one-file merge.
+    expectOk(await merge(single));
+    await expectSameTensors(single, at('merged.safetensors'));
+  });
+
   it('refuses --max-shard-size for a one-file output', async () => {
     const run = await merge(at('x.safetensors'), '--max-shard-size', '1GB');
     expect(run.code).toBe(2);
@@ -333,6 +361,9 @@ describe('mal merge to a model folder', () => {
     const fresh = await failing(at('merged-failed'));
     expect(fresh.code, fresh.stderr).toBe(1);
     expect(fresh.stderr).toContain(poisoned);
+    // The shard that holds it, not only the model's folder: a 7B model has several to look in.
+    const index = JSON.parse(await readFile(join(bad, 'model.safetensors.index.json'), 'utf8'));
+    expect(fresh.stderr).toContain(`${join(bad, index.weight_map[poisoned])}: tensor '${poisoned}'`);
     await expect(stat(at('merged-failed'))).rejects.toThrow(/ENOENT/);
 
     // Over an earlier merge: that one stays whole and nothing of the failed run is left.

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidFileError } from '../../src/errors.js';
@@ -53,6 +53,13 @@ describe('openModel', () => {
     const fromIndex = await openModel(index);
     expect(Array.from((await fromIndex.read('w')).bytes)).toEqual([4, 2]);
     await fromIndex.close();
+  });
+
+  it('takes a dangling model.safetensors link for no file, as Hugging Face does, and opens the index', async () => {
+    // An output set links its next files just before it switches to them (src/io/output-set.ts).
+    const index = await shardedIn('switching');
+    await symlink(join('current', 'model.safetensors'), join(scratch.path, 'switching', 'model.safetensors'));
+    expect(await locateModel(join(scratch.path, 'switching'))).toEqual({ kind: 'sharded', index });
   });
 
   it('finds a lone index or a lone .safetensors file under another name', async () => {

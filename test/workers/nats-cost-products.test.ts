@@ -17,7 +17,7 @@ import { writeLlamaShapedPair } from '../../src/zoo/llama-shaped-pair.js';
 import { natsConnectionOptions } from '../../workers/nats/connection-options.js';
 import { NatsCostProducts } from '../../workers/nats/nats-cost-products.js';
 import { NatsTaskDispatcher } from '../../workers/nats/task-dispatcher.js';
-import { poolConsumerName, TASK_STREAM } from '../../workers/nats/task-infrastructure.js';
+import { poolConsumerName, TASK_STREAM, taskSubject } from '../../workers/nats/task-infrastructure.js';
 import { startNatsServer, type TestNatsServer } from '../support/nats-server.js';
 import { runMal } from '../support/run-mal.js';
 import { spawnTaskWorker, type TaskWorkerProcess } from '../support/task-worker-process.js';
@@ -199,4 +199,50 @@ describe('alignment cost products on NATS task workers', () => {
     expect(pool.stderr).toMatch(/--pool needs --nats/);
     await expect(readFile(join(dir, 'p', 'maps.json'))).rejects.toThrow();
   }, 60_000);
+
+  it('says so when no worker serves the pool, and finishes once one starts', async () => {
+    // The worker starts only when the first task is on the bus: the check ran before any, with nobody serving.
+    const firstTask = nc.subscribe(taskSubject('late'), { max: 1 });
+    const workerStarted = (async () => {
+      for await (const _ of firstTask) spawnWorker(server.url, 'late', ['--concurrency', '1']);
+    })();
+    const run = await runMal([
+      'align',
+      join(dir, 'base'),
+      join(dir, 'target'),
+      '--out',
+      join(dir, 'late'),
+      '--nats',
+      server.url,
+      '--pool',
+      'late',
+    ]);
+    await workerStarted;
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain(`warning: no 'mal worker --pool late' is serving NATS at ${server.url} now`);
+    expect(JSON.parse(await readFile(join(dir, 'late', 'maps.json'), 'utf8')).objective).toBe(
+      expected.objective,
+    );
+    // A served pool gets no warning (the 'cli' test above ran with its worker up).
+    spawnWorker(server.url, 'served', ['--concurrency', '1']);
+    await waitFor('the worker to pull', async () => {
+      const jsm = await nc.jetstreamManager();
+      // The consumer appears when the worker has started.
+      const info = await jsm.consumers.info(TASK_STREAM, poolConsumerName('served')).catch(() => undefined);
+      return (info?.num_waiting ?? 0) > 0;
+    });
+    const served = await runMal([
+      'align',
+      join(dir, 'base'),
+      join(dir, 'target'),
+      '--out',
+      join(dir, 'served'),
+      '--nats',
+      server.url,
+      '--pool',
+      'served',
+    ]);
+    expect(served.code, served.stderr).toBe(0);
+    expect(served.stderr).not.toContain('warning:');
+  }, 120_000);
 });

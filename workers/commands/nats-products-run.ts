@@ -5,7 +5,8 @@ import { UsageError } from '../../src/errors.js';
 import { describeServers, natsConnectionOptions } from '../nats/connection-options.js';
 import { NatsCostProducts } from '../nats/nats-cost-products.js';
 import { NatsUnavailableError } from '../nats/nats-errors.js';
-import { NatsTaskDispatcher } from '../nats/task-dispatcher.js';
+import { poolIsServed } from '../nats/pool-workers.js';
+import { DEFAULT_TIMEOUT_MS, NatsTaskDispatcher } from '../nats/task-dispatcher.js';
 import { checkPoolName } from '../nats/task-infrastructure.js';
 import { DEFAULT_PRODUCTS_POOL, NATS_ONLY_OPTIONS } from './nats-products-options.js';
 
@@ -44,9 +45,18 @@ export function natsProductsFor(args: ParsedArgs, weightMatching: boolean): Cost
     }
     // Each tensor is read once, to be uploaded: nothing needs to be kept here between reads.
     const runner = new NatsCostProducts(dispatcher, new StreamedPairedTensors(base, target, 0));
+    const served = await poolIsServed(dispatcher.nc, pool).catch(async (error: unknown) => {
+      await dispatcher.close();
+      throw error;
+    });
     return {
       runner,
       description: `task workers of pool '${pool}' through NATS at ${describeServers(connection)}`,
+      ...(served
+        ? {}
+        : {
+            warning: `no 'mal worker --pool ${pool}' is serving NATS at ${describeServers(connection)} now: the products wait in the queue until one starts, and this run gives up after ${DEFAULT_TIMEOUT_MS / 60_000} min without a result`,
+          }),
       close: async () => {
         await dispatcher.close();
       },

@@ -44,6 +44,11 @@ export function checkOccurrenceFits(
       `base entries [${task.baseOffset}, ${task.baseOffset + task.baseLength}) past the ${baseShape[task.axis]} of axis ${task.axis}`,
     );
   const baseSlice = (baseShape.reduce((n, d) => n * d, 1) / baseShape[task.axis]) * task.baseLength;
+  // An empty slice makes every size below 0, which any rows × cols would "fit": a product sized by the message alone.
+  if (!(baseSlice > 0))
+    refuse(
+      `no base entries to multiply (${task.baseLength} on axis ${task.axis} of a ${baseShape.join('×')} tensor)`,
+    );
   if (baseSlice % task.rows !== 0)
     refuse(`a base slice of ${baseSlice} values does not split into ${task.rows} rows`);
   const depth = baseSlice / task.rows;

@@ -93,7 +93,8 @@ export interface CurveMerge {
   readonly seed: number;
 }
 
-const DEFAULT_TIMEOUT_MS = 30 * 60_000;
+/** How long a dispatcher waits with no result before it gives up, unless told otherwise. */
+export const DEFAULT_TIMEOUT_MS = 30 * 60_000;
 /** Most λ points one curve task evaluates: an 11-point grid goes out as three tasks. */
 const CURVE_POINTS_PER_TASK = 4;
 /**

@@ -11,6 +11,7 @@ import { alignedTensorEntries, writeAlignedTarget } from '../../align/write-alig
 import { initBackend } from '../../compute/backend.js';
 import { loadDatasetFor } from '../../eval/model-evaluation.js';
 import { writeFileAtomic } from '../../io/atomic-file.js';
+import { checkNoForeignModelFiles } from '../../io/foreign-model-files.js';
 import { type ModelOutput, modelOutputLayout } from '../../io/model-output.js';
 import { locateModel } from '../../io/open-model.js';
 import { checkOutputFolder, modelInputFiles } from '../../io/output-guard.js';
@@ -73,6 +74,7 @@ export async function runAlign(
       const layout = modelOutputLayout(outputIn(outDir), alignedTensorEntries(base, plan));
       const outputNames = [...layout.names, MAPS_FILE];
       await checkOutputFolder(outDir, outputNames, inputs);
+      await checkNoForeignModelFiles(outDir, ALIGNED_STEM, outputNames);
       // Only the maps are kept: the tensors the alignment loaded are dropped before the aligned target is written.
       const aligned: AlignModelsResult & Partial<StreamedAlignment> =
         statistics === undefined

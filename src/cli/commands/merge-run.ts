@@ -8,7 +8,13 @@ import { initBackend } from '../../compute/backend.js';
 import type { Dataset } from '../../data/dataset.js';
 import { MalError, UsageError } from '../../errors.js';
 import { forwardConfigOf, loadDatasetFor } from '../../eval/model-evaluation.js';
-import { MODEL_CONFIG_FILE, modelFolderNames, publishModelFolder } from '../../io/model-folder.js';
+import { checkNoForeignModelFiles } from '../../io/foreign-model-files.js';
+import {
+  MODEL_CONFIG_FILE,
+  MODEL_STEM,
+  modelFolderNames,
+  publishModelFolder,
+} from '../../io/model-folder.js';
 import type { ModelOutput, ModelOutputLayout } from '../../io/model-output.js';
 import { readModelConfigBytes } from '../../io/open-model.js';
 import { checkOutputFile, checkOutputFolder, modelInputFiles } from '../../io/output-guard.js';
@@ -92,8 +98,11 @@ export async function runMerge(
     const folderOptions = toFolder
       ? { maxShardBytes: maxShardBytes(args), config: await readModelConfigBytes(args.positionals[0]) }
       : undefined;
-    if (folderOptions !== undefined)
-      await checkOutputFolder(out, modelFolderNames(out, mergedTensorEntries(base), folderOptions), inputs);
+    if (folderOptions !== undefined) {
+      const names = modelFolderNames(out, mergedTensorEntries(base), folderOptions);
+      await checkOutputFolder(out, names, inputs);
+      await checkNoForeignModelFiles(out, MODEL_STEM, names);
+    }
     const target = await loadModel(args.positionals[1], modelLoadOptions(args, 'target-'));
     try {
       let maps: SpaceMaps;
