@@ -102,6 +102,9 @@ export function cacheBytesWithin(estimate: AlignmentMemoryEstimate, memoryBytes:
   return left;
 }
 
+/** GiB to two decimals; small amounts (a budget given in bytes, say) as MiB or bytes. */
 export function formatGiB(bytes: number): string {
-  return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+  if (bytes >= 2 ** 30 / 100) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+  if (bytes >= 2 ** 20 / 100) return `${(bytes / 2 ** 20).toFixed(2)} MiB`;
+  return `${bytes} bytes`;
 }

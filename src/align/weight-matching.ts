@@ -154,7 +154,8 @@ async function descend(
       if (!partial) solvedAt.set(group, now);
       record({ sweep: sweeps, space: space.baseSpace, objective, accepted });
     }
-    converged = objective - sweepStart <= opts.tolerance * Math.max(1, Math.abs(objective));
+    // An anchored sweep is a start: its partial steps are always followed by a sweep of full ones.
+    converged = !anchoring && objective - sweepStart <= opts.tolerance * Math.max(1, Math.abs(objective));
   }
   return { init, maps, initialObjective, objective, sweeps, converged, steps };
 }
