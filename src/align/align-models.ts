@@ -8,6 +8,7 @@ import {
   estimateAlignmentMemory,
 } from './alignment-memory.js';
 import { type AlignmentPlan, planAlignment } from './alignment-problem.js';
+import { InProcessCostProducts } from './cost-product-runner.js';
 import { StreamedPairedTensors } from './paired-tensors.js';
 import { type WeightMatchingOptions, type WeightMatchingResult, weightMatching } from './weight-matching.js';
 
@@ -52,7 +53,14 @@ export async function alignModels(
   const cacheBytes = cacheBytesWithin(memory, options.memoryBytes);
   options.onEstimate?.(memory, cacheBytes);
   const streamed = new StreamedPairedTensors(base, target, cacheBytes);
-  const result = await weightMatching({ ...plan, tensors: streamed }, options);
+  const result = await weightMatching(
+    { ...plan, tensors: streamed },
+    {
+      ...options,
+      products: options.products ?? new InProcessCostProducts(streamed, undefined, true),
+      collectGarbage: true,
+    },
+  );
   return { plan, result, unpaired, memory, cacheBytes, reads: streamed.reads };
 }
 

@@ -4,8 +4,11 @@ import type { AlignmentPlan, TensorPairing } from './alignment-problem.js';
 /** Node.js, onnxruntime's sessions and the solver's module, measured on an idle `mal align` (about 0.3 GB). */
 export const PROCESS_BYTES = 400 * 2 ** 20;
 
-/** What is kept between uses when no budget is given: small models stay whole, large ones stream. */
-export const DEFAULT_CACHE_BYTES = 2 ** 30;
+/**
+ * What is kept between uses when no budget is given: small models stay whole, large ones stream. Kept small so
+ * that the peak does not depend on depth: a deep model fills the cache, a one-block model barely does.
+ */
+export const DEFAULT_CACHE_BYTES = 256 * 2 ** 20;
 
 /** What one step of weight matching holds at its peak. */
 export interface AlignmentStepMemory {

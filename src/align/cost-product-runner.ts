@@ -1,3 +1,4 @@
+import { collectGarbage } from '../compute/collect-garbage.js';
 import { getMatmulEngine } from '../linalg/get-matmul-engine.js';
 import type { MatmulTransposedEngine } from '../linalg/matmul-engine.js';
 import { baseSliceBytes, type OccurrenceProductTask, occurrenceProduct } from './occurrence-product.js';
@@ -19,6 +20,8 @@ export class InProcessCostProducts implements CostProductRunner {
   constructor(
     private readonly tensors: PairedTensors,
     private readonly matmul?: MatmulTransposedEngine,
+    /** Collect garbage after each product (see collectGarbage): for tensors streamed from the files. */
+    private readonly collect = false,
   ) {}
 
   async *products(tasks: readonly OccurrenceProductTask[]): AsyncIterable<Float32Array | Float64Array> {
@@ -32,6 +35,8 @@ export class InProcessCostProducts implements CostProductRunner {
         matmul,
         (t, make) => this.tensors.derived(t.key, bytes, make),
       );
+      // The caller has added the product in: it and the arrays made for it are garbage before the next is made.
+      if (this.collect) collectGarbage();
     }
   }
 }

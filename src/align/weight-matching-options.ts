@@ -19,6 +19,11 @@ export interface WeightMatchingOptions {
   readonly init: 'identity' | 'sorted' | 'best' | 'anchored';
   /** Where the cost-matrix products run (default: in this process); see CostProductRunner. */
   readonly products?: CostProductRunner;
+  /**
+   * Collect garbage after every step (see collectGarbage): each step drops a cost matrix and products as large as
+   * the next step's, so for tensors streamed from the files this keeps the peak at one step's working set.
+   */
+  readonly collectGarbage?: boolean;
   /** Called after every space update, for progress. */
   readonly onStep?: (step: WeightMatchingStep) => void;
 }

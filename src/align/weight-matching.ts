@@ -1,3 +1,4 @@
+import { collectGarbage } from '../compute/collect-garbage.js';
 import { innerProduct } from '../linalg/matmul-transposed.js';
 import { SeededRandom } from '../random/seeded-random.js';
 import { solveLinearAssignment } from '../solver/linear-assignment.js';
@@ -131,6 +132,7 @@ async function descend(
       if (changed.length === 0) {
         if (!partial) solvedAt.set(group, now);
         record({ sweep: sweeps, space: space.baseSpace, objective, accepted: true });
+        if (opts.collectGarbage) collectGarbage();
         continue;
       }
       if (gain === undefined) {
@@ -153,6 +155,7 @@ async function descend(
       // A partial matrix did not see every neighbour: the space is solved again in full next sweep.
       if (!partial) solvedAt.set(group, now);
       record({ sweep: sweeps, space: space.baseSpace, objective, accepted });
+      if (opts.collectGarbage) collectGarbage();
     }
     // An anchored sweep is a start: its partial steps are always followed by a sweep of full ones.
     converged = !anchoring && objective - sweepStart <= opts.tolerance * Math.max(1, Math.abs(objective));

@@ -59,7 +59,7 @@ export const alignmentOptionSpecs: Record<string, OptionSpec> = {
     type: 'string',
     valueName: 'size',
     description:
-      'memory weight matching may use in all (16GiB, 8GB, …): refused before anything is read when the estimate is over it; what the widest step leaves keeps tensors between steps (default: 1 GiB kept)',
+      'memory weight matching may use in all (16GiB, 8GB, …): refused before anything is read when the estimate is over it; what the widest step leaves keeps tensors between steps (default: 256 MiB kept)',
   },
 };
 
