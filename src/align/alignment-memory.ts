@@ -1,5 +1,5 @@
 import { MalError } from '../errors.js';
-import type { AlignmentPlan, TensorPairing } from './alignment-problem.js';
+import { type AlignmentPlan, pairTouches, type TensorPairing } from './alignment-problem.js';
 
 /** Node.js, onnxruntime's sessions and the solver's module, measured on an idle `mal align` (about 0.3 GB). */
 export const PROCESS_BYTES = 400 * 2 ** 20;
@@ -50,15 +50,7 @@ export function estimateAlignmentMemory(plan: AlignmentPlan, shapes: Shapes): Al
       space.baseSpace,
       ...plan.spaces.filter((s) => s.parent?.space === space.baseSpace).map((s) => s.baseSpace),
     ]);
-    const touching = plan.pairs.filter((pair) =>
-      pair.baseAxes.some((axis) =>
-        (axis ?? []).some(
-          (part) =>
-            members.has(part.space) ||
-            (part.inner ?? []).some((l) => l.space !== undefined && members.has(l.space)),
-        ),
-      ),
-    );
+    const touching = plan.pairs.filter((pair) => pairTouches(pair, members));
     const cells = space.baseWidth * space.targetWidth;
     let tensorBytes = 0;
     let entryProductBytes = 0;

@@ -235,6 +235,25 @@ function requireSpec(specs: ReadonlyMap<string, TensorSpec>, name: string, side:
   return spec;
 }
 
+/** The spaces an axis runs over, nested levels included. */
+export function axisSpaces(axis: AxisSpec): string[] {
+  if (axis === null) return [];
+  return axis.flatMap((part) => [
+    part.space,
+    ...(part.inner ?? []).flatMap((level) => (level.space === undefined ? [] : [level.space])),
+  ]);
+}
+
+/** Every space a pairing's base axes run over, nested levels included. */
+export function pairSpaces(pair: Pick<TensorPairing, 'baseAxes'>): string[] {
+  return pair.baseAxes.flatMap(axisSpaces);
+}
+
+/** Whether any of `spaces` runs along one of the pairing's base axes (nested levels included). */
+export function pairTouches(pair: Pick<TensorPairing, 'baseAxes'>, spaces: ReadonlySet<string>): boolean {
+  return pairSpaces(pair).some((s) => spaces.has(s));
+}
+
 /** Attaches loaded float32 tensors to a plan. */
 export function withTensors(
   plan: AlignmentPlan,

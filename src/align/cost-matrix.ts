@@ -1,5 +1,5 @@
 import type { AxisPart } from '../spec/architecture-spec.js';
-import type { SpacePairing, TensorPairing } from './alignment-problem.js';
+import { pairTouches, type SpacePairing, type TensorPairing } from './alignment-problem.js';
 import { axisIndex, type KernelPolicy } from './axis-index.js';
 import { type CostProductRunner, InProcessCostProducts } from './cost-product-runner.js';
 import { rangeIndex } from './gather-tensor.js';
@@ -170,15 +170,7 @@ export class CostMatrixBuilder {
   /** The pairs any of `spaces` occurs in (each once, nested levels included). */
   pairsTouching(spaces: readonly string[]): TensorPairing[] {
     const wanted = new Set(spaces);
-    return this.pairs.filter((pair) =>
-      pair.baseAxes.some((axis) =>
-        (axis ?? []).some(
-          (part) =>
-            wanted.has(part.space) ||
-            (part.inner ?? []).some((l) => l.space !== undefined && wanted.has(l.space)),
-        ),
-      ),
-    );
+    return this.pairs.filter((pair) => pairTouches(pair, wanted));
   }
 }
 

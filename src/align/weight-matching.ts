@@ -2,8 +2,14 @@ import { collectGarbage } from '../compute/collect-garbage.js';
 import { innerProduct } from '../linalg/matmul-transposed.js';
 import { SeededRandom } from '../random/seeded-random.js';
 import { solveLinearAssignment } from '../solver/linear-assignment.js';
-import type { AxisSpec } from '../spec/architecture-spec.js';
-import type { AlignmentPlan, AlignmentProblem, SpacePairing, TensorPairing } from './alignment-problem.js';
+import {
+  type AlignmentPlan,
+  type AlignmentProblem,
+  axisSpaces,
+  pairSpaces,
+  type SpacePairing,
+  type TensorPairing,
+} from './alignment-problem.js';
 import { mapTargetTensor } from './apply-maps.js';
 import type { KernelPolicy } from './axis-index.js';
 import { CostMatrixBuilder } from './cost-matrix.js';
@@ -190,20 +196,6 @@ function spaceGroups(problem: AlignmentPlan): SpaceGroup[] {
     const neighbours = [...around].filter((s) => selfCoupled || !members.has(s));
     return { space, children, neighbours, selfCoupled };
   });
-}
-
-/** Every space a pair's axes run over, nested levels included. */
-function pairSpaces(pair: TensorPairing): string[] {
-  return pair.baseAxes.flatMap(axisSpaces);
-}
-
-/** The spaces an axis runs over, nested levels included. */
-function axisSpaces(axis: AxisSpec): string[] {
-  if (axis === null) return [];
-  return axis.flatMap((part) => [
-    part.space,
-    ...(part.inner ?? []).flatMap((level) => (level.space === undefined ? [] : [level.space])),
-  ]);
 }
 
 /** `Σ_i cost[i, next(i)] − Σ_i cost[i, previous(i)]`: the objective's change when one space's map changes. */

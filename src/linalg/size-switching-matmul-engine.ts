@@ -31,8 +31,7 @@ export class SizeSwitchingMatmulEngine implements MatmulTransposedEngine {
     depth: number,
   ): Promise<Float32Array | Float64Array> {
     checkMatmulOperands(this.name, a, b, rows, cols, depth);
-    const engine = rows * cols * depth <= this.smallProductMultiplyAdds ? this.small : this.large;
-    return engine.run(a, b, rows, cols, depth);
+    return this.engineFor(rows, cols, depth).run(a, b, rows, cols, depth);
   }
 
   async runTransposedA(
@@ -43,7 +42,10 @@ export class SizeSwitchingMatmulEngine implements MatmulTransposedEngine {
     depth: number,
   ): Promise<Float32Array | Float64Array> {
     checkMatmulOperands(this.name, a, b, rows, cols, depth);
-    const engine = rows * cols * depth <= this.smallProductMultiplyAdds ? this.small : this.large;
-    return runTransposedA(engine, a, b, rows, cols, depth);
+    return runTransposedA(this.engineFor(rows, cols, depth), a, b, rows, cols, depth);
+  }
+
+  private engineFor(rows: number, cols: number, depth: number): MatmulTransposedEngine {
+    return rows * cols * depth <= this.smallProductMultiplyAdds ? this.small : this.large;
   }
 }
