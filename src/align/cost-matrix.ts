@@ -83,13 +83,22 @@ export class CostMatrixBuilder {
     }
   }
 
-  /** The `baseWidth × targetWidth` matrix for `space` under the current maps of all other spaces. */
+  /**
+   * The `baseWidth × targetWidth` matrix for `space` under the current maps of all other spaces, counting the
+   * pairs `counts` admits; added into `into` (zeros, e.g. the solver's workspace) when given.
+   */
   async build(
     space: SpacePairing,
     maps: SpaceMaps,
     counts: (pair: TensorPairing) => boolean = () => true,
+    into?: Float64Array,
   ): Promise<Float64Array> {
-    const cost = new Float64Array(space.baseWidth * space.targetWidth);
+    const cost = into ?? new Float64Array(space.baseWidth * space.targetWidth);
+    if (cost.length !== space.baseWidth * space.targetWidth) {
+      throw new RangeError(
+        `cost matrix of space '${space.baseSpace}': ${cost.length} entries given for ${space.baseWidth} × ${space.targetWidth}`,
+      );
+    }
     if (cost.length === 0) return cost;
     const tasks = this.tasks(space, maps, 'unit', counts);
     for await (const product of this.runner.products(tasks)) {

@@ -1,7 +1,7 @@
 import { collectGarbage } from '../compute/collect-garbage.js';
 import { innerProduct } from '../linalg/matmul-transposed.js';
 import { SeededRandom } from '../random/seeded-random.js';
-import { solveLinearAssignment } from '../solver/linear-assignment.js';
+import { openAssignmentWorkspace } from '../solver/linear-assignment.js';
 import {
   type AlignmentPlan,
   type AlignmentProblem,
@@ -123,12 +123,18 @@ async function descend(
       let gain: number | undefined;
       if (children.length === 0) {
         const counted = partial ? new Set(anchoredPairs) : undefined;
-        const cost = await builder.build(space, maps, counted && ((pair) => counted.has(pair)));
-        const map = solveLinearAssignment(cost, space.baseWidth, space.targetWidth, { maximize: true });
-        proposed = new Map([[space.baseSpace, { ...previous.get(space.baseSpace)!, map }]]);
-        // Linear in the space's map unless a tensor holds the space on two axes: then measured on the tensors.
-        if (!group.selfCoupled && !partial)
-          gain = assignmentGain(cost, space.targetWidth, previous.get(space.baseSpace)!.map, map);
+        // Built where the solver reads it: the widest matrix of a deep model is then held once, not twice.
+        const workspace = openAssignmentWorkspace(space.baseWidth, space.targetWidth);
+        try {
+          await builder.build(space, maps, counted && ((pair) => counted.has(pair)), workspace.cost);
+          const map = workspace.solve({ maximize: true });
+          proposed = new Map([[space.baseSpace, { ...previous.get(space.baseSpace)!, map }]]);
+          // Linear in the space's map unless a tensor holds the space on two axes: then measured on the tensors.
+          if (!group.selfCoupled && !partial)
+            gain = assignmentGain(workspace.cost, space.targetWidth, previous.get(space.baseSpace)!.map, map);
+        } finally {
+          workspace.close();
+        }
       } else {
         proposed = await solveNestedAssignment(space, children, maps, builder);
       }

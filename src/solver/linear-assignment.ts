@@ -2,7 +2,7 @@ import type { CostArray } from './cost-array.js';
 import { CostMatrixShapeError, CostOverflowError } from './linear-assignment-errors.js';
 import { firstNonFiniteCost } from './non-finite-cost.js';
 import { type KernelResult, solveLinearAssignmentTypeScript } from './shortest-augmenting-path.js';
-import { solveLinearAssignmentWasm } from './wasm-linear-assignment.js';
+import { openWasmCostWorkspace, solveLinearAssignmentWasm } from './wasm-linear-assignment.js';
 
 export type { CostArray } from './cost-array.js';
 
@@ -45,6 +45,10 @@ export function solveLinearAssignment(
   let result: KernelResult | null = null;
   if (implementation !== 'typescript') result = solveLinearAssignmentWasm(cost, rows, cols, maximize);
   result ??= solveLinearAssignmentTypeScript(cost, rows, cols, maximize);
+  return checkedResult(result, cost, cols);
+}
+
+function checkedResult(result: KernelResult, cost: CostArray, cols: number): Int32Array {
   if (result === 'non-finite') {
     throw (
       firstNonFiniteCost(cost, cols) ?? new CostOverflowError('linear assignment: non-finite dual values')
@@ -56,6 +60,39 @@ export function solveLinearAssignment(
     );
   }
   return result;
+}
+
+/**
+ * A rows × cols float64 cost matrix to fill and then solve, held where the solver reads it: in the WebAssembly
+ * kernel's memory when it loads, so a large problem (a 11 008² matrix is 0.97 GB) is not held twice. Fill
+ * `cost` (it starts at zero), call solve() (same answer as solveLinearAssignment on the same numbers; `cost` still
+ * holds them afterwards), then close(). `cost` must not be used after close().
+ */
+export interface AssignmentWorkspace {
+  readonly cost: Float64Array;
+  solve(options?: Pick<LinearAssignmentOptions, 'maximize'>): Int32Array;
+  close(): void;
+}
+
+export function openAssignmentWorkspace(
+  rows: number,
+  cols: number,
+  options: Pick<LinearAssignmentOptions, 'implementation'> = {},
+): AssignmentWorkspace {
+  const wasm = options.implementation === 'typescript' ? null : openWasmCostWorkspace(rows, cols);
+  if (wasm === null) {
+    const cost = new Float64Array(rows * cols);
+    return {
+      cost,
+      solve: (solveOptions = {}) => solveLinearAssignment(cost, rows, cols, { ...solveOptions, ...options }),
+      close: () => {},
+    };
+  }
+  return {
+    cost: wasm.cost,
+    solve: (solveOptions = {}) => checkedResult(wasm.solve(solveOptions.maximize ?? false), wasm.cost, cols),
+    close: () => wasm.close(),
+  };
 }
 
 /** Σ cost[i, assignment[i]] over the assigned rows (those with a column ≥ 0), summed in row order. */

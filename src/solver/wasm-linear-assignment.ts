@@ -22,19 +22,34 @@ interface LapKernelExports {
 const STATUS_NON_FINITE = 1;
 const STATUS_OVERFLOW = 2;
 
-// One instance for the whole process: its memory only grows, so later calls of the same size reuse it.
-let kernel: LapKernelExports | null | undefined;
+// Compiled once; instances share its code. Each instance's memory only grows, so later calls of the same size
+// reuse it. Calls take an idle instance and give it back: a synchronous solve always finds the same one, and a
+// second instance is made only while a workspace (below) holds the first across awaits.
+let compiled: { readonly module: object; readonly api: WebAssemblyApi } | null | undefined;
+const idle: LapKernelExports[] = [];
 
-function loadKernel(): LapKernelExports | null {
+function acquireKernel(): LapKernelExports | null {
+  const kernel = idle.pop();
   if (kernel !== undefined) return kernel;
-  kernel = null;
-  if (LAP_WASM_BASE64 === null || webAssembly === undefined) return kernel;
-  try {
-    kernel = instantiateOptimized(webAssembly, Buffer.from(LAP_WASM_BASE64, 'base64'));
-  } catch {
-    kernel = null;
+  if (compiled === undefined) {
+    compiled = null;
+    if (LAP_WASM_BASE64 !== null && webAssembly !== undefined) {
+      try {
+        compiled = compileOptimized(webAssembly, Buffer.from(LAP_WASM_BASE64, 'base64'));
+      } catch {
+        compiled = null;
+      }
+    }
   }
-  return kernel;
+  if (compiled === null) return null;
+  // Compiling leaves its warmed-up instance idle.
+  const warmed = idle.pop();
+  if (warmed !== undefined) return warmed;
+  return new compiled.api.Instance(compiled.module, {}).exports as LapKernelExports;
+}
+
+function releaseKernel(kernel: LapKernelExports): void {
+  idle.push(kernel);
 }
 
 /** Square (column reduction), wide and tall (transposed) problems: together they call every kernel function. */
@@ -49,7 +64,10 @@ const WARM_UP_SHAPES: readonly (readonly [number, number])[] = [
 // compiles each function lazily, on its first call, with the tier the flags name at that moment. So the kernel
 // is instantiated and every function called once (tiny problems covering each code path) with Liftoff off,
 // then the flag is restored for everything else in the process.
-function instantiateOptimized(api: WebAssemblyApi, bytes: Uint8Array): LapKernelExports {
+function compileOptimized(
+  api: WebAssemblyApi,
+  bytes: Uint8Array,
+): { readonly module: object; readonly api: WebAssemblyApi } {
   setFlagsFromString('--no-liftoff');
   try {
     const module = new api.Module(bytes);
@@ -65,7 +83,8 @@ function instantiateOptimized(api: WebAssemblyApi, bytes: Uint8Array): LapKernel
         lap.solve(elemBytes === 4 ? 1 : 0, 1);
       }
     }
-    return lap;
+    idle.push(lap);
+    return { module, api };
   } finally {
     setFlagsFromString('--liftoff');
   }
@@ -73,7 +92,10 @@ function instantiateOptimized(api: WebAssemblyApi, bytes: Uint8Array): LapKernel
 
 /** Whether the WebAssembly kernel could be loaded in this process. */
 export function wasmSolverAvailable(): boolean {
-  return loadKernel() !== null;
+  const kernel = acquireKernel();
+  if (kernel === null) return false;
+  releaseKernel(kernel);
+  return true;
 }
 
 /**
@@ -86,17 +108,65 @@ export function solveLinearAssignmentWasm(
   cols: number,
   maximize: boolean,
 ): KernelResult | null {
-  const lap = loadKernel();
+  const lap = acquireKernel();
   if (lap === null) return null;
-  const isF32 = cost instanceof Float32Array;
-  const pointer = lap.reserve(rows, cols, isF32 ? 4 : 8);
-  if (pointer === 0) return null;
-  // The buffer is replaced whenever memory grows, so views are made after reserve().
-  const buffer = lap.memory.buffer;
-  if (isF32) new Float32Array(buffer, pointer, cost.length).set(cost);
-  else new Float64Array(buffer, pointer, cost.length).set(cost);
+  try {
+    const isF32 = cost instanceof Float32Array;
+    const pointer = lap.reserve(rows, cols, isF32 ? 4 : 8);
+    if (pointer === 0) return null;
+    // The buffer is replaced whenever memory grows, so views are made after reserve().
+    const buffer = lap.memory.buffer;
+    if (isF32) new Float32Array(buffer, pointer, cost.length).set(cost);
+    else new Float64Array(buffer, pointer, cost.length).set(cost);
+    return solveReserved(lap, isF32, rows, maximize);
+  } finally {
+    releaseKernel(lap);
+  }
+}
+
+function solveReserved(lap: LapKernelExports, isF32: boolean, rows: number, maximize: boolean): KernelResult {
   const status = lap.solve(isF32 ? 1 : 0, maximize ? 1 : 0);
   if (status === STATUS_NON_FINITE) return 'non-finite';
   if (status === STATUS_OVERFLOW) return 'overflow';
   return new Int32Array(lap.memory.buffer, lap.resultPointer(), rows).slice();
+}
+
+/**
+ * A float64 cost matrix laid out in a kernel's own memory, so that a large problem is held once rather than
+ * twice (solveLinearAssignmentWasm copies its argument in). The kernel is this workspace's until close().
+ */
+export interface WasmCostWorkspace {
+  /** Where the row-major costs go. Valid until close(); solving leaves the costs as they were written. */
+  readonly cost: Float64Array;
+  solve(maximize: boolean): KernelResult;
+  close(): void;
+}
+
+/** Reserves a kernel for a rows × cols float64 problem; null when none loads or its memory cannot hold it. */
+export function openWasmCostWorkspace(rows: number, cols: number): WasmCostWorkspace | null {
+  const lap = acquireKernel();
+  if (lap === null) return null;
+  const pointer = lap.reserve(rows, cols, 8);
+  if (pointer === 0) {
+    releaseKernel(lap);
+    return null;
+  }
+  const cost = new Float64Array(lap.memory.buffer, pointer, rows * cols);
+  cost.fill(0);
+  let open = true;
+  return {
+    cost,
+    solve(maximize) {
+      if (!open) throw new Error('WasmCostWorkspace: solve() after close()');
+      const result = solveReserved(lap, false, rows, maximize);
+      // The kernel negates its input in place to maximise; the caller reads the costs again afterwards.
+      if (maximize) for (let k = 0; k < cost.length; k++) cost[k] = -cost[k];
+      return result;
+    },
+    close() {
+      if (!open) return;
+      open = false;
+      releaseKernel(lap);
+    },
+  };
 }
