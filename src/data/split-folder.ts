@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { InvalidFileError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { errnoCode, fileSystemError } from '../io/file-system-error.js';
+import { OUTPUT_LOCK_FILE } from '../io/output-folder-lock.js';
 import { checkOutputFolder, type RunInput } from '../io/output-guard.js';
 import { cleanOutputFolder, stageOutputSet } from '../io/output-set.js';
 import { readableJson } from '../zoo/readable-json.js';
@@ -61,11 +62,10 @@ export function splitFileNames(parts: number, holdout: number): string[] {
 }
 
 /**
- * Refuses, before any data is read, an output folder the split may not be written to: a file, the folder of an
- * Arrow source, or one that already holds anything but the leftovers of a killed run (which are removed). A split
- * is an experiment's fixed input, so an existing one is never silently replaced.
+ * Refuses, before any data is read, an output folder the split may not be written to: a file, or the folder of an
+ * Arrow source. Only reads; call it before taking the folder's lock (withOutputFolderLock), which creates it.
  */
-export async function prepareSplitFolder(
+export async function checkSplitFolder(
   folder: string,
   source: string,
   names: readonly string[],
@@ -73,10 +73,18 @@ export async function prepareSplitFolder(
   const parsed = parseDataSource(source);
   const inputs: RunInput[] = parsed.kind === 'arrow' ? [{ path: parsed.path, role: 'the source data' }] : [];
   await checkOutputFolder(folder, names, inputs);
+}
+
+/**
+ * Removes the leftovers of a killed run from a checked output folder (checkSplitFolder) whose lock the caller holds,
+ * and refuses one that holds anything else. A split is an experiment's fixed input, so an existing one is never
+ * silently replaced.
+ */
+export async function prepareSplitFolder(folder: string): Promise<void> {
   await cleanOutputFolder(folder);
   let present: string[];
   try {
-    present = await readdir(folder);
+    present = (await readdir(folder)).filter((name) => name !== OUTPUT_LOCK_FILE);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return;
     throw fileSystemError(folder, error, 'list the output folder');
@@ -114,7 +122,7 @@ function arrowMetadata(
 /**
  * Splits `dataset` (loaded from `source`) by the class-biased rule and writes `holdout.arrow` (unless the
  * hold-out is 0), `part-1.arrow` … `part-N.arrow` and split.json into `folder`, published as one set: a reader
- * sees all of them or none (src/io/output-set.ts). Call prepareSplitFolder first.
+ * sees all of them or none (src/io/output-set.ts). Call prepareSplitFolder first, under the same lock.
  */
 export async function writeSplitFolder(
   folder: string,

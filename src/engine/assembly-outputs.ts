@@ -8,6 +8,7 @@ import { validationFileCandidates } from '../data/fashion-mnist-val.js';
 import { parseTextSource } from '../data/text-source.js';
 import { MalError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-file.js';
+import { withOutputFolderLock } from '../io/output-folder-lock.js';
 import { checkOutputFolder, filesIn, modelInputFiles, type RunInput } from '../io/output-guard.js';
 import { cleanOutputFolder, stageOutputSet } from '../io/output-set.js';
 import { renderAssemblyReport } from '../report/assembly-report.js';
@@ -100,6 +101,7 @@ export async function checkAssemblyOutput(plan: AssemblyPlan): Promise<void> {
 /**
  * Removes what a killed run left in an output folder: unpublished output sets and the temporaries of the
  * atomic-file layer, in the folder and in the step store's folders (the store writes through that layer too).
+ * The caller holds the folder's lock (withOutputFolderLock), so no living writer's set is among them.
  */
 export async function cleanAssemblyOutput(output: string): Promise<void> {
   await cleanOutputFolder(output);
@@ -111,9 +113,20 @@ export async function cleanAssemblyOutput(output: string): Promise<void> {
  * The output folder of a run: the assembled model (the state's exact bytes, so its sha256 is the lineage's final
  * hash), its spec, lineage.json, a model card and the HTML report, and the healed model when the plan heals. They
  * are written into a staging folder and published together, so a reader never sees a new model beside an older
- * run's lineage or report; a healed model an earlier run left is unlinked when this run writes none.
+ * run's lineage or report; a healed model an earlier run left is unlinked when this run writes none. Takes the
+ * folder's lock for the write (src/io/output-folder-lock.ts): while another process writes there, this fails.
  */
 export async function writeAssemblyOutputs(
+  output: string,
+  result: AssemblyResult,
+  spec: ArchitectureSpec,
+  plan: AssemblyPlan,
+): Promise<AssemblyOutputPaths> {
+  return withOutputFolderLock(output, () => publishAssemblyOutputs(output, result, spec, plan));
+}
+
+/** writeAssemblyOutputs for a caller that holds the folder's lock already (a run that holds it throughout). */
+export async function publishAssemblyOutputs(
   output: string,
   result: AssemblyResult,
   spec: ArchitectureSpec,

@@ -1,8 +1,7 @@
-import { rmdir, stat } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-file.js';
-import { errnoCode, fileSystemError } from './file-system-error.js';
 import { checkNoForeignModelFiles } from './foreign-model-files.js';
 import { type ModelOutput, type ModelOutputLayout, modelOutputLayout } from './model-output.js';
+import { withOutputFolderLock } from './output-folder-lock.js';
 import { cleanOutputFolder, publishedNames, stageOutputSet } from './output-set.js';
 import type { TensorEntry } from './safetensors-writer.js';
 
@@ -42,7 +41,8 @@ function modelOutputIn(folder: string, options: ModelFolderOptions): ModelOutput
  * model.safetensors.index.json; config.json beside them) and publishes its files as one set
  * (src/io/output-set.ts): readers see the previous model or this one, never a mix, and links of an earlier set
  * this one lacks (old shards) are removed. `write` writes exactly `tensors` to the output it is given. If anything
- * fails nothing is published, no shard is left, and a folder this call created is removed again.
+ * fails nothing is published, no shard is left, and a folder this call created is removed again. The folder is
+ * locked throughout (src/io/output-folder-lock.ts): while another process writes to it, this fails at once.
  */
 export async function publishModelFolder<T>(
   folder: string,
@@ -50,31 +50,20 @@ export async function publishModelFolder<T>(
   options: ModelFolderOptions,
   write: (output: ModelOutput) => Promise<T>,
 ): Promise<PublishedModelFolder<T>> {
-  const existed = await folderExists(folder);
-  await cleanOutputFolder(folder);
-  const names = modelFolderNames(folder, tensors, options);
-  await checkNoForeignModelFiles(folder, MODEL_STEM, names);
-  const set = await stageOutputSet(folder);
-  try {
-    const output = modelOutputIn(set.folder, options);
-    const result = await write(output);
-    if (options.config !== undefined) await writeFileAtomic(set.path(MODEL_CONFIG_FILE), options.config);
-    await set.publish(names, await publishedNames(folder));
-    return { result, layout: modelOutputLayout(output, tensors), names };
-  } catch (error) {
-    await set.discard();
-    // Only an empty folder goes: rmdir refuses anything else, which is then not ours to remove.
-    if (!existed) await rmdir(folder).catch(() => undefined);
-    throw error;
-  }
-}
-
-async function folderExists(folder: string): Promise<boolean> {
-  try {
-    await stat(folder);
-    return true;
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return false;
-    throw fileSystemError(folder, error, 'use the output folder');
-  }
+  return withOutputFolderLock(folder, async () => {
+    await cleanOutputFolder(folder);
+    const names = modelFolderNames(folder, tensors, options);
+    await checkNoForeignModelFiles(folder, MODEL_STEM, names);
+    const set = await stageOutputSet(folder);
+    try {
+      const output = modelOutputIn(set.folder, options);
+      const result = await write(output);
+      if (options.config !== undefined) await writeFileAtomic(set.path(MODEL_CONFIG_FILE), options.config);
+      await set.publish(names, await publishedNames(folder));
+      return { result, layout: modelOutputLayout(output, tensors), names };
+    } catch (error) {
+      await set.discard();
+      throw error;
+    }
+  });
 }

@@ -25,6 +25,11 @@ import { errnoCode, fileSystemError } from './file-system-error.js';
  * other commands can open; a reader that wants several files of one set resolves `current` once and reads
  * through it. The old set's folder is removed after the switch; a folder or temporary left by a killed run is
  * removed when the next run starts (cleanOutputFolder).
+ *
+ * One writer per folder: a run holds the folder's lock (src/io/output-folder-lock.ts) from cleanOutputFolder to
+ * publish, so a second writer cannot take this run's staged set for a killed run's, nor interleave its links. The
+ * lock file (`.mal-output.lock`) is no output: it is no link to `current/`, so publishedNames never lists it, and
+ * cleanOutputFolder removes only set folders and temporaries.
  */
 export const CURRENT_LINK = 'current';
 const SET_PREFIX = '.mal-set-';
@@ -50,7 +55,7 @@ async function currentSet(folder: string): Promise<string | undefined> {
 /**
  * Removes what a killed run of this program left in an output folder: set folders that `current` does not name
  * (of processes that are gone, or of this one), and temporaries of the atomic-file layer. Nothing else is
- * touched. Call it before staging a new set.
+ * touched. Call it before staging a new set, holding the folder's lock (withOutputFolderLock).
  */
 export async function cleanOutputFolder(folder: string): Promise<void> {
   let names: string[];

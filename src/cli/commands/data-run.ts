@@ -1,11 +1,13 @@
 import { loadDatasetAsStored } from '../../data/load-dataset.js';
 import {
+  checkSplitFolder,
   prepareSplitFolder,
   type SplitFileSummary,
   type SplitSummary,
   splitFileNames,
   writeSplitFolder,
 } from '../../data/split-folder.js';
+import { withOutputFolderLock } from '../../io/output-folder-lock.js';
 import type { CommandIO, ParsedArgs } from '../command.js';
 import { numberOption, requiredNumber, requiredString } from '../command.js';
 
@@ -18,18 +20,23 @@ export async function runDataSplit(args: ParsedArgs, io: CommandIO): Promise<num
     holdout: numberOption(args, 'holdout') ?? 2000,
     seed: requiredNumber(args, 'seed'),
   };
-  // Before the data is read: a folder that cannot take the split fails in milliseconds.
-  await prepareSplitFolder(out, source, splitFileNames(options.parts, options.holdout));
-  io.progress(`loading ${source}`);
-  const dataset = await loadDatasetAsStored(source, args.strings.get('data-dir'));
-  const summary = await writeSplitFolder(out, dataset, source, options, {
-    onStage: (line) => io.progress(line),
+  const names = splitFileNames(options.parts, options.holdout);
+  // Before the data is read: a folder that cannot take the split, or that another run is writing to, fails in
+  // milliseconds. The lock is held until the split is published.
+  await checkSplitFolder(out, source, names);
+  return withOutputFolderLock(out, async () => {
+    await prepareSplitFolder(out);
+    io.progress(`loading ${source}`);
+    const dataset = await loadDatasetAsStored(source, args.strings.get('data-dir'));
+    const summary = await writeSplitFolder(out, dataset, source, options, {
+      onStage: (line) => io.progress(line),
+    });
+    for (const line of splitTable(summary)) io.out(line);
+    io.out(
+      `wrote ${summary.parts.length + (summary.holdout === undefined ? 0 : 1)} data files and split.json to ${out}`,
+    );
+    return 0;
   });
-  for (const line of splitTable(summary)) io.out(line);
-  io.out(
-    `wrote ${summary.parts.length + (summary.holdout === undefined ? 0 : 1)} data files and split.json to ${out}`,
-  );
-  return 0;
 }
 
 /** One row per file: its examples, the classes it owns, and its per-class counts. */

@@ -1,0 +1,66 @@
+/**
+ * The output folder's lock (src/io/output-folder-lock.ts): a folder made for the lock goes again when nothing was
+ * written, and a command whose output folder another process is writing to exits non-zero at once, naming the
+ * folder and that process, and writes nothing.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OUTPUT_LOCK_FILE, withOutputFolderLock } from '../../src/io/output-folder-lock.js';
+import { runMal } from '../support/run-mal.js';
+import { startLockProcess } from './lock-process.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mal-output-lock-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('withOutputFolderLock', () => {
+  it('creates a missing folder for the lock and removes it again when the write left nothing', async () => {
+    const folder = join(dir, 'new', 'out');
+    await expect(
+      withOutputFolderLock(folder, async () => {
+        expect(await readdir(folder)).toEqual([OUTPUT_LOCK_FILE]);
+        throw new Error('the write failed');
+      }),
+    ).rejects.toThrow('the write failed');
+    expect(existsSync(folder)).toBe(false);
+  });
+
+  it('keeps a folder it made that holds outputs, and one that was there before, without the lock', async () => {
+    const made = join(dir, 'made');
+    await withOutputFolderLock(made, () => writeFile(join(made, 'out.txt'), 'x'));
+    expect(await readdir(made)).toEqual(['out.txt']);
+    const existing = join(dir, 'existing');
+    await mkdir(existing);
+    await withOutputFolderLock(existing, async () => undefined);
+    expect(await readdir(existing)).toEqual([]);
+  });
+});
+
+describe('a command writing to a folder another process writes to', () => {
+  it('`mal data split` exits 1 naming the folder and the writer, before reading any data, and writes nothing', async () => {
+    const folder = join(dir, 'split');
+    const writer = startLockProcess(['write', folder, 'the other run']);
+    expect(await writer.line()).toBe('staged');
+    const before = (await readdir(folder)).sort();
+    // The source does not exist: the lock is refused before the data would be read.
+    const run = await runMal(['data', 'split', join(dir, 'absent.arrow'), '--out', folder, '--seed', '1']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `another mal process (pid ${writer.pid}) is writing to ${folder}; wait for it or choose another output folder`,
+    );
+    expect((await readdir(folder)).sort()).toEqual(before);
+    writer.proceed();
+    expect(await writer.exited).toBe(0);
+    expect((await readdir(folder)).filter((n) => !n.startsWith('.')).sort()).toEqual([
+      'current',
+      'model.bin',
+    ]);
+  });
+});
