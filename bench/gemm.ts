@@ -7,7 +7,7 @@
  *
  * Sections: (1) the OpenBLAS kernel numpy runs; (2) where the TypeScript f64 kernel stops beating onnxruntime's
  * per-call overhead (sets DEFAULT_SMALL_PRODUCT_MULTIPLY_ADDS); (3) onnxruntime variants: Gemm with transB vs
- * MatMul on a pre-transposed B, idle threads spinning or not; (4) the cost-matrix shapes against numpy, with the
+ * MatMul on a pre-transposed B, idle threads spinning or not, row blocks or one call; (4) the cost-matrix shapes against numpy, with the
  * tfjs engine on WebGPU (where an adapter starts) and on wasm (up to 2048³) as further columns.
  *
  * numpy is measured as the environment has it: OPENBLAS_CORETYPE may be set there (it pins OpenBLAS's kernel,
@@ -263,8 +263,15 @@ async function variantsSection(sizes: readonly number[], repeats: number): Promi
     await OnnxruntimeMatmulEngine.create({ threads }),
     await OnnxruntimeMatmulEngine.create({ threads, allowSpinning: true }),
     await matmulPretransposedEngine(threads),
+    // The engine's earlier default: the whole product in one call instead of 2 Mi-element row blocks.
+    await OnnxruntimeMatmulEngine.create({ threads, maxRowBlockElements: 1 << 26 }),
   ];
-  const names = ['Gemm transB (engine)', 'Gemm transB, spinning', 'MatMul, B pre-transposed'];
+  const names = [
+    'Gemm transB (engine)',
+    'Gemm transB, spinning',
+    'MatMul, B pre-transposed',
+    'Gemm transB, 64 Mi per call',
+  ];
   console.log(`${pad('shape', 8)} ${names.map((n) => pad(n, 26)).join(' ')}`);
   for (const n of sizes) {
     const shape = { rows: n, cols: n, depth: n };

@@ -31,7 +31,11 @@ export interface WeightMatchingOptions {
 export interface WeightMatchingStep {
   readonly sweep: number;
   readonly space: string;
-  readonly objective: number;
+  /**
+   * The objective after the step; null after a partial step of an anchored first sweep, which does not measure it
+   * (the next full step, or the sweep's end, does).
+   */
+  readonly objective: number | null;
   /** False when the assignment would have lowered the objective (possible only for a space on two axes of one tensor) and the previous map was kept. */
   readonly accepted: boolean;
   /** Not re-solved: none of the spaces its matrix depends on changed since it was last solved. */

@@ -79,9 +79,12 @@ async function descend(
   const solvedAt = new Map<SpaceGroup, number[]>();
   const neighbourVersions = (group: SpaceGroup) => group.neighbours.map((n) => versions.get(n) ?? 0);
 
-  const terms: Parameters<typeof objectiveOf>[4] = new Map();
+  const terms: ObjectiveTerms = new Map();
   const initialObjective = await objectiveOf(problem, maps, opts.kernel, problem.pairs, terms);
-  let objective = initialObjective;
+  // Unknown after a partial step: measuring it there would read every tensor its space touches once more. It is
+  // read off a later full step's cost matrix when every other pair's term is remembered (on a transformer the
+  // residual space touches every pair, so its full step in sweep 2 costs no read), else measured at a sweep's end.
+  let objective: number | undefined = initialObjective;
   const steps: WeightMatchingStep[] = [];
   const record = (step: WeightMatchingStep) => {
     steps.push(step);
@@ -94,14 +97,21 @@ async function descend(
   const known = new Set(problem.spaces.filter((s) => s.kind === 'fixed').map((s) => s.baseSpace));
   while (!converged && sweeps < opts.maxSweeps) {
     sweeps++;
-    const sweepStart = objective;
+    let sweepStart = objective;
+    let sweepGain = 0;
     const anchoring = init === 'anchored' && sweeps === 1;
     for (const group of sweepOrder(groups, opts.order, random)) {
       const { space, children } = group;
       const before = solvedAt.get(group);
       const now = neighbourVersions(group);
       if (before?.every((v, i) => v === now[i])) {
-        record({ sweep: sweeps, space: space.baseSpace, objective, accepted: true, skipped: true });
+        record({
+          sweep: sweeps,
+          space: space.baseSpace,
+          objective: objective ?? null,
+          accepted: true,
+          skipped: true,
+        });
         continue;
       }
       const previous = new Map(
@@ -130,8 +140,23 @@ async function descend(
           const map = workspace.solve({ maximize: true });
           proposed = new Map([[space.baseSpace, { ...previous.get(space.baseSpace)!, map }]]);
           // Linear in the space's map unless a tensor holds the space on two axes: then measured on the tensors.
-          if (!group.selfCoupled && !partial)
-            gain = assignmentGain(workspace.cost, space.targetWidth, previous.get(space.baseSpace)!.map, map);
+          if (!group.selfCoupled && !partial) {
+            const before = previous.get(space.baseSpace)!.map;
+            if (objective === undefined) {
+              const touched = new Set(builder.pairsTouching(members));
+              const rest = rememberedObjective(
+                problem.pairs.filter((pair) => !touched.has(pair)),
+                maps,
+                terms,
+              );
+              if (rest !== undefined) {
+                objective =
+                  assignmentGain(workspace.cost, space.targetWidth, unassigned(before), before) + rest;
+                sweepStart ??= objective - sweepGain;
+              }
+            }
+            gain = assignmentGain(workspace.cost, space.targetWidth, before, map);
+          }
         } finally {
           workspace.close();
         }
@@ -143,11 +168,11 @@ async function descend(
       // Versions as the matrix saw them (`now`): a self-coupled group's own change must bring it back next sweep.
       if (changed.length === 0) {
         if (!partial) solvedAt.set(group, now);
-        record({ sweep: sweeps, space: space.baseSpace, objective, accepted: true });
+        record({ sweep: sweeps, space: space.baseSpace, objective: objective ?? null, accepted: true });
         if (opts.collectGarbage) collectGarbage();
         continue;
       }
-      if (gain === undefined) {
+      if (gain === undefined && !partial) {
         const touched = builder.pairsTouching(members);
         const after = new Map(maps);
         for (const [name, m] of proposed) after.set(name, m);
@@ -156,9 +181,10 @@ async function descend(
           (await objectiveOf(problem, maps, opts.kernel, touched, terms));
       }
       // A partial matrix is a start, not an exact step: its map is taken even where the full objective drops.
-      const accepted = gain >= 0 || partial;
+      const accepted = partial || (gain ?? 0) >= 0;
       if (accepted) {
-        objective += gain;
+        sweepGain += gain ?? 0;
+        objective = partial || objective === undefined || gain === undefined ? undefined : objective + gain;
         for (const [name, m] of changed) {
           maps.set(name, m);
           versions.set(name, (versions.get(name) ?? 0) + 1);
@@ -166,12 +192,16 @@ async function descend(
       }
       // A partial matrix did not see every neighbour: the space is solved again in full next sweep.
       if (!partial) solvedAt.set(group, now);
-      record({ sweep: sweeps, space: space.baseSpace, objective, accepted });
+      record({ sweep: sweeps, space: space.baseSpace, objective: objective ?? null, accepted });
       if (opts.collectGarbage) collectGarbage();
     }
     // An anchored sweep is a start: its partial steps are always followed by a sweep of full ones.
-    converged = !anchoring && objective - sweepStart <= opts.tolerance * Math.max(1, Math.abs(objective));
+    if (anchoring) continue;
+    objective ??= await objectiveOf(problem, maps, opts.kernel, problem.pairs, terms);
+    sweepStart ??= objective - sweepGain;
+    converged = objective - sweepStart <= opts.tolerance * Math.max(1, Math.abs(objective));
   }
+  objective ??= await objectiveOf(problem, maps, opts.kernel, problem.pairs, terms);
   return { init, maps, initialObjective, objective, sweeps, converged, steps };
 }
 
@@ -214,6 +244,32 @@ function assignmentGain(cost: Float64Array, cols: number, previous: Int32Array, 
   return gain;
 }
 
+/** Every row unassigned: `assignmentGain(cost, cols, unassigned(map), map)` is the map's whole value. */
+function unassigned(map: Int32Array): Int32Array {
+  return new Int32Array(map.length).fill(-1);
+}
+
+/** objectiveOf over the given pairs when every term is remembered under these maps; undefined when one is not. */
+function rememberedObjective(
+  pairs: readonly TensorPairing[],
+  maps: SpaceMaps,
+  memo: ObjectiveTerms,
+): number | undefined {
+  let total = 0;
+  for (const pair of pairs) {
+    const known = memo.get(pair);
+    if (!known?.maps.every((m, i) => m === maps.get(pairSpaces(pair)[i]))) return undefined;
+    total += known.value;
+  }
+  return total;
+}
+
+/** Each pair's term of the objective with the map objects it was computed under. */
+type ObjectiveTerms = Map<
+  TensorPairing,
+  { readonly maps: readonly (SpaceMap | undefined)[]; readonly value: number }
+>;
+
 /**
  * `Σ ⟨W_base, T(W_target)⟩` over the given pairs under the given maps, reading each pair in turn. A pair's term is
  * remembered with the map objects it was computed under, and reused while its spaces keep those very maps.
@@ -223,7 +279,7 @@ async function objectiveOf(
   maps: SpaceMaps,
   kernel: KernelPolicy,
   pairs: readonly TensorPairing[],
-  memo: Map<TensorPairing, { readonly maps: readonly (SpaceMap | undefined)[]; readonly value: number }>,
+  memo: ObjectiveTerms,
 ): Promise<number> {
   let total = 0;
   for (const pair of pairs) {

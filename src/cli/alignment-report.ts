@@ -31,7 +31,9 @@ export function describeSpaces(maps: Iterable<SpaceMap>): string[] {
 /** Progress of coordinate descent, one step at a time. */
 export function stepReporter(io: CommandIO): (step: WeightMatchingStep) => void {
   return (step) =>
-    io.progress(`sweep ${step.sweep}, space ${step.space}: objective ${step.objective.toPrecision(6)}`);
+    io.progress(
+      `sweep ${step.sweep}, space ${step.space}: ${step.objective === null ? 'anchoring step (objective measured later)' : `objective ${step.objective.toPrecision(6)}`}`,
+    );
 }
 
 /** The pre-flight memory estimate, before any tensor is read. */

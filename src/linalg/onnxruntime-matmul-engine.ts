@@ -20,8 +20,12 @@ export interface OnnxruntimeMatmulOptions {
   readonly allowSpinning?: boolean;
 }
 
-/** 64 Mi elements (256 MiB of A) per call: blocks of ~4500 rows at depth 14336, large enough to run at full speed. */
-const DEFAULT_MAX_ROW_BLOCK_ELEMENTS = 1 << 26;
+/**
+ * 2 Mi elements (8 MiB of A) per call: ~512 rows at depth 4096. Smaller calls ran faster than whole products on
+ * 2 cores (bench/gemm.ts, row blocks): 11008²×4096 at 157–175 GFLOP/s against 120–132 in one call, 4096³ at
+ * 146–173 against 133–151; 1 Mi was slower again (per-call costs).
+ */
+export const DEFAULT_MAX_ROW_BLOCK_ELEMENTS = 1 << 21;
 
 type OnnxruntimeModule = typeof import('onnxruntime-node');
 

@@ -144,8 +144,10 @@ describe.each(families)('$name', ({ model, forward, paddable }) => {
     }
     let previous = result.initialObjective;
     for (const step of result.steps) {
+      // An identity start measures every step.
+      expect(step.objective).not.toBeNull();
       expect(step.objective).toBeGreaterThanOrEqual(previous);
-      previous = step.objective;
+      previous = step.objective!;
     }
     expect(result.objective).toBeGreaterThan(result.initialObjective);
   });

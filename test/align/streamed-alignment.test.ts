@@ -13,7 +13,7 @@ import { estimateAlignmentMemory, MemoryBudgetError } from '../../src/align/alig
 import { planAlignment, withTensors } from '../../src/align/alignment-problem.js';
 import { StreamedPairedTensors } from '../../src/align/paired-tensors.js';
 import type { SpaceMaps } from '../../src/align/space-map.js';
-import { weightMatching } from '../../src/align/weight-matching.js';
+import { alignmentObjective, weightMatching } from '../../src/align/weight-matching.js';
 import { loadModel, readFiniteFloatTensors } from '../../src/model/load-model.js';
 import { deriveSpec } from '../../src/spec/derive-spec.js';
 import { computeSpaceWidths } from '../../src/spec/space-widths.js';
@@ -102,6 +102,32 @@ describe('streamed weight matching', () => {
     expect(last.filter((s) => s.skipped === true)).toHaveLength(2 * SHAPE.blocks);
     // Anchoring left the residual space right in the first sweep, so the full matrix changed nothing.
     expect(result.sweeps).toBe(2);
+  });
+
+  it('reads the objective an anchored sweep leaves unmeasured off the next full matrix, exactly', async () => {
+    const base = await loadModel(pair.base);
+    const target = await loadModel(pair.target);
+    const plan = planAlignment(base, target);
+    const { result } = await alignModels(base, target, { init: 'anchored' });
+    const partial = result.steps.filter((s) => s.objective === null);
+    // The residual space is solved from a part of its tensors in the first sweep; the steps after it measure it.
+    expect(partial.length).toBeGreaterThan(0);
+    expect(partial.every((s) => s.sweep === 1)).toBe(true);
+    expect(result.steps.filter((s) => s.sweep === 2).every((s) => s.objective !== null)).toBe(true);
+    const problem = withTensors(
+      plan,
+      await readFiniteFloatTensors(
+        base,
+        plan.pairs.map((p) => p.baseName),
+      ),
+      await readFiniteFloatTensors(
+        target,
+        plan.pairs.map((p) => p.targetName),
+      ),
+    );
+    const measured = alignmentObjective(problem, result.maps, 'incompatible');
+    expect(result.objective).toBeCloseTo(measured, 6);
+    expect(result.steps.at(-1)!.objective).toBeCloseTo(measured, 6);
   });
 
   it('never stops after an anchored sweep: its partial steps are confirmed by a sweep of full ones', async () => {
