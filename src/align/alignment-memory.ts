@@ -13,7 +13,10 @@ export const DEFAULT_CACHE_BYTES = 256 * 2 ** 20;
 /** What one step of weight matching holds at its peak. */
 export interface AlignmentStepMemory {
   readonly space: string;
-  /** The cost matrix (float64, built in the solver's own memory) and one product (float32) being added in. */
+  /**
+   * The cost matrix (float64, built in the solver's own memory; a tall one is held transposed there too) and one
+   * product (float32) being added in.
+   */
   readonly matrixBytes: number;
   /** The largest pair the step reads: both tensors, the unfolded slices of each, and the raw bytes of one. */
   readonly tensorBytes: number;
@@ -68,7 +71,9 @@ export function estimateAlignmentMemory(plan: AlignmentPlan, shapes: Shapes): Al
         });
       });
     }
-    const matrixBytes = cells * (8 + 4) + entryProductBytes;
+    // The solver holds a tall problem (more base units than target units) a second time, transposed.
+    const costBytes = space.baseWidth > space.targetWidth ? 16 : 8;
+    const matrixBytes = cells * (costBytes + 4) + entryProductBytes;
     if (matrixBytes + tensorBytes > largest.matrixBytes + largest.tensorBytes)
       largest = { space: space.baseSpace, matrixBytes, tensorBytes };
   }

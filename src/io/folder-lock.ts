@@ -1,5 +1,5 @@
-import { type FileHandle, link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { type FileHandle, link, mkdir, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { processIsAlive, temporaryPathFor } from './atomic-file.js';
 import { faultPoint } from './fault-injection.js';
 import { errnoCode, fileSystemError } from './file-system-error.js';
@@ -105,7 +105,20 @@ async function removeIfStale(path: string, key: string, asTaker: boolean): Promi
 
 /** Removes the lock at `path` when its holder died; a living holder's lock stays. */
 export async function removeStaleFolderLock(path: string): Promise<void> {
-  await removeIfStale(path, resolve(path), false);
+  await removeIfStale(path, await lockKey(path), false);
+}
+
+/**
+ * Names a lock within this process by its folder's real path, so that two spellings of one folder (a symbolic
+ * link to it, say) are one lock here too: otherwise the second would find this process's pid under another name,
+ * take the lock for stale and break it. A folder not made yet has no real path: its resolved one stands in.
+ */
+async function lockKey(path: string): Promise<string> {
+  try {
+    return join(await realpath(dirname(path)), basename(path));
+  } catch {
+    return resolve(path);
+  }
 }
 
 /** Creates the lock file holding this process's pid; false when it exists. */
@@ -163,7 +176,7 @@ function heldLock(path: string, key: string, label: string): HeldFolderLock {
  * a pid or, empty past the grace, counts as stale.
  */
 export async function tryFolderLock(path: string, options: FolderLockOptions): Promise<FolderLockAttempt> {
-  const key = resolve(path);
+  const key = await lockKey(path);
   if (held.has(key) || taking.has(key)) return { taken: false, holder: process.pid };
   taking.add(key);
   try {

@@ -64,7 +64,8 @@ function checkedResult(result: KernelResult, cost: CostArray, cols: number): Int
 
 /**
  * A rows × cols float64 cost matrix to fill and then solve, held where the solver reads it: in the WebAssembly
- * kernel's memory when it loads, so a large problem (a 11 008² matrix is 0.97 GB) is not held twice. Fill
+ * kernel's memory when it loads, so a large problem (a 11 008² matrix is 0.97 GB) is not held twice (a tall one,
+ * rows > cols, still is: the kernel solves its transpose). Fill
  * `cost` (it starts at zero), call solve() (same answer as solveLinearAssignment on the same numbers; `cost` still
  * holds them afterwards), then close(). `cost` must not be used after close().
  */

@@ -177,6 +177,27 @@ describe('the memory estimate of a LLaMA-7B-shaped pair', () => {
     }));
   };
 
+  it('counts the transposed copy the solver makes of a tall matrix (a base MLP wider than the target)', () => {
+    const plan = (baseIntermediate: number, targetIntermediate: number) => {
+      const side = (intermediate: number) => {
+        const infos = llamaTensorInfos({ ...LLAMA_7B_BLOCK, intermediate, blocks: 1 });
+        const spec = deriveSpec(infos, {
+          config: llamaConfig({ ...LLAMA_7B_BLOCK, intermediate, blocks: 1 }),
+        });
+        const shapes = new Map(infos.map((i) => [i.name, i.shape]));
+        return { spec, widths: computeSpaceWidths(spec, shapes), shapes };
+      };
+      const base = side(baseIntermediate);
+      const target = side(targetIntermediate);
+      return estimateAlignmentMemory(planAlignment(base, target), (p) => ({
+        base: base.shapes.get(p.baseName)!,
+        target: target.shapes.get(p.targetName)!,
+      })).largestStep;
+    };
+    expect(plan(11008, 8192).matrixBytes).toBe(11008 * 8192 * (16 + 4));
+    expect(plan(8192, 11008).matrixBytes).toBe(8192 * 11008 * (8 + 4));
+  });
+
   it('does not grow with depth, and is set by the MLP space', () => {
     const one = estimate(1);
     expect(estimate(32).workingBytes).toBe(one.workingBytes);

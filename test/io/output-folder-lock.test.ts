@@ -4,7 +4,7 @@
  * folder and that process, and writes nothing.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,24 @@ afterAll(async () => {
 });
 
 describe('withOutputFolderLock', () => {
+  it('is one lock for two spellings of one folder in one process (a symbolic link to it)', async () => {
+    const folder = join(dir, 'aliased');
+    await mkdir(folder);
+    await symlink(folder, join(dir, 'alias'));
+    let inside = 0;
+    let most = 0;
+    const write = (path: string) =>
+      withOutputFolderLock(path, async () => {
+        most = Math.max(most, ++inside);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        inside--;
+      });
+    const results = await Promise.allSettled([write(folder), write(join(dir, 'alias'))]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    expect(most).toBe(1);
+    expect(await readdir(folder)).toEqual([]);
+  });
+
   it('creates a missing folder for the lock and removes it again when the write left nothing', async () => {
     const folder = join(dir, 'new', 'out');
     await expect(
