@@ -141,7 +141,7 @@ async function descend(
           proposed = new Map([[space.baseSpace, { ...previous.get(space.baseSpace)!, map }]]);
           // Linear in the space's map unless a tensor holds the space on two axes: then measured on the tensors.
           if (!group.selfCoupled && !partial) {
-            const before = previous.get(space.baseSpace)!.map;
+            const held = previous.get(space.baseSpace)!.map;
             if (objective === undefined) {
               const touched = new Set(builder.pairsTouching(members));
               const rest = rememberedObjective(
@@ -150,12 +150,11 @@ async function descend(
                 terms,
               );
               if (rest !== undefined) {
-                objective =
-                  assignmentGain(workspace.cost, space.targetWidth, unassigned(before), before) + rest;
+                objective = assignmentGain(workspace.cost, space.targetWidth, unassigned(held), held) + rest;
                 sweepStart ??= objective - sweepGain;
               }
             }
-            gain = assignmentGain(workspace.cost, space.targetWidth, before, map);
+            gain = assignmentGain(workspace.cost, space.targetWidth, held, map);
           }
         } finally {
           workspace.close();

@@ -24,7 +24,8 @@ const STATUS_OVERFLOW = 2;
 
 // Compiled once; instances share its code. Each instance's memory only grows, so later calls of the same size
 // reuse it. Calls take an idle instance and give it back: a synchronous solve always finds the same one, and a
-// second instance is made only while a workspace (below) holds the first across awaits.
+// second instance is made only while a workspace (below) holds the first across awaits. Idle instances are kept
+// for the life of the process, each with memory for the widest problem it solved (twice that if it was tall).
 let compiled: { readonly module: object; readonly api: WebAssemblyApi } | null | undefined;
 const idle: LapKernelExports[] = [];
 
