@@ -1,6 +1,7 @@
-import { rmdir, stat } from 'node:fs/promises';
+import { readFile, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MalError } from '../errors.js';
+import { processIsAlive } from './atomic-file.js';
 import { errnoCode, fileSystemError } from './file-system-error.js';
 import { tryFolderLock } from './folder-lock.js';
 
@@ -47,6 +48,24 @@ export async function withOutputFolderLock<T>(folder: string, write: () => Promi
     // Only an empty folder goes: rmdir refuses anything else, which is then not ours to remove.
     if (!existed) await rmdir(folder).catch(() => undefined);
   }
+}
+
+/**
+ * Fails with OutputFolderBusyError when another living process holds the folder's lock now. For a command that
+ * works for a long time before it writes (`mal merge` aligns first): it learns at once, not hours later, that the
+ * folder is taken. Only a check: the write itself still takes the lock (withOutputFolderLock).
+ */
+export async function checkOutputFolderFree(folder: string): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(join(folder, OUTPUT_LOCK_FILE), 'utf8');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return;
+    throw fileSystemError(join(folder, OUTPUT_LOCK_FILE), error, "read the output folder's lock");
+  }
+  const pid = Number(text.trim());
+  if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && processIsAlive(pid))
+    throw new OutputFolderBusyError(folder, pid);
 }
 
 async function folderExists(folder: string): Promise<boolean> {

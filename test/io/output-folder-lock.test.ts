@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OUTPUT_LOCK_FILE, withOutputFolderLock } from '../../src/io/output-folder-lock.js';
+import { writeLlamaShapedPair } from '../../src/zoo/llama-shaped-pair.js';
 import { runMal } from '../support/run-mal.js';
 import { startLockProcess } from './lock-process.js';
 
@@ -62,6 +63,21 @@ describe('withOutputFolderLock', () => {
 });
 
 describe('a command writing to a folder another process writes to', () => {
+  it('`mal merge --out <folder>` exits 1 before loading the models, naming the writer', async () => {
+    const shape = { blocks: 1, intermediate: 48, heads: 4, kvHeads: 2, vocab: 16, seed: 3, noise: 0.01 };
+    const a = await writeLlamaShapedPair(join(dir, 'a'), { ...shape, hidden: 32, maxShardBytes: 1_000_000 });
+    const b = await writeLlamaShapedPair(join(dir, 'b'), { ...shape, hidden: 48, maxShardBytes: 1_000_000 });
+    const folder = join(dir, 'merged');
+    const writer = startLockProcess(['write', folder, 'the other run']);
+    expect(await writer.line()).toBe('staged');
+    // Heads of other widths cannot be aligned: a merge that got as far as planning would fail on that instead.
+    const run = await runMal(['merge', a.base, b.target, '--lambda', '0.5', '--out', folder]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`another mal process (pid ${writer.pid}) is writing to ${folder}`);
+    writer.proceed();
+    expect(await writer.exited).toBe(0);
+  });
+
   it('`mal data split` exits 1 naming the folder and the writer, before reading any data, and writes nothing', async () => {
     const folder = join(dir, 'split');
     const writer = startLockProcess(['write', folder, 'the other run']);

@@ -17,6 +17,7 @@ import {
 } from '../../io/model-folder.js';
 import type { ModelOutput, ModelOutputLayout } from '../../io/model-output.js';
 import { readModelConfigBytes } from '../../io/open-model.js';
+import { checkOutputFolderFree } from '../../io/output-folder-lock.js';
 import { checkOutputFile, checkOutputFolder, modelInputFiles } from '../../io/output-guard.js';
 import { SHARD_INDEX_FILE } from '../../io/shard-index.js';
 import {
@@ -89,6 +90,8 @@ export async function runMerge(
   if (toFolder) {
     // The shards' names are known once the base is loaded, and checked then.
     await checkOutputFolder(out, ['model.safetensors', SHARD_INDEX_FILE, MODEL_CONFIG_FILE], inputs);
+    // Another merge writing there would refuse this one only at the end, after the alignment.
+    await checkOutputFolderFree(out);
   } else {
     await checkOutputFile(out, inputs);
   }
