@@ -1,5 +1,8 @@
+import { type AlignModelsOptions, alignModels, type StreamedAlignment } from '../align/align-models.js';
 import type { CostProductRunner } from '../align/cost-product-runner.js';
 import type { LoadedModel } from '../model/load-model.js';
+import { estimateReporter, stepReporter } from './alignment-report.js';
+import type { CommandIO } from './command.js';
 
 /** A runner of the cost-matrix products opened for one alignment, with what to tell the user and how to close it. */
 export interface OpenedCostProducts {
@@ -38,4 +41,26 @@ export async function withCostProducts<T>(
   } finally {
     await opened.close();
   }
+}
+
+/**
+ * `mal align`'s and `mal merge`'s weight matching: alignModels with the products from `source`, reporting the
+ * memory estimate and each step unless `quiet` (`--json`).
+ */
+export function alignWithCostProducts(
+  source: CostProductSource | undefined,
+  base: LoadedModel,
+  target: LoadedModel,
+  io: CommandIO,
+  options: AlignModelsOptions,
+  quiet: boolean,
+): Promise<StreamedAlignment> {
+  return withCostProducts(source, base, target, io, (runner) =>
+    alignModels(base, target, {
+      ...options,
+      ...(runner === undefined ? {} : { products: runner }),
+      onStep: quiet ? undefined : stepReporter(io),
+      onEstimate: quiet ? undefined : estimateReporter(io),
+    }),
+  );
 }

@@ -47,11 +47,12 @@ function expectRecovered(maps: SpaceMaps): void {
   }
 }
 
-async function inMemoryMaps(init: 'identity' | 'anchored') {
+/** The pair's alignment problem with every paired tensor in memory. */
+async function inMemoryProblem() {
   const base = await loadModel(pair.base);
   const target = await loadModel(pair.target);
   const plan = planAlignment(base, target);
-  const problem = withTensors(
+  return withTensors(
     plan,
     await readFiniteFloatTensors(
       base,
@@ -62,7 +63,10 @@ async function inMemoryMaps(init: 'identity' | 'anchored') {
       plan.pairs.map((p) => p.targetName),
     ),
   );
-  return weightMatching(problem, { init });
+}
+
+async function inMemoryMaps(init: 'identity' | 'anchored') {
+  return weightMatching(await inMemoryProblem(), { init });
 }
 
 describe('streamed weight matching', () => {
@@ -107,25 +111,13 @@ describe('streamed weight matching', () => {
   it('reads the objective an anchored sweep leaves unmeasured off the next full matrix, exactly', async () => {
     const base = await loadModel(pair.base);
     const target = await loadModel(pair.target);
-    const plan = planAlignment(base, target);
     const { result } = await alignModels(base, target, { init: 'anchored' });
     const partial = result.steps.filter((s) => s.objective === null);
     // The residual space is solved from a part of its tensors in the first sweep; the steps after it measure it.
     expect(partial.length).toBeGreaterThan(0);
     expect(partial.every((s) => s.sweep === 1)).toBe(true);
     expect(result.steps.filter((s) => s.sweep === 2).every((s) => s.objective !== null)).toBe(true);
-    const problem = withTensors(
-      plan,
-      await readFiniteFloatTensors(
-        base,
-        plan.pairs.map((p) => p.baseName),
-      ),
-      await readFiniteFloatTensors(
-        target,
-        plan.pairs.map((p) => p.targetName),
-      ),
-    );
-    const measured = alignmentObjective(problem, result.maps, 'incompatible');
+    const measured = alignmentObjective(await inMemoryProblem(), result.maps, 'incompatible');
     expect(result.objective).toBeCloseTo(measured, 6);
     expect(result.steps.at(-1)!.objective).toBeCloseTo(measured, 6);
   });

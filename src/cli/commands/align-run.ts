@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import {
   type AlignModelsResult,
-  alignModels,
   alignModelsByActivations,
   type StreamedAlignment,
 } from '../../align/align-models.js';
@@ -20,10 +19,10 @@ import { cleanOutputFolder, publishedNames, stageOutputSet } from '../../io/outp
 import { shardIndexName } from '../../io/sharded-writer.js';
 import { loadModel } from '../../model/load-model.js';
 import { alignmentOptions, memoryOption, recordedAlignmentOptions } from '../alignment-options.js';
-import { describeSpaces, estimateReporter, stepReporter } from '../alignment-report.js';
+import { describeSpaces } from '../alignment-report.js';
 import type { CommandIO, ParsedArgs } from '../command.js';
 import { choiceOption, requiredString } from '../command.js';
-import { type CostProductSource, withCostProducts } from '../cost-product-source.js';
+import { alignWithCostProducts, type CostProductSource } from '../cost-product-source.js';
 import { ALIGNMENT_OBJECTIVE, HIGHER_IS_BETTER } from '../directions.js';
 import { modelLoadOptions } from '../model-options.js';
 import { optionalInputs } from '../run-inputs.js';
@@ -81,15 +80,7 @@ export async function runAlign(
         // Only the maps are kept: the tensors the alignment loaded are dropped before the aligned target is written.
         const aligned: AlignModelsResult & Partial<StreamedAlignment> =
           statistics === undefined
-            ? await withCostProducts(products, base, target, io, (runner) =>
-                alignModels(base, target, {
-                  ...options,
-                  memoryBytes,
-                  ...(runner === undefined ? {} : { products: runner }),
-                  onStep: json ? undefined : stepReporter(io),
-                  onEstimate: json ? undefined : estimateReporter(io),
-                }),
-              )
+            ? await alignWithCostProducts(products, base, target, io, { ...options, memoryBytes }, json)
             : await (async () => {
                 await initBackend(statistics.backend);
                 const data = await loadDatasetFor(base.spec, statistics.data, {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { alignModels, alignModelsByActivations } from '../../align/align-models.js';
+import { alignModelsByActivations } from '../../align/align-models.js';
 import { planAlignment } from '../../align/alignment-problem.js';
 import { checkMapsFitPlan } from '../../align/check-maps.js';
 import { readMapsFile } from '../../align/maps-file.js';
@@ -31,10 +31,10 @@ import {
 import { mergedTensorEntries, mergeModels } from '../../merge/merge-models.js';
 import { loadModel } from '../../model/load-model.js';
 import { alignmentOptions, memoryOption } from '../alignment-options.js';
-import { describeSpaces, estimateReporter, stepReporter } from '../alignment-report.js';
+import { describeSpaces } from '../alignment-report.js';
 import type { CommandIO, ParsedArgs } from '../command.js';
 import { choiceOption, numberOption, requiredNumber, requiredString } from '../command.js';
-import { type CostProductSource, withCostProducts } from '../cost-product-source.js';
+import { alignWithCostProducts, type CostProductSource } from '../cost-product-source.js';
 import { ALIGNMENT_OBJECTIVE, HIGHER_IS_BETTER } from '../directions.js';
 import { modelLoadOptions } from '../model-options.js';
 import { optionalInputs } from '../run-inputs.js';
@@ -130,14 +130,13 @@ export async function runMerge(
         maps = aligned.result.maps;
         alignment = aligned.result;
       } else {
-        const aligned = await withCostProducts(products, base, target, io, (runner) =>
-          alignModels(base, target, {
-            ...options,
-            memoryBytes,
-            ...(runner === undefined ? {} : { products: runner }),
-            onStep: json ? undefined : stepReporter(io),
-            onEstimate: json ? undefined : estimateReporter(io),
-          }),
+        const aligned = await alignWithCostProducts(
+          products,
+          base,
+          target,
+          io,
+          { ...options, memoryBytes },
+          json,
         );
         maps = aligned.result.maps;
         alignment = aligned.result;
