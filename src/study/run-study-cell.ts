@@ -2,6 +2,7 @@ import type { AlignmentProblem } from '../align/alignment-problem.js';
 import { identitySpaceMap, type SpaceMap, type SpaceMaps } from '../align/space-map.js';
 import { alignCandidate, candidateProblem, candidateTensorPairs } from '../assembly/candidate-alignment.js';
 import type { Candidate } from '../assembly/candidates.js';
+import type { Dataset } from '../data/dataset.js';
 import { InterpolationPath } from '../eval/interpolation-path.js';
 import { summarizeLmc } from '../eval/lmc-metrics.js';
 import { evaluateTensors, exampleLayoutFor } from '../eval/model-evaluation.js';
@@ -38,10 +39,7 @@ export async function runStudyCell(cell: StudyCell, resources: StudyCellResource
     problem = candidateProblem(base, target, candidateTensorPairs(base, target, candidate));
     maps = identityMaps(problem);
   }
-  // A language model reads token sequences of its context; the other families labelled examples in their layout.
-  const dataset = isTransformerFamily(base.spec.family)
-    ? await resources.text(cell.base, cell.evalData, contextOf(base), cell.evalLimit)
-    : await resources.dataset(cell.evalData, exampleLayoutFor(base.spec), cell.evalLimit);
+  const dataset = await cellEvaluationData(cell, base, resources);
   const path = new InterpolationPath(base.tensors, problem, maps, cell.alignment.kernel, cell.unmatched);
   const points = [];
   for (const lambda of cell.grid) {
@@ -84,6 +82,20 @@ export async function runStudyCell(cell: StudyCell, resources: StudyCellResource
       0.5,
     ),
   };
+}
+
+/**
+ * The examples a cell's curve is measured on: token sequences of the base's context for a language model (its
+ * folder's tokenizer), labelled examples in the base's layout for the other families.
+ */
+export function cellEvaluationData(
+  cell: StudyCell,
+  base: StudyModel,
+  resources: Pick<StudyCellResources, 'dataset' | 'text'>,
+): Promise<Dataset> {
+  return isTransformerFamily(base.spec.family)
+    ? resources.text(cell.base, cell.evalData, contextOf(base), cell.evalLimit)
+    : resources.dataset(cell.evalData, exampleLayoutFor(base.spec), cell.evalLimit);
 }
 
 /** How two models' training data relate: the same data name, the same domain (a split of it), or neither. */

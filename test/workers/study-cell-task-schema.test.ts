@@ -1,11 +1,14 @@
 // A study-cell task as the dispatcher sends it reads back as the same cell (the same content address, so the
 // worker's row is filed under the cell the dispatcher asked for); a hostile one is refused naming the field.
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadModel } from '../../src/model/load-model.js';
 import { deriveSpec } from '../../src/spec/derive-spec.js';
 import { canonicalJson, hashOf } from '../../src/store/content-store.js';
 import type { StudyCell } from '../../src/study/study-cell.js';
 import { studyCellAddress } from '../../src/study/study-cell-address.js';
 import { BadTaskError } from '../../workers/nats/nats-errors.js';
+import { StudyCellWorker } from '../../workers/nats/study-cell-worker.js';
 import { encodeEnvelope, type StudyCellTaskInput } from '../../workers/nats/task-messages.js';
 import { decodeTaskMessage } from '../../workers/nats/task-schema.js';
 import { cellOf } from '../study/study-fixtures.js';
@@ -80,5 +83,54 @@ describe('study-cell task messages', () => {
     expect(refusal(auto)).toMatch(/task\.cell\.backend/);
     const extra = { ...taskOf(cell), base: { ...taskOf(cell).base, path: '/etc/passwd' } };
     expect(refusal(extra)).toMatch(/task\.base/);
+  });
+
+  it("carry a language model's token sequences by hash, and refuse a bad hash or vocabulary", () => {
+    const text = { tokens: 'c'.repeat(64), tokenizer: 'bytes', vocabulary: 256 };
+    const decoded = decodeTaskMessage(encodeEnvelope({ ...taskOf(cell), text }).bytes);
+    if (decoded.task.kind !== 'study-cell') throw new Error(`decoded a ${decoded.task.kind} task`);
+    expect(decoded.task.text).toEqual(text);
+    expect(refusal({ ...taskOf(cell), text: { ...text, tokens: '../etc/passwd' } })).toMatch(
+      /task\.text\.tokens/,
+    );
+    expect(refusal({ ...taskOf(cell), text: { ...text, vocabulary: 0 } })).toMatch(/task\.text\.vocabulary/);
+    expect(refusal({ ...taskOf(cell), text: { ...text, vocabulary: 2 ** 25 } })).toMatch(
+      /task\.text\.vocabulary/,
+    );
+    expect(refusal({ ...taskOf(cell), text: { ...text, sequences: 4 } })).toMatch(/task\.text/);
+  });
+
+  it('carry a GPT-2 spec with its nested head spaces, and a worker refuses a token id outside the vocabulary', async () => {
+    const gpt2 = await loadModel(resolve('zoo/transformers/models/base-gpt2-w64-h4-weak'));
+    expect(gpt2.spec.spaces.some((space) => space.parent !== undefined)).toBe(true);
+    const text = { tokens: 'c'.repeat(64), tokenizer: 'bytes', vocabulary: 256 };
+    const lm = {
+      ...taskOf(cell),
+      base: { spec: gpt2.spec, config: {}, tensors: refs },
+      target: { spec: gpt2.spec, config: {}, tensors: refs },
+      text,
+    };
+    const decoded = decodeTaskMessage(encodeEnvelope(lm).bytes);
+    if (decoded.task.kind !== 'study-cell') throw new Error(`decoded a ${decoded.task.kind} task`);
+    expect(decoded.task.base.spec).toEqual(gpt2.spec);
+
+    // Two sequences of 3 tokens, one id past the byte vocabulary: refused before any thread starts.
+    const tokens = { shape: [2, 3], data: new Float32Array([1, 2, 3, 4, 256, 6]) };
+    const worker = new StudyCellWorker(1);
+    const sources = {
+      fetchTensors: async (wanted: readonly { name: string; hash: string }[]) =>
+        wanted[0]?.hash === text.tokens ? ([['tokens', tokens]] as [string, typeof tokens][]) : [],
+      dataset: async () => {
+        throw new Error('a language model cell loads no labelled examples');
+      },
+    };
+    const run = worker.run(decoded.task, sources, new AbortController().signal);
+    await expect(run).rejects.toThrow(BadTaskError);
+    await expect(run).rejects.toThrow(/token 4 of c{64} is 256, not an id below the vocabulary \(256\)/);
+    const { text: _none, ...withoutText } = decoded.task;
+    await expect(worker.run(withoutText, sources, new AbortController().signal)).rejects.toThrow(
+      /reads token sequences, and the task carries none/,
+    );
+    await worker.destroy();
   });
 });

@@ -3,9 +3,9 @@
  * processes. Its table has the embedded run's bytes; killing the Temporal worker and a task worker mid-study
  * (SIGKILL) and starting them again still ends with those bytes, and no finished cell is measured twice.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -193,4 +193,54 @@ describe('mal study --cluster', () => {
     expect(measured.size).toBeGreaterThan(40);
     await expectHistoriesReplay('study-killed', 1);
   }, 400_000);
+
+  it('measures a study of GPT-2 models on the task workers, with the embedded run’s bytes', async () => {
+    const lmDir = join(dir, 'language-models');
+    await mkdir(lmDir);
+    const lmStudy = join(lmDir, 'study.yaml');
+    const zoo = resolve('zoo/transformers');
+    await writeFile(
+      lmStudy,
+      [
+        'datasets:',
+        '  - {name: en, train: "fortunes:en:train", eval: "fortunes:en:test"}',
+        `zoo: {folder: ${JSON.stringify(zoo)}, models: [base-gpt2-w64-h4-weak, gpt2-w32-h2-l2-c64-i64-s3-fortunesen-n1600]}`,
+        'positions: [first, last]',
+        'alignment: [aligned, naive]',
+        'evaluate: {limit: 4, batchSize: 4}',
+        'grid: 0:0.5:1',
+        '',
+      ].join('\n'),
+    );
+    const embedded = await cluster.mal([
+      'study',
+      lmStudy,
+      '--out',
+      join(lmDir, 'embedded'),
+      '--threads',
+      '1',
+    ]);
+    expect(embedded.code, embedded.stderr).toBe(0);
+    // Workers of its own, so the test runs alone too (-t); with the earlier tests' workers they share the pool.
+    cluster.startTaskWorker('worker-lm');
+    cluster.startTemporalWorker('temporal-worker-lm');
+    const before = measurementsPerKey().size;
+    const out = join(lmDir, 'cluster');
+    const run = await cluster.mal([
+      'study',
+      lmStudy,
+      '--cluster',
+      '--wait',
+      '--out',
+      out,
+      '--id',
+      'study-gpt2',
+    ]);
+    expect(run.code, `${run.stdout}\n${run.stderr}\n${lines.slice(-20).join('\n')}`).toBe(0);
+    await expectSameTable(out, join(lmDir, 'embedded'));
+    // Two ordered pairs, two positions, aligned and naive: every cell measured by a task worker.
+    const rows = (await readFile(join(out, 'study.csv'), 'utf8')).trim().split('\n').length - 1;
+    expect(rows).toBe(8);
+    expect(measurementsPerKey().size - before).toBe(rows);
+  }, 300_000);
 });

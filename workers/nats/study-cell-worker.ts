@@ -4,11 +4,13 @@ import type { BackendName } from '../../src/compute/backend.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { packTensors } from '../../src/engine/packed-tensors.js';
 import { exampleLayoutFor } from '../../src/eval/model-evaluation.js';
+import { isTransformerFamily } from '../../src/eval/transformer-settings.js';
 import type { StudyCell } from '../../src/study/study-cell.js';
 import type { PackedStudyCellTask, PackedStudyModel } from '../../src/study/study-cell-packed-thread.js';
 import type { StudyCellOutcome } from '../../src/study/study-cell-thread.js';
 import { encodeStudyRow } from '../../src/study/study-results.js';
 import type { FloatTensor } from '../../src/tensor/tensor.js';
+import { BadTaskError } from './nats-errors.js';
 import type { DataBatch, StudyCellOutput, TensorRef } from './task-messages.js';
 import type { ValidStudyCellTask } from './task-schema.js';
 
@@ -41,12 +43,7 @@ export class StudyCellWorker {
     const [base, target, dataset] = await Promise.all([
       sources.fetchTensors(task.base.tensors),
       sources.fetchTensors(task.target.tensors),
-      sources.dataset({
-        source: cell.evalData,
-        layout: exampleLayoutFor(task.base.spec),
-        start: 0,
-        end: cell.evalLimit,
-      }),
+      evaluationData(task, cell, sources),
     ]);
     signal.throwIfAborted();
     const packedBase: PackedStudyModel = { ...task.base, tensors: packTensors(base) };
@@ -83,6 +80,57 @@ export class StudyCellWorker {
     }
     return this.pool;
   }
+}
+
+/**
+ * The cell's evaluation data: a language model's token sequences as the dispatcher tokenized them (checked here:
+ * a bad id would index past the embedding), the other families' examples loaded by source.
+ */
+async function evaluationData(
+  task: ValidStudyCellTask,
+  cell: StudyCell,
+  sources: StudyCellSources,
+): Promise<Dataset> {
+  const where = `study cell ${task.cell.base.id} → ${task.cell.target.id}`;
+  const { text } = task;
+  if (!isTransformerFamily(task.base.spec.family)) {
+    if (text !== undefined)
+      throw new BadTaskError(
+        `${where}: a ${task.base.spec.family} model reads labelled examples, not token sequences`,
+      );
+    return sources.dataset({
+      source: cell.evalData,
+      layout: exampleLayoutFor(task.base.spec),
+      start: 0,
+      end: cell.evalLimit,
+    });
+  }
+  if (text === undefined)
+    throw new BadTaskError(
+      `${where}: a ${task.base.spec.family} model reads token sequences, and the task carries none`,
+    );
+  const [[, tokens]] = await sources.fetchTensors([{ name: 'tokens', hash: text.tokens }]);
+  const [count, size] = tokens.shape;
+  if (tokens.shape.length !== 2 || count < 1 || count > cell.evalLimit || size < 2) {
+    throw new BadTaskError(
+      `${where}: token sequences ${text.tokens} have shape [${tokens.shape.join(', ')}], not [1..${cell.evalLimit} sequences, context + 1 ≥ 2]`,
+    );
+  }
+  const bad = tokens.data.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= text.vocabulary);
+  if (bad >= 0) {
+    throw new BadTaskError(
+      `${where}: token ${bad} of ${text.tokens} is ${tokens.data[bad]}, not an id below the vocabulary (${text.vocabulary})`,
+    );
+  }
+  return {
+    name: cell.evalData,
+    count,
+    exampleShape: [size],
+    features: tokens.data,
+    labels: new Int32Array(count),
+    classes: text.vocabulary,
+    tokens: { tokenizer: text.tokenizer, vocabulary: text.vocabulary },
+  };
 }
 
 /** The cell the row is measured for; its models' paths are not part of it (the worker reads no files). */

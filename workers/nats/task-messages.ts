@@ -134,12 +134,26 @@ export interface StudyCellDescription extends Omit<StudyCell, 'base' | 'target'>
   readonly target: StudyModelInfo;
 }
 
+/**
+ * A language model's evaluation data, tokenized by the dispatcher (the tokenizer lives in the model's folder,
+ * which the worker does not have): `tokens` names a `[sequences, context + 1]` float32 tensor of token ids.
+ */
+export interface StudyCellTextInput {
+  readonly tokens: string;
+  /** `bytes`, or the tokenizer.json file used (for messages). */
+  readonly tokenizer: string;
+  /** One more than the largest token id the tokenizer can produce. */
+  readonly vocabulary: number;
+}
+
 /** One cell of a study (`mal study --cluster`) → its result row; the cell names the backend it must run on. */
 export interface StudyCellTaskInput {
   readonly kind: 'study-cell';
   readonly cell: StudyCellDescription;
   readonly base: StudyCellModelInput;
   readonly target: StudyCellModelInput;
+  /** Language models only: their token sequences (other families' data is read by the worker by source). */
+  readonly text?: StudyCellTextInput;
 }
 
 /**

@@ -57,12 +57,26 @@ const tensorRefsSchema = z.array(tensorRefSchema).superRefine((refs, context) =>
  * lose it to the canonical key order). Its shape is checked here, then everything a spec file is checked for, by
  * the spec file's own schema on the same spec written as a spec file, and the structure checks.
  */
-const axisPartSchema = z.strictObject({ space: nameSchema, block: z.number().int().min(0).max(1_000_000) });
+const innerLevelSchema = z.strictObject({
+  space: nameSchema.optional(),
+  size: z.number().int().min(1).max(1_000_000),
+});
+const axisPartSchema = z.strictObject({
+  space: nameSchema,
+  block: z.number().int().min(0).max(1_000_000),
+  // A transformer's heads: the dims inside each head, the query heads of one kv group.
+  inner: z.array(innerLevelSchema).min(1).max(8).optional(),
+});
 const specSchema = z
   .strictObject({
     family: z.string(),
     spaces: z.array(
-      z.strictObject({ name: nameSchema, kind: z.enum(['free', 'fixed']), role: z.string().optional() }),
+      z.strictObject({
+        name: nameSchema,
+        kind: z.enum(['free', 'fixed']),
+        role: z.string().optional(),
+        parent: nameSchema.optional(),
+      }),
     ),
     tensors: z.array(
       z.strictObject({
@@ -244,11 +258,24 @@ const studyCellModelSchema = z.strictObject({
   tensors: tensorRefsSchema,
 });
 
+/** Token ids are exact in float32 below 2²⁴, so no vocabulary is larger. */
+const MAX_VOCABULARY = 2 ** 24;
+
 const studyCellTaskSchema = z.strictObject({
   kind: z.literal('study-cell'),
   cell: studyCellSchema,
   base: studyCellModelSchema,
   target: studyCellModelSchema,
+  text: z
+    .strictObject({
+      tokens: hashSchema,
+      tokenizer: z
+        .string()
+        .min(1)
+        .max(4 * MAX_NAME),
+      vocabulary: z.number().int().min(1).max(MAX_VOCABULARY),
+    })
+    .optional(),
 });
 
 const int32Count = z

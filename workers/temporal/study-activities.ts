@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { type BackendName, initBackend, isBackendPreference } from '../../src/compute/backend.js';
 import { UsageError } from '../../src/errors.js';
+import { isTransformerFamily } from '../../src/eval/transformer-settings.js';
 import { removeOrphanedTemporaries } from '../../src/io/atomic-file.js';
+import { cellEvaluationData } from '../../src/study/run-study-cell.js';
 import type { StudyCell, StudyCellModel } from '../../src/study/study-cell.js';
 import { studyCellAddress } from '../../src/study/study-cell-address.js';
 import { chunkStudyCells, readStudyCellList, writeStudyCellList } from '../../src/study/study-cell-list.js';
@@ -32,7 +34,12 @@ import type {
 } from '../../workflows/study-types.js';
 import { natsConnectionOptions } from '../nats/connection-options.js';
 import { NatsTaskDispatcher } from '../nats/task-dispatcher.js';
-import type { StudyCellModelInput, StudyCellOutput, StudyCellTaskInput } from '../nats/task-messages.js';
+import type {
+  StudyCellModelInput,
+  StudyCellOutput,
+  StudyCellTaskInput,
+  StudyCellTextInput,
+} from '../nats/task-messages.js';
 import { withHeartbeats } from './activities.js';
 import { TASK_POOL_ENV } from './assembly-session.js';
 
@@ -81,6 +88,34 @@ export function createStudyActivities(): { readonly activities: StudyActivities;
       modelInputs.set(key, found);
       found.catch(() => modelInputs.delete(key));
       if (modelInputs.size > MODEL_INPUTS_KEPT) modelInputs.delete(modelInputs.keys().next().value as string);
+    }
+    return found;
+  };
+
+  // A language model's cells on one base and data share their token sequences: tokenized and uploaded once.
+  const textInputs = new Map<string, Promise<StudyCellTextInput>>();
+  const textInput = (cell: StudyCell): Promise<StudyCellTextInput> => {
+    const key = JSON.stringify([
+      cell.base.sha256,
+      cell.base.path,
+      cell.base.specPath,
+      cell.evalData,
+      cell.evalLimit,
+    ]);
+    let found = textInputs.get(key);
+    if (found === undefined) {
+      found = (async () => {
+        const data = await cellEvaluationData(cell, await resources.model(cell.base), resources);
+        const nats = await dispatcherFor();
+        const [tokens] = await nats.uploadTensors([
+          ['tokens', { shape: [data.count, ...data.exampleShape], data: data.features }],
+        ]);
+        const vocabulary = data.tokens?.vocabulary ?? data.classes;
+        return { tokens: tokens.hash, tokenizer: data.tokens?.tokenizer ?? 'bytes', vocabulary };
+      })();
+      textInputs.set(key, found);
+      found.catch(() => textInputs.delete(key));
+      if (textInputs.size > MODEL_INPUTS_KEPT) textInputs.delete(textInputs.keys().next().value as string);
     }
     return found;
   };
@@ -135,7 +170,9 @@ export function createStudyActivities(): { readonly activities: StudyActivities;
       let measured = 0;
       if (state.missing.length > 0) {
         await withHeartbeats(async () => {
-          const tasks = await Promise.all(state.missing.map(({ cell }) => studyCellTask(cell, modelInput)));
+          const tasks = await Promise.all(
+            state.missing.map(({ cell }) => studyCellTask(cell, modelInput, textInput)),
+          );
           const nats = await dispatcherFor();
           await nats.run(tasks, async (i, record) => {
             const { address, cell } = state.missing[i];
@@ -202,17 +239,23 @@ export function createStudyActivities(): { readonly activities: StudyActivities;
   };
 }
 
-/** The task of one cell: the cell without its models' paths, and each model's tensors by hash. */
+/**
+ * The task of one cell: the cell without its models' paths, each model's tensors by hash, and for a language
+ * model its token sequences by hash.
+ */
 async function studyCellTask(
   cell: StudyCell,
   modelInput: (model: StudyCellModel) => Promise<StudyCellModelInput>,
+  textInput: (cell: StudyCell) => Promise<StudyCellTextInput>,
 ): Promise<StudyCellTaskInput> {
   const [base, target] = await Promise.all([modelInput(cell.base), modelInput(cell.target)]);
+  const text = isTransformerFamily(base.spec.family) ? await textInput(cell) : undefined;
   return {
     kind: 'study-cell',
     cell: { ...cell, base: modelInfo(cell.base), target: modelInfo(cell.target) },
     base,
     target,
+    ...(text === undefined ? {} : { text }),
   };
 }
 
