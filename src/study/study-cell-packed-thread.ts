@@ -51,7 +51,17 @@ export default async function studyCellPackedThread(task: PackedStudyCellTask): 
       // Base and target may share weights (one sha256): either side is then the right one.
       model: async (m) => (m.sha256 === task.cell.base.sha256 ? base : target),
       dataset: async () => task.dataset,
-      text: async () => task.dataset,
+      // The sequences came from the dispatcher: they must be the base's context plus one, as the embedded
+      // runner tokenizes them, or the row would be filed under a cell it was not measured for.
+      text: async (_model, _source, sequenceLength) => {
+        const [size] = task.dataset.exampleShape;
+        if (size !== sequenceLength + 1) {
+          throw new MalError(
+            `the cell's token sequences are ${size} tokens long, but the base reads ${sequenceLength} plus the one it predicts`,
+          );
+        }
+        return task.dataset;
+      },
     });
     return { ok: true, row };
   } catch (error) {

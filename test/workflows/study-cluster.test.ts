@@ -194,7 +194,7 @@ describe('mal study --cluster', () => {
     await expectHistoriesReplay('study-killed', 1);
   }, 400_000);
 
-  it('measures a study of GPT-2 models on the task workers, with the embedded run’s bytes', async () => {
+  it('measures a study of GPT-2 models on the task workers with the embedded run’s bytes, failing cells alone as it does', async () => {
     const lmDir = join(dir, 'language-models');
     await mkdir(lmDir);
     const lmStudy = join(lmDir, 'study.yaml');
@@ -242,5 +242,46 @@ describe('mal study --cluster', () => {
     const rows = (await readFile(join(out, 'study.csv'), 'utf8')).trim().split('\n').length - 1;
     expect(rows).toBe(8);
     expect(measurementsPerKey().size - before).toBe(rows);
+
+    // Evaluation text that does not fill one sequence: every cell fails, alone, as in the embedded run.
+    const tiny = join(lmDir, 'tiny.txt');
+    await writeFile(tiny, 'too short\n');
+    const short = join(lmDir, 'short.yaml');
+    await writeFile(
+      short,
+      (await readFile(lmStudy, 'utf8')).replace(
+        'eval: "fortunes:en:test"',
+        `eval: ${JSON.stringify(`text:${tiny}`)}`,
+      ),
+    );
+    const shortEmbedded = await cluster.mal([
+      'study',
+      short,
+      '--out',
+      join(lmDir, 'short-embedded'),
+      '--threads',
+      '1',
+    ]);
+    expect(shortEmbedded.code, shortEmbedded.stderr).toBe(1);
+    const shortOut = join(lmDir, 'short-cluster');
+    const shortRun = await cluster.mal([
+      'study',
+      short,
+      '--cluster',
+      '--wait',
+      '--out',
+      shortOut,
+      '--id',
+      'study-gpt2-short',
+    ]);
+    expect(shortRun.code, `${shortRun.stdout}\n${shortRun.stderr}`).toBe(1);
+    expect(shortRun.stdout).toMatch(/0 of 8 cells measured .*8 failed/);
+    await expectSameTable(shortOut, join(lmDir, 'short-embedded'));
+    const failures = JSON.parse(await readFile(join(shortOut, 'study.json'), 'utf8')) as {
+      failed: { reason: string }[];
+    };
+    expect(failures.failed.map((f) => f.reason)).toEqual(
+      Array(8).fill(expect.stringMatching(/do not fill one sequence/)),
+    );
   }, 300_000);
 });

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { type BackendName, initBackend, isBackendPreference } from '../../src/compute/backend.js';
-import { UsageError } from '../../src/errors.js';
+import { MalError, UsageError } from '../../src/errors.js';
 import { isTransformerFamily } from '../../src/eval/transformer-settings.js';
 import { removeOrphanedTemporaries } from '../../src/io/atomic-file.js';
 import { cellEvaluationData } from '../../src/study/run-study-cell.js';
@@ -92,32 +92,41 @@ export function createStudyActivities(): { readonly activities: StudyActivities;
     return found;
   };
 
-  // A language model's cells on one base and data share their token sequences: tokenized and uploaded once.
-  const textInputs = new Map<string, Promise<StudyCellTextInput>>();
-  const textInput = (cell: StudyCell): Promise<StudyCellTextInput> => {
-    const key = JSON.stringify([
-      cell.base.sha256,
-      cell.base.path,
-      cell.base.specPath,
-      cell.evalData,
-      cell.evalLimit,
-    ]);
-    let found = textInputs.get(key);
-    if (found === undefined) {
-      found = (async () => {
-        const data = await cellEvaluationData(cell, await resources.model(cell.base), resources);
-        const nats = await dispatcherFor();
-        const [tokens] = await nats.uploadTensors([
-          ['tokens', { shape: [data.count, ...data.exampleShape], data: data.features }],
-        ]);
-        const vocabulary = data.tokens?.vocabulary ?? data.classes;
-        return { tokens: tokens.hash, tokenizer: data.tokens?.tokenizer ?? 'bytes', vocabulary };
-      })();
-      textInputs.set(key, found);
-      found.catch(() => textInputs.delete(key));
-      if (textInputs.size > MODEL_INPUTS_KEPT) textInputs.delete(textInputs.keys().next().value as string);
-    }
-    return found;
+  /**
+   * Per chunk, a language model's cells on one base and data share their token sequences: tokenized and uploaded
+   * once. Not kept longer: the sha256 that names a model covers its weights, not its tokenizer, config or text.
+   */
+  const textInputsOfChunk = (): ((cell: StudyCell) => Promise<StudyCellTextInput>) => {
+    const texts = createStudyResources({ maxModels: 1 });
+    const inputs = new Map<string, Promise<StudyCellTextInput>>();
+    return (cell) => {
+      const key = JSON.stringify([
+        cell.base.sha256,
+        cell.base.path,
+        cell.base.specPath,
+        cell.evalData,
+        cell.evalLimit,
+      ]);
+      let found = inputs.get(key);
+      if (found === undefined) {
+        found = (async () => {
+          const data = await cellEvaluationData(cell, await resources.model(cell.base), texts);
+          if (data.tokens === undefined)
+            throw new Error(`${cell.evalData}: the language model's data has no tokens`);
+          const nats = await dispatcherFor();
+          const [tokens] = await nats.uploadTensors([
+            ['tokens', { shape: [data.count, ...data.exampleShape], data: data.features }],
+          ]);
+          return {
+            tokens: tokens.hash,
+            tokenizer: data.tokens.tokenizer,
+            vocabulary: data.tokens.vocabulary,
+          };
+        })();
+        inputs.set(key, found);
+      }
+      return found;
+    };
   };
 
   const activities: StudyActivities = {
@@ -170,12 +179,24 @@ export function createStudyActivities(): { readonly activities: StudyActivities;
       let measured = 0;
       if (state.missing.length > 0) {
         await withHeartbeats(async () => {
-          const tasks = await Promise.all(
-            state.missing.map(({ cell }) => studyCellTask(cell, modelInput, textInput)),
+          const textInput = textInputsOfChunk();
+          // A cell whose task cannot be made (its text does not fill a sequence, say) fails alone, as embedded.
+          const made = await Promise.all(
+            state.missing.map(async ({ address, cell }) => {
+              try {
+                return await studyCellTask(cell, modelInput, textInput);
+              } catch (error) {
+                if (!(error instanceof MalError)) throw error;
+                failed.push(failedCell(address, cell, error.message));
+                return undefined;
+              }
+            }),
           );
+          const sent = state.missing.filter((_, i) => made[i] !== undefined);
+          const tasks = made.filter((task) => task !== undefined);
           const nats = await dispatcherFor();
           await nats.run(tasks, async (i, record) => {
-            const { address, cell } = state.missing[i];
+            const { address, cell } = sent[i];
             if (!record.ok) {
               failed.push(failedCell(address, cell, record.error.message));
               return;
