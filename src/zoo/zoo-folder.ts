@@ -58,6 +58,17 @@ export async function openZoo(dir: string, options: { readonly create?: boolean 
   return { dir: absolute, manifest: await readZooManifest(absolute) };
 }
 
+/**
+ * The zoo a new model goes into: the folder's zoo, or, where the folder holds none yet, an empty one that exists
+ * only in memory until appendZooEntry records its first model. A command refused for bad input then leaves no
+ * folder or empty manifest behind.
+ */
+export async function openZooToAddTo(dir: string): Promise<Zoo> {
+  const absolute = resolve(dir);
+  if (!(await exists(zooManifestPath(absolute)))) return { dir: absolute, manifest: emptyZooManifest() };
+  return { dir: absolute, manifest: await readZooManifest(absolute) };
+}
+
 export function findZooEntry(zoo: Zoo, id: string): ZooEntry {
   const entry = zoo.manifest.models.find((m) => m.id === id);
   if (entry === undefined) {
@@ -97,12 +108,17 @@ export function assertZooIdFree(zoo: Zoo, id: string): void {
  * commands since this one opened the zoo are kept. Returns the zoo as it now is.
  */
 export async function appendZooEntry(zoo: Zoo, entry: ZooEntry): Promise<Zoo> {
+  // The zoo's first model creates it (openZooToAddTo).
+  await onZooPath(zoo.dir, 'create the zoo folder', () => mkdir(zoo.dir, { recursive: true }));
   return withZooLock(zoo.dir, async () => {
-    const current: Zoo = { dir: zoo.dir, manifest: await readZooManifest(zoo.dir) };
+    const manifest = (await exists(zooManifestPath(zoo.dir)))
+      ? await readZooManifest(zoo.dir)
+      : emptyZooManifest();
+    const current: Zoo = { dir: zoo.dir, manifest };
     assertZooIdFree(current, entry.id);
-    const manifest: ZooManifest = { ...current.manifest, models: [...current.manifest.models, entry] };
-    await writeZooManifest(zoo.dir, manifest);
-    return { dir: zoo.dir, manifest };
+    const added: ZooManifest = { ...current.manifest, models: [...current.manifest.models, entry] };
+    await writeZooManifest(zoo.dir, added);
+    return { dir: zoo.dir, manifest: added };
   });
 }
 

@@ -3,7 +3,7 @@
  * synthetic Arrow data set: three classes of 8×8 single-channel images, each class a bright band in its own rows.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zooLsCommand, zooTrainCommand } from '../../src/cli/commands/zoo.js';
@@ -269,6 +269,31 @@ describe('mal zoo train', () => {
       options: { limit: 60, classes: [2, 0], dtype: 'f32', eval: [] },
     });
     if (entry?.readable) expect(entry.widths.output).toBe(2);
+  });
+
+  it('refuses data it cannot read with exit 1 and leaves no zoo folder behind', async () => {
+    const fresh = join(dir.path, 'never-made');
+    for (const data of ['nosuch:train', join(dir.path, 'missing.arrow')]) {
+      const refused = await runCommand(zooTrainCommand, [
+        '--zoo',
+        fresh,
+        '--arch',
+        'mlp',
+        '--hidden',
+        '4',
+        '--data',
+        data,
+        '--epochs',
+        '1',
+        '--seed',
+        '1',
+      ]);
+      expect(refused.code).toBe(1);
+      expect(refused.err.join('\n')).toContain(
+        data === 'nosuch:train' ? "unknown data source 'nosuch:train'" : 'missing.arrow',
+      );
+      await expect(stat(fresh)).rejects.toMatchObject({ code: 'ENOENT' });
+    }
   });
 
   it('names missing and malformed options', async () => {

@@ -18,7 +18,14 @@ import {
   type ZooTransformerTrainOptions,
 } from '../../zoo/train-zoo-transformer.js';
 import { zooFileError } from '../../zoo/zoo-file-error.js';
-import { addModelToZoo, findZooEntry, openZoo, verifyZoo, zooModelPath } from '../../zoo/zoo-folder.js';
+import {
+  addModelToZoo,
+  findZooEntry,
+  openZoo,
+  openZooToAddTo,
+  verifyZoo,
+  zooModelPath,
+} from '../../zoo/zoo-folder.js';
 import { zooEntryLines, zooTable } from '../../zoo/zoo-table.js';
 import type { CommandIO, ParsedArgs } from '../command.js';
 import { choiceOption, numberOption, requiredNumber, requiredString } from '../command.js';
@@ -42,7 +49,7 @@ export async function runZooTrain(args: ParsedArgs, io: CommandIO): Promise<numb
     ...trainingRunOptions(args),
     initFrom: args.strings.get('init-from'),
   };
-  const zoo = await openZoo(requiredString(args, 'zoo'), { create: true });
+  const zoo = await openZooToAddTo(requiredString(args, 'zoo'));
   const result = await trainZooModel(zoo, options, trainingHooks(options.epochs, io));
   reportTrained(zoo.dir, result, io);
   return 0;
