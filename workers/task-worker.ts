@@ -97,7 +97,7 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<Runni
   const store = await NatsTensorStore.open(nc);
   const tensors = new TensorCache(store, options.cacheBytes);
   const dataCacheBytes = options.dataCacheBytes ?? DEFAULT_DATA_CACHE_BYTES;
-  const examples = new ExamplesCache((hash) => store.getTensor(hash), dataCacheBytes);
+  const examples = new ExamplesCache((hash, maxBytes) => store.getTensor(hash, maxBytes), dataCacheBytes);
   const results = await NatsResultStore.open(nc);
   const datasets = new DatasetCache(options.dataDir, dataCacheBytes);
   const threads = createTaskThreadPool(options.concurrency);

@@ -139,12 +139,17 @@ describe('NATS workers against hostile and long tasks', () => {
       nonce: 'amplified',
     };
     await publish(new TextEncoder().encode(canonicalJson({ key: hashOf(amplified), task: amplified })));
+    // One tensor larger than the worker's whole tensor memory: refused from its size, not downloaded first.
+    const huge = await d.uploadTensor({ shape: [1024, 512], data: new Float32Array(1024 * 512) });
+    const oversized = { kind: 'noop', tensors: [{ name: 'huge', hash: huge }], nonce: 'oversized' };
+    await publish(new TextEncoder().encode(canonicalJson({ key: hashOf(oversized), task: oversized })));
 
     const results = await NatsResultStore.open(nc);
-    await waitFor('both hostile tasks to be recorded', async () => {
+    await waitFor('the hostile tasks to be recorded', async () => {
       return (
         (await results.get(hashOf(negative))) !== undefined &&
-        (await results.get(hashOf(amplified))) !== undefined
+        (await results.get(hashOf(amplified))) !== undefined &&
+        (await results.get(hashOf(oversized))) !== undefined
       );
     });
     const negativeRecord = await results.get(hashOf(negative));
@@ -155,6 +160,11 @@ describe('NATS workers against hostile and long tasks', () => {
     const amplifiedRecord = await results.get(hashOf(amplified));
     expect(!amplifiedRecord?.ok && amplifiedRecord?.error.message).toMatch(
       /more than this worker's tensor memory/,
+    );
+    const oversizedRecord = await results.get(hashOf(oversized));
+    expect(!oversizedRecord?.ok && oversizedRecord?.error.name).toBe('BlobTooLargeError');
+    expect(!oversizedRecord?.ok && oversizedRecord?.error.message).toMatch(
+      new RegExp(`object ${huge} holds \\d+ bytes, more than this worker may hold \\(1048576 bytes`),
     );
     await waitFor('the queue to empty', async () => (await pending('hostile')) === 0, 10_000);
     expect(await results.get(goodKey)).toEqual(ok);

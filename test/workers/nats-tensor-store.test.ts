@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tensorToArrowIPC } from '../../src/io/arrow-tensor.js';
 import { tensorContentAddress } from '../../src/io/tensor-content-address.js';
 import { sha256 } from '../../src/store/content-store.js';
+import { BlobTooLargeError } from '../../workers/nats/blob-transfer.js';
 import { CorruptTensorError, MissingTensorError } from '../../workers/nats/nats-errors.js';
 import { decodeTensor, encodeTensor, NatsTensorStore } from '../../workers/nats/tensor-store.js';
 import { startNatsServer, type TestNatsServer } from '../support/nats-server.js';
@@ -50,6 +51,18 @@ describe('NATS object store of Arrow tensors', () => {
     const name = sha256(other);
     await store.objects.putBlob({ name }, other);
     expect(Buffer.from(await (await NatsTensorStore.open(nc)).getBytes(name)).equals(other)).toBe(true);
+  });
+
+  it('refuses a tensor larger than the reader may hold from its size, and reads it under a larger bound', async () => {
+    const store = await NatsTensorStore.open(nc);
+    const tensor = { shape: [100_000], data: Float32Array.from({ length: 100_000 }, (_, i) => i) };
+    const hash = await store.putTensor(tensor);
+    const reader = await NatsTensorStore.open(nc);
+    const refused = reader.getTensor(hash, 100_000);
+    await expect(refused).rejects.toBeInstanceOf(BlobTooLargeError);
+    await expect(refused).rejects.toThrow(/more than this worker may hold .*--cache-mb/);
+    // The bound is the data's: a tensor of exactly that many bytes is read despite its Arrow metadata.
+    expect((await reader.getTensor(hash, 400_000)).shape).toEqual([100_000]);
   });
 
   it('refuses bytes that are not what their name says, and names a missing tensor', async () => {

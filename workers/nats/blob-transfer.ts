@@ -14,6 +14,21 @@ import {
   nuid,
   type ObjectStore,
 } from 'nats';
+import { MalError } from '../../src/errors.js';
+
+/** An object larger than its reader may hold: refused from its metadata, before its bytes are fetched. */
+export class BlobTooLargeError extends MalError {
+  override readonly name = 'BlobTooLargeError';
+  constructor(
+    readonly blob: string,
+    readonly size: number,
+    readonly maxBytes: number,
+  ) {
+    super(
+      `object ${blob} holds ${size} bytes, more than this worker may hold (${maxBytes} bytes; see mal worker --cache-mb)`,
+    );
+  }
+}
 
 /** Where a blob lives: the bucket's JetStream client and object-store view, and the server's largest message. */
 export interface BlobBucket {
@@ -74,10 +89,16 @@ export async function putBlob(where: BlobBucket, name: string, bytes: Uint8Array
  * The bytes of object `name`, or null when there is none. The chunks come through an ordered consumer into one
  * buffer of the object's size; the caller checks them against the hash they are named by.
  */
-export async function getBlob(where: BlobBucket, name: string): Promise<Uint8Array | null> {
+export async function getBlob(
+  where: BlobBucket,
+  name: string,
+  /** Refused before any chunk is read when the object is larger (a worker's memory bound). */
+  maxBytes = Number.POSITIVE_INFINITY,
+): Promise<Uint8Array | null> {
   const { js, objects, bucket } = where;
   const info = await objects.info(name);
   if (info === null || info.deleted) return null;
+  if (info.size > maxBytes) throw new BlobTooLargeError(name, info.size, maxBytes);
   const out = new Uint8Array(info.size);
   if (info.size === 0) return out;
   const chunks = `$O.${bucket}.C.${info.nuid}`;

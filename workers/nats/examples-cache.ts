@@ -13,7 +13,8 @@ export class ExamplesCache {
   private readonly entries: ByteLruCache<Dataset>;
 
   constructor(
-    private readonly fetchTensor: (hash: string) => Promise<FloatTensor>,
+    /** Refuses a tensor whose data would exceed `maxBytes` before fetching it. */
+    private readonly fetchTensor: (hash: string, maxBytes: number) => Promise<FloatTensor>,
     /** Most bytes of examples kept; a run measures on one set, so this holds the runs a worker serves at once. */
     maxBytes: number,
   ) {
@@ -25,7 +26,7 @@ export class ExamplesCache {
   }
 
   private async load(hash: string, maxBytes: number): Promise<Dataset> {
-    const tensor = await this.fetchTensor(hash);
+    const tensor = await this.fetchTensor(hash, maxBytes);
     if (tensor.shape.length < 2 || tensor.shape[0] < 1) {
       throw new BadTaskError(
         `statistics examples ${hash}: shape [${tensor.shape.join(', ')}] is not [count ≥ 1, ...example shape]`,

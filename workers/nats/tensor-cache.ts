@@ -11,7 +11,7 @@ export class TensorCache {
 
   constructor(
     private readonly store: NatsTensorStore,
-    maxBytes: number,
+    private readonly maxBytes: number,
   ) {
     this.cache = new ByteLruCache(maxBytes, (t) => t.data.byteLength);
   }
@@ -25,6 +25,7 @@ export class TensorCache {
   }
 
   get(hash: string): Promise<FloatTensor> {
-    return this.cache.get(hash, () => this.store.getTensor(hash));
+    // A tensor the cache could never hold is refused from its size, before it is downloaded.
+    return this.cache.get(hash, () => this.store.getTensor(hash, this.maxBytes));
   }
 }

@@ -3,7 +3,7 @@ import { tensorFromArrowIPC, tensorToArrowIPC } from '../../src/io/arrow-tensor.
 import { tensorContentAddress } from '../../src/io/tensor-content-address.js';
 import { sha256 } from '../../src/store/content-store.js';
 import type { FloatTensor } from '../../src/tensor/tensor.js';
-import { type BlobBucket, getBlob, putBlob } from './blob-transfer.js';
+import { type BlobBucket, BlobTooLargeError, getBlob, putBlob } from './blob-transfer.js';
 import { CorruptTensorError, MissingTensorError } from './nats-errors.js';
 import { TENSOR_BUCKET } from './task-infrastructure.js';
 
@@ -12,6 +12,9 @@ import { TENSOR_BUCKET } from './task-infrastructure.js';
  * of the bytes makes equal tensors of different layers or models one blob.
  */
 const BLOB_TENSOR_NAME = 'tensor';
+
+/** Bytes an Arrow message of one tensor adds to its data: schema, shape, padding (a few hundred in practice). */
+const ARROW_METADATA_ALLOWANCE = 64 * 1024;
 
 export function encodeTensor(tensor: FloatTensor): Uint8Array {
   const { data } = tensor;
@@ -84,8 +87,8 @@ export class NatsTensorStore {
     return hash;
   }
 
-  async getBytes(hash: string): Promise<Uint8Array> {
-    const bytes = await getBlob(this.bucket, hash);
+  async getBytes(hash: string, maxBytes?: number): Promise<Uint8Array> {
+    const bytes = await getBlob(this.bucket, hash, maxBytes);
     if (bytes === null) throw new MissingTensorError(hash);
     return bytes;
   }
@@ -94,7 +97,15 @@ export class NatsTensorStore {
     return this.putBytes(encodeTensor(tensor), tensorKey(tensor));
   }
 
-  async getTensor(hash: string): Promise<FloatTensor> {
-    return decodeTensor(hash, await this.getBytes(hash));
+  /** `maxBytes` bounds the tensor's data; its Arrow message may be that much plus its metadata. */
+  async getTensor(hash: string, maxBytes?: number): Promise<FloatTensor> {
+    if (maxBytes === undefined) return decodeTensor(hash, await this.getBytes(hash));
+    try {
+      return decodeTensor(hash, await this.getBytes(hash, maxBytes + ARROW_METADATA_ALLOWANCE));
+    } catch (error) {
+      // Said against the bound the caller gave, not the allowance added to it.
+      if (error instanceof BlobTooLargeError) throw new BlobTooLargeError(hash, error.size, maxBytes);
+      throw error;
+    }
   }
 }
