@@ -6,6 +6,7 @@ import { type BackendPreference, initBackend } from '../compute/backend.js';
 import { MalError } from '../errors.js';
 import { removeOrphanedTemporaries } from '../io/atomic-file.js';
 import type { StudyCell } from './study-cell.js';
+import { studyCellAddress } from './study-cell-address.js';
 import type { StudyCellOutcome, StudyCellTask } from './study-cell-thread.js';
 import studyCellThread from './study-cell-thread.js';
 import { expandStudyCells } from './study-cells.js';
@@ -15,6 +16,7 @@ import {
   CELLS_FOLDER,
   decodeStudyRow,
   encodeStudyRow,
+  pruneCellFiles,
   studyProgressState,
   writeCellRow,
 } from './study-results.js';
@@ -41,6 +43,8 @@ export interface RunStudyOptions {
   /** Zoo training and other stages, as lines. */
   readonly onStage?: (line: string) => void;
   readonly onProgress?: (progress: StudyProgress) => void;
+  /** After the outputs are written, remove the cell files of cells this study no longer has. */
+  readonly prune?: boolean;
 }
 
 export interface StudyOutcome {
@@ -54,6 +58,8 @@ export interface StudyOutcome {
   readonly failed: readonly FailedCell[];
   readonly pairs: number;
   readonly excludedPairs: number;
+  /** Cell files removed by `prune` (0 without it). */
+  readonly pruned: number;
   readonly files: StudyFiles;
 }
 
@@ -121,7 +127,12 @@ export async function runStudy(study: Study, options: RunStudyOptions): Promise<
   }
   failed.sort((a, b) => (a.cell < b.cell ? -1 : a.cell > b.cell ? 1 : 0));
   const { rows: unique, files } = await writeStudyOutputs(study, out, models, expansion, rows, failed);
+  const pruned =
+    options.prune === true
+      ? await pruneCellFiles(out, new Set(expansion.cells.map((cell) => studyCellAddress(cell))))
+      : 0;
   return {
+    pruned,
     rows: unique,
     cells: total,
     measured,

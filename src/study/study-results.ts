@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../io/atomic-file.js';
@@ -134,4 +134,26 @@ export async function studyProgressState(
     }
   }
   return { done, missing, rejected };
+}
+
+/** A cell file's name: its 64-hex address and `.json`. Nothing else in the folder is a cell's. */
+const CELL_FILE = /^[0-9a-f]{64}\.json$/;
+
+/**
+ * Removes the cell files of cells not in `keep` (rows of cells an earlier version of the study, or another
+ * backend, had): they would otherwise stay for ever, as nothing reads them. Returns how many were removed.
+ */
+export async function pruneCellFiles(out: string, keep: ReadonlySet<string>): Promise<number> {
+  const folder = join(out, CELLS_FOLDER);
+  const names = await readdir(folder).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [] as string[];
+    throw error;
+  });
+  let removed = 0;
+  for (const name of names) {
+    if (!CELL_FILE.test(name) || keep.has(name.slice(0, -'.json'.length))) continue;
+    await rm(join(folder, name), { force: true });
+    removed++;
+  }
+  return removed;
 }

@@ -106,6 +106,26 @@ describe('mal study', () => {
     expect(now.summary.equals(reference.summary)).toBe(true);
   }, 120_000);
 
+  it('--prune removes the cell files of cells the study no longer has, and nothing else', async () => {
+    const out = join(dir.path, 'reference');
+    const stale = join(out, CELLS_FOLDER, `${'f'.repeat(64)}.json`);
+    const notes = join(out, CELLS_FOLDER, 'notes.txt');
+    await writeFile(stale, '{"cell": "of a grid this study no longer has"}\n');
+    await writeFile(notes, 'not a cell file\n');
+    const kept = await runMal(['study', study, '--out', out, '--threads', '1', '--json']);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(JSON.parse(kept.stdout)).toMatchObject({ measured: 0, pruned: 0 });
+    expect(existsSync(stale)).toBe(true);
+    const run = await runMal(['study', study, '--out', out, '--threads', '1', '--prune', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ measured: 0, reused: first.cells, pruned: 1 });
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(notes)).toBe(true);
+    expect(await cellFiles(out)).toHaveLength(first.cells);
+    expect((await outputs(out)).csv.equals(reference.csv)).toBe(true);
+    await rm(notes);
+  }, 120_000);
+
   it('resumes after SIGKILL and ends with the bytes of an uninterrupted run', async () => {
     const out = join(dir.path, 'killed');
     const cells = join(out, CELLS_FOLDER);

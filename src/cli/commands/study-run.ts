@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { type BackendPreference, isBackendPreference } from '../../compute/backend-preference.js';
+import { withOutputFolderLock } from '../../io/output-folder-lock.js';
 import { runStudy } from '../../study/run-study.js';
 import { loadStudyFile } from '../../study/study-file.js';
 import type { CommandIO, ParsedArgs } from '../command.js';
@@ -16,19 +17,23 @@ export async function runStudyCommand(args: ParsedArgs, io: CommandIO): Promise<
   const threads = numberOption(args, 'threads') ?? availableParallelism();
   const json = args.flags.has('json');
   const started = performance.now();
-  const outcome = await runStudy(study, {
-    out,
-    threads,
-    backend,
-    onStage: (line) => io.progress(line),
-    onProgress: (p) =>
-      io.progress(
-        `cells ${p.done}/${p.total}` +
-          (p.etaSeconds === undefined
-            ? ''
-            : `, ${p.rate.toFixed(1)}/s, about ${formatSeconds(p.etaSeconds)} left`),
-      ),
-  });
+  // One writer per output folder: a second study could otherwise prune the cells this one measures.
+  const outcome = await withOutputFolderLock(out, () =>
+    runStudy(study, {
+      out,
+      threads,
+      backend,
+      prune: args.flags.has('prune'),
+      onStage: (line) => io.progress(line),
+      onProgress: (p) =>
+        io.progress(
+          `cells ${p.done}/${p.total}` +
+            (p.etaSeconds === undefined
+              ? ''
+              : `, ${p.rate.toFixed(1)}/s, about ${formatSeconds(p.etaSeconds)} left`),
+        ),
+    }),
+  );
   const seconds = (performance.now() - started) / 1000;
   if (json) {
     io.out(
@@ -42,6 +47,7 @@ export async function runStudyCommand(args: ParsedArgs, io: CommandIO): Promise<
         failed: outcome.failed,
         pairs: outcome.pairs,
         excludedPairs: outcome.excludedPairs,
+        pruned: outcome.pruned,
         files: outcome.files,
         seconds,
       }),
@@ -57,6 +63,8 @@ export async function runStudyCommand(args: ParsedArgs, io: CommandIO): Promise<
       io.out(
         `  ${outcome.excludedPairs} ordered pair(s) left out: no layer of one can take the other's place`,
       );
+    if (outcome.pruned > 0)
+      io.out(`  removed ${outcome.pruned} cell file(s) of cells this study no longer has`);
     for (const f of outcome.failed) {
       io.out(`  failed ${f.base} ← ${f.target} at ${f.position}${f.aligned ? '' : ' (naive)'}: ${f.reason}`);
     }

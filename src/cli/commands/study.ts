@@ -21,6 +21,11 @@ export const studyCommand: CommandDefinition = {
       choices: BACKEND_PREFERENCES,
       description: "TensorFlow.js backend (default: the study's, else auto)",
     },
+    prune: {
+      type: 'boolean',
+      description:
+        "after writing the outputs, remove the cell files of cells the study no longer has (an earlier version's, another backend's)",
+    },
     json: { type: 'boolean', description: 'print the outcome as JSON on stdout' },
   },
   notes:
