@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tensorToArrowIPC } from '../../src/io/arrow-tensor.js';
 import { tensorContentAddress } from '../../src/io/tensor-content-address.js';
 import { sha256 } from '../../src/store/content-store.js';
-import { BlobTooLargeError } from '../../workers/nats/blob-transfer.js';
-import { CorruptTensorError, MissingTensorError } from '../../workers/nats/nats-errors.js';
+import { BlobTooLargeError, CorruptTensorError, MissingTensorError } from '../../workers/nats/nats-errors.js';
 import { decodeTensor, encodeTensor, NatsTensorStore } from '../../workers/nats/tensor-store.js';
 import { startNatsServer, type TestNatsServer } from '../support/nats-server.js';
 

@@ -14,21 +14,7 @@ import {
   nuid,
   type ObjectStore,
 } from 'nats';
-import { MalError } from '../../src/errors.js';
-
-/** An object larger than its reader may hold: refused from its metadata, before its bytes are fetched. */
-export class BlobTooLargeError extends MalError {
-  override readonly name = 'BlobTooLargeError';
-  constructor(
-    readonly blob: string,
-    readonly size: number,
-    readonly maxBytes: number,
-  ) {
-    super(
-      `object ${blob} holds ${size} bytes, more than this worker may hold (${maxBytes} bytes; see mal worker --cache-mb)`,
-    );
-  }
-}
+import { BlobTooLargeError } from './nats-errors.js';
 
 /** Where a blob lives: the bucket's JetStream client and object-store view, and the server's largest message. */
 export interface BlobBucket {

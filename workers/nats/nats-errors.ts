@@ -65,3 +65,17 @@ export class TaskFailedError extends MalError {
 export class CostProductResultError extends MalError {
   override readonly name = 'CostProductResultError';
 }
+
+/** An object larger than its reader may hold: refused from its metadata, before its bytes are fetched. */
+export class BlobTooLargeError extends MalError {
+  override readonly name = 'BlobTooLargeError';
+  constructor(
+    readonly blob: string,
+    readonly size: number,
+    readonly maxBytes: number,
+  ) {
+    super(
+      `object ${blob} holds ${size} bytes, more than this worker may hold (${maxBytes} bytes; see mal worker --cache-mb)`,
+    );
+  }
+}

@@ -3,8 +3,8 @@ import { tensorFromArrowIPC, tensorToArrowIPC } from '../../src/io/arrow-tensor.
 import { tensorContentAddress } from '../../src/io/tensor-content-address.js';
 import { sha256 } from '../../src/store/content-store.js';
 import type { FloatTensor } from '../../src/tensor/tensor.js';
-import { type BlobBucket, BlobTooLargeError, getBlob, putBlob } from './blob-transfer.js';
-import { CorruptTensorError, MissingTensorError } from './nats-errors.js';
+import { type BlobBucket, getBlob, putBlob } from './blob-transfer.js';
+import { BlobTooLargeError, CorruptTensorError, MissingTensorError } from './nats-errors.js';
 import { TENSOR_BUCKET } from './task-infrastructure.js';
 
 /**
