@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OUTPUT_LOCK_FILE, withOutputFolderLock } from '../../src/io/output-folder-lock.js';
 import { writeLlamaShapedPair } from '../../src/zoo/llama-shaped-pair.js';
@@ -74,6 +74,33 @@ describe('a command writing to a folder another process writes to', () => {
     const run = await runMal(['merge', a.base, b.target, '--lambda', '0.5', '--out', folder]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`another mal process (pid ${writer.pid}) is writing to ${folder}`);
+    writer.proceed();
+    expect(await writer.exited).toBe(0);
+  });
+
+  it('`mal study`, embedded or --cluster, exits 1 naming the writer, before measuring or submitting anything', async () => {
+    const study = join(dir, 'study.yaml');
+    await writeFile(
+      study,
+      [
+        'datasets:',
+        '  - {name: f, train: "fashion-mnist:train", eval: "fashion-mnist:val"}',
+        `zoo: {folder: ${JSON.stringify(resolve('zoo/demo'))}}`,
+        'positions: [first]',
+        '',
+      ].join('\n'),
+    );
+    const folder = join(dir, 'study-out');
+    const writer = startLockProcess(['write', folder, 'the other run']);
+    expect(await writer.line()).toBe('staged');
+    const before = (await readdir(folder)).sort();
+    // --cluster is refused before it would reach a Temporal server (none runs here).
+    for (const cluster of [[], ['--cluster']]) {
+      const run = await runMal(['study', study, '--out', folder, ...cluster]);
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr).toContain(`another mal process (pid ${writer.pid}) is writing to ${folder}`);
+    }
+    expect((await readdir(folder)).sort()).toEqual(before);
     writer.proceed();
     expect(await writer.exited).toBe(0);
   });

@@ -3,6 +3,7 @@ import type { CommandIO, ParsedArgs } from '../../src/cli/command.js';
 import { numberOption } from '../../src/cli/command.js';
 import { studyCommand as embeddedStudyCommand } from '../../src/cli/commands/study.js';
 import { UsageError } from '../../src/errors.js';
+import { checkOutputFolderFree } from '../../src/io/output-folder-lock.js';
 import { sha256 } from '../../src/store/content-store.js';
 import { loadStudyFile } from '../../src/study/study-file.js';
 import { studyName } from '../../src/study/study-schema.js';
@@ -40,6 +41,8 @@ export async function runStudySubmit(args: ParsedArgs, io: CommandIO): Promise<n
   // Fail here, not in a worker later, on a study file that cannot run.
   const study = await loadStudyFile(studyPath);
   const out = resolve(args.strings.get('out') ?? study.out);
+  // An embedded study writing there now would race the run's cell files and outputs: say so before submitting.
+  await checkOutputFolderFree(out);
   const backend = args.strings.get('backend');
   const chunkCells = numberOption(args, 'chunk-cells');
   const chunksPerExecution = numberOption(args, 'chunks-per-execution');
