@@ -112,12 +112,7 @@ export async function studyProgressState(
   out: string,
   cells: readonly StudyCell[],
 ): Promise<StudyProgressState> {
-  const present = new Set(
-    await readdir(join(out, CELLS_FOLDER)).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return [] as string[];
-      throw error;
-    }),
-  );
+  const present = new Set(await cellsFolderNames(out));
   const done = new Map<string, StudyRow>();
   const missing: { address: string; cell: StudyCell }[] = [];
   const seen = new Set<string>();
@@ -145,15 +140,19 @@ const CELL_FILE = /^[0-9a-f]{64}\.json$/;
  */
 export async function pruneCellFiles(out: string, keep: ReadonlySet<string>): Promise<number> {
   const folder = join(out, CELLS_FOLDER);
-  const names = await readdir(folder).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return [] as string[];
-    throw error;
-  });
   let removed = 0;
-  for (const name of names) {
+  for (const name of await cellsFolderNames(out)) {
     if (!CELL_FILE.test(name) || keep.has(name.slice(0, -'.json'.length))) continue;
     await rm(join(folder, name), { force: true });
     removed++;
   }
   return removed;
+}
+
+/** The names in the study's cells folder; none before its first cell. */
+async function cellsFolderNames(out: string): Promise<string[]> {
+  return readdir(join(out, CELLS_FOLDER)).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [] as string[];
+    throw error;
+  });
 }
