@@ -276,6 +276,7 @@ async function handleMessage(msg: JsMsg, context: TaskContext): Promise<void> {
             {
               fetchTensors: (refs) => fetchTensors(refs, context, key),
               dataset: (batch) => context.datasets.get(batch),
+              tensorBytes: context.options.cacheBytes,
             },
             cut.signal,
           )

@@ -123,6 +123,7 @@ describe('study-cell task messages', () => {
       dataset: async () => {
         throw new Error('a language model cell loads no labelled examples');
       },
+      tensorBytes: 1 << 30,
     };
     const run = worker.run(decoded.task, sources, new AbortController().signal);
     await expect(run).rejects.toThrow(BadTaskError);
@@ -132,5 +133,41 @@ describe('study-cell task messages', () => {
       /reads token sequences, and the task carries none/,
     );
     await worker.destroy();
+  });
+
+  it('a worker refuses a cell whose models together take more than its tensor memory, and runs one that fits', async () => {
+    const target = makeMlp({ widths: [12, 16, 4], naming: 'layers', seed: 2 }).tensors;
+    const held = [...model.values(), ...target.values()].reduce((sum, t) => sum + t.data.byteLength, 0);
+    const decoded = decodeTaskMessage(encodeEnvelope(taskOf(cell)).bytes);
+    if (decoded.task.kind !== 'study-cell') throw new Error(`decoded a ${decoded.task.kind} task`);
+    const task = decoded.task;
+    const examples = 8;
+    const sources = (tensorBytes: number) => ({
+      fetchTensors: async (wanted: readonly { name: string; hash: string }[]) =>
+        wanted === task.base.tensors ? [...model] : [...target],
+      dataset: async () => ({
+        name: 'bands',
+        count: examples,
+        exampleShape: [12],
+        features: Float32Array.from({ length: examples * 12 }, (_, i) => Math.sin(i)),
+        labels: Int32Array.from({ length: examples }, (_, i) => i % 4),
+        classes: 4,
+      }),
+      tensorBytes,
+    });
+    const worker = new StudyCellWorker(1);
+    try {
+      const refused = worker.run(task, sources(held - 1), new AbortController().signal);
+      await expect(refused).rejects.toThrow(BadTaskError);
+      await expect(refused).rejects.toThrow(
+        new RegExp(
+          `its models take ${held} bytes, more than this worker's tensor memory \\(--cache-mb, ${held - 1} bytes\\)`,
+        ),
+      );
+      const outcome = await worker.run(task, sources(held), new AbortController().signal);
+      expect(outcome.ok).toBe(true);
+    } finally {
+      await worker.destroy();
+    }
   });
 });

@@ -18,6 +18,8 @@ import type { ValidStudyCellTask } from './task-schema.js';
 export interface StudyCellSources {
   fetchTensors(refs: readonly TensorRef[]): Promise<[string, FloatTensor][]>;
   dataset(batch: DataBatch): Promise<Dataset>;
+  /** The worker's tensor memory (`--cache-mb`) in bytes: a cell's models and token sequences together fit in it. */
+  readonly tensorBytes: number;
 }
 
 export type StudyCellTaskOutcome =
@@ -46,6 +48,15 @@ export class StudyCellWorker {
       evaluationData(task, cell, sources),
     ]);
     signal.throwIfAborted();
+    // Each fetch is bounded on its own; together they would be packed (copied) and held by one thread.
+    const held =
+      [...base, ...target].reduce((sum, [, t]) => sum + t.data.byteLength, 0) +
+      (task.text === undefined ? 0 : dataset.features.byteLength);
+    if (held > sources.tensorBytes) {
+      throw new BadTaskError(
+        `study cell ${task.cell.base.id} → ${task.cell.target.id}: its models${task.text === undefined ? '' : ' and token sequences'} take ${held} bytes, more than this worker's tensor memory (--cache-mb, ${sources.tensorBytes} bytes)`,
+      );
+    }
     const packedBase: PackedStudyModel = { ...task.base, tensors: packTensors(base) };
     const packedTarget: PackedStudyModel = { ...task.target, tensors: packTensors(target) };
     const outcome = await this.threadPool().run(
