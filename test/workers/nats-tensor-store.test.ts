@@ -37,6 +37,22 @@ describe('NATS object store of Arrow tensors', () => {
     );
   });
 
+  it('decodes a message at any byte offset, in place when it has a buffer of its own', () => {
+    const tensor = { shape: [3, 5], data: Float32Array.from({ length: 15 }, (_, i) => i - 7.25) };
+    const hash = tensorContentAddress('F32', [3, 5], new Uint8Array(tensor.data.buffer));
+    const message = encodeTensor(tensor);
+    for (const offset of [0, 1, 2, 4]) {
+      const holder = new Uint8Array(message.length + offset);
+      holder.set(message, offset);
+      const back = decodeTensor(hash, holder.subarray(offset));
+      expect(back.shape).toEqual([3, 5]);
+      expect([...back.data]).toEqual([...tensor.data]);
+      expect(back.data.byteOffset % 4).toBe(0);
+      // A message in a buffer of its own (as the object store gives it back) is read in place, with no copy.
+      if (offset === 0) expect(back.data.buffer).toBe(holder.buffer);
+    }
+  });
+
   it('writes blobs nats.js reads back with its own digest check, and reads what nats.js wrote', async () => {
     const store = await NatsTensorStore.open(nc);
     // Several 1 MiB chunks and a partial one.
