@@ -99,7 +99,7 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<Runni
   const dataCacheBytes = options.dataCacheBytes ?? DEFAULT_DATA_CACHE_BYTES;
   const examples = new ExamplesCache((hash, maxBytes) => store.getTensor(hash, maxBytes), dataCacheBytes);
   const results = await NatsResultStore.open(nc);
-  const datasets = new DatasetCache(options.dataDir, dataCacheBytes);
+  const datasets = new DatasetCache(options.dataDir, dataCacheBytes, (hash) => tensors.get(hash));
   const threads = createTaskThreadPool(options.concurrency);
   // Every thread readied before the first pull: started in parallel, one warm-up each.
   const warmStarted = performance.now();

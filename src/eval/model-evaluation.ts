@@ -31,7 +31,7 @@ export function exampleLayoutFor(spec: ArchitectureSpec): ExampleLayout {
     default:
       throw new SpecError(
         isTransformerFamily(spec.family)
-          ? `this path takes labelled examples, and a ${spec.family} model reads token sequences: transformers are evaluated on text by 'mal eval', 'mal lmc', 'mal assemble' and 'mal study', embedded or on the cluster (not yet by calibration, activation statistics or the cluster's assembly tasks of 'mal submit')`
+          ? `this path takes labelled examples, and a ${spec.family} model reads token sequences: transformers are evaluated on text by 'mal eval', 'mal lmc', 'mal assemble' and 'mal study', embedded or on the cluster (not yet by calibration or activation statistics)`
           : `evaluation runs MLPs, CNNs, ResNets, GPT-2 and LLaMA; this model's family is '${spec.family}' (forward passes for it are not implemented)`,
       );
   }

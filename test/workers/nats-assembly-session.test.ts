@@ -121,4 +121,48 @@ describe('a step with MAL_TASKS=nats', () => {
     const plain = await embeddedStep(await writePlan(dir, 'plain', 'none'));
     expect(plain.scored.map((s) => s.curve)).not.toEqual(embedded.scored.map((s) => s.curve));
   }, 240_000);
+
+  it("runs a GPT-2 step's alignments and λ curves on the workers, on the token sequences sent by hash, as embedded", async () => {
+    const plan = join(dir, 'gpt2.yaml');
+    await writeFile(
+      plan,
+      [
+        `base: ${join(root, 'zoo/transformers/models/base-gpt2-w64-h4-weak')}`,
+        `zoo: ${join(root, 'zoo/transformers')}`,
+        'objective:',
+        '  tasks:',
+        '    - {data: fortunes:en:test, metric: loss, weight: 1, limit: 12, scoring: raw}',
+        'calibrate: none',
+        'candidates: {policy: same-depth, topK: 2}',
+        'merge: {grid: "0:0.5:1", lambdaMin: 0.25}',
+        'steps: 1',
+        'seed: 0',
+        'backend: wasm',
+        `output: ${join(dir, 'gpt2-out')}`,
+        '',
+      ].join('\n'),
+    );
+    delete process.env[TASKS_ENV];
+    const embedded = await embeddedStep(plan);
+
+    worker ??= spawnTaskWorker(server.url, 'session', ['--concurrency', '2']);
+    process.env[TASKS_ENV] = 'nats';
+    process.env[NATS_ENV.url] = server.url;
+    process.env[TASK_POOL_ENV] = 'session';
+    const session = await openAssemblySession({ plan, output: join(dir, 'gpt2-cluster-out') });
+    let cluster: typeof embedded;
+    try {
+      cluster = (await runAssemblyStep(session.prepared, firstStep(session.prepared))).step;
+    } finally {
+      await session.close();
+    }
+    expect(worker.log()).toMatch(/align [0-9a-f]{12} done/);
+    expect(worker.log()).toMatch(/curve [0-9a-f]{12} done/);
+    const { seconds: _a, ...embeddedRecord } = embedded;
+    const { seconds: _b, ...clusterRecord } = cluster;
+    expect(clusterRecord).toEqual(embeddedRecord);
+    expect(cluster.stateAfter).toBe(embedded.stateAfter);
+    // Candidates were measured along λ, not only refused.
+    expect(cluster.scored.length).toBeGreaterThan(0);
+  }, 240_000);
 });

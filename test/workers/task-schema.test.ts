@@ -158,6 +158,32 @@ describe('task messages', () => {
     expect(refusal(message(data({ layout: 'cube' }))).message).toMatch(/task\.data\.layout/);
   });
 
+  it("reads a language model's token sequences by hash as an evaluation batch, and refuses bad ones by field", () => {
+    const text = { tokens: 'b'.repeat(64), tokenizer: 'bytes', vocabulary: 256 };
+    const tokens: TaskInput = { ...evaluate, data: { text, start: 0, end: 12 } };
+    const decoded = decodeTaskMessage(encodeEnvelope(tokens).bytes);
+    expect(decoded.task.kind === 'evaluate' && decoded.task.data).toEqual({ text, start: 0, end: 12 });
+    const curveOnTokens = decodeTaskMessage(
+      encodeEnvelope({ ...curve, data: { text, start: 0, end: null } }).bytes,
+    );
+    expect(curveOnTokens.task.kind === 'curve' && curveOnTokens.task.data).toEqual({
+      text,
+      start: 0,
+      end: null,
+    });
+    const batch = (d: object) => ({ ...evaluate, data: { text, start: 0, end: null, ...d } });
+    expect(refusal(message(batch({ text: { ...text, tokens: '../x' } }))).message).toMatch(
+      /task\.data\.text\.tokens/,
+    );
+    expect(refusal(message(batch({ text: { ...text, vocabulary: 0 } }))).message).toMatch(
+      /task\.data\.text\.vocabulary/,
+    );
+    expect(refusal(message(batch({ start: -2 }))).message).toMatch(/task\.data\.start/);
+    expect(refusal(message(batch({ start: 5, end: 2 }))).message).toMatch(/task\.data\.end/);
+    // One kind or the other: labelled examples' fields do not ride along with token sequences.
+    expect(refusal(message(batch({ source: 'fashion-mnist:val' }))).message).toMatch(/task\.data.*source/);
+  });
+
   it('refuses unknown backends, bad specs, tensor refs that are not hashes and repeated tensors', () => {
     expect(refusal(message({ ...evaluate, backend: 'abacus' })).message).toMatch(/task\.backend/);
     expect(refusal(message({ ...evaluate, spec: { spaces: 'none' } })).message).toMatch(/task\.spec/);

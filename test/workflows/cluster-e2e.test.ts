@@ -3,21 +3,23 @@
  * dev server, a Temporal worker sending a step's alignments and merges along λ to two task-worker processes over
  * NATS (`MAL_TASKS=nats`).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runClusterCheck } from '../../scripts/e2e-cluster.js';
-import { malArgv, writeDemoPlan } from './workflow-test-harness.js';
+import { malArgv, root, writeDemoPlan } from './workflow-test-harness.js';
 
 let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mal-cluster-'));
+});
 afterAll(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
 describe('cluster engine', () => {
   it('gives the embedded engine’s bytes with evaluations on NATS task workers', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'mal-cluster-'));
     const plan = await writeDemoPlan(dir);
     const lines: string[] = [];
     const result = await runClusterCheck(plan, (line) => lines.push(line), { malArgv });
@@ -44,5 +46,34 @@ describe('cluster engine', () => {
     // Whether the killed worker held an unfinished task depends on timing, so redelivery itself is asserted
     // deterministically in test/workers/nats-task-workers.test.ts; here the run must simply end with the same bytes.
     expect(result.same, lines.slice(-20).join('\n')).toBe(true);
+  }, 240_000);
+
+  it("gives the embedded engine's bytes for a GPT-2 plan submitted with mal submit, its text sent as tokens", async () => {
+    const plan = join(dir, 'gpt2.yaml');
+    await writeFile(
+      plan,
+      [
+        `base: ${join(root, 'zoo/transformers/models/base-gpt2-w64-h4-weak')}`,
+        `zoo: ${join(root, 'zoo/transformers')}`,
+        'objective:',
+        '  tasks:',
+        '    - {data: fortunes:en:test, metric: loss, weight: 1, limit: 12, scoring: raw}',
+        'calibrate: none',
+        'candidates: {policy: same-depth, topK: 2}',
+        'merge: {grid: "0:0.5:1", lambdaMin: 0.25}',
+        'steps: 1',
+        'seed: 0',
+        `output: ${join(dir, 'gpt2-out')}`,
+        '',
+      ].join('\n'),
+    );
+    const lines: string[] = [];
+    const result = await runClusterCheck(plan, (line) => lines.push(line), { malArgv });
+    expect(result.same, lines.slice(-20).join('\n')).toBe(true);
+    for (const kind of ['align', 'curve'])
+      expect(
+        lines.some((l) => l.includes('[worker]') && new RegExp(`: ${kind} [0-9a-f]{12} done`).test(l)),
+        `no ${kind} task in the workers' logs`,
+      ).toBe(true);
   }, 240_000);
 });

@@ -1,12 +1,16 @@
 import type { Dataset } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/load-dataset.js';
 import { ByteLruCache } from '../../src/store/byte-lru-cache.js';
-import type { DataBatch } from './task-messages.js';
+import type { FloatTensor } from '../../src/tensor/tensor.js';
+import type { DataBatch, EvaluationBatch, TokenBatch } from './task-messages.js';
+import { tokenSequencesDataset } from './token-sequences.js';
 
 /**
  * Data batches a worker loaded, by source, layout and range, with features and labels in shared memory so every
- * thread reads the same copy; bounded in bytes (the ranking's probes load a batch per example count). Sources are read by the worker itself (its --data-dir, MAL_DATA_DIR, or a path
- * every worker can see), so tasks never carry examples.
+ * thread reads the same copy; bounded in bytes (the ranking's probes load a batch per example count). Sources are
+ * read by the worker itself (its --data-dir, MAL_DATA_DIR, or a path every worker can see), so tasks never carry
+ * examples. A language model's token sequences are the exception: only the dispatcher has the base's tokenizer,
+ * so they come from the tensor store by hash.
  */
 export class DatasetCache {
   private readonly batches: ByteLruCache<Dataset>;
@@ -15,11 +19,18 @@ export class DatasetCache {
     private readonly dataDir: string | undefined,
     /** Most bytes of features and labels kept; the least recently used batches go first. */
     maxBytes: number,
+    /** Token sequences by hash (the worker's tensor cache). */
+    private readonly tensor: (hash: string) => Promise<FloatTensor>,
   ) {
     this.batches = new ByteLruCache(maxBytes, datasetBytes);
   }
 
-  get(batch: DataBatch): Promise<Dataset> {
+  get(batch: EvaluationBatch): Promise<Dataset> {
+    if ('text' in batch) {
+      const { tokens, vocabulary } = batch.text;
+      const key = JSON.stringify(['tokens', tokens, vocabulary, batch.start, batch.end]);
+      return this.batches.get(key, () => this.loadTokens(batch));
+    }
     const key = JSON.stringify([batch.source, batch.layout, batch.start, batch.end]);
     return this.batches.get(key, () => this.load(batch));
   }
@@ -45,6 +56,19 @@ export class DatasetCache {
     const labels = new Int32Array(new SharedArrayBuffer(count * 4));
     labels.set(full.labels.subarray(start));
     return { ...full, count, features, labels };
+  }
+
+  private async loadTokens(batch: TokenBatch): Promise<Dataset> {
+    const { text } = batch;
+    const where = `token sequences ${text.tokens}`;
+    const all = tokenSequencesDataset(where, await this.tensor(text.tokens), text, where);
+    const [size] = all.exampleShape;
+    const start = Math.min(batch.start, all.count);
+    const end = Math.max(start, Math.min(batch.end ?? all.count, all.count));
+    const features = new Float32Array(new SharedArrayBuffer((end - start) * size * 4));
+    features.set(all.features.subarray(start * size, end * size));
+    const labels = new Int32Array(new SharedArrayBuffer((end - start) * 4));
+    return { ...all, count: end - start, features, labels };
   }
 }
 

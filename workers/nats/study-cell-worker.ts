@@ -13,6 +13,7 @@ import type { FloatTensor } from '../../src/tensor/tensor.js';
 import { BadTaskError } from './nats-errors.js';
 import type { DataBatch, StudyCellOutput, TensorRef } from './task-messages.js';
 import type { ValidStudyCellTask } from './task-schema.js';
+import { tokenSequencesDataset } from './token-sequences.js';
 
 /** What a study cell needs from its worker: tensors by hash (its bounded cache) and data batches (loaded once). */
 export interface StudyCellSources {
@@ -121,27 +122,7 @@ async function evaluationData(
       `${where}: a ${task.base.spec.family} model reads token sequences, and the task carries none`,
     );
   const [[, tokens]] = await sources.fetchTensors([{ name: 'tokens', hash: text.tokens }]);
-  const [count, size] = tokens.shape;
-  if (tokens.shape.length !== 2 || count < 1 || count > cell.evalLimit || size < 2) {
-    throw new BadTaskError(
-      `${where}: token sequences ${text.tokens} have shape [${tokens.shape.join(', ')}], not [1..${cell.evalLimit} sequences, context + 1 ≥ 2]`,
-    );
-  }
-  const bad = tokens.data.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= text.vocabulary);
-  if (bad >= 0) {
-    throw new BadTaskError(
-      `${where}: token ${bad} of ${text.tokens} is ${tokens.data[bad]}, not an id below the vocabulary (${text.vocabulary})`,
-    );
-  }
-  return {
-    name: cell.evalData,
-    count,
-    exampleShape: [size],
-    features: tokens.data,
-    labels: new Int32Array(count),
-    classes: text.vocabulary,
-    tokens: { tokenizer: text.tokenizer, vocabulary: text.vocabulary },
-  };
+  return tokenSequencesDataset(cell.evalData, tokens, text, where, cell.evalLimit);
 }
 
 /** The cell the row is measured for; its models' paths are not part of it (the worker reads no files). */

@@ -27,6 +27,7 @@ import { MalError } from '../../src/errors.js';
 import type { TaskScoring } from '../../src/eval/calibrated-evaluation.js';
 import type { ForwardConfig } from '../../src/eval/forward.js';
 import { exampleLayoutFor } from '../../src/eval/model-evaluation.js';
+import { isTransformerFamily } from '../../src/eval/transformer-settings.js';
 import type { MergeMethodChoice } from '../../src/merge/merge-method-registry.js';
 import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
 import type { FloatTensor } from '../../src/tensor/tensor.js';
@@ -50,12 +51,14 @@ import {
   type CostProductOutput,
   type CurveOutput,
   type EvaluateOutput,
+  type EvaluationBatch,
   encodeEnvelope,
   type StudyCellOutput,
   type TaskInput,
   type TaskOutput,
   type TaskResultRecord,
   type TensorRef,
+  type TokenSequencesInput,
 } from './task-messages.js';
 import { NatsTensorStore } from './tensor-store.js';
 
@@ -68,15 +71,36 @@ export interface DispatcherOptions {
   readonly timeoutMs?: number;
 }
 
-/** An objective task as a plan names it: its data is loaded by the workers, not sent. */
+/**
+ * An objective task as a plan names it: its data is loaded by the workers, not sent; a language model's token
+ * sequences, which only this side can make (with the base's tokenizer), go by hash (`text`).
+ */
 export interface DispatchTask {
   readonly name: string;
   readonly data: string;
+  readonly text?: TokenSequencesInput;
   readonly limit?: number;
   readonly metric: 'loss' | 'accuracy';
   readonly weight: number;
   /** How the task scores a model; default raw. */
   readonly scoring?: TaskScoring;
+}
+
+/** The first `limit` examples (all when undefined) of a task's data, as the base's family reads them. */
+function evaluationBatch(
+  spec: ArchitectureSpec,
+  task: DispatchTask,
+  limit: number | undefined,
+): EvaluationBatch {
+  const end = limit ?? null;
+  if (!isTransformerFamily(spec.family))
+    return { source: task.data, layout: exampleLayoutFor(spec), start: 0, end };
+  if (task.text === undefined) {
+    throw new RangeError(
+      `objective task ${task.name}: a ${spec.family} model reads token sequences, and none were uploaded for it`,
+    );
+  }
+  return { text: task.text, start: 0, end };
 }
 
 /** One candidate's merge to evaluate along λ: the candidate, its alignment, the λs. */
@@ -172,6 +196,16 @@ export class NatsTaskDispatcher {
     return hash;
   }
 
+  /** A language model's tokenized evaluation data as the workers read it: its token ids as one tensor, by hash. */
+  async uploadTokenSequences(data: Dataset): Promise<TokenSequencesInput> {
+    if (data.tokens === undefined) throw new RangeError(`${data.name}: the data holds no token sequences`);
+    const tokens = await this.uploadTensor({
+      shape: [data.count, ...data.exampleShape],
+      data: data.features,
+    });
+    return { tokens, tokenizer: data.tokens.tokenizer, vocabulary: data.tokens.vocabulary };
+  }
+
   /** Uploads several tensors at once: each upload is a few round trips, which in turn would add up. */
   uploadTensors(tensors: Iterable<readonly [string, FloatTensor]>): Promise<TensorRef[]> {
     return Promise.all([...tensors].map(async ([name, t]) => ({ name, hash: await this.uploadTensor(t) })));
@@ -242,7 +276,6 @@ export class NatsTaskDispatcher {
     config: ForwardConfig,
     tasks: readonly DispatchTask[],
   ): Promise<Evaluated[]> {
-    const layout = exampleLayoutFor(spec);
     const inputs = models.flatMap((model) => {
       const refs = this.uploadTensors(model);
       return tasks.map(
@@ -254,7 +287,7 @@ export class NatsTaskDispatcher {
           batchSize: null,
           scoring: t.scoring ?? 'raw',
           tensors: await refs,
-          data: { source: t.data, layout, start: 0, end: t.limit ?? null },
+          data: evaluationBatch(spec, t, t.limit),
         }),
       );
     });
@@ -283,7 +316,6 @@ export class NatsTaskDispatcher {
     tasks: readonly DispatchTask[],
     examples?: number,
   ): Promise<Evaluated[][]> {
-    const layout = exampleLayoutFor(base.spec);
     const baseSide = this.uploadTensors(base.tensors).then(
       (tensors): AlignModelInput => ({ spec: base.spec, widths: [...base.widths], tensors }),
     );
@@ -323,7 +355,7 @@ export class NatsTaskDispatcher {
             config: base.config ?? {},
             batchSize: null,
             scoring: t.scoring ?? 'raw',
-            data: { source: t.data, layout, start: 0, end: limit ?? null },
+            data: evaluationBatch(base.spec, t, limit),
           };
         }),
       );

@@ -37,6 +37,28 @@ export interface DataBatch {
   readonly end: number | null;
 }
 
+/**
+ * A language model's token sequences as the dispatcher tokenized them with the base folder's tokenizer (workers
+ * see no model folders): a float32 tensor `[sequences, context + 1]` of ids, by hash.
+ */
+export interface TokenSequencesInput {
+  readonly tokens: string;
+  /** `bytes`, or the tokenizer.json file used (for messages). */
+  readonly tokenizer: string;
+  /** One more than the largest token id the tokenizer can produce. */
+  readonly vocabulary: number;
+}
+
+/** Sequences `[start, end)` of a language model's tokens; `end` null: to the last. */
+export interface TokenBatch {
+  readonly text: TokenSequencesInput;
+  readonly start: number;
+  readonly end: number | null;
+}
+
+/** What a model is evaluated on: labelled examples by source, or token sequences by hash. */
+export type EvaluationBatch = DataBatch | TokenBatch;
+
 /** One model on one batch of one data source → loss, accuracy, count. */
 export interface EvaluateTaskInput {
   readonly kind: 'evaluate';
@@ -48,7 +70,7 @@ export interface EvaluateTaskInput {
   /** raw, or calibrated on the batch's own examples before it is measured (a plan task's `scoring`). */
   readonly scoring: TaskScoring;
   readonly tensors: readonly TensorRef[];
-  readonly data: DataBatch;
+  readonly data: EvaluationBatch;
 }
 
 /**
@@ -115,7 +137,7 @@ export interface CurveTaskInput {
   readonly config: ForwardConfig;
   readonly batchSize: number | null;
   readonly scoring: TaskScoring;
-  readonly data: DataBatch;
+  readonly data: EvaluationBatch;
 }
 
 /**
@@ -138,13 +160,6 @@ export interface StudyCellDescription extends Omit<StudyCell, 'base' | 'target'>
  * A language model's evaluation data, tokenized by the dispatcher (the tokenizer lives in the model's folder,
  * which the worker does not have): `tokens` names a `[sequences, context + 1]` float32 tensor of token ids.
  */
-export interface StudyCellTextInput {
-  readonly tokens: string;
-  /** `bytes`, or the tokenizer.json file used (for messages). */
-  readonly tokenizer: string;
-  /** One more than the largest token id the tokenizer can produce. */
-  readonly vocabulary: number;
-}
 
 /** One cell of a study (`mal study --cluster`) → its result row; the cell names the backend it must run on. */
 export interface StudyCellTaskInput {
@@ -153,7 +168,7 @@ export interface StudyCellTaskInput {
   readonly base: StudyCellModelInput;
   readonly target: StudyCellModelInput;
   /** Language models only: their token sequences (other families' data is read by the worker by source). */
-  readonly text?: StudyCellTextInput;
+  readonly text?: TokenSequencesInput;
 }
 
 /**

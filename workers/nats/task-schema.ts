@@ -15,6 +15,7 @@ import { checkSpecStructure } from '../../src/spec/spec-structure.js';
 import { hashOf } from '../../src/store/content-store.js';
 import { BadTaskError } from './nats-errors.js';
 import { TASK_KINDS } from './task-kinds.js';
+import type { EvaluationBatch } from './task-messages.js';
 
 /**
  * The largest task message read. A task names tensors by hash and carries a spec; the spec of a large transformer
@@ -114,17 +115,54 @@ const specSchema = z
     return spec;
   });
 
-const dataBatchSchema = z
+const batchEnd = <T extends { start: number; end: number | null }>(batch: T) =>
+  batch.end === null || batch.end >= batch.start;
+const batchEndRule = { error: 'end must be null or ≥ start', path: ['end'] };
+
+/** Token ids are exact in float32 below 2²⁴, so no vocabulary is larger. */
+const MAX_VOCABULARY = 2 ** 24;
+
+/** Token sequences by hash; the worker checks their shape and that every id is below the vocabulary. */
+const tokenSequencesSchema = z.strictObject({
+  tokens: hashSchema,
+  tokenizer: z
+    .string()
+    .min(1)
+    .max(4 * MAX_NAME),
+  vocabulary: z.number().int().min(1).max(MAX_VOCABULARY),
+});
+
+const labelledBatchSchema = z
   .strictObject({
     source: nameSchema,
     layout: z.enum(['flat', 'image']),
     start: z.number().int().min(0),
     end: z.number().int().min(0).nullable(),
   })
-  .refine((batch) => batch.end === null || batch.end >= batch.start, {
-    error: 'end must be null or ≥ start',
-    path: ['end'],
-  });
+  .refine(batchEnd, batchEndRule);
+
+const tokenBatchSchema = z
+  .strictObject({
+    text: tokenSequencesSchema,
+    start: z.number().int().min(0),
+    end: z.number().int().min(0).nullable(),
+  })
+  .refine(batchEnd, batchEndRule);
+
+/**
+ * Labelled examples by source, or token sequences by hash: the batch's `text` says which, so a refusal names the
+ * field of that kind (a plain union would only say that neither kind matched).
+ */
+const dataBatchSchema = z.unknown().transform((raw, context): EvaluationBatch => {
+  const tokens = typeof raw === 'object' && raw !== null && 'text' in raw;
+  const parsed = (tokens ? tokenBatchSchema : labelledBatchSchema).safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues)
+      context.addIssue({ code: 'custom', path: issue.path, message: issue.message, input: raw });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
 
 const forwardConfigSchema = z.record(
   z.string().max(MAX_NAME),
@@ -258,24 +296,12 @@ const studyCellModelSchema = z.strictObject({
   tensors: tensorRefsSchema,
 });
 
-/** Token ids are exact in float32 below 2²⁴, so no vocabulary is larger. */
-const MAX_VOCABULARY = 2 ** 24;
-
 const studyCellTaskSchema = z.strictObject({
   kind: z.literal('study-cell'),
   cell: studyCellSchema,
   base: studyCellModelSchema,
   target: studyCellModelSchema,
-  text: z
-    .strictObject({
-      tokens: hashSchema,
-      tokenizer: z
-        .string()
-        .min(1)
-        .max(4 * MAX_NAME),
-      vocabulary: z.number().int().min(1).max(MAX_VOCABULARY),
-    })
-    .optional(),
+  text: tokenSequencesSchema.optional(),
 });
 
 const int32Count = z

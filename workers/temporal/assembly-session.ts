@@ -10,6 +10,7 @@ import { openEmbeddedAssembly } from '../../src/engine/embedded-assembly.js';
 import { loadAssemblyRun } from '../../src/engine/load-assembly-run.js';
 import { UsageError } from '../../src/errors.js';
 import { forwardConfigOf } from '../../src/eval/model-evaluation.js';
+import { isTransformerFamily } from '../../src/eval/transformer-settings.js';
 import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
 import type { StepStore } from '../../src/store/content-store.js';
 import type { AssemblyRunRef } from '../../workflows/assembly-types.js';
@@ -74,14 +75,19 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
       });
       dispatcher = nats;
       const config = forwardConfigOf(engine.base);
-      const tasks = engine.inputs.tasks.map((t) => ({
-        name: t.name,
-        data: t.task.data,
-        limit: t.task.limit,
-        metric: t.task.metric,
-        weight: t.task.weight,
-        scoring: scoringOf(t.task),
-      }));
+      // A language model's text is tokenized here, with the base folder's tokenizer, and sent by hash.
+      const lm = isTransformerFamily(engine.base.spec.family);
+      const tasks = await Promise.all(
+        engine.inputs.tasks.map(async (t) => ({
+          name: t.name,
+          data: t.task.data,
+          ...(lm ? { text: await nats.uploadTokenSequences(t.dataset) } : {}),
+          limit: t.task.limit,
+          metric: t.task.metric,
+          weight: t.task.weight,
+          scoring: scoringOf(t.task),
+        })),
+      );
       evaluateMany = (models) => nats.evaluateMany(models, engine.base.spec, config, tasks);
       // The ranking's probes (successive halving, the probe) on the first examples: the same evaluation on a
       // shorter range, so the workers load the data up to it as this process's first-examples view does.

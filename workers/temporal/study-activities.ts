@@ -38,7 +38,7 @@ import type {
   StudyCellModelInput,
   StudyCellOutput,
   StudyCellTaskInput,
-  StudyCellTextInput,
+  TokenSequencesInput,
 } from '../nats/task-messages.js';
 import { withHeartbeats } from './activities.js';
 import { TASK_POOL_ENV } from './assembly-session.js';
@@ -96,9 +96,9 @@ export function createStudyActivities(): { readonly activities: StudyActivities;
    * Per chunk, a language model's cells on one base and data share their token sequences: tokenized and uploaded
    * once. Not kept longer: the sha256 that names a model covers its weights, not its tokenizer, config or text.
    */
-  const textInputsOfChunk = (): ((cell: StudyCell) => Promise<StudyCellTextInput>) => {
+  const textInputsOfChunk = (): ((cell: StudyCell) => Promise<TokenSequencesInput>) => {
     const texts = createStudyResources({ maxModels: 1 });
-    const inputs = new Map<string, Promise<StudyCellTextInput>>();
+    const inputs = new Map<string, Promise<TokenSequencesInput>>();
     return (cell) => {
       const key = JSON.stringify([
         cell.base.sha256,
@@ -111,17 +111,7 @@ export function createStudyActivities(): { readonly activities: StudyActivities;
       if (found === undefined) {
         found = (async () => {
           const data = await cellEvaluationData(cell, await resources.model(cell.base), texts);
-          if (data.tokens === undefined)
-            throw new Error(`${cell.evalData}: the language model's data has no tokens`);
-          const nats = await dispatcherFor();
-          const [tokens] = await nats.uploadTensors([
-            ['tokens', { shape: [data.count, ...data.exampleShape], data: data.features }],
-          ]);
-          return {
-            tokens: tokens.hash,
-            tokenizer: data.tokens.tokenizer,
-            vocabulary: data.tokens.vocabulary,
-          };
+          return (await dispatcherFor()).uploadTokenSequences(data);
         })();
         inputs.set(key, found);
       }
@@ -267,7 +257,7 @@ export function createStudyActivities(): { readonly activities: StudyActivities;
 async function studyCellTask(
   cell: StudyCell,
   modelInput: (model: StudyCellModel) => Promise<StudyCellModelInput>,
-  textInput: (cell: StudyCell) => Promise<StudyCellTextInput>,
+  textInput: (cell: StudyCell) => Promise<TokenSequencesInput>,
 ): Promise<StudyCellTaskInput> {
   const [base, target] = await Promise.all([modelInput(cell.base), modelInput(cell.target)]);
   const text = isTransformerFamily(base.spec.family) ? await textInput(cell) : undefined;
