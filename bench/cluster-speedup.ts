@@ -38,6 +38,14 @@ function median(values: readonly number[]): number {
 
 export async function main(steps = 1, rounds = 2): Promise<void> {
   const plan = await sixteenModelPlan(steps, (line) => console.log(line));
+  await compareWorkerCounts(plan, `16-model zoo, ${steps} step(s)`, rounds);
+}
+
+/**
+ * The plan on the cluster with one task worker and with two (each one thread), `rounds` times alternated, each run
+ * checked against the embedded engine's bytes; prints the runs and the speed-ups. Exit code 1 on different bytes.
+ */
+export async function compareWorkerCounts(plan: string, label: string, rounds: number): Promise<void> {
   const quiet = () => {};
   const options = { taskWorkerConcurrency: 1 };
   const one: ClusterCheck[] = [];
@@ -48,7 +56,7 @@ export async function main(steps = 1, rounds = 2): Promise<void> {
     two.push(await runClusterCheck(plan, quiet, { ...options, taskWorkers: 2 }));
   }
   const embedded = [...one, ...two].reduce((a, b) => (b.embeddedSeconds < a.embeddedSeconds ? b : a));
-  console.log(`16-model zoo, ${steps} step(s), each task worker 1 thread, ${rounds} round(s)`);
+  console.log(`${label}, each task worker 1 thread, ${rounds} round(s)`);
   console.log(
     `${'embedded engine (reference)'.padEnd(26)} ${embedded.embeddedSeconds.toFixed(1)} s, step(s) ${embedded.embeddedStepSeconds.toFixed(1)} s`,
   );

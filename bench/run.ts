@@ -14,6 +14,7 @@ import { main as natsTasks } from './nats-tasks.js';
 import { main as nestedAlignment } from './nested-alignment.js';
 import { main as safetensorsRead } from './safetensors-read.js';
 import { main as studySpeedup } from './study-speedup.js';
+import { main as transformerClusterSpeedup } from './transformer-cluster-speedup.js';
 import { main as transformerForward } from './transformer-forward.js';
 
 const benches: readonly [string, () => Promise<void>][] = [
@@ -26,6 +27,7 @@ const benches: readonly [string, () => Promise<void>][] = [
   ['merging two 1 GiB models', () => mergeModels([])],
   ['tasks and tensors through NATS: tasks per second, a cold 1024² alignment', () => natsTasks()],
   ['a 16-model zoo on the cluster: one task worker against two', () => clusterSpeedup()],
+  ['a GPT-2 assembly on the cluster: one task worker against two', () => transformerClusterSpeedup()],
   ['an assembly step: probe against successive halving', () => assemblyStep([])],
   ['a study on the cluster: one task worker against two', () => studySpeedup()],
   // Last: it writes and aligns LLaMA-7B-shaped pairs of up to 8 blocks, the longest run here.
