@@ -15,10 +15,12 @@ import {
 import type { Piscina } from 'piscina';
 import type { MapsDocumentSpace } from '../src/align/maps-file.js';
 import type { BackendName } from '../src/compute/backend.js';
+import type { Dataset } from '../src/data/dataset.js';
 import { packTensors } from '../src/engine/packed-tensors.js';
 import type { ThreadOutcome, ThreadTask } from '../src/engine/task-thread.js';
 import { createTaskThreadPool } from '../src/engine/task-thread-pool.js';
 import { MalError, UsageError } from '../src/errors.js';
+import { isTransformerFamily } from '../src/eval/transformer-settings.js';
 import type { ArchitectureSpec } from '../src/spec/architecture-spec.js';
 import { ByteLruCache } from '../src/store/byte-lru-cache.js';
 import { sha256 } from '../src/store/content-store.js';
@@ -43,7 +45,13 @@ import {
   poolConsumerName,
   TASK_STREAM,
 } from './nats/task-infrastructure.js';
-import type { CostProductOutput, TaskInput, TaskResultRecord, TensorRef } from './nats/task-messages.js';
+import type {
+  CostProductOutput,
+  EvaluationBatch,
+  TaskInput,
+  TaskResultRecord,
+  TensorRef,
+} from './nats/task-messages.js';
 import { decodeTaskMessage, type ValidCostProductTask, type ValidTask } from './nats/task-schema.js';
 import { TensorCache } from './nats/tensor-cache.js';
 import { NatsTensorStore } from './nats/tensor-store.js';
@@ -425,6 +433,23 @@ async function fetchTensors(
   return tensors;
 }
 
+/** A task's evaluation data, of the kind its model reads: token sequences for a language model, else examples. */
+function evaluationData(
+  batch: EvaluationBatch,
+  spec: ArchitectureSpec,
+  context: TaskContext,
+  key: string,
+): Promise<Dataset> {
+  const tokens = 'text' in batch;
+  if (tokens !== isTransformerFamily(spec.family)) {
+    throw new BadTaskError(
+      `task ${key}: a ${spec.family} model reads ${tokens ? 'labelled examples, not token sequences' : 'token sequences, not labelled examples'}`,
+      key,
+    );
+  }
+  return context.datasets.get(batch);
+}
+
 /**
  * Widths size the alignment's cost matrices, so the width of a space the sent tensors span may not exceed the
  * longest axis of those tensors (a space's width is the length, or a part of the length, of the axes it spans).
@@ -464,7 +489,7 @@ async function prepareThreadTask(
     case 'evaluate': {
       const [tensors, dataset] = await Promise.all([
         fetchTensors(task.tensors, context, key),
-        context.datasets.get(task.data),
+        evaluationData(task.data, task.spec, context, key),
       ]);
       const packed = packTensors(tensors);
       return {
@@ -545,7 +570,7 @@ async function prepareThreadTask(
         fetchTensors(task.base.tensors, context, key),
         fetchTensors(task.zoo.tensors, context, key),
         context.maps.get(task.maps, () => fetchMaps(task.maps, context, key)),
-        context.datasets.get(task.data),
+        evaluationData(task.data, task.base.spec, context, key),
       ]);
       checkWidths(task.base.widths, task.base.spec, base, `task ${key} base`);
       checkWidths(task.zoo.widths, task.zoo.spec, zoo, `task ${key} zoo`);

@@ -131,6 +131,10 @@ describe('NATS workers against hostile and long tasks', () => {
       data: { source: data, layout: 'flat', start: -5, end: null },
     };
     await publish(new TextEncoder().encode(canonicalJson({ key: hashOf(negative), task: negative })));
+    // Token sequences for an MLP: refused by the worker before any data is fetched.
+    const text = { tokens: refs[0].hash, tokenizer: 'bytes', vocabulary: 256 };
+    const mismatched = { ...negative, data: { text, start: 0, end: null } };
+    await publish(new TextEncoder().encode(canonicalJson({ key: hashOf(mismatched), task: mismatched })));
     // Thousands of names for one large blob: each would be packed again (the 226 KB message that took 2.1 GB).
     const big = await d.uploadTensor({ shape: [512, 512], data: new Float32Array(512 * 512) });
     const amplified = {
@@ -148,6 +152,7 @@ describe('NATS workers against hostile and long tasks', () => {
     await waitFor('the hostile tasks to be recorded', async () => {
       return (
         (await results.get(hashOf(negative))) !== undefined &&
+        (await results.get(hashOf(mismatched))) !== undefined &&
         (await results.get(hashOf(amplified))) !== undefined &&
         (await results.get(hashOf(oversized))) !== undefined
       );
@@ -156,6 +161,10 @@ describe('NATS workers against hostile and long tasks', () => {
     expect(negativeRecord?.ok).toBe(false);
     expect(!negativeRecord?.ok && negativeRecord?.error.message).toMatch(
       /task [0-9a-f]{64} \(evaluate\): task\.data\.start/,
+    );
+    const mismatchedRecord = await results.get(hashOf(mismatched));
+    expect(!mismatchedRecord?.ok && mismatchedRecord?.error.message).toMatch(
+      /task [0-9a-f]{64}: a mlp model reads labelled examples, not token sequences/,
     );
     const amplifiedRecord = await results.get(hashOf(amplified));
     expect(!amplifiedRecord?.ok && amplifiedRecord?.error.message).toMatch(
