@@ -22,7 +22,8 @@ async function transformerPlan(steps: number): Promise<string> {
     .replace(/^zoo: \.\.\//m, `zoo: ${root}/`)
     .replace(/^steps: \d+$/m, `steps: ${steps}`)
     .replace(/^output: .*$/m, `output: ${join(root, 'out', 'bench', 'gpt2-run')}`);
-  if (!plan.includes(`steps: ${steps}`) || !plan.includes(`base: ${root}/`))
+  const expected = [`base: ${root}/`, `zoo: ${root}/`, `steps: ${steps}`, `output: ${join(root, 'out')}`];
+  if (!expected.every((line) => plan.includes(line)))
     throw new Error(
       'examples/transformer-plan.yaml no longer has the base, zoo, steps and output lines expected',
     );

@@ -107,7 +107,9 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<Runni
   const dataCacheBytes = options.dataCacheBytes ?? DEFAULT_DATA_CACHE_BYTES;
   const examples = new ExamplesCache((hash, maxBytes) => store.getTensor(hash, maxBytes), dataCacheBytes);
   const results = await NatsResultStore.open(nc);
-  const datasets = new DatasetCache(options.dataDir, dataCacheBytes, (hash) => tensors.get(hash));
+  const datasets = new DatasetCache(options.dataDir, dataCacheBytes, (hash, maxBytes) =>
+    store.getTensor(hash, maxBytes),
+  );
   const threads = createTaskThreadPool(options.concurrency);
   // Every thread readied before the first pull: started in parallel, one warm-up each.
   const warmStarted = performance.now();
@@ -433,13 +435,11 @@ async function fetchTensors(
   return tensors;
 }
 
-/** A task's evaluation data, of the kind its model reads: token sequences for a language model, else examples. */
-function evaluationData(
-  batch: EvaluationBatch,
-  spec: ArchitectureSpec,
-  context: TaskContext,
-  key: string,
-): Promise<Dataset> {
+/**
+ * Refuses data of the other kind than the model reads (token sequences for a language model, else examples), before
+ * anything is fetched: a fetch started beside a refusal would fail later with nobody waiting on it.
+ */
+function checkBatchKind(batch: EvaluationBatch, spec: ArchitectureSpec, key: string): void {
   const tokens = 'text' in batch;
   if (tokens !== isTransformerFamily(spec.family)) {
     throw new BadTaskError(
@@ -447,7 +447,6 @@ function evaluationData(
       key,
     );
   }
-  return context.datasets.get(batch);
 }
 
 /**
@@ -487,9 +486,10 @@ async function prepareThreadTask(
 ): Promise<{ task: ThreadTask; transfer: ArrayBuffer[] }> {
   switch (task.kind) {
     case 'evaluate': {
+      checkBatchKind(task.data, task.spec, key);
       const [tensors, dataset] = await Promise.all([
         fetchTensors(task.tensors, context, key),
-        evaluationData(task.data, task.spec, context, key),
+        context.datasets.get(task.data),
       ]);
       const packed = packTensors(tensors);
       return {
@@ -566,11 +566,12 @@ async function prepareThreadTask(
       return { task: { kind: 'noop', tensors: packed }, transfer: [packed.weights.buffer as ArrayBuffer] };
     }
     case 'curve': {
+      checkBatchKind(task.data, task.base.spec, key);
       const [base, zoo, maps, dataset] = await Promise.all([
         fetchTensors(task.base.tensors, context, key),
         fetchTensors(task.zoo.tensors, context, key),
         context.maps.get(task.maps, () => fetchMaps(task.maps, context, key)),
-        evaluationData(task.data, task.base.spec, context, key),
+        context.datasets.get(task.data),
       ]);
       checkWidths(task.base.widths, task.base.spec, base, `task ${key} base`);
       checkWidths(task.zoo.widths, task.zoo.spec, zoo, `task ${key} zoo`);

@@ -131,9 +131,10 @@ describe('a step with MAL_TASKS=nats', () => {
         `zoo: ${join(root, 'zoo/transformers')}`,
         'objective:',
         '  tasks:',
-        '    - {data: fortunes:en:test, metric: loss, weight: 1, limit: 12, scoring: raw}',
+        '    - {data: fortunes:en:test, metric: loss, weight: 1, limit: 16, scoring: raw}',
         'calibrate: none',
-        'candidates: {policy: same-depth, topK: 2}',
+        // Successive halving probes on the first 4 and 8 sequences: ranges of the token batch, not only all of it.
+        'candidates: {policy: same-depth, topK: 2, halving: {examples: 4}}',
         'merge: {grid: "0:0.5:1", lambdaMin: 0.25}',
         'steps: 1',
         'seed: 0',
@@ -151,13 +152,20 @@ describe('a step with MAL_TASKS=nats', () => {
     process.env[TASK_POOL_ENV] = 'session';
     const session = await openAssemblySession({ plan, output: join(dir, 'gpt2-cluster-out') });
     let cluster: typeof embedded;
+    let evaluatedOnWorkers: Awaited<ReturnType<typeof session.prepared.inputs.evaluateMany>>;
     try {
       cluster = (await runAssemblyStep(session.prepared, firstStep(session.prepared))).step;
+      // Evaluate tasks on token batches too (a plan sends them with merge.ancestor or REPAIR): the base on the
+      // workers scores what this process scored it before the step.
+      const { inputs } = session.prepared;
+      evaluatedOnWorkers = await inputs.evaluateMany([new Map(inputs.base.tensors)]);
     } finally {
       await session.close();
     }
     expect(worker.log()).toMatch(/align [0-9a-f]{12} done/);
     expect(worker.log()).toMatch(/curve [0-9a-f]{12} done/);
+    expect(worker.log()).toMatch(/evaluate [0-9a-f]{12} done/);
+    expect(evaluatedOnWorkers).toEqual([session.prepared.initial]);
     const { seconds: _a, ...embeddedRecord } = embedded;
     const { seconds: _b, ...clusterRecord } = cluster;
     expect(clusterRecord).toEqual(embeddedRecord);

@@ -131,9 +131,14 @@ describe('NATS workers against hostile and long tasks', () => {
       data: { source: data, layout: 'flat', start: -5, end: null },
     };
     await publish(new TextEncoder().encode(canonicalJson({ key: hashOf(negative), task: negative })));
-    // Token sequences for an MLP: refused by the worker before any data is fetched.
+    // Token sequences for an MLP, and tensors that are not there: refused before anything is fetched (a fetch
+    // started beside the refusal would fail later unobserved, and an unhandled rejection ends the worker).
     const text = { tokens: refs[0].hash, tokenizer: 'bytes', vocabulary: 256 };
-    const mismatched = { ...negative, data: { text, start: 0, end: null } };
+    const mismatched = {
+      ...negative,
+      tensors: [{ name: 'gone', hash: 'f'.repeat(64) }],
+      data: { text, name: 'fortunes:en:test', start: 0, end: null },
+    };
     await publish(new TextEncoder().encode(canonicalJson({ key: hashOf(mismatched), task: mismatched })));
     // Thousands of names for one large blob: each would be packed again (the 226 KB message that took 2.1 GB).
     const big = await d.uploadTensor({ shape: [512, 512], data: new Float32Array(512 * 512) });

@@ -51,6 +51,14 @@ describe('NATS object store of Arrow tensors', () => {
       // A message in a buffer of its own (as the object store gives it back) is read in place, with no copy.
       if (offset === 0) expect(back.data.buffer).toBe(holder.buffer);
     }
+    // In a buffer far larger than the message (padding a peer could add), the data is copied out, so a cache that
+    // counts the data's bytes does not keep the rest alive.
+    const padded = new Uint8Array(message.length + 2 ** 20);
+    padded.set(message);
+    const copied = decodeTensor(hash, padded.subarray(0, message.length));
+    expect([...copied.data]).toEqual([...tensor.data]);
+    expect(copied.data.buffer).not.toBe(padded.buffer);
+    expect(copied.data.buffer.byteLength).toBe(tensor.data.byteLength);
   });
 
   it('writes blobs nats.js reads back with its own digest check, and reads what nats.js wrote', async () => {

@@ -128,6 +128,17 @@ describe('study-cell task messages', () => {
     const run = worker.run(decoded.task, sources, new AbortController().signal);
     await expect(run).rejects.toThrow(BadTaskError);
     await expect(run).rejects.toThrow(/token 4 of c{64} is 256, not an id below the vocabulary \(256\)/);
+    // Valid ids, but the token sequences alone (24 bytes) exceed a 23-byte tensor memory: counted with the models.
+    const fits = { shape: [2, 3], data: new Float32Array([1, 2, 3, 4, 5, 6]) };
+    const tight = {
+      ...sources,
+      fetchTensors: async (wanted: readonly { name: string; hash: string }[]) =>
+        wanted[0]?.hash === text.tokens ? ([['tokens', fits]] as [string, typeof fits][]) : [],
+      tensorBytes: 23,
+    };
+    await expect(worker.run(decoded.task, tight, new AbortController().signal)).rejects.toThrow(
+      /its models and token sequences take 24 bytes, more than this worker's tensor memory \(--cache-mb, 23 bytes\)/,
+    );
     const { text: _none, ...withoutText } = decoded.task;
     await expect(worker.run(withoutText, sources, new AbortController().signal)).rejects.toThrow(
       /reads token sequences, and the task carries none/,

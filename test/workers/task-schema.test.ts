@@ -160,18 +160,20 @@ describe('task messages', () => {
 
   it("reads a language model's token sequences by hash as an evaluation batch, and refuses bad ones by field", () => {
     const text = { tokens: 'b'.repeat(64), tokenizer: 'bytes', vocabulary: 256 };
-    const tokens: TaskInput = { ...evaluate, data: { text, start: 0, end: 12 } };
+    const name = 'fortunes:en:test';
+    const tokens: TaskInput = { ...evaluate, data: { text, name, start: 0, end: 12 } };
     const decoded = decodeTaskMessage(encodeEnvelope(tokens).bytes);
-    expect(decoded.task.kind === 'evaluate' && decoded.task.data).toEqual({ text, start: 0, end: 12 });
+    expect(decoded.task.kind === 'evaluate' && decoded.task.data).toEqual({ text, name, start: 0, end: 12 });
     const curveOnTokens = decodeTaskMessage(
-      encodeEnvelope({ ...curve, data: { text, start: 0, end: null } }).bytes,
+      encodeEnvelope({ ...curve, data: { text, name, start: 0, end: null } }).bytes,
     );
     expect(curveOnTokens.task.kind === 'curve' && curveOnTokens.task.data).toEqual({
       text,
+      name,
       start: 0,
       end: null,
     });
-    const batch = (d: object) => ({ ...evaluate, data: { text, start: 0, end: null, ...d } });
+    const batch = (d: object) => ({ ...evaluate, data: { text, name, start: 0, end: null, ...d } });
     expect(refusal(message(batch({ text: { ...text, tokens: '../x' } }))).message).toMatch(
       /task\.data\.text\.tokens/,
     );
@@ -180,6 +182,7 @@ describe('task messages', () => {
     );
     expect(refusal(message(batch({ start: -2 }))).message).toMatch(/task\.data\.start/);
     expect(refusal(message(batch({ start: 5, end: 2 }))).message).toMatch(/task\.data\.end/);
+    expect(refusal(message(batch({ name: '' }))).message).toMatch(/task\.data\.name/);
     // One kind or the other: labelled examples' fields do not ride along with token sequences.
     expect(refusal(message(batch({ source: 'fashion-mnist:val' }))).message).toMatch(/task\.data.*source/);
   });

@@ -57,9 +57,10 @@ describe('cluster engine', () => {
         `zoo: ${join(root, 'zoo/transformers')}`,
         'objective:',
         '  tasks:',
-        '    - {data: fortunes:en:test, metric: loss, weight: 1, limit: 12, scoring: raw}',
+        '    - {data: fortunes:en:test, metric: loss, weight: 1, limit: 16, scoring: raw}',
         'calibrate: none',
-        'candidates: {policy: same-depth, topK: 2}',
+        // Successive halving probes on the first 4 and 8 sequences: ranges of the token batch, not only all of it.
+        'candidates: {policy: same-depth, topK: 2, halving: {examples: 4}}',
         'merge: {grid: "0:0.5:1", lambdaMin: 0.25}',
         'steps: 1',
         'seed: 0',

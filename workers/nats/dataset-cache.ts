@@ -18,17 +18,25 @@ export class DatasetCache {
   constructor(
     private readonly dataDir: string | undefined,
     /** Most bytes of features and labels kept; the least recently used batches go first. */
-    maxBytes: number,
-    /** Token sequences by hash (the worker's tensor cache). */
-    private readonly tensor: (hash: string) => Promise<FloatTensor>,
+    private readonly maxBytes: number,
+    /** Token sequences by hash, refused before fetching when their data would exceed `maxBytes`. */
+    private readonly fetchTensor: (hash: string, maxBytes: number) => Promise<FloatTensor>,
   ) {
     this.batches = new ByteLruCache(maxBytes, datasetBytes);
   }
 
   get(batch: EvaluationBatch): Promise<Dataset> {
     if ('text' in batch) {
-      const { tokens, vocabulary } = batch.text;
-      const key = JSON.stringify(['tokens', tokens, vocabulary, batch.start, batch.end]);
+      const { tokens, tokenizer, vocabulary } = batch.text;
+      const key = JSON.stringify([
+        'token range',
+        tokens,
+        tokenizer,
+        vocabulary,
+        batch.name,
+        batch.start,
+        batch.end,
+      ]);
       return this.batches.get(key, () => this.loadTokens(batch));
     }
     const key = JSON.stringify([batch.source, batch.layout, batch.start, batch.end]);
@@ -58,17 +66,32 @@ export class DatasetCache {
     return { ...full, count, features, labels };
   }
 
+  /**
+   * A range of the sequences, read from all of them (fetched, checked and copied into shared memory once, and kept
+   * here like any batch): the ranking's probes ask for several ranges of the same text. The fetched tensor is not
+   * kept, so it counts against the data budget (`--data-cache-mb`) only.
+   */
   private async loadTokens(batch: TokenBatch): Promise<Dataset> {
-    const { text } = batch;
-    const where = `token sequences ${text.tokens}`;
-    const all = tokenSequencesDataset(where, await this.tensor(text.tokens), text, where);
+    const { text, name } = batch;
+    const key = JSON.stringify(['tokens', text.tokens, text.tokenizer, text.vocabulary, name]);
+    const all = await this.batches.get(key, async () => {
+      const tokens = await this.fetchTensor(text.tokens, this.maxBytes);
+      const checked = tokenSequencesDataset(name, tokens, text, `${name} (token sequences ${text.tokens})`);
+      const features = new Float32Array(new SharedArrayBuffer(checked.features.byteLength));
+      features.set(checked.features);
+      const labels = new Int32Array(new SharedArrayBuffer(checked.labels.byteLength));
+      return { ...checked, features, labels };
+    });
     const [size] = all.exampleShape;
     const start = Math.min(batch.start, all.count);
     const end = Math.max(start, Math.min(batch.end ?? all.count, all.count));
-    const features = new Float32Array(new SharedArrayBuffer((end - start) * size * 4));
-    features.set(all.features.subarray(start * size, end * size));
-    const labels = new Int32Array(new SharedArrayBuffer((end - start) * 4));
-    return { ...all, count: end - start, features, labels };
+    // Views of the shared buffers: a range costs no copy (and is counted again, which only errs on the safe side).
+    return {
+      ...all,
+      count: end - start,
+      features: all.features.subarray(start * size, end * size),
+      labels: all.labels.subarray(start, end),
+    };
   }
 }
 

@@ -100,7 +100,7 @@ function evaluationBatch(
       `objective task ${task.name}: a ${spec.family} model reads token sequences, and none were uploaded for it`,
     );
   }
-  return { text: task.text, start: 0, end };
+  return { text: task.text, name: task.data, start: 0, end };
 }
 
 /** One candidate's merge to evaluate along λ: the candidate, its alignment, the λs. */

@@ -52,6 +52,8 @@ export interface TokenSequencesInput {
 /** Sequences `[start, end)` of a language model's tokens; `end` null: to the last. */
 export interface TokenBatch {
   readonly text: TokenSequencesInput;
+  /** The data they were read from (`fortunes:en:test`), for messages: the worker cannot read it. */
+  readonly name: string;
   readonly start: number;
   readonly end: number | null;
 }

@@ -144,6 +144,7 @@ const labelledBatchSchema = z
 const tokenBatchSchema = z
   .strictObject({
     text: tokenSequencesSchema,
+    name: nameSchema,
     start: z.number().int().min(0),
     end: z.number().int().min(0).nullable(),
   })

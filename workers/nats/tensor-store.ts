@@ -13,6 +13,9 @@ import { TENSOR_BUCKET } from './task-infrastructure.js';
  */
 const BLOB_TENSOR_NAME = 'tensor';
 
+/** Bytes beyond its data a fetched message may keep alive when a tensor is read in place. */
+const MESSAGE_OVERHEAD_KEPT = 4096;
+
 /** Bytes an Arrow message of one tensor adds to its data: schema, shape, padding (a few hundred in practice). */
 const ARROW_METADATA_ALLOWANCE = 64 * 1024;
 
@@ -50,10 +53,13 @@ export function decodeTensor(hash: string, bytes: Uint8Array): FloatTensor {
   if (decoded.tensor.dtype !== 'F32') {
     throw new CorruptTensorError(hash, `dtype ${decoded.tensor.dtype}, expected F32`);
   }
-  // Arrow aligns its buffers, so the data is usually a view the floats can be read through in place (the message
-  // around it is a few hundred bytes more); a view at an odd offset is copied.
+  // Arrow aligns its buffers, so the data is usually a view the floats can be read through in place; the message
+  // around it is a few hundred bytes more. A view at an odd offset is copied, and so is one in a buffer much larger
+  // than itself (padding a peer added), which a cache that counts the data's bytes would keep unseen.
   const view = decoded.tensor.bytes;
-  const data = view.byteOffset % 4 === 0 ? view : view.slice();
+  const inPlace =
+    view.byteOffset % 4 === 0 && view.buffer.byteLength - view.byteLength <= MESSAGE_OVERHEAD_KEPT;
+  const data = inPlace ? view : view.slice();
   return {
     shape: decoded.tensor.shape,
     data: new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4),

@@ -17,9 +17,9 @@ export function tokenSequencesDataset(
 ): Dataset {
   const [count, size] = tokens.shape;
   if (tokens.shape.length !== 2 || count < 1 || count > maxSequences || size < 2) {
-    const most = Number.isFinite(maxSequences) ? String(maxSequences) : '';
+    const sequences = Number.isFinite(maxSequences) ? `1..${maxSequences} sequences` : 'sequences ≥ 1';
     throw new BadTaskError(
-      `${where}: token sequences ${text.tokens} have shape [${tokens.shape.join(', ')}], not [1..${most} sequences, context + 1 ≥ 2]`,
+      `${where}: token sequences ${text.tokens} have shape [${tokens.shape.join(', ')}], not [${sequences}, context + 1 ≥ 2]`,
     );
   }
   const bad = tokens.data.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= text.vocabulary);
