@@ -1,12 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { MalError } from '../errors.js';
+import { disableOnnxruntimeTelemetry } from '../linalg/onnxruntime-telemetry.js';
 import type { TaskOutput, ThreadOutcome, ThreadTask } from './task-thread.js';
 
 /** A Piscina pool of `threads` threads running the task module (task-thread.ts), from sources or compiled. */
 export function createTaskThreadPool(threads: number): Piscina<ThreadTask, ThreadOutcome> {
   // Compiled code runs task-thread.js; sources (tests, tsx) run the .ts file through tsx.
   const fromSource = import.meta.url.endsWith('.ts');
+  disableOnnxruntimeTelemetry();
   return new Piscina({
     filename: fileURLToPath(new URL(`./task-thread.${fromSource ? 'ts' : 'js'}`, import.meta.url)),
     minThreads: threads,

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { checkMatmulOperands, type MatmulTransposedEngine } from './matmul-engine.js';
 import { MODEL_INPUT_A, MODEL_INPUT_B, MODEL_OUTPUT, onnxMatmulModel } from './onnx-matmul-model.js';
+import { disableOnnxruntimeTelemetry } from './onnxruntime-telemetry.js';
 
 export interface OnnxruntimeMatmulOptions {
   /** Threads of onnxruntime's intra-op pool; defaults to every core. */
@@ -63,10 +64,9 @@ export class OnnxruntimeMatmulEngine implements MatmulTransposedEngine {
       throw new RangeError('onnxruntime engine: threads must be ≥ 1');
     if (!(maxRowBlockElements >= 1))
       throw new RangeError('onnxruntime engine: maxRowBlockElements must be ≥ 1');
-    // onnxruntime's Linux builds start a telemetry client with the first session, and it creates an empty
-    // mat-debug-<pid>.log in the temporary folder of every process (and may try to upload): the library reads
-    // this variable when its environment is built, which is at the first session, so setting it here is in time.
-    process.env.ORT_DISABLE_TELEMETRY ??= '1';
+    // In time on the main thread: the library reads it at its first session. In a worker thread it is too late
+    // and has no effect; the thread pools call this before they start.
+    disableOnnxruntimeTelemetry();
     const ort: OnnxruntimeModule = await import('onnxruntime-node');
     const sessionOptions = {
       executionProviders: ['cpu'],

@@ -5,6 +5,7 @@ import { Piscina } from 'piscina';
 import { type BackendPreference, initBackend } from '../compute/backend.js';
 import { MalError } from '../errors.js';
 import { removeOrphanedTemporaries } from '../io/atomic-file.js';
+import { disableOnnxruntimeTelemetry } from '../linalg/onnxruntime-telemetry.js';
 import type { StudyCell } from './study-cell.js';
 import { studyCellAddress } from './study-cell-address.js';
 import type { StudyCellOutcome, StudyCellTask } from './study-cell-thread.js';
@@ -191,6 +192,7 @@ function measurer(threads: number): Measurer {
   }
   // Compiled code runs the .js module; sources (tests, tsx) run the .ts file through tsx.
   const fromSource = import.meta.url.endsWith('.ts');
+  disableOnnxruntimeTelemetry();
   const pool = new Piscina<StudyCellTask, StudyCellOutcome>({
     filename: fileURLToPath(new URL(`./study-cell-thread.${fromSource ? 'ts' : 'js'}`, import.meta.url)),
     minThreads: threads,

@@ -16,11 +16,13 @@ export function spawnTaskWorker(
   pool: string,
   extra: readonly string[] = [],
   signal: NodeJS.Signals = 'SIGTERM',
+  /** Added to this process's environment. */
+  env: NodeJS.ProcessEnv = {},
 ): TaskWorkerProcess {
   const child = spawn(
     process.execPath,
     [...malArgv, 'worker', '--pool', pool, '--backend', 'wasm', '--nats-url', url, ...extra],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } },
   );
   let log = '';
   child.stderr?.on('data', (chunk: Buffer) => {

@@ -5,6 +5,7 @@ import type { Dataset } from '../../src/data/dataset.js';
 import { packTensors } from '../../src/engine/packed-tensors.js';
 import { exampleLayoutFor } from '../../src/eval/model-evaluation.js';
 import { isTransformerFamily } from '../../src/eval/transformer-settings.js';
+import { disableOnnxruntimeTelemetry } from '../../src/linalg/onnxruntime-telemetry.js';
 import type { StudyCell } from '../../src/study/study-cell.js';
 import type { PackedStudyCellTask, PackedStudyModel } from '../../src/study/study-cell-packed-thread.js';
 import type { StudyCellOutcome } from '../../src/study/study-cell-thread.js';
@@ -81,6 +82,7 @@ export class StudyCellWorker {
     if (this.pool === undefined) {
       // Compiled code runs the .js module; sources (tests, tsx) run the .ts file through tsx.
       const fromSource = import.meta.url.endsWith('.ts');
+      disableOnnxruntimeTelemetry();
       this.pool = new Piscina({
         filename: fileURLToPath(
           new URL(`../../src/study/study-cell-packed-thread.${fromSource ? 'ts' : 'js'}`, import.meta.url),

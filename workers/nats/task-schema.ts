@@ -15,7 +15,6 @@ import { checkSpecStructure } from '../../src/spec/spec-structure.js';
 import { hashOf } from '../../src/store/content-store.js';
 import { BadTaskError } from './nats-errors.js';
 import { TASK_KINDS } from './task-kinds.js';
-import type { EvaluationBatch } from './task-messages.js';
 
 /**
  * The largest task message read. A task names tensors by hash and carries a spec; the spec of a large transformer
@@ -154,16 +153,18 @@ const tokenBatchSchema = z
  * Labelled examples by source, or token sequences by hash: the batch's `text` says which, so a refusal names the
  * field of that kind (a plain union would only say that neither kind matched).
  */
-const dataBatchSchema = z.unknown().transform((raw, context): EvaluationBatch => {
-  const tokens = typeof raw === 'object' && raw !== null && 'text' in raw;
-  const parsed = (tokens ? tokenBatchSchema : labelledBatchSchema).safeParse(raw);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues)
-      context.addIssue({ code: 'custom', path: issue.path, message: issue.message, input: raw });
-    return z.NEVER;
-  }
-  return parsed.data;
-});
+const dataBatchSchema = z
+  .unknown()
+  .transform((raw, context): z.output<typeof labelledBatchSchema> | z.output<typeof tokenBatchSchema> => {
+    const tokens = typeof raw === 'object' && raw !== null && 'text' in raw;
+    const parsed = (tokens ? tokenBatchSchema : labelledBatchSchema).safeParse(raw);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues)
+        context.addIssue({ code: 'custom', path: issue.path, message: issue.message, input: raw });
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
 
 const forwardConfigSchema = z.record(
   z.string().max(MAX_NAME),
