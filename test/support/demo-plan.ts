@@ -27,3 +27,31 @@ export async function writeDemoPlan(dir: string, extra: readonly string[] = []):
   );
   return plan;
 }
+
+/**
+ * A one-step plan on the shipped transformer zoo's under-trained GPT-2 base (16 English fortunes scored raw, topK 2,
+ * λ grid 0:0.5:1), written as `gpt2.yaml` in `dir`. Successive halving probes on the first 4 and 8 sequences, so the
+ * token batch is read in ranges, not only whole. `extra`: more plan lines.
+ */
+export async function writeGpt2Plan(dir: string, extra: readonly string[] = []): Promise<string> {
+  const plan = join(dir, 'gpt2.yaml');
+  await writeFile(
+    plan,
+    [
+      `base: ${join(root, 'zoo/transformers/models/base-gpt2-w64-h4-weak')}`,
+      `zoo: ${join(root, 'zoo/transformers')}`,
+      'objective:',
+      '  tasks:',
+      '    - {data: fortunes:en:test, metric: loss, weight: 1, limit: 16, scoring: raw}',
+      'calibrate: none',
+      'candidates: {policy: same-depth, topK: 2, halving: {examples: 4}}',
+      'merge: {grid: "0:0.5:1", lambdaMin: 0.25}',
+      'steps: 1',
+      'seed: 0',
+      ...extra,
+      `output: ${join(dir, 'gpt2-out')}`,
+      '',
+    ].join('\n'),
+  );
+  return plan;
+}

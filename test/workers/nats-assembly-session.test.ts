@@ -13,6 +13,7 @@ import { loadAssemblyRun } from '../../src/engine/load-assembly-run.js';
 import { NATS_ENV } from '../../workers/nats/connection-options.js';
 import { openAssemblySession, TASK_POOL_ENV, TASKS_ENV } from '../../workers/temporal/assembly-session.js';
 import { requireFashionMnist } from '../data/fashion-mnist-required.js';
+import { writeGpt2Plan } from '../support/demo-plan.js';
 import { root } from '../support/mal-cli.js';
 import { startNatsServer, type TestNatsServer } from '../support/nats-server.js';
 import { spawnTaskWorker, type TaskWorkerProcess } from '../support/task-worker-process.js';
@@ -123,26 +124,7 @@ describe('a step with MAL_TASKS=nats', () => {
   }, 240_000);
 
   it("runs a GPT-2 step's alignments and λ curves on the workers, on the token sequences sent by hash, as embedded", async () => {
-    const plan = join(dir, 'gpt2.yaml');
-    await writeFile(
-      plan,
-      [
-        `base: ${join(root, 'zoo/transformers/models/base-gpt2-w64-h4-weak')}`,
-        `zoo: ${join(root, 'zoo/transformers')}`,
-        'objective:',
-        '  tasks:',
-        '    - {data: fortunes:en:test, metric: loss, weight: 1, limit: 16, scoring: raw}',
-        'calibrate: none',
-        // Successive halving probes on the first 4 and 8 sequences: ranges of the token batch, not only all of it.
-        'candidates: {policy: same-depth, topK: 2, halving: {examples: 4}}',
-        'merge: {grid: "0:0.5:1", lambdaMin: 0.25}',
-        'steps: 1',
-        'seed: 0',
-        'backend: wasm',
-        `output: ${join(dir, 'gpt2-out')}`,
-        '',
-      ].join('\n'),
-    );
+    const plan = await writeGpt2Plan(dir, ['backend: wasm']);
     delete process.env[TASKS_ENV];
     const embedded = await embeddedStep(plan);
 

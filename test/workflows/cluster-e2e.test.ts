@@ -3,12 +3,12 @@
  * dev server, a Temporal worker sending a step's alignments and merges along λ to two task-worker processes over
  * NATS (`MAL_TASKS=nats`).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runClusterCheck } from '../../scripts/e2e-cluster.js';
-import { malArgv, root, writeDemoPlan } from './workflow-test-harness.js';
+import { malArgv, writeDemoPlan, writeGpt2Plan } from './workflow-test-harness.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -18,19 +18,25 @@ afterAll(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
+/**
+ * The step's heavy work really went through the task workers: alignments, and the merges along λ with their
+ * evaluations (curve tasks: the ranking's probes and the λ grid).
+ */
+function expectStepOnTaskWorkers(lines: readonly string[]): void {
+  for (const kind of ['align', 'curve'])
+    expect(
+      lines.some((l) => l.includes('[worker]') && new RegExp(`: ${kind} [0-9a-f]{12} done`).test(l)),
+      `no ${kind} task in the workers' logs`,
+    ).toBe(true);
+}
+
 describe('cluster engine', () => {
   it('gives the embedded engine’s bytes with evaluations on NATS task workers', async () => {
     const plan = await writeDemoPlan(dir);
     const lines: string[] = [];
     const result = await runClusterCheck(plan, (line) => lines.push(line), { malArgv });
     expect(result.same, lines.slice(-20).join('\n')).toBe(true);
-    // The step's heavy work really went through the task workers: alignments, and the merges along λ with their
-    // evaluations (curve tasks: the ranking's probes and the λ grid).
-    for (const kind of ['align', 'curve'])
-      expect(
-        lines.some((l) => l.includes('[worker]') && new RegExp(`: ${kind} [0-9a-f]{12} done`).test(l)),
-        `no ${kind} task in the workers' logs`,
-      ).toBe(true);
+    expectStepOnTaskWorkers(lines);
   }, 240_000);
 
   it('completes with the same bytes when a task worker is killed with SIGKILL mid-run', async () => {
@@ -49,32 +55,10 @@ describe('cluster engine', () => {
   }, 240_000);
 
   it("gives the embedded engine's bytes for a GPT-2 plan submitted with mal submit, its text sent as tokens", async () => {
-    const plan = join(dir, 'gpt2.yaml');
-    await writeFile(
-      plan,
-      [
-        `base: ${join(root, 'zoo/transformers/models/base-gpt2-w64-h4-weak')}`,
-        `zoo: ${join(root, 'zoo/transformers')}`,
-        'objective:',
-        '  tasks:',
-        '    - {data: fortunes:en:test, metric: loss, weight: 1, limit: 16, scoring: raw}',
-        'calibrate: none',
-        // Successive halving probes on the first 4 and 8 sequences: ranges of the token batch, not only all of it.
-        'candidates: {policy: same-depth, topK: 2, halving: {examples: 4}}',
-        'merge: {grid: "0:0.5:1", lambdaMin: 0.25}',
-        'steps: 1',
-        'seed: 0',
-        `output: ${join(dir, 'gpt2-out')}`,
-        '',
-      ].join('\n'),
-    );
+    const plan = await writeGpt2Plan(dir);
     const lines: string[] = [];
     const result = await runClusterCheck(plan, (line) => lines.push(line), { malArgv });
     expect(result.same, lines.slice(-20).join('\n')).toBe(true);
-    for (const kind of ['align', 'curve'])
-      expect(
-        lines.some((l) => l.includes('[worker]') && new RegExp(`: ${kind} [0-9a-f]{12} done`).test(l)),
-        `no ${kind} task in the workers' logs`,
-      ).toBe(true);
+    expectStepOnTaskWorkers(lines);
   }, 240_000);
 });

@@ -4,7 +4,7 @@ import { workflowsEntry } from '../../workers/temporal/temporal-worker.js';
 import { createZooIntegrationActivities } from '../../workers/temporal/zoo-integration-activities.js';
 import type { TemporalTestServer } from '../support/temporal-server.js';
 
-export { writeDemoPlan } from '../support/demo-plan.js';
+export { writeDemoPlan, writeGpt2Plan } from '../support/demo-plan.js';
 export { mal, malArgv, root } from '../support/mal-cli.js';
 
 export async function until<T>(

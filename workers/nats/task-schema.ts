@@ -114,7 +114,7 @@ const specSchema = z
     return spec;
   });
 
-const batchEnd = <T extends { start: number; end: number | null }>(batch: T) =>
+const batchEnd = (batch: { start: number; end: number | null }) =>
   batch.end === null || batch.end >= batch.start;
 const batchEndRule = { error: 'end must be null or ≥ start', path: ['end'] };
 
