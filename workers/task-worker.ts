@@ -15,7 +15,6 @@ import {
 import type { Piscina } from 'piscina';
 import type { MapsDocumentSpace } from '../src/align/maps-file.js';
 import type { BackendName } from '../src/compute/backend.js';
-import type { Dataset } from '../src/data/dataset.js';
 import { packTensors } from '../src/engine/packed-tensors.js';
 import type { ThreadOutcome, ThreadTask } from '../src/engine/task-thread.js';
 import { createTaskThreadPool } from '../src/engine/task-thread-pool.js';

@@ -122,7 +122,9 @@ describe('deploy/nats/nats-server.conf permissions, on a running nats-server', (
     const dResults = await NatsResultStore.open(dispatcher);
     const watch = await dResults.kv.watch({ key: '>' });
     await dTensors.putBlob({ name: 't1' }, tensor);
-    await djs.publish(taskSubject('cpu'), task);
+    const published = await djs.publish(taskSubject('cpu'), task);
+    // A dispatcher may look a queued task up by sequence (whether the copy JetStream calls a duplicate still waits).
+    expect((await djsm.streams.getMessage(TASK_STREAM, { seq: published.seq })).data).toEqual(task);
 
     // Worker: its pool's consumer, the task, the tensor, a result (write-once), the ack.
     const worker = await login('worker', PASSWORDS.MAL_NATS_WORKER_PASSWORD);
@@ -130,6 +132,12 @@ describe('deploy/nats/nats-server.conf permissions, on a running nats-server', (
     await ensureTaskStream(wjsm);
     await ensurePoolConsumer(wjsm, 'cpu', { ackWaitMs: 30_000, maxDeliver: 5 });
     const wjs = worker.jetstream();
+    // It reads tasks only through its pool's consumer, and may not remove one.
+    await expect(wjsm.streams.getMessage(TASK_STREAM, { seq: published.seq })).rejects.toThrow();
+    const stray = await djs.publish(taskSubject('gone'), task);
+    await expect(wjsm.streams.deleteMessage(TASK_STREAM, stray.seq)).rejects.toThrow();
+    // A dispatcher may remove a task (one whose deliveries are exhausted stays in the queue otherwise).
+    expect(await djsm.streams.deleteMessage(TASK_STREAM, stray.seq, false)).toBe(true);
     const consumer = await wjs.consumers.get(TASK_STREAM, poolConsumerName('cpu'));
     const message = await consumer.next({ expires: 5_000 });
     expect(message).not.toBeNull();

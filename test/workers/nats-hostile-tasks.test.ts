@@ -261,6 +261,18 @@ describe('NATS workers against hostile and long tasks', () => {
       ),
     );
     expect(second.log()).not.toMatch(/evaluate [0-9a-f]{12}/);
+    // The exhausted copy left the queue, so running the task again at once (within JetStream's two-minute
+    // duplicate window) queues it for the second worker instead of waiting on the copy no one is given.
+    const jsm = await nc.jetstreamManager();
+    await waitFor('the exhausted copy to leave the queue', async () => {
+      const info = await jsm.consumers.info(TASK_STREAM, poolConsumerName('killed'));
+      return info.num_ack_pending === 0;
+    });
+    const [again] = await d.run([task]);
+    expect(again.ok, JSON.stringify(again)).toBe(true);
+    // The worker logs the task once its result is stored, so the line may come a moment after the result.
+    const done = new RegExp(`evaluate ${key.slice(0, 12)} done`);
+    await waitFor('the second worker to log the task done', () => done.test(second.log()));
   }, 120_000);
 
   it('says in one line that the server cannot be reached (69) or the URL is malformed (2)', async () => {

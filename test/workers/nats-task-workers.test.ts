@@ -22,7 +22,7 @@ import { sha256 } from '../../src/store/content-store.js';
 import type { FloatTensor } from '../../src/tensor/tensor.js';
 import { natsConnectionOptions } from '../../workers/nats/connection-options.js';
 import { type DispatchTask, NatsTaskDispatcher, outputOf } from '../../workers/nats/task-dispatcher.js';
-import { poolConsumerName, TASK_STREAM } from '../../workers/nats/task-infrastructure.js';
+import { poolConsumerName, RESULT_BUCKET, TASK_STREAM } from '../../workers/nats/task-infrastructure.js';
 import { encodeEnvelope, type TaskInput } from '../../workers/nats/task-messages.js';
 import { makeMlp } from '../support/model-factory.js';
 import { modelInMemory, specOfTensors } from '../support/model-in-memory.js';
@@ -273,6 +273,23 @@ describe('NATS task workers', () => {
     const delivery = done.exec(second.log());
     expect(delivery, second.log()).not.toBeNull();
     expect(Number(delivery?.[1])).toBeGreaterThanOrEqual(2);
+  });
+
+  it('runs a task again when its result was purged while the queue still remembers its id', async () => {
+    const worker = spawnWorker(server.url, 'purged', ['--concurrency', '1']);
+    const d = await dispatcher('purged');
+    const model = makeMlp({ widths: [12, 16, 4], naming: 'layers', seed: 21 }).tensors;
+    const tasks: DispatchTask[] = [{ name: 'a', data: small, metric: 'loss', weight: 1 }];
+    const first = await d.evaluateMany([model], specOfTensors(model), {}, tasks);
+    expect(first[0]).toEqual(await inProcess(model, tasks));
+    // An operator starts over: the results go, while JetStream drops a publish of the same task id as a duplicate
+    // for two minutes. The dispatcher must not wait on the consumed copy the duplicate names.
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.purge(`KV_${RESULT_BUCKET}`);
+    const again = await d.evaluateMany([model], specOfTensors(model), {}, tasks);
+    expect(again).toEqual(first);
+    const runs = () => worker.log().match(/evaluate [0-9a-f]{12} done in/g)?.length ?? 0;
+    await waitFor('the worker to log the task done twice', async () => runs() === 2);
   });
 
   it('terminates a task whose tensor is corrupt, records the error, and the dispatcher reports it', async () => {

@@ -2,9 +2,12 @@ import {
   type ConnectionOptions,
   connect,
   type JetStreamClient,
+  type JetStreamManager,
   type KV,
   KvWatchInclude,
   type NatsConnection,
+  NatsError,
+  nuid,
 } from 'nats';
 import type { AlignmentProblem } from '../../src/align/alignment-problem.js';
 import type { KernelPolicy } from '../../src/align/axis-index.js';
@@ -126,6 +129,8 @@ const CURVE_POINTS_PER_TASK = 4;
  * held for them.
  */
 const UPLOADS_AT_ONCE = 16;
+/** JetStream's error code for a stream message that is not there. */
+const NO_MESSAGE_FOUND = 10037;
 /** How often pending keys are read directly, in case a watch update was missed across a reconnect. */
 const POLL_MS = 1_000;
 
@@ -147,6 +152,7 @@ export class NatsTaskDispatcher {
   private constructor(
     readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
     readonly tensors: NatsTensorStore,
     readonly results: NatsResultStore,
     readonly pool: string,
@@ -171,6 +177,7 @@ export class NatsTaskDispatcher {
       const dispatcher = new NatsTaskDispatcher(
         nc,
         js,
+        jsm,
         await NatsTensorStore.open(nc),
         await NatsResultStore.open(nc),
         pool,
@@ -261,9 +268,32 @@ export class NatsTaskDispatcher {
     }
     // msgID lets JetStream drop a second publish of the same task within its duplicate window; the
     // acknowledgement then names the queued copy's sequence, which is the one the advisories name.
-    const ack = await this.js.publish(taskSubject(this.pool), envelope.bytes, { msgID: envelope.key });
+    let ack = await this.js.publish(taskSubject(this.pool), envelope.bytes, { msgID: envelope.key });
+    if (ack.duplicate && !(await this.isQueued(ack.seq))) {
+      // The copy JetStream remembers was consumed, yet its result was not there a moment ago (an operator purged
+      // the results): waiting on that copy would wait for nothing, so the task goes out again under a fresh id.
+      const record = await this.results.get(envelope.key);
+      if (record !== undefined) {
+        this.settle(envelope.key, record);
+        return;
+      }
+      ack = await this.js.publish(taskSubject(this.pool), envelope.bytes, {
+        msgID: `${envelope.key}.${nuid.next()}`,
+      });
+    }
     this.published.set(ack.seq, { key: envelope.key, kind });
     this.sequenceOf.set(envelope.key, ack.seq);
+  }
+
+  /** Whether the task queue still holds message `seq` (a work queue drops a task once a worker acknowledged it). */
+  private async isQueued(seq: number): Promise<boolean> {
+    try {
+      await this.jsm.streams.getMessage(TASK_STREAM, { seq });
+      return true;
+    } catch (error) {
+      if (error instanceof NatsError && error.api_error?.err_code === NO_MESSAGE_FOUND) return false;
+      throw error;
+    }
   }
 
   /**
@@ -508,7 +538,8 @@ export class NatsTaskDispatcher {
    * A task whose last allowed delivery ended with no acknowledgement (its worker died or stalled past the ack
    * wait) is never delivered again and no worker records anything for it; JetStream says so in an advisory that
    * names the stream sequence. The task then fails here with an error naming it, rather than leave the run
-   * waiting until its timeout. A result stored after all (a stalled worker finishing late) still wins.
+   * waiting until its timeout, and its message leaves the queue. A result stored after all (a stalled worker
+   * finishing late) still wins.
    */
   private watchExhaustedDeliveries(): void {
     const subject = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${TASK_STREAM}.${poolConsumerName(this.pool)}`;
@@ -524,6 +555,11 @@ export class NatsTaskDispatcher {
         const task = advisory === undefined ? undefined : this.published.get(advisory.streamSeq);
         if (advisory === undefined || task === undefined || !this.waiting.has(task.key)) continue;
         const stored = await this.results.get(task.key).catch(() => undefined);
+        // No consumer delivers the exhausted copy again, yet it stays in the work queue, and JetStream would drop
+        // a rerun's publish as its duplicate for two minutes: removed, the task can run again at once.
+        if (stored === undefined) {
+          await this.jsm.streams.deleteMessage(TASK_STREAM, advisory.streamSeq, false).catch(() => undefined);
+        }
         this.settle(
           task.key,
           stored ?? {
