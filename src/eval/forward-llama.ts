@@ -10,6 +10,7 @@ import {
   type SequenceShape,
   transformerActivation,
 } from './forward-transformer-layers.js';
+import { ropeInverseFrequencies } from './rope-frequencies.js';
 import type { TransformerSettings } from './transformer-settings.js';
 import type { TransformerStructure } from './transformer-structure.js';
 
@@ -28,7 +29,10 @@ export function llamaHidden(
   mask: (group: number) => tf.Tensor2D,
 ): tf.Tensor2D {
   const { headDim, normEps } = settings;
-  const tables = ropeTables(shape.length, headDim, settings.ropeTheta);
+  const tables = ropeTables(
+    shape.length,
+    ropeInverseFrequencies(headDim, settings.ropeTheta, settings.ropeScaling),
+  );
   let x = embed(params, `${structure.tokenEmbedding}.weight`, tokens);
   for (const { prefix, attention } of structure.blocks) {
     const normed = rmsNorm(params, x, `${prefix}.input_layernorm`, normEps);

@@ -82,15 +82,16 @@ export interface RopeTables {
 
 /**
  * RoPE's cos and sin tables, computed in float64 and rounded once, in Hugging Face's rotate-half layout: entry i
- * and entry i + headDim/2 turn by `position · theta^(−2i/headDim)`.
+ * and entry i + headDim/2 turn by `position · frequencies[i]` (ropeInverseFrequencies).
  */
-export function ropeTables(length: number, headDim: number, theta: number): RopeTables {
-  const half = headDim / 2;
+export function ropeTables(length: number, frequencies: Float64Array): RopeTables {
+  const half = frequencies.length;
+  const headDim = 2 * half;
   const cos = new Float32Array(length * headDim);
   const sin = new Float32Array(length * headDim);
   for (let position = 0; position < length; position++) {
     for (let i = 0; i < half; i++) {
-      const angle = position * theta ** ((-2 * i) / headDim);
+      const angle = position * frequencies[i];
       const row = position * headDim;
       cos[row + i] = cos[row + i + half] = Math.cos(angle);
       sin[row + i] = sin[row + i + half] = Math.sin(angle);

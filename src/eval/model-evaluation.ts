@@ -46,8 +46,12 @@ export function forwardConfigOf(model: LoadedModel): ForwardConfig {
   // Structured and boolean fields a transformer forward must see to refuse what it does not implement.
   const rope = model.config?.['rope_scaling'];
   if (typeof rope === 'object' && rope !== null) {
-    const kind = (rope as Record<string, unknown>)['rope_type'] ?? (rope as Record<string, unknown>)['type'];
+    const fields = rope as Record<string, unknown>;
+    const kind = fields['rope_type'] ?? fields['type'];
     config['rope_scaling'] = typeof kind === 'string' ? kind : 'unknown';
+    for (const [key, value] of Object.entries(fields)) {
+      if (typeof value === 'number') config[`rope_scaling.${key}`] = value;
+    }
   }
   if (model.config?.['scale_attn_by_inverse_layer_idx'] === true)
     config['scale_attn_by_inverse_layer_idx'] = 1;

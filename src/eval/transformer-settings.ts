@@ -1,6 +1,7 @@
 import { SpecError } from '../errors.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import type { ForwardConfig } from './forward-settings.js';
+import type { RopeScaling } from './rope-frequencies.js';
 
 /** The transformer families a forward pass exists for (Mistral and Qwen2-style models derive a `llama` spec). */
 export const TRANSFORMER_FAMILIES = ['gpt2', 'llama'] as const;
@@ -25,6 +26,8 @@ export interface TransformerSettings {
   readonly activation: string;
   /** LLaMA: RoPE base. */
   readonly ropeTheta: number;
+  /** LLaMA: how the config rescales RoPE's frequencies (rope_scaling). */
+  readonly ropeScaling: RopeScaling;
   /** Mistral's attention window; sequences longer than it are refused (the window's mask is not implemented). */
   readonly slidingWindow: number | undefined;
   /** Longest sequence the model reads, and where it came from (for messages). */
@@ -75,12 +78,7 @@ export function resolveTransformerSettings(
   if (family === 'llama' && headDim % 2 !== 0) {
     throw new SpecError(`transformer forward: head_dim ${headDim} is odd; RoPE rotates pairs of entries`);
   }
-  const scaling = lookup('rope_scaling');
-  if (family === 'llama' && scaling !== undefined && scaling !== 'default') {
-    throw new SpecError(
-      `transformer forward: the model config asks for RoPE scaling '${scaling}' (rope_scaling), which is not implemented`,
-    );
-  }
+  const scaling = family === 'llama' ? ropeScalingOf(lookup, number) : { kind: 'default' as const };
   if (family === 'gpt2' && Number(lookup('scale_attn_by_inverse_layer_idx') ?? 0) !== 0) {
     throw new SpecError(
       'transformer forward: the model config sets scale_attn_by_inverse_layer_idx, which is not implemented',
@@ -94,6 +92,13 @@ export function resolveTransformerSettings(
       contextSource = `config '${key}'`;
       break;
     }
+  }
+  const dynamicUpTo = scaling.kind === 'dynamic' ? scaling.originalContext : undefined;
+  if (dynamicUpTo !== undefined && (context === undefined || context > dynamicUpTo)) {
+    // Dynamic NTK scaling changes the frequencies only for sequences longer than the original context.
+    context = dynamicUpTo;
+    contextSource =
+      "rope_scaling 'dynamic' (its original_max_position_embeddings: longer sequences would rescale RoPE)";
   }
   if (context === undefined && positionRows !== undefined) {
     context = positionRows;
@@ -121,6 +126,7 @@ export function resolveTransformerSettings(
         (family === 'gpt2' ? 'gelu_new' : 'silu'),
     ),
     ropeTheta: number('rope_theta', 10000, positive) as number,
+    ropeScaling: scaling.kind === 'dynamic' ? { kind: 'default' } : scaling,
     // Only Mistral's spec keeps the window; Qwen2 configs carry one they do not use (use_sliding_window false).
     slidingWindow:
       spec.attributes['sliding_window'] === undefined
@@ -129,4 +135,63 @@ export function resolveTransformerSettings(
     context,
     contextSource,
   };
+}
+
+type SettingNumber = (
+  key: string,
+  fallback: number | undefined,
+  valid: (value: number) => boolean,
+) => number | undefined;
+
+/**
+ * The config's `rope_scaling`, which forwardConfigOf flattens to its kind (`rope_scaling`) and numeric fields
+ * (`rope_scaling.factor`, …). Dynamic NTK scaling equals no scaling up to its original context, which then
+ * bounds the sequences read; yarn and longrope are refused.
+ */
+function ropeScalingOf(
+  lookup: (key: string) => string | number | undefined,
+  number: SettingNumber,
+): RopeScaling | { readonly kind: 'dynamic'; readonly originalContext: number | undefined } {
+  const kind = lookup('rope_scaling');
+  if (kind === undefined || kind === 'default') return { kind: 'default' };
+  const field = (name: string, valid: (value: number) => boolean, fallback?: number): number => {
+    const value = number(`rope_scaling.${name}`, fallback, valid);
+    if (value === undefined) {
+      throw new SpecError(
+        `transformer forward: rope_scaling '${kind}' needs rope_scaling.${name}, and the model config has none`,
+      );
+    }
+    return value;
+  };
+  const positive = (value: number): boolean => value > 0;
+  const positiveInteger = (value: number): boolean => Number.isInteger(value) && value >= 1;
+  switch (kind) {
+    case 'linear':
+      return { kind, factor: field('factor', positive) };
+    case 'dynamic':
+      return {
+        kind,
+        originalContext: number('rope_scaling.original_max_position_embeddings', undefined, positiveInteger),
+      };
+    case 'llama3': {
+      const lowFreqFactor = field('low_freq_factor', positive);
+      const highFreqFactor = field('high_freq_factor', positive);
+      if (highFreqFactor <= lowFreqFactor) {
+        throw new SpecError(
+          `transformer forward: rope_scaling 'llama3' needs high_freq_factor (${highFreqFactor}) above low_freq_factor (${lowFreqFactor})`,
+        );
+      }
+      return {
+        kind,
+        factor: field('factor', positive),
+        lowFreqFactor,
+        highFreqFactor,
+        originalContext: field('original_max_position_embeddings', positiveInteger),
+      };
+    }
+    default:
+      throw new SpecError(
+        `transformer forward: the model config asks for RoPE scaling '${kind}' (rope_scaling), which is not implemented (implemented: linear, dynamic, llama3)`,
+      );
+  }
 }

@@ -139,6 +139,29 @@ describe('mal eval on transformers', () => {
     expect(result.count).toBe(15);
     expect(result.tokenizer).toBe(join(folder, 'tokenizer.json'));
     expect(relative(result.loss, expected.loss)).toBeLessThan(TOLERANCE);
+
+    // LLaMA 3.1's rope_scaling, nested in config.json as Hugging Face writes it; the reference reads it flattened.
+    const scaling = {
+      factor: 8,
+      low_freq_factor: 1,
+      high_freq_factor: 4,
+      original_max_position_embeddings: 16,
+    };
+    await writeFile(
+      join(folder, 'config.json'),
+      JSON.stringify({ ...model.config, rope_scaling: { rope_type: 'llama3', ...scaling } }),
+    );
+    const scaled = await mal('eval', folder, '--data', textFile, '--context', '5', '--json');
+    expect(scaled.code, scaled.stderr).toBe(0);
+    const flat = Object.fromEntries(Object.entries(scaling).map(([k, v]) => [`rope_scaling.${k}`, v]));
+    const expectedScaled = referenceLmScore(
+      llamaForward,
+      model.tensors,
+      { ...model.config, rope_scaling: 'llama3', ...flat },
+      chunks(ids, 6),
+    );
+    expect(relative(JSON.parse(scaled.stdout).loss, expectedScaled.loss)).toBeLessThan(TOLERANCE);
+    expect(relative(expectedScaled.loss, expected.loss)).toBeGreaterThan(1e-3);
   });
 
   it('refuses data the model cannot read, naming what to change', async () => {
@@ -173,13 +196,20 @@ describe('mal eval on transformers', () => {
     );
     const llama = makeLlama({ vocab: 256, dModel: 8, nHead: 2, nKvHead: 1, ff: 8, nLayer: 1, seed: 9 });
     const scaled = await save('llama-scaled', llama);
-    await writeFile(
-      join(scaled, 'config.json'),
-      JSON.stringify({ ...llama.config, rope_scaling: { rope_type: 'linear', factor: 2 } }),
-    );
+    const withRope = (rope_scaling: Record<string, unknown>) =>
+      writeFile(join(scaled, 'config.json'), JSON.stringify({ ...llama.config, rope_scaling }));
+    await withRope({ rope_type: 'yarn', factor: 2 });
     const rope = await mal('eval', scaled, '--data', 'fortunes:en:test', '--context', '8');
     expect(rope.code).not.toBe(0);
-    expect(rope.stderr).toMatch(/RoPE scaling 'linear' \(rope_scaling\), which is not implemented/);
+    expect(rope.stderr).toMatch(
+      /RoPE scaling 'yarn' \(rope_scaling\), which is not implemented \(implemented: linear, dynamic, llama3\)/,
+    );
+    await withRope({ rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4 });
+    const partial = await mal('eval', scaled, '--data', 'fortunes:en:test', '--context', '8');
+    expect(partial.code).not.toBe(0);
+    expect(partial.stderr).toMatch(
+      /rope_scaling 'llama3' needs rope_scaling\.original_max_position_embeddings, and the model config has none/,
+    );
     const mlp = join(root, 'zoo', 'demo', 'models', 'mlp-h256x256-s1-fmnist.safetensors');
     const text = await mal('eval', mlp, '--data', 'fortunes:en:test');
     expect(text.code).not.toBe(0);

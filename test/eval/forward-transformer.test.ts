@@ -22,6 +22,15 @@ import { specOf, testBackends, useBackend } from './forward-test-helpers.js';
 
 const TOLERANCE = 1e-4;
 
+/** A LLaMA 3.1 rope_scaling, flattened as forwardConfigOf reads config.json. */
+const LLAMA3_SCALING = {
+  rope_scaling: 'llama3',
+  'rope_scaling.factor': 8,
+  'rope_scaling.low_freq_factor': 1,
+  'rope_scaling.high_freq_factor': 8,
+  'rope_scaling.original_max_position_embeddings': 64,
+};
+
 function tokenBatch(count: number, length: number, vocab: number, seed: number): number[][] {
   return Array.from({ length: count }, (_, i) => randomTokens(length, vocab, seed + i));
 }
@@ -162,6 +171,33 @@ describe.each(backends)('transformerLogits on $name matches the float64 referenc
     const sequences = tokenBatch(3, length, options.vocab, 40);
     const expected = referenceBatch(REFERENCE_FORWARDS.llama, model.tensors, model.config, sequences);
     expect(maxRelativeDifference(tfLogits(model, sequences), expected)).toBeLessThan(TOLERANCE);
+  });
+
+  run.each([
+    ['llama3 (LLaMA 3.1): kept, blended and divided frequencies', LLAMA3_SCALING],
+    ['linear', { rope_scaling: 'linear', 'rope_scaling.factor': 4 }],
+  ] as const)(`LLaMA with rope_scaling %s${title}`, async (_label, scaling) => {
+    await useBackend(name as Parameters<typeof useBackend>[0]);
+    // theta 100 and head_dim 8: wavelengths 6.3, 20, 63 and 199 positions, so an original context of 64 puts one
+    // frequency in each of llama3's regimes.
+    const made = makeLlama({
+      vocab: 11,
+      dModel: 16,
+      nHead: 2,
+      nKvHead: 1,
+      ff: 12,
+      nLayer: 2,
+      ropeTheta: 100,
+      seed: 15,
+    });
+    const model = { ...made, config: { ...made.config, ...scaling } };
+    const sequences = tokenBatch(2, 12, 11, 80);
+    const expected = referenceBatch(REFERENCE_FORWARDS.llama, model.tensors, model.config, sequences);
+    const logits = tfLogits(model, sequences);
+    expect(maxRelativeDifference(logits, expected)).toBeLessThan(TOLERANCE);
+    // The scaling changes the function: it really is read.
+    const unscaled = referenceBatch(REFERENCE_FORWARDS.llama, made.tensors, made.config, sequences);
+    expect(maxRelativeDifference(logits, unscaled)).toBeGreaterThan(1e-2);
   });
 
   run(

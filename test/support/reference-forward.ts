@@ -174,11 +174,17 @@ export function rmsNorm(x: Float64Array, weight: FloatTensor, eps: number): Floa
  * Hugging Face LLaMA rotary embedding of one head vector (rotate_half convention): entry i pairs with
  * entry i + headDim/2 and both turn by `position · theta^(−2i/headDim)`.
  */
-export function applyRope(head: Float64Array, position: number, theta: number): Float64Array {
+export function applyRope(
+  head: Float64Array,
+  position: number,
+  theta: number,
+  /** Pair i's frequency; by default `theta^(−2i/headDim)`, as with no rope_scaling. */
+  frequencies?: Float64Array,
+): Float64Array {
   const half = head.length / 2;
   const rotated = new Float64Array(head.length);
   for (let i = 0; i < half; i++) {
-    const angle = position * theta ** ((-2 * i) / head.length);
+    const angle = position * (frequencies?.[i] ?? theta ** ((-2 * i) / head.length));
     const cos = Math.cos(angle);
     const sin = Math.sin(angle);
     rotated[i] = head[i] * cos - head[i + half] * sin;
@@ -581,6 +587,33 @@ export function gpt2Forward(
   );
 }
 
+/**
+ * RoPE's inverse frequencies as Hugging Face's rope init functions compute them, written after their code:
+ * default (and dynamic, which equals it up to the original context), linear, and llama3's `torch.where` blend.
+ */
+function referenceRopeFrequencies(config: ReferenceConfig, headDim: number): Float64Array {
+  const base = configNumber(config, 'rope_theta', 10000);
+  const invFreq = Float64Array.from({ length: headDim / 2 }, (_, j) => 1 / base ** ((2 * j) / headDim));
+  const type = config['rope_scaling'];
+  if (type === undefined || type === 'default' || type === 'dynamic') return invFreq;
+  const factor = configNumber(config, 'rope_scaling.factor');
+  if (type === 'linear') return invFreq.map((f) => f / factor);
+  if (type !== 'llama3') throw new Error(`reference forward: rope_scaling ${type} is not in the reference`);
+  const lowFreqFactor = configNumber(config, 'rope_scaling.low_freq_factor');
+  const highFreqFactor = configNumber(config, 'rope_scaling.high_freq_factor');
+  const oldContextLen = configNumber(config, 'rope_scaling.original_max_position_embeddings');
+  const lowFreqWavelen = oldContextLen / lowFreqFactor;
+  const highFreqWavelen = oldContextLen / highFreqFactor;
+  return invFreq.map((f) => {
+    const wavelen = (2 * Math.PI) / f;
+    const invFreqLlama = wavelen > lowFreqWavelen ? f / factor : f;
+    const smoothFactor = (oldContextLen / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+    const smoothed = ((1 - smoothFactor) * invFreqLlama) / factor + smoothFactor * invFreqLlama;
+    const isMediumFreq = !(wavelen < highFreqWavelen) && !(wavelen > lowFreqWavelen);
+    return isMediumFreq ? smoothed : invFreqLlama;
+  });
+}
+
 function llamaHeadDim(config: ReferenceConfig, options: TransformerForwardOptions): number {
   if (options.headDim !== undefined) return options.headDim;
   if (config['head_dim'] !== undefined) return configNumber(config, 'head_dim');
@@ -589,7 +622,7 @@ function llamaHeadDim(config: ReferenceConfig, options: TransformerForwardOption
 
 /**
  * LLaMA (Hugging Face LlamaForCausalLM): RMSNorm (eps `config.rms_norm_eps`, default 1e-6), RoPE with
- * `config.rope_theta` (default 10000) on q and k per head, grouped-query attention, SwiGLU MLP
+ * `config.rope_theta` (default 10000, rescaled by `rope_scaling` flattened as forwardConfigOf does) on q and k per head, grouped-query attention, SwiGLU MLP
  * `down(silu(gate x) · up x)`, no biases (a `.bias` is used if present). Head counts are q_proj's and
  * k_proj's output widths over headDim, so models with added (dead) heads run as is. Logits use
  * `lm_head.weight` when present, else the tied `model.embed_tokens.weight`.
@@ -603,6 +636,7 @@ export function llamaForward(
   const eps = configNumber(config, 'rms_norm_eps', 1e-6);
   const theta = configNumber(config, 'rope_theta', 10000);
   const headDim = llamaHeadDim(config, options);
+  const frequencies = referenceRopeFrequencies(config, headDim);
   const tensor = (name: string): FloatTensor => requireTensor(tensors, name);
   const project = (x: Float64Array, name: string): Float64Array =>
     linear(x, tensor(`${name}.weight`), tensors.get(`${name}.bias`));
@@ -611,7 +645,10 @@ export function llamaForward(
   const rotateHeads = (x: Float64Array, heads: number, position: number): Float64Array => {
     const rotated = new Float64Array(x.length);
     for (let h = 0; h < heads; h++) {
-      rotated.set(applyRope(x.slice(h * headDim, (h + 1) * headDim), position, theta), h * headDim);
+      rotated.set(
+        applyRope(x.slice(h * headDim, (h + 1) * headDim), position, theta, frequencies),
+        h * headDim,
+      );
     }
     return rotated;
   };
