@@ -154,13 +154,15 @@ export function transformerActivation(x: tf.Tensor2D, name: string): tf.Tensor2D
 }
 
 /**
- * `[group·length, length]`: 0 where query row r (position r mod length) may see key s (s ≤ position), a large
- * negative number elsewhere, added to the scores before the softmax. Every row sees itself, so no row is empty.
+ * `[group·length, length]`: 0 where query row r (position r mod length) may see key s (s ≤ position, and with a
+ * sliding window s > position − window, Hugging Face's Mistral mask), a large negative number elsewhere, added to
+ * the scores before the softmax. Every row sees itself, so no row is empty.
  */
-export function causalMask(length: number, group: number): tf.Tensor2D {
+export function causalMask(length: number, group: number, window = Number.POSITIVE_INFINITY): tf.Tensor2D {
   const mask = new Float32Array(group * length * length);
   for (let r = 0; r < group * length; r++) {
     const position = r % length;
+    for (let s = 0; s <= position - window; s++) mask[r * length + s] = MASKED;
     for (let s = position + 1; s < length; s++) mask[r * length + s] = MASKED;
   }
   return tf.tensor2d(mask, [group * length, length]);

@@ -59,18 +59,13 @@ export function transformerLogits(
       `forward pass: sequences of ${length} tokens are longer than the model's context of ${settings.context} (from ${settings.contextSource})`,
     );
   }
-  if (settings.slidingWindow !== undefined && length > settings.slidingWindow) {
-    throw new SpecError(
-      `forward pass: sequences of ${length} tokens exceed the model's sliding_window of ${settings.slidingWindow}, whose mask is not implemented; use shorter sequences (--context)`,
-    );
-  }
   return tf.tidy(() => {
     const shape: SequenceShape = { batch, length };
     const masks = new Map<number, tf.Tensor2D>();
     const mask = (group: number): tf.Tensor2D => {
       let found = masks.get(group);
       if (found === undefined) {
-        found = causalMask(length, group);
+        found = causalMask(length, group, settings.slidingWindow);
         masks.set(group, found);
       }
       return found;

@@ -28,7 +28,7 @@ export interface TransformerSettings {
   readonly ropeTheta: number;
   /** LLaMA: how the config rescales RoPE's frequencies (rope_scaling). */
   readonly ropeScaling: RopeScaling;
-  /** Mistral's attention window; sequences longer than it are refused (the window's mask is not implemented). */
+  /** Mistral's attention window: each position attends to this many positions, itself included. */
   readonly slidingWindow: number | undefined;
   /** Longest sequence the model reads, and where it came from (for messages). */
   readonly context: number;

@@ -201,6 +201,24 @@ describe.each(backends)('transformerLogits on $name matches the float64 referenc
   });
 
   run(
+    `Mistral's sliding window: each position attends to the last sliding_window positions${title}`,
+    async () => {
+      await useBackend(name as Parameters<typeof useBackend>[0]);
+      const made = makeLlama({ vocab: 13, dModel: 16, nHead: 4, nKvHead: 2, ff: 12, nLayer: 2, seed: 16 });
+      const model = { ...made, config: { ...made.config, model_type: 'mistral', sliding_window: 3 } };
+      const sequences = tokenBatch(2, 9, 13, 90);
+      const expected = referenceBatch(REFERENCE_FORWARDS.llama, model.tensors, model.config, sequences);
+      const logits = tfLogits(model, sequences);
+      expect(maxRelativeDifference(logits, expected)).toBeLessThan(TOLERANCE);
+      // Up to the window the model reads as LLaMA; past it the window changes the function.
+      const full = referenceBatch(REFERENCE_FORWARDS.llama, made.tensors, made.config, sequences);
+      const upTo = (batch: Float64Array[][], n: number) => batch.map((rows) => rows.slice(0, n));
+      expect(maxRelativeDifference(upTo(logits, 3), upTo(full, 3))).toBeLessThan(TOLERANCE);
+      expect(maxRelativeDifference(logits, full)).toBeGreaterThan(1e-2);
+    },
+  );
+
+  run(
     `permuting every free space (residual, heads, kv-head groups, MLP units) leaves the logits unchanged${title}`,
     async () => {
       await useBackend(name as Parameters<typeof useBackend>[0]);

@@ -205,6 +205,8 @@ export function causalSelfAttention(
   nHead: number,
   nKvHead: number,
   headDim: number,
+  /** Mistral's sliding window: position t attends to the last `window` positions, itself included. */
+  window = Number.POSITIVE_INFINITY,
 ): Float64Array[] {
   if (nHead % nKvHead !== 0)
     throw new Error(`attention: ${nHead} heads do not group over ${nKvHead} kv heads`);
@@ -215,16 +217,17 @@ export function causalSelfAttention(
     const output = new Float64Array(nHead * headDim);
     for (let h = 0; h < nHead; h++) {
       const kvHead = Math.floor(h / groupSize);
+      const first = Math.max(0, t - window + 1);
       const scores: number[] = [];
-      for (let s = 0; s <= t; s++) {
+      for (let s = first; s <= t; s++) {
         let dot = 0;
         for (let j = 0; j < headDim; j++) dot += queries[t][h * headDim + j] * keys[s][kvHead * headDim + j];
         scores.push(dot * scale);
       }
       const weights = softmax(scores);
-      for (let s = 0; s <= t; s++) {
+      for (let s = first; s <= t; s++) {
         for (let j = 0; j < headDim; j++)
-          output[h * headDim + j] += weights[s] * values[s][kvHead * headDim + j];
+          output[h * headDim + j] += weights[s - first] * values[s][kvHead * headDim + j];
       }
     }
     outputs.push(output);
@@ -637,6 +640,12 @@ export function llamaForward(
   const theta = configNumber(config, 'rope_theta', 10000);
   const headDim = llamaHeadDim(config, options);
   const frequencies = referenceRopeFrequencies(config, headDim);
+  // Hugging Face's Mistral masks keys `sliding_window` or more positions back; LLaMA and Qwen2 (whose configs
+  // carry an unused window) attend to every earlier position.
+  const window =
+    config['model_type'] === 'mistral' && config['sliding_window'] !== undefined
+      ? configNumber(config, 'sliding_window')
+      : Number.POSITIVE_INFINITY;
   const tensor = (name: string): FloatTensor => requireTensor(tensors, name);
   const project = (x: Float64Array, name: string): Float64Array =>
     linear(x, tensor(`${name}.weight`), tensors.get(`${name}.bias`));
@@ -665,7 +674,7 @@ export function llamaForward(
       keys.push(rotateHeads(project(normed, `${prefix}.self_attn.k_proj`), nKvHead, position));
       values.push(project(normed, `${prefix}.self_attn.v_proj`));
     });
-    const attended = causalSelfAttention(queries, keys, values, nHead, nKvHead, headDim);
+    const attended = causalSelfAttention(queries, keys, values, nHead, nKvHead, headDim, window);
     hidden.forEach((h, t) => {
       addInPlace(h, project(attended[t], `${prefix}.self_attn.o_proj`));
       const normed = rmsNorm(h, tensor(`${prefix}.post_attention_layernorm.weight`), eps);
