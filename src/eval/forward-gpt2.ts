@@ -34,7 +34,7 @@ export function gpt2Hidden(
       -1,
     ]);
   }
-  for (const { prefix, attention } of structure.blocks) {
+  for (const [layer, { prefix, attention }] of structure.blocks.entries()) {
     const qkv = conv1d(
       params,
       layerNorm(params, x, `${prefix}.ln_1`, settings.normEps),
@@ -43,7 +43,9 @@ export function gpt2Hidden(
     const width = qkv.shape[1] / 3;
     const [q, k, v] = tf.split(qkv, [width, width, width], 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
     const names = { query: `${attention}.c_attn.weight`, key: `${attention}.c_attn.weight` };
-    const attended = causalAttention(q, k, v, shape, settings.headDim, names, mask);
+    const { byHeadDim, byInverseLayer } = settings.attentionScaling;
+    const scale = (byHeadDim ? 1 / Math.sqrt(settings.headDim) : 1) / (byInverseLayer ? layer + 1 : 1);
+    const attended = causalAttention(q, k, v, shape, settings.headDim, names, mask, scale);
     x = tf.add(x, conv1d(params, attended, `${attention}.c_proj`));
     const inner = conv1d(
       params,

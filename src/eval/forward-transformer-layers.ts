@@ -185,6 +185,8 @@ export function causalAttention(
   headDim: number,
   names: { readonly query: string; readonly key: string },
   mask: (group: number) => tf.Tensor2D,
+  /** What the scores are multiplied by before the softmax. */
+  scale = 1 / Math.sqrt(headDim),
 ): tf.Tensor2D {
   const { batch, length } = shape;
   const heads = headsIn(q.shape[1], headDim, names.query);
@@ -210,7 +212,7 @@ export function causalAttention(
     ]);
   const keysT = tf.transpose(byHead(k), [0, 2, 1]);
   // Scaling the queries rather than the scores: `headDim` values per row instead of `length`.
-  const scores = tf.add(tf.matMul(tf.mul(queries, 1 / Math.sqrt(headDim)), keysT), mask(group));
+  const scores = tf.add(tf.matMul(tf.mul(queries, scale), keysT), mask(group));
   const attended = tf.matMul(tf.softmax(scores), byHead(v));
   return tf.reshape(tf.transpose(tf.reshape(attended, [batch, heads, length, headDim]), [0, 2, 1, 3]), [
     batch * length,

@@ -43,7 +43,7 @@ export function forwardConfigOf(model: LoadedModel): ForwardConfig {
   for (const [key, value] of Object.entries(model.config ?? {})) {
     if (typeof value === 'string' || typeof value === 'number') config[key] = value;
   }
-  // Structured and boolean fields a transformer forward must see to refuse what it does not implement.
+  // Structured and boolean fields a transformer forward reads (or must see to refuse what it does not implement).
   const rope = model.config?.['rope_scaling'];
   if (typeof rope === 'object' && rope !== null) {
     const fields = rope as Record<string, unknown>;
@@ -53,8 +53,10 @@ export function forwardConfigOf(model: LoadedModel): ForwardConfig {
       if (typeof value === 'number') config[`rope_scaling.${key}`] = value;
     }
   }
-  if (model.config?.['scale_attn_by_inverse_layer_idx'] === true)
-    config['scale_attn_by_inverse_layer_idx'] = 1;
+  for (const key of ['scale_attn_weights', 'scale_attn_by_inverse_layer_idx']) {
+    const value = model.config?.[key];
+    if (typeof value === 'boolean') config[key] = value ? 1 : 0;
+  }
   return config;
 }
 

@@ -24,6 +24,11 @@ export interface TransformerSettings {
   readonly normEps: number;
   /** GPT-2's MLP activation (gelu_new by default); LLaMA's gate activation (silu). */
   readonly activation: string;
+  /**
+   * GPT-2: whether attention scores are divided by √headDim (`scale_attn_weights`, default true) and by the block's
+   * index plus one (`scale_attn_by_inverse_layer_idx`, default false). LLaMA always divides by √headDim alone.
+   */
+  readonly attentionScaling: { readonly byHeadDim: boolean; readonly byInverseLayer: boolean };
   /** LLaMA: RoPE base. */
   readonly ropeTheta: number;
   /** LLaMA: how the config rescales RoPE's frequencies (rope_scaling). */
@@ -69,6 +74,11 @@ export function resolveTransformerSettings(
   };
   const positive = (value: number): boolean => value > 0;
   const positiveInteger = (value: number): boolean => Number.isInteger(value) && value >= 1;
+  /** A config boolean, which forwardConfigOf passes as 1 or 0. */
+  const flag = (key: string, fallback: boolean): boolean => {
+    const value = number(key, undefined, (v) => v === 0 || v === 1);
+    return value === undefined ? fallback : value === 1;
+  };
   const headDim = number('head_dim', undefined, positiveInteger);
   if (headDim === undefined) {
     throw new SpecError(
@@ -79,11 +89,6 @@ export function resolveTransformerSettings(
     throw new SpecError(`transformer forward: head_dim ${headDim} is odd; RoPE rotates pairs of entries`);
   }
   const scaling = family === 'llama' ? ropeScalingOf(lookup, number) : { kind: 'default' as const };
-  if (family === 'gpt2' && Number(lookup('scale_attn_by_inverse_layer_idx') ?? 0) !== 0) {
-    throw new SpecError(
-      'transformer forward: the model config sets scale_attn_by_inverse_layer_idx, which is not implemented',
-    );
-  }
   let context: number | undefined;
   let contextSource = '';
   for (const key of CONTEXT_KEYS) {
@@ -125,6 +130,10 @@ export function resolveTransformerSettings(
         lookup('activation') ??
         (family === 'gpt2' ? 'gelu_new' : 'silu'),
     ),
+    attentionScaling: {
+      byHeadDim: family !== 'gpt2' || flag('scale_attn_weights', true),
+      byInverseLayer: family === 'gpt2' && flag('scale_attn_by_inverse_layer_idx', false),
+    },
     ropeTheta: number('rope_theta', 10000, positive) as number,
     ropeScaling: scaling.kind === 'dynamic' ? { kind: 'default' } : scaling,
     // Only Mistral's spec keeps the window; Qwen2 configs carry one they do not use (use_sliding_window false).

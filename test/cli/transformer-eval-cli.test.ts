@@ -108,6 +108,22 @@ describe('mal eval on transformers', () => {
     );
     expect(text.stdout).toMatch(/perplexity \d+\.\d{3} \(lower is better\)/);
     expect(text.stdout).toContain(`loss      ${shorter.loss.toFixed(4)}`);
+
+    // config.json's booleans as Hugging Face writes them: attention over the block index too.
+    await writeFile(
+      join(folder, 'config.json'),
+      JSON.stringify({ ...model.config, scale_attn_by_inverse_layer_idx: true }),
+    );
+    const byLayer = await mal('eval', folder, '--data', `text:${textFile}`, '--limit', '5', '--json');
+    expect(byLayer.code, byLayer.stderr).toBe(0);
+    const expectedByLayer = referenceLmScore(
+      gpt2Forward,
+      model.tensors,
+      { ...model.config, scale_attn_by_inverse_layer_idx: 1 },
+      sequences,
+    );
+    expect(relative(JSON.parse(byLayer.stdout).loss, expectedByLayer.loss)).toBeLessThan(TOLERANCE);
+    expect(relative(expectedByLayer.loss, expected.loss)).toBeGreaterThan(1e-4);
   });
 
   it("LLaMA with grouped-query attention reads its folder's tokenizer.json", async () => {

@@ -200,6 +200,21 @@ describe.each(backends)('transformerLogits on $name matches the float64 referenc
     expect(maxRelativeDifference(logits, unscaled)).toBeGreaterThan(1e-2);
   });
 
+  run.each([
+    ['scale_attn_by_inverse_layer_idx', { scale_attn_by_inverse_layer_idx: 1 }],
+    ['scale_attn_weights false', { scale_attn_weights: 0 }],
+  ] as const)(`GPT-2 with %s scales its attention as Hugging Face does${title}`, async (_label, scaling) => {
+    await useBackend(name as Parameters<typeof useBackend>[0]);
+    const made = makeGpt2({ vocab: 10, positions: 8, dModel: 8, nHead: 2, nLayer: 3, seed: 17 });
+    const model = { ...made, config: { ...made.config, ...scaling } };
+    const sequences = tokenBatch(2, 8, 10, 95);
+    const expected = referenceBatch(REFERENCE_FORWARDS.gpt2, model.tensors, model.config, sequences);
+    const logits = tfLogits(model, sequences);
+    expect(maxRelativeDifference(logits, expected)).toBeLessThan(TOLERANCE);
+    const unscaled = referenceBatch(REFERENCE_FORWARDS.gpt2, made.tensors, made.config, sequences);
+    expect(maxRelativeDifference(logits, unscaled)).toBeGreaterThan(1e-3);
+  });
+
   run(
     `Mistral's sliding window: each position attends to the last sliding_window positions${title}`,
     async () => {

@@ -207,11 +207,12 @@ export function causalSelfAttention(
   headDim: number,
   /** Mistral's sliding window: position t attends to the last `window` positions, itself included. */
   window = Number.POSITIVE_INFINITY,
+  /** What the scores are multiplied by. */
+  scale = 1 / Math.sqrt(headDim),
 ): Float64Array[] {
   if (nHead % nKvHead !== 0)
     throw new Error(`attention: ${nHead} heads do not group over ${nKvHead} kv heads`);
   const groupSize = nHead / nKvHead;
-  const scale = 1 / Math.sqrt(headDim);
   const outputs: Float64Array[] = [];
   for (let t = 0; t < queries.length; t++) {
     const output = new Float64Array(nHead * headDim);
@@ -558,7 +559,11 @@ export function gpt2Forward(
       keys.push(qkv.slice(attentionWidth, 2 * attentionWidth));
       values.push(qkv.slice(2 * attentionWidth, 3 * attentionWidth));
     }
-    const attended = causalSelfAttention(queries, keys, values, nHead, nHead, headDim);
+    // Hugging Face's GPT2Attention: scores over √headDim unless scale_attn_weights is false, and over
+    // layer_idx + 1 when scale_attn_by_inverse_layer_idx is set.
+    let scale = configNumber(config, 'scale_attn_weights', 1) === 0 ? 1 : 1 / Math.sqrt(headDim);
+    if (configNumber(config, 'scale_attn_by_inverse_layer_idx', 0) === 1) scale /= layer + 1;
+    const attended = causalSelfAttention(queries, keys, values, nHead, nHead, headDim, undefined, scale);
     hidden.forEach((h, t) => {
       addInPlace(
         h,
