@@ -18,7 +18,8 @@ interface Block {
 
 /**
  * A torchvision-style ResNet in eval or training mode. The stem's convolutions (stride `stemStride`, padding
- * (k−1)/2), each with its BatchNorm and activation; no stem max-pool. Blocks `layerS.B`: the main path's
+ * (k−1)/2), each with its BatchNorm and activation, then torchvision's 3×3 stride-2 max-pool when `stemPool` is
+ * 'max'. Blocks `layerS.B`: the main path's
  * convolutions in order, each with its BatchNorm, the activation between them; the stage stride goes to the
  * first block of the stage, on the first conv whose kernel is wider than 1 (BasicBlock's conv1, Bottleneck's
  * conv2, as torchvision) and on the projection shortcut. Output `act(main + shortcut)`. Global average pool,
@@ -29,6 +30,9 @@ export function resnetLogits(context: ForwardContext, spec: ArchitectureSpec, in
   const { stem, blocks, head } = groupLayers(spec);
   let map = toNhwc(input);
   map = convChain(context, map, stem, context.settings.stemStride, true);
+  // torchvision's nn.MaxPool2d(3, 2, 1): tfjs pools over the window's positions inside the map, which is
+  // PyTorch's −∞ padding.
+  if (context.settings.stemPool === 'max') map = tf.maxPool(map, 3, 2, 1);
   for (const block of blocks) {
     const stride = block.index === 0 ? stageStride(context.settings, block.stage) : 1;
     const main = convChain(context, map, block.main, stride, false);

@@ -13,6 +13,8 @@ export interface ForwardSettings {
   readonly poolKernel: number;
   /** ResNet: stride of the stem convolution. */
   readonly stemStride: number;
+  /** ResNet: 'max' for torchvision's 3×3, stride-2, padding-1 max-pool after the stem; 'none' for CIFAR stems. */
+  readonly stemPool: 'none' | 'max';
   /** ResNet: stride of each stage's first block; undefined means torchvision's 1, 2, 2, …. */
   readonly stageStrides: readonly number[] | undefined;
 }
@@ -45,11 +47,10 @@ export function resolveForwardSettings(spec: ArchitectureSpec, config: ForwardCo
     return value;
   };
   const positiveInteger = (value: number): boolean => Number.isInteger(value) && value >= 1;
-  const stemPool = lookup(FORWARD_SETTING_KEYS.stemPool);
-  if (stemPool !== undefined && stemPool !== 'none') {
+  const stemPool = lookup(FORWARD_SETTING_KEYS.stemPool) ?? 'none';
+  if (stemPool !== 'none' && stemPool !== 'max') {
     throw new SpecError(
-      `forward pass: stem_pool '${stemPool}' is not supported (only 'none', the CIFAR-style stem); ` +
-        "torchvision's stem max-pool is not implemented",
+      `forward pass: stem_pool '${stemPool}' is not supported: 'max' (torchvision's stem max-pool) or 'none' (a CIFAR-style stem)`,
     );
   }
   return {
@@ -57,6 +58,7 @@ export function resolveForwardSettings(spec: ArchitectureSpec, config: ForwardCo
     batchNormEps: number(FORWARD_SETTING_KEYS.batchNormEps, 1e-5, (value) => value > 0),
     poolKernel: number(FORWARD_SETTING_KEYS.poolKernel, 2, positiveInteger),
     stemStride: number(FORWARD_SETTING_KEYS.stemStride, 1, positiveInteger),
+    stemPool,
     stageStrides: numberList(lookup(FORWARD_SETTING_KEYS.stageStrides), FORWARD_SETTING_KEYS.stageStrides),
   };
 }

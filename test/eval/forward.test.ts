@@ -147,6 +147,19 @@ describe.each(testBackends())('forwardLogits on %s matches the float64 reference
         seed: 9,
       }),
     ];
+    // torchvision's stem: strided, then max-pooled (an odd side, so the pool's padding matters).
+    const torchvision = makeResNet({
+      inChannels: 3,
+      stemChannels: 4,
+      stages: [
+        { channels: 4, blocks: 1, stride: 1 },
+        { channels: 6, blocks: 1, stride: 2 },
+      ],
+      classes: 5,
+      imageSize: 13,
+      seed: 10,
+    });
+    cases.push({ ...torchvision, config: { ...torchvision.config, stem_stride: 2, stem_pool: 'max' } });
     for (const model of cases) {
       const channels = model.tensors.get('conv1.weight')?.shape[1] ?? 0;
       const side = Number(model.config.image_size);

@@ -307,6 +307,31 @@ export function reluMap(input: FeatureMap): FeatureMap {
   return { ...input, data: relu(input.data) };
 }
 
+/** torchvision's stem pool, nn.MaxPool2d(kernel_size=3, stride=2, padding=1): padding counts as −∞. */
+export function maxPool3x3Stride2Pad1(input: FeatureMap): FeatureMap {
+  const out = (size: number) => Math.floor((size + 2 - 3) / 2) + 1;
+  const height = out(input.height);
+  const width = out(input.width);
+  const data = new Float64Array(input.channels * height * width);
+  for (let c = 0; c < input.channels; c++) {
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        let max = Number.NEGATIVE_INFINITY;
+        for (let dy = 0; dy < 3; dy++) {
+          for (let dx = 0; dx < 3; dx++) {
+            const iy = 2 * y - 1 + dy;
+            const ix = 2 * x - 1 + dx;
+            if (iy < 0 || ix < 0 || iy >= input.height || ix >= input.width) continue;
+            max = Math.max(max, input.data[(c * input.height + iy) * input.width + ix]);
+          }
+        }
+        data[(c * height + y) * width + x] = max;
+      }
+    }
+  }
+  return { channels: input.channels, height, width, data };
+}
+
 /** MaxPool2d with kernel = stride = `size`, no padding, floor mode. */
 export function maxPool2d(input: FeatureMap, size: number): FeatureMap {
   const height = Math.floor(input.height / size);
@@ -422,7 +447,7 @@ export interface ResNetForwardOptions extends ImageForwardOptions {
 
 /**
  * torchvision ResNet with BasicBlocks, eval mode. Stem: `conv1` (stride `config.stem_stride`, default 1;
- * padding `(k−1)/2`) + `bn1` + ReLU, no max-pool. Stages `layerS` (S from 1) and blocks `layerS.B` are found by
+ * padding `(k−1)/2`) + `bn1` + ReLU, then a 3×3 stride-2 padding-1 max-pool when `config.stem_pool` is 'max'. Stages `layerS` (S from 1) and blocks `layerS.B` are found by
  * name; a stage's first block uses the stage stride for conv1 and for `downsample.0` (1×1, padding 0), later
  * blocks stride 1; 3×3 convs use padding 1. Block: relu(bn2(conv2(relu(bn1(conv1 x)))) + shortcut).
  * Global average pool, then `fc`. BatchNorm eps `config.batch_norm_eps`, default 1e-5.
@@ -462,6 +487,7 @@ export function resnetForward(
   };
   return images.map((image) => {
     let map = reluMap(convBn(imageFrom(image, stem.shape[1], side), 'conv1.weight', 'bn1', stemStride));
+    if (config['stem_pool'] === 'max') map = maxPool3x3Stride2Pad1(map);
     stages.forEach((blocks, stageIndex) => {
       for (let block = 0; block < blocks; block++) {
         const prefix = `layer${stageIndex + 1}.${block}`;
