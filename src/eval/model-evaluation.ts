@@ -44,7 +44,13 @@ export function forwardConfigOf(model: LoadedModel): ForwardConfig {
     if (typeof value === 'string' || typeof value === 'number') config[key] = value;
   }
   // Structured and boolean fields a transformer forward reads (or must see to refuse what it does not implement).
-  const rope = model.config?.['rope_scaling'];
+  // transformers 5 writes rope_theta and the scaling together as rope_parameters.
+  const parameters = model.config?.['rope_parameters'];
+  const rope = model.config?.['rope_scaling'] ?? parameters;
+  if (typeof parameters === 'object' && parameters !== null) {
+    const theta = (parameters as Record<string, unknown>)['rope_theta'];
+    if (typeof theta === 'number' && config['rope_theta'] === undefined) config['rope_theta'] = theta;
+  }
   if (typeof rope === 'object' && rope !== null) {
     const fields = rope as Record<string, unknown>;
     const kind = fields['rope_type'] ?? fields['type'];
@@ -53,7 +59,7 @@ export function forwardConfigOf(model: LoadedModel): ForwardConfig {
       if (typeof value === 'number') config[`rope_scaling.${key}`] = value;
     }
   }
-  for (const key of ['scale_attn_weights', 'scale_attn_by_inverse_layer_idx']) {
+  for (const key of ['scale_attn_weights', 'scale_attn_by_inverse_layer_idx', 'use_sliding_window']) {
     const value = model.config?.[key];
     if (typeof value === 'boolean') config[key] = value ? 1 : 0;
   }

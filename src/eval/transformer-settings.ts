@@ -89,6 +89,16 @@ export function resolveTransformerSettings(
     throw new SpecError(`transformer forward: head_dim ${headDim} is odd; RoPE rotates pairs of entries`);
   }
   const scaling = family === 'llama' ? ropeScalingOf(lookup, number) : { kind: 'default' as const };
+  if (
+    family === 'llama' &&
+    spec.attributes['sliding_window'] === undefined &&
+    flag('use_sliding_window', false)
+  ) {
+    // Qwen2's window covers only the layers from max_window_layers on.
+    throw new SpecError(
+      'transformer forward: the model config sets use_sliding_window (Qwen2-style windowed layers), which is not implemented',
+    );
+  }
   let context: number | undefined;
   let contextSource = '';
   for (const key of CONTEXT_KEYS) {
@@ -97,13 +107,6 @@ export function resolveTransformerSettings(
       contextSource = `config '${key}'`;
       break;
     }
-  }
-  const dynamicUpTo = scaling.kind === 'dynamic' ? scaling.originalContext : undefined;
-  if (dynamicUpTo !== undefined && (context === undefined || context > dynamicUpTo)) {
-    // Dynamic NTK scaling changes the frequencies only for sequences longer than the original context.
-    context = dynamicUpTo;
-    contextSource =
-      "rope_scaling 'dynamic' (its original_max_position_embeddings: longer sequences would rescale RoPE)";
   }
   if (context === undefined && positionRows !== undefined) {
     context = positionRows;
@@ -135,7 +138,7 @@ export function resolveTransformerSettings(
       byInverseLayer: family === 'gpt2' && flag('scale_attn_by_inverse_layer_idx', false),
     },
     ropeTheta: number('rope_theta', 10000, positive) as number,
-    ropeScaling: scaling.kind === 'dynamic' ? { kind: 'default' } : scaling,
+    ropeScaling: scaling,
     // Only Mistral's spec keeps the window; Qwen2 configs carry one they do not use (use_sliding_window false).
     slidingWindow:
       spec.attributes['sliding_window'] === undefined
@@ -154,13 +157,13 @@ type SettingNumber = (
 
 /**
  * The config's `rope_scaling`, which forwardConfigOf flattens to its kind (`rope_scaling`) and numeric fields
- * (`rope_scaling.factor`, …). Dynamic NTK scaling equals no scaling up to its original context, which then
- * bounds the sequences read; yarn and longrope are refused.
+ * (`rope_scaling.factor`, …). Dynamic NTK scaling equals none for sequences up to max_position_embeddings, the
+ * longest read; yarn and longrope are refused.
  */
 function ropeScalingOf(
   lookup: (key: string) => string | number | undefined,
   number: SettingNumber,
-): RopeScaling | { readonly kind: 'dynamic'; readonly originalContext: number | undefined } {
+): RopeScaling {
   const kind = lookup('rope_scaling');
   if (kind === undefined || kind === 'default') return { kind: 'default' };
   const field = (name: string, valid: (value: number) => boolean, fallback?: number): number => {
@@ -178,10 +181,8 @@ function ropeScalingOf(
     case 'linear':
       return { kind, factor: field('factor', positive) };
     case 'dynamic':
-      return {
-        kind,
-        originalContext: number('rope_scaling.original_max_position_embeddings', undefined, positiveInteger),
-      };
+      // Hugging Face rescales only sequences longer than max_position_embeddings, which bounds the context here.
+      return { kind: 'default' };
     case 'llama3': {
       const lowFreqFactor = field('low_freq_factor', positive);
       const highFreqFactor = field('high_freq_factor', positive);

@@ -178,6 +178,18 @@ describe('mal eval on transformers', () => {
     );
     expect(relative(JSON.parse(scaled.stdout).loss, expectedScaled.loss)).toBeLessThan(TOLERANCE);
     expect(relative(expectedScaled.loss, expected.loss)).toBeGreaterThan(1e-3);
+    // transformers 5 writes theta and scaling together as rope_parameters.
+    const { rope_theta: _theta, ...withoutTheta } = model.config;
+    await writeFile(
+      join(folder, 'config.json'),
+      JSON.stringify({
+        ...withoutTheta,
+        rope_parameters: { rope_type: 'llama3', rope_theta: 10000, ...scaling },
+      }),
+    );
+    const v5 = await mal('eval', folder, '--data', textFile, '--context', '5', '--json');
+    expect(v5.code, v5.stderr).toBe(0);
+    expect(relative(JSON.parse(v5.stdout).loss, expectedScaled.loss)).toBeLessThan(TOLERANCE);
   });
 
   it('refuses data the model cannot read, naming what to change', async () => {

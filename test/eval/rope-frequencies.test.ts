@@ -53,7 +53,7 @@ describe("a LLaMA config's rope_scaling", () => {
     expect(settings({}).ropeScaling).toEqual({ kind: 'default' });
   });
 
-  it('reads dynamic scaling as none, with the context bounded by its original one', () => {
+  it('reads dynamic scaling as none: Hugging Face rescales only past max_position_embeddings, the longest read', () => {
     const dynamic = settings({
       rope_scaling: 'dynamic',
       'rope_scaling.factor': 2,
@@ -61,9 +61,14 @@ describe("a LLaMA config's rope_scaling", () => {
       max_position_embeddings: 4096,
     });
     expect(dynamic.ropeScaling).toEqual({ kind: 'default' });
-    expect(dynamic.context).toBe(512);
-    expect(dynamic.contextSource).toMatch(/rope_scaling 'dynamic'/);
-    expect(settings({ rope_scaling: 'dynamic', max_position_embeddings: 4096 }).context).toBe(4096);
+    expect(dynamic.context).toBe(4096);
+  });
+
+  it("refuses Qwen2's windowed layers (use_sliding_window), which would otherwise read as full attention", () => {
+    expect(() => settings({ use_sliding_window: 1, sliding_window: 4 })).toThrow(
+      /sets use_sliding_window \(Qwen2-style windowed layers\), which is not implemented/,
+    );
+    expect(settings({ use_sliding_window: 0, sliding_window: 4 }).slidingWindow).toBeUndefined();
   });
 
   it('refuses what it cannot compute, naming the field', () => {

@@ -265,8 +265,8 @@ describe('NATS workers against hostile and long tasks', () => {
     // duplicate window) queues it for the second worker instead of waiting on the copy no one is given.
     const jsm = await nc.jetstreamManager();
     await waitFor('the exhausted copy to leave the queue', async () => {
-      const info = await jsm.consumers.info(TASK_STREAM, poolConsumerName('killed'));
-      return info.num_ack_pending === 0;
+      const info = await jsm.streams.info(TASK_STREAM, { subjects_filter: taskSubject('killed') });
+      return (info.state.subjects?.[taskSubject('killed')] ?? 0) === 0;
     });
     const [again] = await d.run([task]);
     expect(again.ok, JSON.stringify(again)).toBe(true);

@@ -7,7 +7,6 @@ import {
   KvWatchInclude,
   type NatsConnection,
   NatsError,
-  nuid,
 } from 'nats';
 import type { AlignmentProblem } from '../../src/align/alignment-problem.js';
 import type { KernelPolicy } from '../../src/align/axis-index.js';
@@ -269,30 +268,34 @@ export class NatsTaskDispatcher {
     // msgID lets JetStream drop a second publish of the same task within its duplicate window; the
     // acknowledgement then names the queued copy's sequence, which is the one the advisories name.
     let ack = await this.js.publish(taskSubject(this.pool), envelope.bytes, { msgID: envelope.key });
-    if (ack.duplicate && !(await this.isQueued(ack.seq))) {
+    while (ack.duplicate && !(await this.isQueued(ack.seq))) {
       // The copy JetStream remembers was consumed, yet its result was not there a moment ago (an operator purged
-      // the results): waiting on that copy would wait for nothing, so the task goes out again under a fresh id.
+      // the results): waiting on that copy would wait for nothing, so the task goes out again. Its id names the
+      // consumed copy, so dispatchers that find the same copy gone publish one task between them, not one each.
       const record = await this.results.get(envelope.key);
       if (record !== undefined) {
         this.settle(envelope.key, record);
         return;
       }
       ack = await this.js.publish(taskSubject(this.pool), envelope.bytes, {
-        msgID: `${envelope.key}.${nuid.next()}`,
+        msgID: `${envelope.key}@${ack.seq}`,
       });
     }
     this.published.set(ack.seq, { key: envelope.key, kind });
     this.sequenceOf.set(envelope.key, ack.seq);
   }
 
-  /** Whether the task queue still holds message `seq` (a work queue drops a task once a worker acknowledged it). */
+  /**
+   * Whether the task queue still holds message `seq` (a work queue drops a task once a worker acknowledged it).
+   * When the lookup itself fails (a server whose permissions predate it), the copy is taken as queued: the
+   * dispatcher then waits on it, as it always did.
+   */
   private async isQueued(seq: number): Promise<boolean> {
     try {
       await this.jsm.streams.getMessage(TASK_STREAM, { seq });
       return true;
     } catch (error) {
-      if (error instanceof NatsError && error.api_error?.err_code === NO_MESSAGE_FOUND) return false;
-      throw error;
+      return !(error instanceof NatsError && error.api_error?.err_code === NO_MESSAGE_FOUND);
     }
   }
 
