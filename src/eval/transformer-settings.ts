@@ -166,8 +166,8 @@ function ropeScalingOf(
 ): RopeScaling {
   const kind = lookup('rope_scaling');
   if (kind === undefined || kind === 'default') return { kind: 'default' };
-  const field = (name: string, valid: (value: number) => boolean, fallback?: number): number => {
-    const value = number(`rope_scaling.${name}`, fallback, valid);
+  const field = (name: string, valid: (value: number) => boolean): number => {
+    const value = number(`rope_scaling.${name}`, undefined, valid);
     if (value === undefined) {
       throw new SpecError(
         `transformer forward: rope_scaling '${kind}' needs rope_scaling.${name}, and the model config has none`,

@@ -66,6 +66,18 @@ export const clusterCommands: readonly RegistryEntry[] = [
     ],
   },
   {
+    name: 'results',
+    summary: 'The cluster result store (mal-results): recorded task failures',
+    subcommands: [
+      {
+        name: 'results failures',
+        summary:
+          'List the task failures recorded in the result store; --forget removes them so their tasks run again',
+        load: async () => (await import('./results.js')).resultsFailuresCommand,
+      },
+    ],
+  },
+  {
     name: 'worker',
     summary:
       'Run a task worker: pull alignment and evaluation tasks of one pool from NATS JetStream and run them on a thread pool',

@@ -6,6 +6,14 @@ import { RESULT_BLOB_BUCKET, RESULT_BUCKET } from './task-infrastructure.js';
 import { TASK_KINDS } from './task-kinds.js';
 import type { TaskInput, TaskOutput, TaskResultRecord } from './task-messages.js';
 
+/** A task's recorded failure, as `mal results failures` lists it. */
+export interface FailedResult {
+  readonly key: string;
+  readonly kind: string;
+  readonly error: { readonly name: string; readonly message: string };
+  readonly worker: string;
+}
+
 /** What happened to a record handed to `record`: stored, or a result already there was kept. */
 export type RecordOutcome = 'stored' | 'kept';
 
@@ -126,6 +134,25 @@ export class NatsResultStore {
   async forget(key: string, outputHash?: string): Promise<void> {
     if (outputHash !== undefined) await this.blobs.objects.delete(outputHash).catch(() => undefined);
     await this.kv.delete(key);
+  }
+
+  /**
+   * Every recorded failure, key by key (a failure recorded for good is read back by every later run of its task,
+   * even after the cause is fixed: upgraded workers, a replaced tensor). `counted` hears each key looked at.
+   * A stored value that is not a record is reported as a failure too, as `read` would return it.
+   */
+  async *failures(counted: (keys: number) => void = () => {}): AsyncIterable<FailedResult> {
+    // The keys are listed first: nats.js's key listing ends early when each key is read while it runs.
+    const listed: string[] = [];
+    for await (const key of await this.kv.keys()) listed.push(key);
+    let keys = 0;
+    for (const key of listed) {
+      counted(++keys);
+      const entry = await this.kv.get(key);
+      if (entry === null || entry.operation !== 'PUT' || entry.value.length === 0) continue;
+      const stored = readRecord(entry.value) ?? invalid('the stored result is not a task result record');
+      if (!stored.ok) yield { key, kind: stored.kind, error: stored.error, worker: stored.worker };
+    }
   }
 
   /** The record as stored: a large output moved to the object store, the record naming it by hash. */
