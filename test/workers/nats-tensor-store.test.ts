@@ -37,6 +37,22 @@ describe('NATS object store of Arrow tensors', () => {
     );
   });
 
+  it('uploads equal tensors asked for at once a single time', async () => {
+    const store = await NatsTensorStore.open(nc);
+    const jsm = await nc.jetstreamManager();
+    const stream = `OBJ_${store.bucket.bucket}`;
+    const before = (await jsm.streams.info(stream)).state.messages;
+    // Two copies of the same values (two tasks that tokenized one text each): one blob, one upload.
+    const data = Float32Array.from({ length: 300_000 }, (_, i) => Math.cos(i));
+    const [a, b] = await Promise.all([
+      store.putTensor({ shape: [300_000], data }),
+      store.putTensor({ shape: [300_000], data: data.slice() }),
+    ]);
+    expect(b).toBe(a);
+    // 1.2 MB in chunks of at most 1 MiB: two chunk messages and one metadata message.
+    expect((await jsm.streams.info(stream)).state.messages - before).toBe(3);
+  });
+
   it('decodes a message at any byte offset, in place when it has a buffer of its own', () => {
     const tensor = { shape: [3, 5], data: Float32Array.from({ length: 15 }, (_, i) => i - 7.25) };
     const hash = tensorContentAddress('F32', [3, 5], new Uint8Array(tensor.data.buffer));

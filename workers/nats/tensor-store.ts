@@ -69,6 +69,8 @@ export function decodeTensor(hash: string, bytes: Uint8Array): FloatTensor {
 /** Tensors in the JetStream object store as Arrow IPC blobs named by their content address. */
 export class NatsTensorStore {
   private readonly known = new Set<string>();
+  /** Uploads under way by hash: equal tensors asked for at once (two tasks on one text) go up once. */
+  private readonly uploading = new Map<string, Promise<string>>();
 
   private constructor(readonly bucket: BlobBucket) {}
 
@@ -91,11 +93,8 @@ export class NatsTensorStore {
   }
 
   /** Stores bytes under `hash` (by default their sha256) unless a blob of that name is there; returns the hash. */
-  async putBytes(bytes: Uint8Array, hash = sha256(bytes)): Promise<string> {
-    if (this.known.has(hash)) return hash;
-    await putBlob(this.bucket, hash, bytes);
-    this.known.add(hash);
-    return hash;
+  putBytes(bytes: Uint8Array, hash = sha256(bytes)): Promise<string> {
+    return this.putOnce(hash, () => bytes);
   }
 
   async getBytes(hash: string, maxBytes?: number): Promise<Uint8Array> {
@@ -105,7 +104,25 @@ export class NatsTensorStore {
   }
 
   putTensor(tensor: FloatTensor): Promise<string> {
-    return this.putBytes(encodeTensor(tensor), tensorKey(tensor));
+    return this.putOnce(tensorKey(tensor), () => encodeTensor(tensor));
+  }
+
+  /** Encodes and uploads only when no blob of that name is known or on its way up. */
+  private async putOnce(hash: string, encode: () => Uint8Array): Promise<string> {
+    if (this.known.has(hash)) return hash;
+    const inFlight = this.uploading.get(hash);
+    if (inFlight !== undefined) return inFlight;
+    const upload = (async () => {
+      try {
+        await putBlob(this.bucket, hash, encode());
+        this.known.add(hash);
+        return hash;
+      } finally {
+        this.uploading.delete(hash);
+      }
+    })();
+    this.uploading.set(hash, upload);
+    return upload;
   }
 
   /** `maxBytes` bounds the tensor's data; its Arrow message may be that much plus its metadata. */
