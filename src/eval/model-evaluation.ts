@@ -46,19 +46,30 @@ export function forwardConfigOf(model: LoadedModel): ForwardConfig {
   // Structured and boolean fields a transformer forward reads (or must see to refuse what it does not implement).
   // transformers 5 writes rope_theta and the scaling together as rope_parameters.
   const parameters = model.config?.['rope_parameters'];
-  const rope = model.config?.['rope_scaling'] ?? parameters;
-  if (typeof parameters === 'object' && parameters !== null) {
-    const theta = (parameters as Record<string, unknown>)['rope_theta'];
-    if (typeof theta === 'number' && config['rope_theta'] === undefined) config['rope_theta'] = theta;
-  }
-  if (typeof rope === 'object' && rope !== null) {
-    const fields = rope as Record<string, unknown>;
-    const kind = fields['rope_type'] ?? fields['type'];
-    config['rope_scaling'] = typeof kind === 'string' ? kind : 'unknown';
-    for (const [key, value] of Object.entries(fields)) {
-      if (typeof value === 'number') config[`rope_scaling.${key}`] = value;
+  const scaling = model.config?.['rope_scaling'];
+  if (isRecord(parameters)) {
+    const theta = parameters['rope_theta'];
+    const given = config['rope_theta'];
+    if (given !== undefined && theta !== undefined && Number(given) !== Number(theta)) {
+      throw new SpecError(
+        `${model.path}: config.json gives rope_theta ${given} and rope_parameters.rope_theta ${theta}; keep one`,
+      );
+    }
+    if (typeof theta === 'number') config['rope_theta'] = theta;
+    if (isRecord(scaling)) {
+      throw new SpecError(`${model.path}: config.json has both rope_scaling and rope_parameters; keep one`);
     }
   }
+  const rope = isRecord(scaling) ? scaling : parameters;
+  if (isRecord(rope)) {
+    const kind = rope['rope_type'] ?? rope['type'];
+    config['rope_scaling'] = typeof kind === 'string' ? kind : 'with no rope_type';
+    for (const [key, value] of Object.entries(rope)) {
+      if (typeof value === 'number' || typeof value === 'string') config[`rope_scaling.${key}`] = value;
+    }
+  }
+  const layerTypes = model.config?.['layer_types'];
+  if (Array.isArray(layerTypes)) config['layer_types'] = layerTypes.join(',');
   for (const key of ['scale_attn_weights', 'scale_attn_by_inverse_layer_idx', 'use_sliding_window']) {
     const value = model.config?.[key];
     if (typeof value === 'boolean') config[key] = value ? 1 : 0;
@@ -158,4 +169,8 @@ export async function evaluateTensors(
   } finally {
     disposeParams(params);
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

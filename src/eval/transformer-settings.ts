@@ -40,6 +40,15 @@ export interface TransformerSettings {
   readonly contextSource: string;
 }
 
+/**
+ * The config.json `model_type`s each forward pass computes. Other types with the same tensor names (Gemma's, Phi-3's)
+ * differ in their norms, embedding scale or activation, so they are refused rather than read as these.
+ */
+const FORWARD_MODEL_TYPES: Readonly<Record<TransformerFamily, readonly string[]>> = {
+  gpt2: ['gpt2'],
+  llama: ['llama', 'mistral', 'qwen2'],
+};
+
 /** Config keys giving the context length, Hugging Face's names in the order its configs use them. */
 const CONTEXT_KEYS = ['n_positions', 'n_ctx', 'max_position_embeddings'] as const;
 
@@ -79,6 +88,23 @@ export function resolveTransformerSettings(
     const value = number(key, undefined, (v) => v === 0 || v === 1);
     return value === undefined ? fallback : value === 1;
   };
+  const modelType = config['model_type'];
+  if (modelType !== undefined && !FORWARD_MODEL_TYPES[family].includes(String(modelType))) {
+    throw new SpecError(
+      `transformer forward: the model config's model_type '${modelType}' has ${family} tensor names, but its forward pass is not ${family}'s (implemented for model_type ${FORWARD_MODEL_TYPES[family].join(', ')})`,
+    );
+  }
+  if (family === 'llama' && number('partial_rotary_factor', 1, positive) !== 1) {
+    throw new SpecError(
+      'transformer forward: the model config sets partial_rotary_factor (RoPE on part of each head), which is not implemented',
+    );
+  }
+  const layerTypes = lookup('layer_types');
+  if (typeof layerTypes === 'string' && layerTypes.includes('sliding_attention')) {
+    throw new SpecError(
+      "transformer forward: the model config's layer_types has sliding_attention layers, which are not implemented",
+    );
+  }
   const headDim = number('head_dim', undefined, positiveInteger);
   if (headDim === undefined) {
     throw new SpecError(
@@ -201,7 +227,7 @@ function ropeScalingOf(
     }
     default:
       throw new SpecError(
-        `transformer forward: the model config asks for RoPE scaling '${kind}' (rope_scaling), which is not implemented (implemented: linear, dynamic, llama3)`,
+        `transformer forward: the model config asks for RoPE scaling '${kind}' (rope_scaling or rope_parameters), which is not implemented (implemented: linear, dynamic, llama3)`,
       );
   }
 }

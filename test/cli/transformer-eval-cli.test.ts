@@ -190,6 +190,16 @@ describe('mal eval on transformers', () => {
     const v5 = await mal('eval', folder, '--data', textFile, '--context', '5', '--json');
     expect(v5.code, v5.stderr).toBe(0);
     expect(relative(JSON.parse(v5.stdout).loss, expectedScaled.loss)).toBeLessThan(TOLERANCE);
+    // Two thetas that disagree are refused rather than one picked.
+    await writeFile(
+      join(folder, 'config.json'),
+      JSON.stringify({ ...model.config, rope_parameters: { rope_type: 'default', rope_theta: 500000 } }),
+    );
+    const both = await mal('eval', folder, '--data', textFile, '--context', '5');
+    expect(both.code).not.toBe(0);
+    expect(both.stderr).toContain(
+      `${folder}: config.json gives rope_theta 10000 and rope_parameters.rope_theta 500000; keep one`,
+    );
   });
 
   it('refuses data the model cannot read, naming what to change', async () => {
@@ -230,7 +240,7 @@ describe('mal eval on transformers', () => {
     const rope = await mal('eval', scaled, '--data', 'fortunes:en:test', '--context', '8');
     expect(rope.code).not.toBe(0);
     expect(rope.stderr).toMatch(
-      /RoPE scaling 'yarn' \(rope_scaling\), which is not implemented \(implemented: linear, dynamic, llama3\)/,
+      /RoPE scaling 'yarn' \(rope_scaling or rope_parameters\), which is not implemented \(implemented: linear, dynamic, llama3\)/,
     );
     await withRope({ rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4 });
     const partial = await mal('eval', scaled, '--data', 'fortunes:en:test', '--context', '8');

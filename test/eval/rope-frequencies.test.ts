@@ -64,6 +64,25 @@ describe("a LLaMA config's rope_scaling", () => {
     expect(dynamic.context).toBe(4096);
   });
 
+  it("refuses model types and settings whose forward pass differs from LLaMA's, naming them", () => {
+    expect(() => settings({ model_type: 'gemma' })).toThrow(
+      /model_type 'gemma' has llama tensor names, but its forward pass is not llama's \(implemented for model_type llama, mistral, qwen2\)/,
+    );
+    expect(settings({ model_type: 'qwen2' }).family).toBe('llama');
+    expect(() => settings({ partial_rotary_factor: 0.5 })).toThrow(
+      /partial_rotary_factor .* is not implemented/,
+    );
+    expect(settings({ partial_rotary_factor: 1 }).headDim).toBe(4);
+    expect(() => settings({ layer_types: 'full_attention,sliding_attention' })).toThrow(
+      /layer_types has sliding_attention layers/,
+    );
+    // A number written as text (safetensors metadata, a hand-written config) reads as the number.
+    expect(settings({ rope_scaling: 'linear', 'rope_scaling.factor': '8' }).ropeScaling).toEqual({
+      kind: 'linear',
+      factor: 8,
+    });
+  });
+
   it("refuses Qwen2's windowed layers (use_sliding_window), which would otherwise read as full attention", () => {
     expect(() => settings({ use_sliding_window: 1, sliding_window: 4 })).toThrow(
       /sets use_sliding_window \(Qwen2-style windowed layers\), which is not implemented/,
@@ -73,7 +92,7 @@ describe("a LLaMA config's rope_scaling", () => {
 
   it('refuses what it cannot compute, naming the field', () => {
     expect(() => settings({ rope_scaling: 'yarn', 'rope_scaling.factor': 4 })).toThrow(
-      /RoPE scaling 'yarn' \(rope_scaling\), which is not implemented \(implemented: linear, dynamic, llama3\)/,
+      /RoPE scaling 'yarn' \(rope_scaling or rope_parameters\), which is not implemented \(implemented: linear, dynamic, llama3\)/,
     );
     expect(() => settings({ rope_scaling: 'linear' })).toThrow(
       /rope_scaling 'linear' needs rope_scaling\.factor/,

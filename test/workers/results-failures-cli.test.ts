@@ -78,6 +78,54 @@ describe('mal results failures', () => {
     expect(after.stdout).toContain('0 failed of 2 recorded result(s)');
   });
 
+  it('filters by kind and error name, and prints each failure on one line', async () => {
+    const many = { a: 'd'.repeat(64), b: 'e'.repeat(64) };
+    await store.record(many.a, {
+      ok: false,
+      kind: 'align',
+      error: { name: 'BadTaskError', message: 'first line\n  second line' },
+      worker: 'w4',
+    });
+    await store.record(many.b, {
+      ok: false,
+      kind: 'evaluate',
+      error: { name: 'TaskDeadlineError', message: 'ran past its deadline' },
+      worker: 'w5',
+    });
+    const aligns = await runMal(['results', 'failures', '--kind', 'align', '--nats-url', server.url]);
+    expect(aligns.stdout).toContain(`${many.a}  align  BadTaskError: first line second line (worker w4)`);
+    expect(aligns.stdout).not.toContain(many.b);
+    expect(aligns.stdout).toMatch(/1 align failed of \d+ recorded result\(s\)/);
+    const forgot = await runMal([
+      'results',
+      'failures',
+      '--error',
+      'TaskDeadlineError',
+      '--forget',
+      '--nats-url',
+      server.url,
+    ]);
+    expect(forgot.code, forgot.stderr).toBe(0);
+    expect(await store.has(many.b)).toBe(false);
+    expect(await store.has(many.a)).toBe(true);
+  });
+
+  it('creates nothing on a server with no result store', async () => {
+    const empty = await startNatsServer();
+    try {
+      const run = await runMal(['results', 'failures', '--nats-url', empty.url]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain('no result store (bucket mal-results)');
+      const other = await connect({ servers: empty.url });
+      const names: string[] = [];
+      for await (const name of (await other.jetstreamManager()).streams.names()) names.push(name);
+      await other.close();
+      expect(names).toEqual([]);
+    } finally {
+      await empty.stop();
+    }
+  });
+
   it('says when NATS cannot be reached, exit non-zero', async () => {
     const down = await runMal(['results', 'failures', '--nats-url', 'nats://127.0.0.1:1']);
     expect(down.code).not.toBe(0);

@@ -13,6 +13,16 @@ export const resultsFailuresCommand: CommandDefinition = {
   positionals: [],
   options: {
     forget: { type: 'boolean', description: 'remove the failures listed, so their tasks run again' },
+    kind: {
+      type: 'string',
+      valueName: 'kind',
+      description: 'only failures of tasks of this kind (evaluate, align, curve, study-cell, …)',
+    },
+    error: {
+      type: 'string',
+      valueName: 'name',
+      description: 'only failures with this error name (SpecError, DeliveriesExhaustedError, …)',
+    },
     json: { type: 'boolean', description: 'print one JSON object' },
     'nats-url': natsUrlOptionSpec(),
     ...natsCredentialOptionSpecs(),
