@@ -17,7 +17,11 @@ import type { FloatTensor } from '../tensor/tensor.js';
 import { evaluateCausalLm } from './causal-lm-evaluation.js';
 import { disposeParams, type Evaluation, evaluateModel, paramsFromTensors } from './evaluate.js';
 import type { ForwardConfig } from './forward.js';
-import { isTransformerFamily, resolveTransformerSettings } from './transformer-settings.js';
+import {
+  isTransformerFamily,
+  resolveTransformerSettings,
+  type TransformerSettings,
+} from './transformer-settings.js';
 import { transformerStructure } from './transformer-structure.js';
 
 /** How a family's models read examples: dense stacks take flat vectors, convolutions take images. */
@@ -95,7 +99,16 @@ export async function textReadingFor(model: LoadedModel, context?: number): Prom
     structure.positionEmbedding === undefined
       ? undefined
       : model.source.info(`${structure.positionEmbedding}.weight`).shape[0];
-  const settings = resolveTransformerSettings(model.spec, forwardConfigOf(model), positionRows);
+  let settings: TransformerSettings;
+  try {
+    settings = resolveTransformerSettings(model.spec, forwardConfigOf(model), positionRows);
+  } catch (error) {
+    // Said of the model it is about: a zoo run reads many.
+    if (error instanceof SpecError && !error.message.startsWith(model.path)) {
+      throw new SpecError(`${model.path}: ${error.message}`);
+    }
+    throw error;
+  }
   const isFolder = (await stat(model.path)).isDirectory();
   const file = await findTokenizerFile(model.path, isFolder);
   const tokenizer = file === undefined ? BYTE_TOKENIZER : await loadTokenizerJson(file);

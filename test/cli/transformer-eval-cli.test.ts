@@ -242,6 +242,8 @@ describe('mal eval on transformers', () => {
     expect(rope.stderr).toMatch(
       /RoPE scaling 'yarn' \(rope_scaling or rope_parameters\), which is not implemented \(implemented: linear, dynamic, llama3\)/,
     );
+    // Said of the model it is about.
+    expect(rope.stderr).toContain(`${scaled}: transformer forward:`);
     await withRope({ rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4 });
     const partial = await mal('eval', scaled, '--data', 'fortunes:en:test', '--context', '8');
     expect(partial.code).not.toBe(0);
