@@ -49,6 +49,9 @@ const FORWARD_MODEL_TYPES: Readonly<Record<TransformerFamily, readonly string[]>
   llama: ['llama', 'mistral', 'qwen2'],
 };
 
+const positive = (value: number): boolean => value > 0;
+const positiveInteger = (value: number): boolean => Number.isInteger(value) && value >= 1;
+
 /** Config keys giving the context length, Hugging Face's names in the order its configs use them. */
 const CONTEXT_KEYS = ['n_positions', 'n_ctx', 'max_position_embeddings'] as const;
 
@@ -81,8 +84,6 @@ export function resolveTransformerSettings(
     }
     return value;
   };
-  const positive = (value: number): boolean => value > 0;
-  const positiveInteger = (value: number): boolean => Number.isInteger(value) && value >= 1;
   /** A config boolean, which forwardConfigOf passes as 1 or 0. */
   const flag = (key: string, fallback: boolean): boolean => {
     const value = number(key, undefined, (v) => v === 0 || v === 1);
@@ -201,8 +202,6 @@ function ropeScalingOf(
     }
     return value;
   };
-  const positive = (value: number): boolean => value > 0;
-  const positiveInteger = (value: number): boolean => Number.isInteger(value) && value >= 1;
   switch (kind) {
     case 'linear':
       return { kind, factor: field('factor', positive) };

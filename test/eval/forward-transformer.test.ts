@@ -16,6 +16,7 @@ import {
   maxRelativeDifference,
   REFERENCE_FORWARDS,
   referenceBatch,
+  type TransformerReference,
 } from '../support/reference-transformer.js';
 import { randomFreePermutations, transformModel } from '../support/transform-model.js';
 import { specOf, testBackends, useBackend } from './forward-test-helpers.js';
@@ -33,6 +34,24 @@ const LLAMA3_SCALING = {
 
 function tokenBatch(count: number, length: number, vocab: number, seed: number): number[][] {
   return Array.from({ length: count }, (_, i) => randomTokens(length, vocab, seed + i));
+}
+
+/**
+ * A model read with `overrides` in its config: the tfjs logits, the reference's with the overrides, and the
+ * reference's without them (to show the overrides change the function).
+ */
+function withConfig(
+  reference: TransformerReference,
+  made: SyntheticModel,
+  overrides: Readonly<Record<string, string | number>>,
+  sequences: readonly number[][],
+): { logits: Float64Array[][]; expected: Float64Array[][]; unchanged: Float64Array[][] } {
+  const model = { ...made, config: { ...made.config, ...overrides } };
+  return {
+    logits: tfLogits(model, sequences),
+    expected: referenceBatch(reference, model.tensors, model.config, sequences),
+    unchanged: referenceBatch(reference, made.tensors, made.config, sequences),
+  };
 }
 
 /** The tfjs forward's logits as `[sequence][position]` rows. */
@@ -190,14 +209,11 @@ describe.each(backends)('transformerLogits on $name matches the float64 referenc
       ropeTheta: 100,
       seed: 15,
     });
-    const model = { ...made, config: { ...made.config, ...scaling } };
     const sequences = tokenBatch(2, 12, 11, 80);
-    const expected = referenceBatch(REFERENCE_FORWARDS.llama, model.tensors, model.config, sequences);
-    const logits = tfLogits(model, sequences);
+    const { logits, expected, unchanged } = withConfig(REFERENCE_FORWARDS.llama, made, scaling, sequences);
     expect(maxRelativeDifference(logits, expected)).toBeLessThan(TOLERANCE);
     // The scaling changes the function: it really is read.
-    const unscaled = referenceBatch(REFERENCE_FORWARDS.llama, made.tensors, made.config, sequences);
-    expect(maxRelativeDifference(logits, unscaled)).toBeGreaterThan(1e-2);
+    expect(maxRelativeDifference(logits, unchanged)).toBeGreaterThan(1e-2);
   });
 
   run.each([
@@ -206,13 +222,10 @@ describe.each(backends)('transformerLogits on $name matches the float64 referenc
   ] as const)(`GPT-2 with %s scales its attention as Hugging Face does${title}`, async (_label, scaling) => {
     await useBackend(name as Parameters<typeof useBackend>[0]);
     const made = makeGpt2({ vocab: 10, positions: 8, dModel: 8, nHead: 2, nLayer: 3, seed: 17 });
-    const model = { ...made, config: { ...made.config, ...scaling } };
     const sequences = tokenBatch(2, 8, 10, 95);
-    const expected = referenceBatch(REFERENCE_FORWARDS.gpt2, model.tensors, model.config, sequences);
-    const logits = tfLogits(model, sequences);
+    const { logits, expected, unchanged } = withConfig(REFERENCE_FORWARDS.gpt2, made, scaling, sequences);
     expect(maxRelativeDifference(logits, expected)).toBeLessThan(TOLERANCE);
-    const unscaled = referenceBatch(REFERENCE_FORWARDS.gpt2, made.tensors, made.config, sequences);
-    expect(maxRelativeDifference(logits, unscaled)).toBeGreaterThan(1e-3);
+    expect(maxRelativeDifference(logits, unchanged)).toBeGreaterThan(1e-3);
   });
 
   run(
@@ -220,13 +233,15 @@ describe.each(backends)('transformerLogits on $name matches the float64 referenc
     async () => {
       await useBackend(name as Parameters<typeof useBackend>[0]);
       const made = makeLlama({ vocab: 13, dModel: 16, nHead: 4, nKvHead: 2, ff: 12, nLayer: 2, seed: 16 });
-      const model = { ...made, config: { ...made.config, model_type: 'mistral', sliding_window: 3 } };
       const sequences = tokenBatch(2, 9, 13, 90);
-      const expected = referenceBatch(REFERENCE_FORWARDS.llama, model.tensors, model.config, sequences);
-      const logits = tfLogits(model, sequences);
+      const window = { model_type: 'mistral', sliding_window: 3 };
+      const {
+        logits,
+        expected,
+        unchanged: full,
+      } = withConfig(REFERENCE_FORWARDS.llama, made, window, sequences);
       expect(maxRelativeDifference(logits, expected)).toBeLessThan(TOLERANCE);
       // Up to the window the model reads as LLaMA; past it the window changes the function.
-      const full = referenceBatch(REFERENCE_FORWARDS.llama, made.tensors, made.config, sequences);
       const upTo = (batch: Float64Array[][], n: number) => batch.map((rows) => rows.slice(0, n));
       expect(maxRelativeDifference(upTo(logits, 3), upTo(full, 3))).toBeLessThan(TOLERANCE);
       expect(maxRelativeDifference(logits, full)).toBeGreaterThan(1e-2);
