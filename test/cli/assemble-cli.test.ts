@@ -147,7 +147,7 @@ describe('mal assemble', () => {
     const out = join(dir, 'b');
     // Kill the run as soon as its first step is stored.
     const killed = await new Promise<{ signal: NodeJS.Signals | null; steps: number }>((resolve) => {
-      // A real process, from the sources (never a stale dist/), to be killed.
+      // A real process (test/support/mal-cli.ts), to be killed.
       const child: ChildProcess = spawn(
         process.execPath,
         [...malArgv, 'assemble', plan, '--out', out, '--json'],

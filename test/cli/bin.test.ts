@@ -1,12 +1,13 @@
 /**
  * bin/mal.js, the installed entry point, runs the compiled program in dist/. This file builds dist/ first (tsc), so
- * it never tests a stale build; every other CLI test runs the sources.
+ * it never tests a stale build, unless `npm test` has just built it (MAL_TEST_CLI=dist): other files' processes
+ * then run bin/mal.js, and rebuilding under them would rewrite files they are loading.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { root } from '../support/mal-cli.js';
+import { malFromDist, root } from '../support/mal-cli.js';
 import type { MalRun } from '../support/run-mal.js';
 
 function bin(...args: string[]): Promise<MalRun> {
@@ -26,6 +27,7 @@ function bin(...args: string[]): Promise<MalRun> {
 }
 
 beforeAll(() => {
+  if (malFromDist) return;
   execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], {
     cwd: root,
     stdio: 'pipe',

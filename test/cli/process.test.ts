@@ -1,6 +1,6 @@
 /**
  * What only a real process shows: exit codes as the shell sees them, and a reader that stops early. The process
- * runs from the sources through tsx (test/support/mal-cli.ts), so it never runs a stale dist/.
+ * is started as test/support/mal-cli.ts says (the sources, or under `npm test` the just-built bin/mal.js).
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';

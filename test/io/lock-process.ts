@@ -5,7 +5,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { malArgv, root } from '../support/mal-cli.js';
+import { root, tsxArgv } from '../support/mal-cli.js';
 
 export interface LockProcess {
   readonly pid: number;
@@ -21,8 +21,7 @@ export interface LockProcess {
 const SCRIPT = join(root, 'test', 'io', 'lock-holder-process.ts');
 
 export function startLockProcess(args: readonly string[]): LockProcess {
-  // malArgv: ['--import', <tsx loader>, <mal entry>]; the loader alone runs this script from its sources.
-  const child = spawn(process.execPath, [malArgv[0], malArgv[1], SCRIPT, ...args], { cwd: root });
+  const child = spawn(process.execPath, [...tsxArgv, SCRIPT, ...args], { cwd: root });
   let stderr = '';
   child.stderr.on('data', (chunk) => {
     stderr += String(chunk);

@@ -1,7 +1,9 @@
 /**
  * `mal` as a separate process, for what only a process shows (exit codes, signals, EPIPE, worker processes).
- * It runs from the sources through tsx (workers/mal.ts), so it never runs a stale dist/; most tests use the
- * in-process runMal (run-mal.ts) instead. test/cli/bin.test.ts builds dist/ first and checks bin/mal.js itself.
+ * Run alone (`npx vitest run …`), it starts from the sources through tsx (workers/mal.ts), so it never runs a stale
+ * dist/. `npm test` builds dist/ just before the tests and sets MAL_TEST_CLI=dist: children then start bin/mal.js,
+ * the installed entry point, about a second sooner each (the suite starts a few hundred). Most tests use the
+ * in-process runMal (run-mal.ts) instead.
  */
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -13,13 +15,21 @@ export type { MalRun } from './run-mal.js';
 
 export const root = join(import.meta.dirname, '..', '..');
 
-/** tsx's ESM loader by absolute URL, so that a child started in another folder finds it. */
-const tsxLoader = pathToFileURL(
-  join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'loader.mjs'),
-).href;
+/** The node arguments that run a TypeScript file of this repository: tsx's ESM loader by absolute URL. */
+export const tsxArgv: readonly string[] = [
+  '--import',
+  pathToFileURL(
+    join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'loader.mjs'),
+  ).href,
+];
 
-/** The node arguments that start `mal` from the sources: spawn(process.execPath, [...malArgv, 'worker', …]). */
-export const malArgv: readonly string[] = ['--import', tsxLoader, join(root, 'workers', 'mal.ts')];
+/** True when `npm test` has just built dist/ for these tests (see above). */
+export const malFromDist = process.env.MAL_TEST_CLI === 'dist';
+
+/** The node arguments that start `mal`: spawn(process.execPath, [...malArgv, 'worker', …]). */
+export const malArgv: readonly string[] = malFromDist
+  ? [join(root, 'bin', 'mal.js')]
+  : [...tsxArgv, join(root, 'workers', 'mal.ts')];
 
 export interface SpawnMalOptions {
   readonly cwd?: string;

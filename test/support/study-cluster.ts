@@ -1,6 +1,6 @@
 /**
  * A whole study cluster on this machine, for the study's cluster tests and bench: NATS (own port and store), a
- * Temporal dev server, `mal temporal-worker` and `mal worker` processes started from the sources (or a given
+ * Temporal dev server, `mal temporal-worker` and `mal worker` processes started as test/support/mal-cli.ts says (or a given
  * `mal` command), each of which can be killed and started again. Every process's stderr lines go to `log`,
  * prefixed with its name.
  */
@@ -13,7 +13,7 @@ import { startTemporalServer, type TemporalTestServer } from './temporal-server.
 const root = join(import.meta.dirname, '..', '..');
 
 export interface StudyClusterOptions {
-  /** The node arguments that start `mal` (default: the sources through tsx). */
+  /** The node arguments that start `mal` (default: mal-cli.ts's malArgv). */
   readonly malArgv?: readonly string[];
   /** Extra `mal worker` arguments (e.g. `--ack-wait-ms 2000`). */
   readonly workerArgs?: readonly string[];

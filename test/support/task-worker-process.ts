@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { malArgv } from './mal-cli.js';
 
-/** A `mal worker` process run from the sources, its stderr collected. */
+/** A `mal worker` process (started as test/support/mal-cli.ts says), its stderr collected. */
 export interface TaskWorkerProcess {
   readonly child: ChildProcess;
   readonly log: () => string;

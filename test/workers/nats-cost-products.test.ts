@@ -1,6 +1,6 @@
 /**
  * Alignment with its cost-matrix products on real task workers: a nats-server on a free port, `mal worker`
- * processes spawned from the sources, a sharded LLaMA-shaped pair on disk. The maps must be the in-process
+ * processes (test/support/mal-cli.ts), a sharded LLaMA-shaped pair on disk. The maps must be the in-process
  * alignment's, bit for bit, however the products were spread over the workers.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';

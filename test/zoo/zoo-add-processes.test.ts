@@ -1,6 +1,6 @@
 /**
  * `mal zoo add` as separate processes: two adds of one id at once, and a kill -9 at every write and rename point
- * (MAL_FAULT_AT, src/zoo/fault-point.ts) followed by a rerun. Real child processes from the sources (tsx).
+ * (MAL_FAULT_AT, src/zoo/fault-point.ts) followed by a rerun. Real child processes (test/support/mal-cli.ts).
  */
 import { execFile } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';

@@ -1,7 +1,7 @@
 /**
  * `mal zoo train --arch gpt2` killed (kill -9, MAL_FAULT_AT) at each point where it writes or publishes the model, then
  * run again: the rerun must succeed and leave the files of an uninterrupted run, with no half-written folder.
- * Real child processes from the sources (tsx).
+ * Real child processes (test/support/mal-cli.ts says which entry point they start).
  */
 import { execFile } from 'node:child_process';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
