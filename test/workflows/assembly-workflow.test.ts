@@ -12,7 +12,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/store/content-store.js';
-import { workflowsEntry } from '../../workers/temporal/temporal-worker.js';
+import { workflowsEntry } from '../../workers/temporal/workflow-code.js';
 import type { AssemblyProgress, AssemblyWorkflowInput, FinishedRun } from '../../workflows/assembly-types.js';
 import { startTemporalServer, type TemporalTestServer } from '../support/temporal-server.js';
 import { mal, malArgv, root, until, withWorker, writeDemoPlan } from './workflow-test-harness.js';

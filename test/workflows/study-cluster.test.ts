@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workflowsEntry } from '../../workers/temporal/temporal-worker.js';
+import { workflowsEntry } from '../../workers/temporal/workflow-code.js';
 import { type StudyCluster, startStudyCluster } from '../support/study-cluster.js';
 import { writeTinyStudy } from './study-cluster-fixture.js';
 

@@ -1,6 +1,6 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createAssemblyActivities } from '../../workers/temporal/activities.js';
-import { workflowsEntry } from '../../workers/temporal/temporal-worker.js';
+import { workflowsEntry } from '../../workers/temporal/workflow-code.js';
 import { createZooIntegrationActivities } from '../../workers/temporal/zoo-integration-activities.js';
 import type { TemporalTestServer } from '../support/temporal-server.js';
 

@@ -1,11 +1,10 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { studyChunkQueue } from '../../workflows/study-types.js';
 import { createAssemblyActivities } from './activities.js';
 import { taskPlacementFromEnv } from './assembly-session.js';
 import { createStudyActivities } from './study-activities.js';
 import { type TemporalSettings, TemporalUnavailableError } from './temporal-settings.js';
+import { workflowCode } from './workflow-code.js';
 import { createZooIntegrationActivities } from './zoo-integration-activities.js';
 
 /** Study chunks one Temporal worker process runs at once (each a few model uploads and a wait on NATS). */
@@ -14,17 +13,6 @@ const STUDY_CHUNKS_AT_ONCE = 16;
 /** Stops the other worker of the process when one stops, so `run` ends with both. */
 function shutdownIfRunning(worker: Worker): void {
   if (worker.getState() === 'RUNNING') worker.shutdown();
-}
-
-/**
- * The workflow bundle's entry: the compiled file next to this one in dist/, or the TypeScript source when this
- * module itself runs from source (tests); the bundler resolves `.js` imports to `.ts` either way.
- */
-export function workflowsEntry(): string {
-  const compiled = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
-  return existsSync(compiled)
-    ? compiled
-    : fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 }
 
 export interface TemporalWorkerHandle {
@@ -52,7 +40,7 @@ export async function createTemporalWorker(settings: TemporalSettings): Promise<
     connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
-    workflowsPath: workflowsEntry(),
+    ...workflowCode(),
     activities: {
       ...assembly.activities,
       ...createZooIntegrationActivities(),
