@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    setupFiles: ['test/support/leftover-servers.ts'],
     reporters: ['default', './test/plain-summary-reporter.ts'],
   },
 });

@@ -85,6 +85,25 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
+/** Servers started and not stopped yet, by store folder. */
+const running = new Map<string, () => ChildProcess>();
+
+/**
+ * Ends the servers this test file left running (test/support/leftover-servers.ts calls it after each file): a
+ * test that fails or times out before its clean-up, such as a hook past its limit that never got the server's
+ * handle, would otherwise leave a nats-server behind.
+ */
+export async function stopLeftoverNatsServers(): Promise<void> {
+  const left = [...running];
+  running.clear();
+  await Promise.all(
+    left.map(async ([storeDir, child]) => {
+      await stopChild(child());
+      await rm(storeDir, { recursive: true, force: true });
+    }),
+  );
+}
+
 /** Starts a JetStream-enabled nats-server on a free loopback port with a temporary store. */
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<TestNatsServer> {
   requireNatsServer();
@@ -96,6 +115,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     await writeFile(config, `max_payload: ${options.maxPayload}\n`);
   }
   let child = launch(port, storeDir, config);
+  running.set(storeDir, () => child);
   await waitReady(child, port);
   return {
     url: `nats://127.0.0.1:${port}`,
@@ -109,6 +129,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     },
     async stop() {
       await stopChild(child);
+      running.delete(storeDir);
       await rm(storeDir, { recursive: true, force: true });
     },
   };
