@@ -168,4 +168,10 @@ export const OPTIONAL_VARIANTS: readonly AssemblyVariant[] = [
     label: 'merge.perLayerLambda: true',
     fields: { merge: { perLayerLambda: true } },
   },
+  { name: 'regmean', label: 'merge.regmean: true', fields: { merge: { regmean: true } } },
+  {
+    name: 'regmean-repair',
+    label: 'merge.regmean + repair',
+    fields: { merge: { regmean: true, repair: 'repair' } },
+  },
 ];

@@ -2,6 +2,7 @@ import type { Dataset } from '../data/dataset.js';
 import { MalError } from '../errors.js';
 import { InterpolationPath } from '../eval/interpolation-path.js';
 import { summarizeLmc } from '../eval/lmc-metrics.js';
+import type { RegMeanSettings } from '../eval/regmean.js';
 import type { RepairSettings } from '../eval/repair.js';
 import { assertMethodFitsWidths } from '../merge/merge-method-registry.js';
 import type { FloatTensor } from '../tensor/tensor.js';
@@ -319,7 +320,7 @@ function pathOf(aligned: AlignedCandidate, inputs: StepInputs): InterpolationPat
     aligned.problem,
     aligned.maps,
     plan.alignment.kernel,
-    planPathMerge(plan.merge, plan.seed, inputs.ancestor, repairOf(inputs)),
+    planPathMerge(plan.merge, plan.seed, inputs.ancestor, repairOf(inputs), regmeanOf(inputs)),
   );
 }
 
@@ -367,6 +368,15 @@ function scoreCurve(
     objectiveAtLambda: chosen.objective,
     ...(rejected === undefined ? {} : { rejected }),
   };
+}
+
+/** RegMean's settings when the plan asks for it; a plan that does without the examples cannot run. */
+function regmeanOf(inputs: StepInputs): RegMeanSettings | undefined {
+  if (!inputs.plan.merge.regmean) return undefined;
+  if (inputs.statistics === undefined) {
+    throw new MalError('merge.regmean is on but the step was given no examples to measure Gram matrices on');
+  }
+  return { spec: inputs.base.spec, config: inputs.base.config, data: inputs.statistics };
 }
 
 /** REPAIR's settings when the plan asks for it; a plan that does without the examples cannot run. */

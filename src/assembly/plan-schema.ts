@@ -138,6 +138,12 @@ export const mergeSettingsShape = {
     .describe(
       "repair: after the merge at every λ > 0, set each merged hidden unit's pre-activation mean and standard deviation (measured on the `statistics` examples) to (1−λ)·base + λ·aligned target by an affine correction of its weights and bias (REPAIR, against the variance collapse of interpolation); a mix of several donors (merge.donors) gets w₀·base + Σ wᵢ·aligned donor i, with each layer's weights; BatchNorm statistics are recomputed on those examples instead. The output layer is never corrected. MLP and VGG-style CNN models only. none: no correction.",
     ),
+  regmean: z
+    .boolean()
+    .default(false)
+    .describe(
+      "RegMean (Jin et al. 2023): every merged dense layer whose inputs a merged layer writes is the least-squares fit W = (Σ wᵢ·Gᵢ)⁻¹·Σ wᵢ·Gᵢ·Wᵢ of what the base (w₀ = 1−λ) and the aligned donors (wᵢ, λ for one) compute on their own inputs, Gᵢ being the Gram matrix of those inputs on the `statistics` examples (labels are not read; no gradient steps). Layers reading the network's input get the plain interpolation, which is what RegMean gives there. Applied before REPAIR when both are on. Needs the mal method; MLP models only (a candidate of another family is recorded as failed).",
+    ),
 };
 
 export const mergeSettingsSchema = strictObject(mergeSettingsShape).describe(
@@ -391,6 +397,12 @@ export function planFileSchema(place: PlanPlace) {
             ),
         }).superRefine((merge, context) => {
           const method = merge.method?.method ?? 'mal';
+          if (merge.regmean && method !== 'mal')
+            context.addIssue({
+              code: 'custom',
+              path: ['regmean'],
+              message: `RegMean re-solves the interpolation's dense layers, which method '${method}' does not make; use regmean: false or method mal`,
+            });
           if (merge.donors > 1 && method !== 'mal')
             context.addIssue({
               code: 'custom',
@@ -418,14 +430,14 @@ export function planFileSchema(place: PlanPlace) {
       data: dataSource
         .optional()
         .describe(
-          "Unlabelled examples for activation statistics (alignment.match: activations, merge.repair: repair); labels are not read. Default: the first objective task's data (after its limit).",
+          "Unlabelled examples for activation statistics (alignment.match: activations, merge.repair: repair, merge.regmean); labels are not read. Default: the first objective task's data (after its limit).",
         ),
       examples: boundedNumber({ integer: true, min: 1 })
         .default(1024)
         .describe('Use the first n examples of that data.'),
     })
       .prefault({})
-      .describe('The examples activation matching and REPAIR measure unit statistics on.'),
+      .describe('The examples activation matching, REPAIR and RegMean measure unit statistics on.'),
     steps: boundedNumber({ integer: true, min: 0 }).default(5).describe('Most accepted steps.'),
     heal: z
       .union([z.boolean().transform((on) => (on ? healSettingsSchema.parse({}) : false)), healSettingsSchema])

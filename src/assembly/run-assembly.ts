@@ -573,10 +573,11 @@ function healExamples(inputs: AssemblyInputs, settings: HealSettings): { source:
   };
 }
 
-/** The examples activation matching and REPAIR measure on, when the plan uses either (plan field `statistics`). */
+/** The examples activation matching, REPAIR and RegMean measure on, when the plan uses any (plan field `statistics`). */
 function stepStatistics(inputs: AssemblyInputs): Dataset | undefined {
   const { plan } = inputs;
-  if (plan.alignment.match !== 'activations' && plan.merge.repair !== 'repair') return undefined;
+  if (plan.alignment.match !== 'activations' && plan.merge.repair !== 'repair' && !plan.merge.regmean)
+    return undefined;
   const data = inputs.statistics ?? inputs.tasks[0]?.dataset;
   return data === undefined ? undefined : firstExamples(data, plan.statistics.examples);
 }

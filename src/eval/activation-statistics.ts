@@ -123,6 +123,48 @@ export function layerStatistics(
   }
 }
 
+/**
+ * The Gram matrix of each named hidden layer's post-activations with a constant 1 appended (`[x, 1]`), averaged
+ * over the data's first examples: `(units+1)²` values, row-major, in float64. What RegMean weighs a layer it
+ * merges by, when that layer reads these activations. Dense layers only (a convolution's rows are positions).
+ */
+export function postActivationGrams(
+  model: StatisticsModel,
+  data: Dataset,
+  options: StatisticsOptions,
+  layers: readonly string[],
+): Map<string, Float64Array> {
+  const sums = new Map<string, Float64Array>();
+  let rows = 0;
+  forEachBatch([model], data, options, ([recorded]) => {
+    let batchRows = 0;
+    for (const layer of layers) {
+      const x = recorded.get(`${layer}:post`);
+      if (x === undefined)
+        throw new ActivationStatisticsError(
+          `activation statistics: the forward pass recorded no activations for layer '${layer}'`,
+        );
+      batchRows = x.shape[0];
+      const size = x.shape[1] + 1;
+      const product = tf.tidy(() => {
+        const augmented = tf.concat([x, tf.ones([x.shape[0], 1])], 1);
+        return tf.matMul(augmented, augmented, true, false);
+      });
+      const values = product.dataSync();
+      product.dispose();
+      let sum = sums.get(layer);
+      if (sum === undefined) {
+        sum = new Float64Array(size * size);
+        sums.set(layer, sum);
+      }
+      for (let k = 0; k < sum.length; k++) sum[k] += values[k];
+    }
+    rows += batchRows;
+  });
+  for (const sum of sums.values()) for (let k = 0; k < sum.length; k++) sum[k] /= rows;
+  return sums;
+}
+
 /** A base space and the target space whose unit correlations are wanted. */
 export interface SpaceCorrelationRequest {
   readonly baseSpace: string;

@@ -4,7 +4,9 @@
  * (and its confidence) without touching what it has learnt, which makes it the baseline any knowledge transfer
  * has to beat.
  */
+
 import { MalError } from '../errors.js';
+import { choleskyFactor, choleskySolve } from '../linalg/cholesky.js';
 
 export const CALIBRATION_KINDS = ['biases', 'temperature-biases'] as const;
 export type CalibrationKind = (typeof CALIBRATION_KINDS)[number];
@@ -296,40 +298,14 @@ function solveNewton(hessian: Float64Array, gradient: Float64Array, size: number
   for (let k = 0; k < size; k++) trace += hessian[k * size + k];
   let ridge = 0;
   for (let attempt = 0; attempt < 40; attempt++) {
-    const factor = cholesky(hessian, size, ridge);
-    if (factor !== undefined) {
-      const y = new Float64Array(size);
-      for (let r = 0; r < size; r++) {
-        let s = -gradient[r];
-        for (let k = 0; k < r; k++) s -= factor[r * size + k] * y[k];
-        y[r] = s / factor[r * size + r];
-      }
-      const x = new Float64Array(size);
-      for (let r = size - 1; r >= 0; r--) {
-        let s = y[r];
-        for (let k = r + 1; k < size; k++) s -= factor[k * size + r] * x[k];
-        x[r] = s / factor[r * size + r];
-      }
-      return x;
-    }
+    const factor = choleskyFactor(hessian, size, ridge);
+    if (factor !== undefined)
+      return choleskySolve(
+        factor,
+        gradient.map((g) => -g),
+        size,
+      );
     ridge = ridge === 0 ? 1e-12 * Math.max(trace / size, 1e-300) : ridge * 10;
   }
   return gradient.map((g) => -g);
-}
-
-function cholesky(matrix: Float64Array, size: number, ridge: number): Float64Array | undefined {
-  const factor = new Float64Array(size * size);
-  for (let r = 0; r < size; r++) {
-    for (let c = 0; c <= r; c++) {
-      let s = matrix[r * size + c] + (r === c ? ridge : 0);
-      for (let k = 0; k < c; k++) s -= factor[r * size + k] * factor[c * size + k];
-      if (r === c) {
-        if (!(s > 1e-300)) return undefined;
-        factor[r * size + r] = Math.sqrt(s);
-      } else {
-        factor[r * size + c] = s / factor[c * size + c];
-      }
-    }
-  }
-  return factor;
 }

@@ -1,6 +1,7 @@
 import type { FloatTensor } from '../tensor/tensor.js';
 import { hiddenLayers, type LayerStatistics } from './activation-statistics.js';
 import type { InterpolationPath, PathRepair } from './interpolation-path.js';
+import { type RegMeanLayer, type RegMeanTerm, regmeanWeighted } from './regmean.js';
 import { type RepairDonor, repairWeighted } from './repair.js';
 
 /** One donor of a mix: its path from the base, and the base layer each tensor it merges belongs to. */
@@ -64,7 +65,43 @@ export class DonorMix {
       }
       out.set(name, { shape: tensor.shape, data });
     }
-    return this.repaired(out, weights);
+    return this.repaired(this.regmeanSolved(out, weights), weights);
+  }
+
+  /**
+   * The summed mix with its RegMean layers re-solved by the mix's weights (the base weighing `w₀` in each
+   * layer), when the donors' paths use RegMean; the sum itself otherwise.
+   */
+  private regmeanSolved(
+    mix: Map<string, FloatTensor>,
+    weights: readonly DonorWeight[],
+  ): Map<string, FloatTensor> {
+    const inputs = this.donors.map((d) => d.path.regmean());
+    if (inputs.every((r) => r === undefined)) return mix;
+    const layers = new Map<string, RegMeanLayer>();
+    const baseGrams = new Map<string, Float64Array>();
+    const terms: RegMeanTerm[] = [];
+    inputs.forEach((r, i) => {
+      if (r === undefined) throw new RangeError('donors of one mix must all use RegMean or none');
+      for (const l of r.layers) layers.set(l.layer.name, l);
+      for (const [layer, gram] of r.base.grams) baseGrams.set(layer, gram);
+      terms.push({ endpoint: r.end, weightIn: (layer) => this.weightIn(i, weights, layer) });
+    });
+    const donorSum = (layer: string) =>
+      weights.reduce((sum, _, i) => sum + this.weightIn(i, weights, layer), 0);
+    terms.unshift({
+      endpoint: { tensors: this.baseTensors, grams: baseGrams },
+      weightIn: (layer) => 1 - donorSum(layer),
+    });
+    return regmeanWeighted(mix, [...layers.values()], terms);
+  }
+
+  /** Donor `index`'s weight in a base layer (by its main layer's name); 0 where it does not merge that layer. */
+  private weightIn(index: number, weights: readonly DonorWeight[], layer: string): number {
+    const unit = this.donors[index].tensorLayers.get(`${layer}.weight`);
+    const w = weights[index];
+    if (unit === undefined || w === undefined) return 0;
+    return w.layerWeights?.[unit] ?? w.weight;
   }
 
   /** The summed mix REPAIRed by its weights, when the donors' paths REPAIR; the sum itself otherwise. */
@@ -88,12 +125,7 @@ export class DonorMix {
       statistics: r.endpoints.target,
       maps: r.maps,
       unmatched: r.unmatched,
-      weightIn: (layer) => {
-        const unit = this.donors[i].tensorLayers.get(`${layer}.weight`);
-        const w = weights[i];
-        if (unit === undefined || w === undefined) return 0;
-        return w.layerWeights?.[unit] ?? w.weight;
-      },
+      weightIn: (layer) => this.weightIn(i, weights, layer),
     }));
     return repairWeighted(
       mix,

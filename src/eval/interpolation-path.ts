@@ -11,7 +11,16 @@ import {
   type MergeMethodChoice,
   mergeTensorWith,
 } from '../merge/merge-method-registry.js';
+import { InvalidMergeOptionError } from '../merge/merge-options-error.js';
 import type { FloatTensor } from '../tensor/tensor.js';
+import {
+  measureEndpoint,
+  type RegMeanEndpoint,
+  type RegMeanLayer,
+  type RegMeanSettings,
+  regmeanLayers,
+  regmeanWeighted,
+} from './regmean.js';
 import { type RepairEndpoints, type RepairSettings, repairEndpoints, repairMerged } from './repair.js';
 
 /** A path's REPAIR: the settings, both endpoints' statistics (measured once), its maps and unmatched policy. */
@@ -20,6 +29,14 @@ export interface PathRepair {
   readonly endpoints: RepairEndpoints;
   readonly maps: SpaceMaps;
   readonly unmatched: UnmatchedPolicy;
+}
+
+/** A path's RegMean: the dense layers it re-solves and both endpoints' Gram matrices (measured once). */
+export interface PathRegMean {
+  readonly layers: readonly RegMeanLayer[];
+  readonly base: RegMeanEndpoint;
+  /** The path's end (λ = 1) in the base's frame. */
+  readonly end: RegMeanEndpoint;
 }
 
 /** How a path merges: the method with its parameters, and what the method may need besides the two models. */
@@ -37,6 +54,12 @@ export interface PathMerge {
    * measured once, at the first repaired point. Absent: no repair.
    */
   readonly repair?: RepairSettings;
+  /**
+   * Merge the dense layers fed by merged layers by RegMean on this data (see regmean.ts) instead of the straight
+   * line; the endpoints' Gram matrices are measured once, at the first point that needs them. Needs the mal
+   * method. Absent: the method's merge everywhere.
+   */
+  readonly regmean?: RegMeanSettings;
 }
 
 /**
@@ -50,6 +73,7 @@ export class InterpolationPath {
   private readonly merge: PathMerge;
   private readonly maps: SpaceMaps;
   private endpoints: RepairEndpoints | undefined;
+  private regmeanInputs: PathRegMean | undefined;
 
   /**
    * `merge`: a `PathMerge`, or just MAL's unmatched policy. A method that needs equal widths throws
@@ -68,6 +92,11 @@ export class InterpolationPath {
     const { choice, ancestor } = this.merge;
     assertMethodFitsWidths(choice.method, maps.values());
     assertAncestorGiven(choice.method, ancestor !== undefined);
+    if (this.merge.regmean !== undefined && choice.method !== 'mal')
+      throw new InvalidMergeOptionError(
+        'regmean',
+        `re-solves the straight line's dense layers, so it needs the mal method, not '${choice.method}'`,
+      );
     const withMask = choiceNeedsMatchedMask(choice);
     for (const pair of problem.pairs) {
       const m = mapTargetTensor({ ...pair, baseShape: pair.base.shape }, maps, kernel, withMask);
@@ -77,11 +106,18 @@ export class InterpolationPath {
   }
 
   /**
-   * The model at merge factor λ: base tensors, with paired ones replaced by the method's merge at λ, then
-   * REPAIRed when the path was made with `repair` (λ = 0 is the base itself and is never touched).
+   * The model at merge factor λ: base tensors, with paired ones replaced by the method's merge at λ (its dense
+   * layers re-solved by RegMean when the path was made with `regmean`), then REPAIRed when it was made with
+   * `repair` (λ = 0 is the base itself and is never touched).
    */
   at(lambda: number): Map<string, FloatTensor> {
-    const merged = this.mergedAt(lambda);
+    let merged = this.mergedAt(lambda);
+    const regmean = lambda === 0 || lambda === 1 ? undefined : this.regmean();
+    if (regmean !== undefined)
+      merged = regmeanWeighted(merged, regmean.layers, [
+        { endpoint: regmean.base, weightIn: () => 1 - lambda },
+        { endpoint: regmean.end, weightIn: () => lambda },
+      ]);
     const repair = this.repair();
     if (repair === undefined || lambda === 0) return merged;
     return repairMerged(merged, lambda, repair.endpoints, repair.maps, repair.unmatched, repair.settings);
@@ -111,6 +147,21 @@ export class InterpolationPath {
       maps: this.maps,
       unmatched: choice.method === 'mal' ? choice.unmatched : 'zero',
     };
+  }
+
+  /** What RegMean of this path (or of a mix it is a donor of) reads; undefined when the path has no RegMean. */
+  regmean(): PathRegMean | undefined {
+    const settings = this.merge.regmean;
+    if (settings === undefined) return undefined;
+    if (this.regmeanInputs === undefined) {
+      const layers = regmeanLayers(settings.spec, new Set(this.mapped.keys()));
+      this.regmeanInputs = {
+        layers,
+        base: measureEndpoint(settings, layers, this.baseTensors),
+        end: measureEndpoint(settings, layers, this.mergedAt(1)),
+      };
+    }
+    return this.regmeanInputs;
   }
 
   private mergedAt(lambda: number): Map<string, FloatTensor> {

@@ -4,6 +4,7 @@ import { mapTargetTensor } from '../align/apply-maps.js';
 import type { KernelPolicy } from '../align/axis-index.js';
 import type { SpaceMaps } from '../align/space-map.js';
 import { InterpolationPath } from '../eval/interpolation-path.js';
+import type { RegMeanSettings } from '../eval/regmean.js';
 import type { RepairSettings } from '../eval/repair.js';
 import { type ModelOutput, type ModelOutputLayout, writeModelOutput } from '../io/model-output.js';
 import { compareForLayout, type TensorEntry } from '../io/safetensors-writer.js';
@@ -34,6 +35,8 @@ export interface MergeModelsOptions {
    * each layer's correction is measured on the model corrected so far.
    */
   readonly repair?: RepairSettings;
+  /** Solve the dense layers fed by merged layers by RegMean on this data (see eval/regmean.ts), in memory too. */
+  readonly regmean?: RegMeanSettings;
 }
 
 export interface MergeSummary {
@@ -80,8 +83,10 @@ export async function mergeModels(
   let unmatchedEntries = 0;
   let totalEntries = 0;
   let done = 0;
-  const repaired =
-    options.repair === undefined ? undefined : await repairedMerge(base, target, plan, maps, options);
+  const inMemory =
+    options.repair === undefined && options.regmean === undefined
+      ? undefined
+      : await mergedInMemory(base, target, plan, maps, options);
   // A method's per-tensor randomness (DARE) is keyed by the tensor's place in the one-file layout, so that shards
   // (written in another order) hold the same merge as one file.
   const tensorIndex = new Map([...entries].sort(compareForLayout).map((e, i) => [e.name, i]));
@@ -92,8 +97,8 @@ export async function mergeModels(
     async (name) => {
       const pair = pairing.get(name);
       let bytes: Uint8Array;
-      const corrected = repaired?.tensors.get(name);
-      if (corrected !== undefined && (pair !== undefined || corrected !== repaired?.base.get(name))) {
+      const corrected = inMemory?.tensors.get(name);
+      if (corrected !== undefined && (pair !== undefined || corrected !== inMemory?.base.get(name))) {
         bytes = fromFloat32(corrected.data, base.source.info(name).dtype, corrected.shape, {
           file: outPath,
           tensor: name,
@@ -142,8 +147,8 @@ export async function mergeModels(
   return { merged, copied, unmatchedEntries, totalEntries, layout };
 }
 
-/** The whole merged model at the run's λ, REPAIRed, with the base tensors it started from. */
-async function repairedMerge(
+/** The whole merged model at the run's λ, by RegMean and/or REPAIRed, with the base tensors it started from. */
+async function mergedInMemory(
   base: LoadedModel,
   target: LoadedModel,
   plan: AlignmentPlan,
@@ -175,6 +180,7 @@ async function repairedMerge(
       seed: options.method.seed,
       ...(ancestor === undefined ? {} : { ancestor }),
       ...(options.repair === undefined ? {} : { repair: options.repair }),
+      ...(options.regmean === undefined ? {} : { regmean: options.regmean }),
     },
   );
   return { tensors: path.at(options.method.lambda), base: baseTensors };

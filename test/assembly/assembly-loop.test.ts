@@ -66,6 +66,7 @@ const plan = (output: string): AssemblyPlan => ({
     donorWeights: [0.2, 0.35, 0.5],
     perLayerLambda: false,
     repair: 'none',
+    regmean: false,
   },
   statistics: { examples: 1024 },
   heal: false,
@@ -407,6 +408,49 @@ describe('runAssembly with another merge method from the plan', () => {
       });
     }
     expect(actual.some(([layers]) => expected.has(layers))).toBe(true);
+  });
+
+  it('merges by RegMean when the plan asks: one-layer candidates walk the straight line, whole models do not', async () => {
+    const output = join(dir, 'regmean');
+    const plainRun = await run(join(dir, 'plain-for-regmean'), {});
+    const { lineage } = await runAssembly({
+      plan: {
+        ...plan(output),
+        steps: 1,
+        merge: { ...plan(output).merge, regmean: true },
+        statistics: { examples: 200 },
+      },
+      base: { ...base, path: 'base', sha256: '0'.repeat(64), order: [...base.tensors.keys()] },
+      zoo: [...zoo, twin],
+      tasks,
+      backend: 'wasm',
+      store: await ContentStore.open(join(output, 'store')),
+      evaluateOn: (tensors, spec, on) => evaluateOnTasks(tensors, spec, {}, on),
+      evaluateMany: async (models) =>
+        Promise.all(models.map((m) => evaluateOnTasks(m, base.spec, {}, tasks))),
+    });
+    const plainCurves = new Map(
+      plainRun.lineage.steps[0].scored.map((s) => [JSON.stringify(s.candidate), s.curve] as const),
+    );
+    let compared = 0;
+    let wholeDiffers = false;
+    for (const s of lineage.steps[0].scored) {
+      const reference = plainCurves.get(JSON.stringify(s.candidate));
+      if (reference === undefined) continue;
+      compared++;
+      // λ = 0 is the state and λ = 1 the aligned candidate, whatever the merge.
+      expect(s.curve[0].objective).toBeCloseTo(reference[0].objective, 5);
+      expect(s.curve.at(-1)!.objective).toBeCloseTo(reference.at(-1)!.objective, 5);
+      if (s.candidate.baseLayers.length === 1) {
+        // A lone layer's inputs are the state's at both ends, so RegMean is the interpolation.
+        s.curve.forEach((p, i) => {
+          expect(p.objective).toBeCloseTo(reference[i].objective, 4);
+        });
+      } else if (s.curve.some((p, i) => Math.abs(p.objective - reference[i].objective) > 1e-4))
+        wholeDiffers = true;
+    }
+    expect(compared).toBeGreaterThan(0);
+    expect(wholeDiffers).toBe(true);
   });
 
   it('aligns by activations and REPAIRs every λ > 0 when the plan asks, λ = 0 staying the state', async () => {

@@ -141,6 +141,7 @@ function plan(overrides: {
       donorWeights: [0.2, 0.35, 0.5],
       perLayerLambda: false,
       repair: 'none',
+      regmean: false,
       ...overrides.merge,
     },
     steps: 1,

@@ -72,6 +72,7 @@ const plan = (output: string, heal: AssemblyPlan['heal'], steps = 2): AssemblyPl
     donorWeights: [0.2, 0.35, 0.5],
     perLayerLambda: false,
     repair: 'none',
+    regmean: false,
   },
   statistics: { examples: 1024 },
   heal,

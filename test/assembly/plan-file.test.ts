@@ -73,6 +73,7 @@ describe('parsePlanFile: a full plan and the defaults', () => {
         donorWeights: [0.2, 0.35, 0.5],
         perLayerLambda: false,
         repair: 'none',
+        regmean: false,
       },
       statistics: { examples: 1024 },
       heal: false,
@@ -159,6 +160,7 @@ backend: wasm
         donorWeights: [0.3],
         perLayerLambda: true,
         repair: 'none',
+        regmean: false,
       },
       statistics: { examples: 1024 },
       heal: false,
@@ -310,7 +312,7 @@ describe('parsePlanFile: errors name the file, the line and the field path', () 
 
   it('lists the keys it knows', () => {
     expect(errorOf(withMinimal('merge: {lambda: 0.3}\n'))).toBe(
-      "/plans/demo/plan.yaml:6: merge.lambda: unknown key 'lambda' (expected one of unmatched, grid, epsilon, lambdaMin, lambdaChoice, donors, donorWeights, perLayerLambda, repair, method, ancestor)",
+      "/plans/demo/plan.yaml:6: merge.lambda: unknown key 'lambda' (expected one of unmatched, grid, epsilon, lambdaMin, lambdaChoice, donors, donorWeights, perLayerLambda, repair, regmean, method, ancestor)",
     );
   });
 
@@ -574,6 +576,13 @@ describe('parsePlanFile: merge fields that would be ignored are refused', () => 
     expect(errorOf(withMinimal('merge: {ancestor: a.safetensors}\n'))).toMatch(
       /method 'mal' reads no ancestor/,
     );
+  });
+
+  it('refuses RegMean with a method other than the straight line it re-solves', () => {
+    expect(errorOf(withMinimal('merge: {method: slerp, regmean: true}\n'))).toMatch(
+      /plan\.yaml:6: merge\.regmean: RegMean re-solves the interpolation's dense layers, which method 'slerp' does not make/,
+    );
+    expect(parsePlanFile(withMinimal('merge: {regmean: true}\n'), 'plan.yaml').merge.regmean).toBe(true);
   });
 });
 

@@ -101,6 +101,59 @@ describe('mal align / merge with activation statistics', () => {
     }
   });
 
+  it('merge --regmean of a model and its shuffled copy gives the model back; other methods are refused', async () => {
+    const out = join(dir, 'regmean.safetensors');
+    const run = await mal(
+      'merge',
+      join(dir, 'base.safetensors'),
+      join(dir, 'shuffled.safetensors'),
+      '--lambda',
+      '0.3',
+      '--regmean',
+      '--data',
+      'fashion-mnist:test',
+      '--examples',
+      '300',
+      '--backend',
+      'cpu',
+      '--json',
+      '--out',
+      out,
+    );
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ regmean: true, method: 'mal' });
+    const reader = await SafetensorsReader.open(out);
+    try {
+      for (const [name, tensor] of base.tensors) {
+        const merged = toFloat32(await reader.read(name));
+        const worst = merged.reduce((m, v, i) => Math.max(m, Math.abs(v - tensor.data[i])), 0);
+        expect(worst, name).toBeLessThan(1e-4);
+      }
+    } finally {
+      await reader.close();
+    }
+    const refused = join(dir, 'regmean-slerp.safetensors');
+    const slerp = await mal(
+      'merge',
+      join(dir, 'base.safetensors'),
+      join(dir, 'shuffled.safetensors'),
+      '--lambda',
+      '0.3',
+      '--method',
+      'slerp',
+      '--regmean',
+      '--data',
+      'fashion-mnist:test',
+      '--out',
+      refused,
+    );
+    expect(slerp.code).toBe(2);
+    expect(slerp.stderr).toMatch(
+      /--regmean re-solves MAL's interpolation, so it needs --method mal, not slerp/,
+    );
+    expect(existsSync(refused)).toBe(false);
+  });
+
   it('refuses --match activations and --repair without --data, writing nothing', async () => {
     const out = join(dir, 'refused.safetensors');
     const run = await mal(
@@ -114,7 +167,7 @@ describe('mal align / merge with activation statistics', () => {
       out,
     );
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/--repair or --match activations needs --data <source>/);
+    expect(run.stderr).toMatch(/--repair, --regmean or --match activations needs --data <source>/);
     expect(existsSync(out)).toBe(false);
     const align = await mal('align', 'a', 'b', '--out', join(dir, 'x'), '--match', 'activations');
     expect(align.code).toBe(2);

@@ -104,7 +104,7 @@ describe('the merge section leaves room for merge methods', () => {
     });
     const refused = withMethod.safeParse({ methd: 'ties' });
     expect(refused.error?.issues[0].message).toBe(
-      "unknown key 'methd' (expected one of unmatched, grid, epsilon, lambdaMin, lambdaChoice, donors, donorWeights, perLayerLambda, repair, method)",
+      "unknown key 'methd' (expected one of unmatched, grid, epsilon, lambdaMin, lambdaChoice, donors, donorWeights, perLayerLambda, repair, regmean, method)",
     );
   });
 });

@@ -104,9 +104,10 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
         if (model === undefined) throw new RangeError(`no zoo model '${id}'`);
         return model;
       };
-      // Merges built on the workers: the plan's method and seed travel; an ancestor or REPAIR (which needs the
-      // statistics examples and the forward pass here) keep the merges in this process, their evaluations sent.
-      if (plan.merge.ancestor === undefined && plan.merge.repair !== 'repair') {
+      // Merges built on the workers: the plan's method and seed travel; an ancestor, REPAIR or RegMean (which
+      // need the statistics examples and the forward pass here) keep the merges in this process, their
+      // evaluations sent.
+      if (plan.merge.ancestor === undefined && plan.merge.repair !== 'repair' && !plan.merge.regmean) {
         const merge = {
           kernel: plan.alignment.kernel,
           method: planMergeChoice(plan.merge),

@@ -61,6 +61,9 @@ export async function runMerge(
   const ancestorPath = args.strings.get('ancestor');
   const match = choiceOption(args, 'match', MATCH_CHOICES) ?? 'weights';
   const repair = args.flags.has('repair');
+  const regmean = args.flags.has('regmean');
+  if (regmean && method !== 'mal')
+    throw new UsageError(`--regmean re-solves MAL's interpolation, so it needs --method mal, not ${method}`);
   const toFolder = !ONE_FILE.test(out);
   if (!toFolder && maxShardSizeOption(args) !== undefined)
     throw new UsageError(
@@ -71,8 +74,8 @@ export async function runMerge(
   const memoryBytes = memoryOption(args, match);
   const statistics = statisticsArgs(
     args,
-    repair || match === 'activations',
-    '--repair or --match activations',
+    repair || regmean || match === 'activations',
+    '--repair, --regmean or --match activations',
   );
   const definition = mergeMethod(method);
   if (definition.needsAncestor && ancestorPath === undefined)
@@ -153,6 +156,9 @@ export async function runMerge(
           ...(repair && data !== undefined
             ? { repair: { spec: base.spec, config: forwardConfigOf(base), data } }
             : {}),
+          ...(regmean && data !== undefined
+            ? { regmean: { spec: base.spec, config: forwardConfigOf(base), data } }
+            : {}),
           metadata: {
             'mal.kind': 'merged',
             'mal.base': base.path,
@@ -162,6 +168,7 @@ export async function runMerge(
             'mal.unmatched': unmatched,
             'mal.match': match,
             'mal.repair': repair ? 'repair' : 'none',
+            'mal.regmean': String(regmean),
           },
           onTensor: (name, done, total) => io.progress(`merging ${done}/${total}: ${name}`),
         });
@@ -182,6 +189,7 @@ export async function runMerge(
             unmatched,
             match,
             repair,
+            regmean,
             maps: mapsFile ?? null,
             alignment: alignment ?? null,
             directions: { objective: ALIGNMENT_OBJECTIVE },
@@ -208,6 +216,10 @@ export async function runMerge(
         io.out(
           `  ${summary.merged.length} tensors merged, ${summary.copied.length} copied from the base; ${summary.unmatchedEntries} of ${summary.totalEntries} merged entries had no target partner`,
         );
+        if (regmean)
+          io.out(
+            `  dense layers solved by RegMean on ${statistics?.examples} examples of ${statistics?.data}`,
+          );
         if (repair) io.out(`  REPAIRed on ${statistics?.examples} examples of ${statistics?.data}`);
         io.out(`wrote ${toFolder ? describeModelFolder(out, summary.layout, files) : out}`);
       }

@@ -75,6 +75,11 @@ export async function mergeCommand(): Promise<CommandDefinition> {
         description:
           "REPAIR: set each merged hidden unit's pre-activation mean and spread on --data to the λ-interpolation of the endpoints' (BatchNorm statistics recomputed instead)",
       },
+      regmean: {
+        type: 'boolean',
+        description:
+          "RegMean (MLP): each dense layer fed by merged layers becomes the least-squares fit of what both endpoints' layers compute on their own inputs on --data, weighted 1−λ and λ (needs --method mal; applied before --repair)",
+      },
       ...statisticsOptionSpecs,
       ...modelOptions('base-'),
       ...modelOptions('target-'),

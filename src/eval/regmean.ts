@@ -1,0 +1,221 @@
+/**
+ * RegMean (Jin et al., 2023, "Dataless knowledge fusion by merging weights of language models"), in the base's
+ * frame: a merged dense layer is the one that best reproduces, in least squares, what each endpoint's own layer
+ * computes on that endpoint's own inputs,
+ *
+ *   W = argmin Σᵢ wᵢ·‖Xᵢ·W − Xᵢ·Wᵢ‖²  =  (Σᵢ wᵢ·Gᵢ)⁻¹ · Σᵢ wᵢ·Gᵢ·Wᵢ,   Gᵢ = XᵢᵀXᵢ,
+ *
+ * with `Xᵢ` the layer's inputs (`[x, 1]`, so the bias is fitted with the weights) when endpoint `i` (the base,
+ * or an aligned donor mapped into the base's frame) runs on unlabelled examples, and `wᵢ` the merge weights
+ * (1−λ and λ for one donor). Plain interpolation is the special case of equal Gram matrices, and that is what a
+ * layer reading the network's input, or a layer whose inputs no merge changed, gets: only layers fed by merged
+ * layers differ. Where an input unit is dead in every endpoint its Gram row is zero and the data says nothing;
+ * a small ridge toward the plain interpolation fills it in. No labels and no gradient steps: the data enters
+ * through the Gram matrices only, measured once per path.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { MalError } from '../errors.js';
+import { choleskyFactor, choleskySolve } from '../linalg/cholesky.js';
+import type { ArchitectureSpec, LayerSpec } from '../spec/architecture-spec.js';
+import type { FloatTensor } from '../tensor/tensor.js';
+import { postActivationGrams, type StatisticsOptions } from './activation-statistics.js';
+import type { ForwardConfig } from './forward.js';
+
+/** RegMean was asked of a model it cannot weigh (another family than MLP). */
+export class RegMeanError extends MalError {
+  override readonly name = 'RegMeanError';
+}
+
+/** What RegMean needs besides the path: the base's architecture and the unlabelled data it measures on. */
+export interface RegMeanSettings {
+  readonly spec: ArchitectureSpec;
+  readonly config?: ForwardConfig;
+  readonly data: Dataset;
+  readonly options?: StatisticsOptions;
+}
+
+/** A dense layer RegMean re-solves, and the hidden layer whose post-activations are its inputs. */
+export interface RegMeanLayer {
+  readonly layer: LayerSpec;
+  readonly reads: string;
+}
+
+/** One endpoint as RegMean sees it: its tensors in the base's frame and the Gram of each solved layer's inputs. */
+export interface RegMeanEndpoint {
+  readonly tensors: ReadonlyMap<string, FloatTensor>;
+  readonly grams: ReadonlyMap<string, Float64Array>;
+}
+
+/** Relative size of the ridge toward the plain interpolation (of the Gram's mean diagonal). */
+const RIDGE = 1e-6;
+
+/**
+ * The dense layers of `spec` among the merged tensors (`merged`: base tensor names) whose inputs are another
+ * dense layer's outputs, in network order.
+ */
+export function regmeanLayers(spec: ArchitectureSpec, merged: ReadonlySet<string>): RegMeanLayer[] {
+  if (spec.family !== 'mlp')
+    throw new RegMeanError(
+      `merge.regmean: only MLP models can be merged by RegMean so far (this base is ${spec.family}); a convolution would need the Gram of its input patches. Use merge.regmean: false`,
+    );
+  const writers = new Map(
+    spec.layers.filter((l) => l.kind === 'dense' && l.output !== null).map((l) => [l.output, l]),
+  );
+  const out: RegMeanLayer[] = [];
+  for (const layer of spec.layers) {
+    if (layer.kind !== 'dense' || !merged.has(`${layer.name}.weight`) || layer.input === null) continue;
+    const writer = writers.get(layer.input);
+    if (writer !== undefined) out.push({ layer, reads: writer.name });
+  }
+  return out;
+}
+
+/** An endpoint's Gram matrices of the solved layers' inputs, measured on the settings' examples. */
+export function measureEndpoint(
+  settings: RegMeanSettings,
+  layers: readonly RegMeanLayer[],
+  tensors: ReadonlyMap<string, FloatTensor>,
+): RegMeanEndpoint {
+  const reads = [...new Set(layers.map((l) => l.reads))];
+  const byWriter =
+    reads.length === 0
+      ? new Map<string, Float64Array>()
+      : postActivationGrams({ ...settings, tensors }, settings.data, settings.options ?? {}, reads);
+  const grams = new Map<string, Float64Array>();
+  for (const { layer, reads: writer } of layers) grams.set(layer.name, byWriter.get(writer)!);
+  return { tensors, grams };
+}
+
+/** One term of a weighted merge: an endpoint and its weight in each layer (0 where it does not merge it). */
+export interface RegMeanTerm {
+  readonly endpoint: RegMeanEndpoint;
+  readonly weightIn: (layer: string) => number;
+}
+
+/**
+ * `merged` (the plain weighted merge of the terms) with each RegMean layer's weight and bias replaced by the
+ * weighted least-squares solution above. Layers where only one term has weight keep what `merged` has.
+ */
+export function regmeanWeighted(
+  merged: ReadonlyMap<string, FloatTensor>,
+  layers: readonly RegMeanLayer[],
+  terms: readonly RegMeanTerm[],
+): Map<string, FloatTensor> {
+  const out = new Map(merged);
+  for (const { layer } of layers) {
+    const weighted = terms
+      .map((t) => ({ endpoint: t.endpoint, weight: t.weightIn(layer.name) }))
+      .filter((t) => t.weight !== 0);
+    if (weighted.length < 2) continue;
+    const weightName = `${layer.name}.weight`;
+    const biasName = `${layer.name}.bias`;
+    const plain = merged.get(weightName)!;
+    const [outputs, inputs] = plain.shape;
+    const hasBias = merged.has(biasName);
+    const size = inputs + (hasBias ? 1 : 0);
+    const gram = new Float64Array(size * size);
+    const right = new Float64Array(size * outputs);
+    for (const { endpoint, weight } of weighted) {
+      const full = endpoint.grams.get(layer.name);
+      if (full === undefined) throw new RangeError(`no Gram matrix for layer '${layer.name}'`);
+      const g = gramBlock(full, inputs, hasBias);
+      const a = augmentedWeights(
+        endpoint.tensors,
+        weightName,
+        hasBias ? biasName : undefined,
+        inputs,
+        outputs,
+      );
+      addScaled(gram, g, weight);
+      addProduct(right, g, a, size, outputs, weight);
+    }
+    const plainAugmented = augmentedWeights(
+      merged,
+      weightName,
+      hasBias ? biasName : undefined,
+      inputs,
+      outputs,
+    );
+    let trace = 0;
+    for (let k = 0; k < size; k++) trace += gram[k * size + k];
+    const ridge = RIDGE * Math.max(trace / size, Number.MIN_VALUE);
+    for (let k = 0; k < size; k++) gram[k * size + k] += ridge;
+    for (let k = 0; k < right.length; k++) right[k] += ridge * plainAugmented[k];
+    const solution = solveSymmetric(gram, right, size, outputs);
+    const weightData = new Float32Array(outputs * inputs);
+    for (let o = 0; o < outputs; o++)
+      for (let i = 0; i < inputs; i++) weightData[o * inputs + i] = solution[i * outputs + o];
+    out.set(weightName, { shape: plain.shape, data: weightData });
+    if (hasBias) {
+      const biasData = new Float32Array(outputs);
+      for (let o = 0; o < outputs; o++) biasData[o] = solution[inputs * outputs + o];
+      out.set(biasName, { shape: merged.get(biasName)!.shape, data: biasData });
+    }
+  }
+  return out;
+}
+
+/** The `[x, 1]` Gram, or its `x` block alone for a layer without a bias. */
+function gramBlock(full: Float64Array, inputs: number, withOne: boolean): Float64Array {
+  if (withOne) return full;
+  const block = new Float64Array(inputs * inputs);
+  for (let r = 0; r < inputs; r++)
+    for (let c = 0; c < inputs; c++) block[r * inputs + c] = full[r * (inputs + 1) + c];
+  return block;
+}
+
+/** A dense layer as a `[inputs (+1), outputs]` matrix: its weight transposed, the bias as the last row. */
+function augmentedWeights(
+  tensors: ReadonlyMap<string, FloatTensor>,
+  weightName: string,
+  biasName: string | undefined,
+  inputs: number,
+  outputs: number,
+): Float64Array {
+  const weight = tensors.get(weightName);
+  if (weight === undefined) throw new RangeError(`no tensor '${weightName}'`);
+  const size = inputs + (biasName === undefined ? 0 : 1);
+  const a = new Float64Array(size * outputs);
+  for (let o = 0; o < outputs; o++)
+    for (let i = 0; i < inputs; i++) a[i * outputs + o] = weight.data[o * inputs + i];
+  if (biasName !== undefined) {
+    const bias = tensors.get(biasName);
+    if (bias === undefined) throw new RangeError(`no tensor '${biasName}'`);
+    for (let o = 0; o < outputs; o++) a[inputs * outputs + o] = bias.data[o];
+  }
+  return a;
+}
+
+function addScaled(into: Float64Array, values: Float64Array, scale: number): void {
+  for (let k = 0; k < into.length; k++) into[k] += scale * values[k];
+}
+
+/** into += scale · g·a, with g `[size, size]` and a `[size, columns]`. */
+function addProduct(
+  into: Float64Array,
+  g: Float64Array,
+  a: Float64Array,
+  size: number,
+  columns: number,
+  scale: number,
+): void {
+  for (let r = 0; r < size; r++) {
+    for (let k = 0; k < size; k++) {
+      const factor = scale * g[r * size + k];
+      if (factor === 0) continue;
+      const from = k * columns;
+      const to = r * columns;
+      for (let c = 0; c < columns; c++) into[to + c] += factor * a[from + c];
+    }
+  }
+}
+
+/** Solves `A·X = B` for a symmetric positive definite `A` (`[size, size]`); B is `[size, columns]`. */
+function solveSymmetric(a: Float64Array, b: Float64Array, size: number, columns: number): Float64Array {
+  const factor = choleskyFactor(a, size);
+  if (factor === undefined)
+    throw new RegMeanError(
+      'RegMean: the weighted Gram matrix is not positive definite; the statistics examples may hold non-finite activations',
+    );
+  return choleskySolve(factor, b, size, columns);
+}
