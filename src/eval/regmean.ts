@@ -50,8 +50,9 @@ export interface RegMeanEndpoint {
 const RIDGE = 1e-6;
 
 /**
- * The dense layers of `spec` among the merged tensors (`merged`: base tensor names) whose inputs are another
- * dense layer's outputs, in network order.
+ * The dense layers of `spec` among the merged tensors (`merged`: base tensor names) whose inputs differ between
+ * the endpoints (a merged layer upstream writes into them), in network order. The others get the same inputs at
+ * both ends, where RegMean is the plain interpolation, so they are left to it and cost no statistics.
  */
 export function regmeanLayers(spec: ArchitectureSpec, merged: ReadonlySet<string>): RegMeanLayer[] {
   if (spec.family !== 'mlp')
@@ -61,9 +62,14 @@ export function regmeanLayers(spec: ArchitectureSpec, merged: ReadonlySet<string
   const writers = new Map(
     spec.layers.filter((l) => l.kind === 'dense' && l.output !== null).map((l) => [l.output, l]),
   );
+  // Spaces whose values differ between the endpoints: written by a merged layer, or downstream of one.
+  const changed = new Set<string>();
   const out: RegMeanLayer[] = [];
   for (const layer of spec.layers) {
-    if (layer.kind !== 'dense' || !merged.has(`${layer.name}.weight`) || layer.input === null) continue;
+    const isMerged = layer.tensors.some((t) => merged.has(t));
+    const inputChanged = layer.input !== null && changed.has(layer.input);
+    if ((isMerged || inputChanged) && layer.output !== null) changed.add(layer.output);
+    if (layer.kind !== 'dense' || !merged.has(`${layer.name}.weight`) || !inputChanged) continue;
     const writer = writers.get(layer.input);
     if (writer !== undefined) out.push({ layer, reads: writer.name });
   }
