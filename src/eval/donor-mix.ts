@@ -1,6 +1,6 @@
 import type { FloatTensor } from '../tensor/tensor.js';
 import { hiddenLayers, type LayerStatistics } from './activation-statistics.js';
-import type { InterpolationPath, PathRepair } from './interpolation-path.js';
+import type { InterpolationPath, PathRegMean, PathRepair } from './interpolation-path.js';
 import { type RegMeanLayer, type RegMeanTerm, regmeanWeighted } from './regmean.js';
 import { type RepairDonor, repairWeighted } from './repair.js';
 
@@ -80,19 +80,24 @@ export class DonorMix {
     if (inputs.every((r) => r === undefined)) return mix;
     const layers = new Map<string, RegMeanLayer>();
     const baseGrams = new Map<string, Float64Array>();
-    const terms: RegMeanTerm[] = [];
-    inputs.forEach((r, i) => {
+    const paths: PathRegMean[] = [];
+    for (const r of inputs) {
       if (r === undefined) throw new RangeError('donors of one mix must all use RegMean or none');
       for (const l of r.layers) layers.set(l.layer.name, l);
       for (const [layer, gram] of r.base.grams) baseGrams.set(layer, gram);
-      terms.push({ endpoint: r.end, weightIn: (layer) => this.weightIn(i, weights, layer) });
-    });
+      paths.push(r);
+    }
     const donorSum = (layer: string) =>
       weights.reduce((sum, _, i) => sum + this.weightIn(i, weights, layer), 0);
-    terms.unshift({
-      endpoint: { tensors: this.baseTensors, grams: baseGrams },
-      weightIn: (layer) => 1 - donorSum(layer),
-    });
+    const terms: RegMeanTerm[] = [
+      { endpoint: { tensors: this.baseTensors, grams: baseGrams }, weightIn: (layer) => 1 - donorSum(layer) },
+      // A donor that merges a layer some other donor's merge feeds, but nothing upstream of it itself, reads the
+      // base's inputs there: the base's Gram matrix is its own.
+      ...paths.map((r, i) => ({
+        endpoint: { tensors: r.end.tensors, grams: new Map([...baseGrams, ...r.end.grams]) },
+        weightIn: (layer: string) => this.weightIn(i, weights, layer),
+      })),
+    ];
     return regmeanWeighted(mix, [...layers.values()], terms);
   }
 

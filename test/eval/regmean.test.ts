@@ -188,6 +188,56 @@ describe('RegMean', () => {
     }
   });
 
+  it('weighs a one-layer donor in a mix by the base inputs it reads', async () => {
+    const base = makeMlp({ widths: [10, 12, 9, 4], naming: 'fc', seed: 40 }).tensors;
+    const whole = await pathsOf(
+      base,
+      makeMlp({ widths: [10, 8, 7, 4], naming: 'fc', seed: 41 }).tensors,
+      data,
+      'zero',
+    );
+    // The second donor's candidate is its layer fc2 alone, into the base's fc2.
+    const target = makeMlp({ widths: [10, 16, 11, 4], naming: 'fc', seed: 42 }).tensors;
+    const spec = specOf(base, {});
+    const targetSpec = specOf(target, {});
+    const plan = planAlignment(
+      { spec, widths: widthsOf(spec, base) },
+      { spec: targetSpec, widths: widthsOf(targetSpec, target) },
+      [
+        ['fc2.weight', 'fc2.weight'],
+        ['fc2.bias', 'fc2.bias'],
+      ],
+    );
+    const problem = withTensors(plan, base, target);
+    const { maps } = await weightMatching(problem);
+    const lone = new InterpolationPath(base, problem, maps, 'incompatible', {
+      choice: { method: 'mal', unmatched: 'zero' },
+      regmean: { spec, data },
+    });
+    const all = new Map(
+      [1, 2, 3].flatMap((k) => [
+        [`fc${k}.weight`, `fc${k}`],
+        [`fc${k}.bias`, `fc${k}`],
+      ]) as [string, string][],
+    );
+    const fc2 = new Map([
+      ['fc2.weight', 'fc2'],
+      ['fc2.bias', 'fc2'],
+    ]);
+    const mix = new DonorMix(base, [
+      { path: whole.regmean, tensorLayers: all },
+      { path: lone, tensorLayers: fc2 },
+    ]).at([{ weight: 0.3 }, { weight: 0.4 }]);
+    const wholeEnd = whole.plain.at(1);
+    const loneEnd = lone.at(1);
+    const terms = [
+      { inputs: layerInputs(base, 2, rows), tensors: base, weight: 0.3 },
+      { inputs: layerInputs(wholeEnd, 2, rows), tensors: wholeEnd, weight: 0.3 },
+      { inputs: layerInputs(loneEnd, 2, rows), tensors: loneEnd, weight: 0.4 },
+    ];
+    expect(relativeGradient(mix, 2, terms)).toBeLessThan(1e-5);
+  });
+
   it('refuses a model of another family than MLP, by name', async () => {
     const make = (seed: number) =>
       makeVggCnn({ inChannels: 1, channels: [4, 6], imageSize: 8, hidden: [7], classes: 3, seed });
