@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { runningTemporalServers } from './temporal-server-registry.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -93,8 +94,10 @@ export async function startTemporalServer(): Promise<TemporalTestServer> {
       await exited;
       clearTimeout(timer);
     }
+    runningTemporalServers.delete(stop);
     await rm(dir, { recursive: true, force: true });
   };
+  runningTemporalServers.add(stop);
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) {
