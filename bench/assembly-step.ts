@@ -2,8 +2,8 @@
  * The cost of one assembly step on a 16-model zoo (MLP widths 64, 128, 256, 512, four seeds each, trained briefly
  * on a synthetic 784-feature, 10-class task; base 784-128-128-10 barely trained; objective 2 000 examples):
  * wall time of a step ranked by the two-point probe (what steps did before) against the same step ranked by
- * successive halving, scored raw and calibrated (the default), and with several donors and a λ per layer on top,
- * as ratios measured in one run.
+ * successive halving, scored raw and calibrated (the default), with several donors and a λ per layer on top, and
+ * merged by RegMean (Gram matrices on the first 1 024 objective examples), as ratios measured in one run.
  * Target: halving at most 1.5× the probe.
  *
  *   npx tsx bench/assembly-step.ts [--examples 2000] [--repeats 1]
@@ -100,6 +100,7 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
   const { alignable } = checkCandidateCompatibility(base, (id) => zoo.get(id)!, generated, 'mal');
   console.log(`${zoo.size} zoo models, ${alignable.length} candidates, objective on ${examples} examples`);
 
+  const statistics = slice(objective, 0, Math.min(1024, objective.count));
   const stepSeconds = async (
     plan: AssemblyPlan,
     tasks: LoadedTask[],
@@ -114,6 +115,7 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
       tasks,
       initial,
       objectiveBefore: initial.objective,
+      ...(plan.merge.regmean ? { statistics } : {}),
       evaluate: (models) => evaluate(models, tasks),
       evaluateOnFirst: (models, count) =>
         evaluate(
@@ -139,6 +141,11 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
       'halving + 3 donors + λ per layer, scored raw',
       { ...basePlan, merge: { ...basePlan.merge, donors: 3, perLayerLambda: true } },
       rawTasks,
+    ],
+    [
+      'halving + RegMean, scored calibrated',
+      { ...basePlan, merge: { ...basePlan.merge, regmean: true } },
+      tasksScored('calibrated'),
     ],
   ];
   const times = new Map<string, number[]>();

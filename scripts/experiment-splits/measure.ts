@@ -62,6 +62,11 @@ export interface ReplicateResult {
     readonly bestZooCalibrated: { readonly id: string; readonly accuracy: number };
     readonly ensemble: number;
     readonly ensembleCalibrated: number;
+    /**
+     * The calibrated logit ensemble of the base and the calibrated best zoo model alone: both models kept whole,
+     * about the most a fusion of those two could reach without training.
+     */
+    readonly pairEnsembleCalibrated: number;
   };
   /** The training-free assembly, the healed one (when heal exists) and the optional variants. */
   readonly runs: readonly RunResult[];
@@ -138,6 +143,11 @@ export async function measureReplicate(
     objective: meanLogits(members.map((m) => m.objective)),
     test: meanLogits(members.map((m) => m.test)),
   };
+  const bestLogits = zoo.find((z) => z.id === bestCalibrated.id)!.logits;
+  const pair: LogitsPair = {
+    objective: meanLogits([base.objective, bestLogits.objective]),
+    test: meanLogits([base.test, bestLogits.test]),
+  };
   const scores = {
     base: testCorrect(base.test),
     baseCalibrated: testCorrect(calibrated(base).test),
@@ -145,6 +155,7 @@ export async function measureReplicate(
     bestZooCalibrated: testCorrect(bestCalibrated.test),
     ensemble: testCorrect(ensemble.test),
     ensembleCalibrated: testCorrect(calibrated(ensemble).test),
+    pairEnsembleCalibrated: testCorrect(calibrated(pair).test),
   };
   const references = {
     base: accuracyOf(scores.base),
@@ -153,6 +164,7 @@ export async function measureReplicate(
     bestZooCalibrated: { id: bestCalibrated.id, accuracy: accuracyOf(scores.bestZooCalibrated) },
     ensemble: accuracyOf(scores.ensemble),
     ensembleCalibrated: accuracyOf(scores.ensembleCalibrated),
+    pairEnsembleCalibrated: accuracyOf(scores.pairEnsembleCalibrated),
   };
   const bestSingle = Math.max(references.baseCalibrated, references.bestZooCalibrated.accuracy);
 

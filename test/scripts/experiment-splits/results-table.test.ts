@@ -46,6 +46,7 @@ function replicate(
         bestZooCalibrated: { id: 'z', accuracy: mean(scores.zoo) },
         ensemble: references.ensembleCalibrated - 0.01,
         ensembleCalibrated: references.ensembleCalibrated,
+        pairEnsembleCalibrated: references.ensembleCalibrated - 0.02,
       },
       runs: [run('assemble', mean(scores.assembled), seconds)],
       healUnavailable: "plan.yaml: unknown key 'heal'",
@@ -102,7 +103,7 @@ describe('split experiment tables', () => {
     const accuracyRows = markdown.split('\n').filter((l) => l.startsWith('| 2-way |'));
     expect(accuracyRows).toHaveLength(6);
     expect(accuracyRows[0]).toBe(
-      '| 2-way | 1 | 40.00 | 50.00 | 40.00 | 50.00 | 100.00 | 75.00 | not available |',
+      '| 2-way | 1 | 40.00 | 50.00 | 40.00 | 50.00 | 100.00 | 98.00 | 75.00 | not available |',
     );
     expect(accuracyRows[2]).toMatch(
       /^\| 2-way \| mean of 1, 2 \| 40\.00 \| 50\.00 \|.* 75\.00 \| not available \|$/,
