@@ -5,6 +5,7 @@ import { loadDataset } from '../data/load-dataset.js';
 import { MalError } from '../errors.js';
 import { FORWARD_FAMILIES } from '../eval/forward.js';
 import { exampleLayoutFor, loadDatasetForModel } from '../eval/model-evaluation.js';
+import { REGMEAN_FAMILIES as regmeanFamilies } from '../eval/regmean.js';
 import { isTransformerFamily, TRANSFORMER_FAMILIES } from '../eval/transformer-settings.js';
 import { checkAncestorFits } from '../merge/ancestor.js';
 import { type LoadedModel, loadModel } from '../model/load-model.js';
@@ -146,6 +147,12 @@ async function readBase(plan: AssemblyPlan): Promise<BaseFacts> {
           `run for ${[...FORWARD_FAMILIES, ...TRANSFORMER_FAMILIES].join(', ')} only`,
       );
     }
+    if (plan.merge.regmean && !regmeanFamilies.includes(spec.family))
+      throw planFieldError(
+        plan,
+        'merge.regmean',
+        `RegMean solves dense layers of MLP models only, and ${plan.base} is a '${spec.family}' model (a convolution would need the Gram matrices of its input patches); set merge.regmean: false`,
+      );
     const widths: Record<string, number> = {};
     for (const space of spec.spaces) widths[space.name] = model.widths.get(space.name)!;
     return {

@@ -12,7 +12,7 @@ export const statisticsOptionSpecs: Record<string, OptionSpec> = {
   data: {
     type: 'string',
     valueName: 'source',
-    description: `unlabelled examples for --match activations and --repair: ${describeDataSources()}`,
+    description: `unlabelled examples for activation statistics (--match activations; in mal merge also --repair and --regmean): ${describeDataSources()}`,
   },
   examples: {
     type: 'number',

@@ -14,6 +14,7 @@ import {
 import { InvalidMergeOptionError } from '../merge/merge-options-error.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import {
+  assertRegMeanFamily,
   measureEndpoint,
   type RegMeanEndpoint,
   type RegMeanLayer,
@@ -92,6 +93,7 @@ export class InterpolationPath {
     const { choice, ancestor } = this.merge;
     assertMethodFitsWidths(choice.method, maps.values());
     assertAncestorGiven(choice.method, ancestor !== undefined);
+    if (this.merge.regmean !== undefined) assertRegMeanFamily(this.merge.regmean.spec);
     if (this.merge.regmean !== undefined && choice.method !== 'mal')
       throw new InvalidMergeOptionError(
         'regmean',

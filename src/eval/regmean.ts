@@ -16,7 +16,7 @@
 import type { Dataset } from '../data/dataset.js';
 import { MalError } from '../errors.js';
 import { choleskyFactor, choleskySolve } from '../linalg/cholesky.js';
-import type { ArchitectureSpec, LayerSpec } from '../spec/architecture-spec.js';
+import type { ArchitectureFamily, ArchitectureSpec, LayerSpec } from '../spec/architecture-spec.js';
 import type { FloatTensor } from '../tensor/tensor.js';
 import { postActivationGrams, type StatisticsOptions } from './activation-statistics.js';
 import type { ForwardConfig } from './forward.js';
@@ -44,10 +44,19 @@ export interface RegMeanLayer {
 export interface RegMeanEndpoint {
   readonly tensors: ReadonlyMap<string, FloatTensor>;
   readonly grams: ReadonlyMap<string, Float64Array>;
+  /** Gᵢ·Wᵢ of each layer once computed (it does not depend on the weights), when the endpoint outlives one merge. */
+  readonly products?: Map<string, Float64Array>;
 }
 
-/** Relative size of the ridge toward the plain interpolation (of the Gram's mean diagonal). */
-const RIDGE = 1e-6;
+/** The families whose merged layers RegMean can solve: dense layers reading dense layers. */
+export const REGMEAN_FAMILIES: readonly ArchitectureFamily[] = ['mlp'];
+
+/**
+ * The ridge toward the plain interpolation, relative to the Gram's mean diagonal: the first that lets the
+ * weighted Gram factor. A Gram of fewer examples than inputs is singular, and its float32 accumulation can leave
+ * eigenvalues slightly below zero; each larger ridge pulls the undetermined directions to the interpolation.
+ */
+const RIDGES = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1];
 
 /**
  * The dense layers of `spec` among the merged tensors (`merged`: base tensor names) whose inputs differ between
@@ -55,10 +64,7 @@ const RIDGE = 1e-6;
  * both ends, where RegMean is the plain interpolation, so they are left to it and cost no statistics.
  */
 export function regmeanLayers(spec: ArchitectureSpec, merged: ReadonlySet<string>): RegMeanLayer[] {
-  if (spec.family !== 'mlp')
-    throw new RegMeanError(
-      `merge.regmean: only MLP models can be merged by RegMean so far (this base is ${spec.family}); a convolution would need the Gram of its input patches. Use merge.regmean: false`,
-    );
+  assertRegMeanFamily(spec);
   const writers = new Map(
     spec.layers.filter((l) => l.kind === 'dense' && l.output !== null).map((l) => [l.output, l]),
   );
@@ -76,20 +82,51 @@ export function regmeanLayers(spec: ArchitectureSpec, merged: ReadonlySet<string
   return out;
 }
 
+/** Refuses a base RegMean cannot solve, by family. */
+export function assertRegMeanFamily(spec: ArchitectureSpec): void {
+  if (!REGMEAN_FAMILIES.includes(spec.family))
+    throw new RegMeanError(
+      `RegMean solves dense layers of MLP models only, and this base is a '${spec.family}' model (a convolution would need the Gram matrices of its input patches)`,
+    );
+}
+
+/**
+ * Gram matrices measured so far, by the tensors and examples they were measured on and the layer whose outputs
+ * they are: every candidate of a step starts from the same base, so its Gram matrices are measured once a step.
+ */
+const measured = new WeakMap<ReadonlyMap<string, FloatTensor>, WeakMap<Dataset, Map<string, Float64Array>>>();
+
 /** An endpoint's Gram matrices of the solved layers' inputs, measured on the settings' examples. */
 export function measureEndpoint(
   settings: RegMeanSettings,
   layers: readonly RegMeanLayer[],
   tensors: ReadonlyMap<string, FloatTensor>,
 ): RegMeanEndpoint {
-  const reads = [...new Set(layers.map((l) => l.reads))];
-  const byWriter =
-    reads.length === 0
-      ? new Map<string, Float64Array>()
-      : postActivationGrams({ ...settings, tensors }, settings.data, settings.options ?? {}, reads);
+  let byData = measured.get(tensors);
+  if (byData === undefined) {
+    byData = new WeakMap();
+    measured.set(tensors, byData);
+  }
+  let known = byData.get(settings.data);
+  if (known === undefined) {
+    known = new Map();
+    byData.set(settings.data, known);
+  }
+  const keyOf = (writer: string) =>
+    `${writer}|${settings.options?.examples ?? 'all'}|${settings.options?.batchSize ?? 'default'}`;
+  const missing = [...new Set(layers.map((l) => l.reads))].filter((w) => !known.has(keyOf(w)));
+  if (missing.length > 0) {
+    const fresh = postActivationGrams(
+      { ...settings, tensors },
+      settings.data,
+      settings.options ?? {},
+      missing,
+    );
+    for (const [writer, gram] of fresh) known.set(keyOf(writer), gram);
+  }
   const grams = new Map<string, Float64Array>();
-  for (const { layer, reads: writer } of layers) grams.set(layer.name, byWriter.get(writer)!);
-  return { tensors, grams };
+  for (const { layer, reads } of layers) grams.set(layer.name, known.get(keyOf(reads))!);
+  return { tensors, grams, products: new Map() };
 }
 
 /** One term of a weighted merge: an endpoint and its weight in each layer (0 where it does not merge it). */
@@ -125,15 +162,21 @@ export function regmeanWeighted(
       const full = endpoint.grams.get(layer.name);
       if (full === undefined) throw new RangeError(`no Gram matrix for layer '${layer.name}'`);
       const g = gramBlock(full, inputs, hasBias);
-      const a = augmentedWeights(
-        endpoint.tensors,
-        weightName,
-        hasBias ? biasName : undefined,
-        inputs,
-        outputs,
-      );
       addScaled(gram, g, weight);
-      addProduct(right, g, a, size, outputs, weight);
+      let product = endpoint.products?.get(layer.name);
+      if (product === undefined) {
+        const a = augmentedWeights(
+          endpoint.tensors,
+          weightName,
+          hasBias ? biasName : undefined,
+          inputs,
+          outputs,
+        );
+        product = new Float64Array(size * outputs);
+        addProduct(product, g, a, size, outputs, 1);
+        endpoint.products?.set(layer.name, product);
+      }
+      addScaled(right, product, weight);
     }
     const plainAugmented = augmentedWeights(
       merged,
@@ -142,12 +185,7 @@ export function regmeanWeighted(
       inputs,
       outputs,
     );
-    let trace = 0;
-    for (let k = 0; k < size; k++) trace += gram[k * size + k];
-    const ridge = RIDGE * Math.max(trace / size, Number.MIN_VALUE);
-    for (let k = 0; k < size; k++) gram[k * size + k] += ridge;
-    for (let k = 0; k < right.length; k++) right[k] += ridge * plainAugmented[k];
-    const solution = solveSymmetric(gram, right, size, outputs);
+    const solution = solveWithRidge(gram, right, plainAugmented, size, outputs, layer.name);
     const weightData = new Float32Array(outputs * inputs);
     for (let o = 0; o < outputs; o++)
       for (let i = 0; i < inputs; i++) weightData[o * inputs + i] = solution[i * outputs + o];
@@ -216,12 +254,34 @@ function addProduct(
   }
 }
 
-/** Solves `A·X = B` for a symmetric positive definite `A` (`[size, size]`); B is `[size, columns]`. */
-function solveSymmetric(a: Float64Array, b: Float64Array, size: number, columns: number): Float64Array {
-  const factor = choleskyFactor(a, size);
-  if (factor === undefined)
+/**
+ * Solves `(G + r·I)·X = R + r·P` (P: the plain interpolation) with the smallest ridge r of RIDGES that lets the
+ * matrix factor.
+ */
+function solveWithRidge(
+  gram: Float64Array,
+  right: Float64Array,
+  plain: Float64Array,
+  size: number,
+  columns: number,
+  layer: string,
+): Float64Array {
+  let trace = 0;
+  for (let k = 0; k < size; k++) trace += gram[k * size + k];
+  const scale = trace / size;
+  if (!(Number.isFinite(scale) && scale > 0))
     throw new RegMeanError(
-      'RegMean: the weighted Gram matrix is not positive definite; the statistics examples may hold non-finite activations',
+      `RegMean: the inputs of layer '${layer}' are ${Number.isFinite(scale) ? 'zero on every statistics example' : 'not finite on the statistics examples'}`,
     );
-  return choleskySolve(factor, b, size, columns);
+  for (const relative of RIDGES) {
+    const ridge = relative * scale;
+    const factor = choleskyFactor(gram, size, ridge);
+    if (factor === undefined) continue;
+    const b = new Float64Array(right.length);
+    for (let k = 0; k < b.length; k++) b[k] = right[k] + ridge * plain[k];
+    return choleskySolve(factor, b, size, columns);
+  }
+  throw new RegMeanError(
+    `RegMean: the weighted Gram matrix of layer '${layer}' does not factor even with a ridge of ${RIDGES.at(-1)} of its mean diagonal`,
+  );
 }

@@ -167,6 +167,13 @@ describe('validatePlan refuses a plan that cannot run, naming the field and its 
     expect(message).toContain(garbage);
   });
 
+  it('RegMean on a CNN base, naming the field and its line', async () => {
+    const message = await validationError(demoPlan(`${VAL_TASK}merge: {regmean: true}\n`, CNN_BASE));
+    expect(message).toMatch(
+      /plan\.yaml:6: merge\.regmean: RegMean solves dense layers of MLP models only, and .*cnn-h8x16.* is a 'cnn' model/,
+    );
+  });
+
   it('with its line for a shallow copy of a parsed plan (a field overridden on the command line)', async () => {
     const parsed = demoPlan(VAL_TASK, join(folder, 'nothing-here.safetensors'));
     const message = await validationError({ ...parsed, output: join(folder, 'elsewhere') });

@@ -148,6 +148,32 @@ describe('mal align / merge with activation statistics', () => {
       refused,
     );
     expect(slerp.code).toBe(2);
+    // A CNN base is refused before anything is aligned, even at λ = 1 where RegMean would change nothing.
+    const cnn = join(
+      import.meta.dirname,
+      '..',
+      '..',
+      'zoo',
+      'demo',
+      'models',
+      'cnn-h8x16-d32-s1-fmnist-n12000.safetensors',
+    );
+    const cnnOut = join(dir, 'regmean-cnn.safetensors');
+    const onCnn = await mal(
+      'merge',
+      cnn,
+      cnn,
+      '--lambda',
+      '1',
+      '--regmean',
+      '--data',
+      'fashion-mnist:test',
+      '--out',
+      cnnOut,
+    );
+    expect(onCnn.code).toBe(2);
+    expect(onCnn.stderr).toMatch(/--regmean solves dense layers of MLP models only, and .* is a 'cnn' model/);
+    expect(existsSync(cnnOut)).toBe(false);
     expect(slerp.stderr).toMatch(
       /--regmean re-solves MAL's interpolation, so it needs --method mal, not slerp/,
     );

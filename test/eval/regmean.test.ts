@@ -249,19 +249,38 @@ describe('RegMean', () => {
       { spec: specOf(target.tensors, target.config), widths: widthsOf(spec, target.tensors) },
     );
     const problem = withTensors(plan, base.tensors, target.tensors);
-    const path = new InterpolationPath(
-      base.tensors,
-      problem,
-      (await weightMatching(problem)).maps,
-      'incompatible',
-      {
+    const { maps } = await weightMatching(problem);
+    // Refused when the path is made, so not even its endpoints (which RegMean leaves alone) pass for merged by it.
+    const pathOnCnn = () =>
+      new InterpolationPath(base.tensors, problem, maps, 'incompatible', {
         choice: { method: 'mal', unmatched: 'zero' },
         regmean: { spec, config: base.config, data: datasetOf(randomImages(16, 1, 8, 2), [1, 8, 8]) },
-      },
-    );
-    expect(() => path.at(0.5)).toThrow(RegMeanError);
-    expect(() => path.at(0.5)).toThrow(/only MLP models .*\(this base is cnn\)/);
+      });
+    expect(pathOnCnn).toThrow(RegMeanError);
+    expect(pathOnCnn).toThrow(/MLP models only, and this base is a 'cnn' model/);
   });
+
+  it.each([1, 3, 40])(
+    'solves a layer wider than its %i statistics example(s): the undetermined directions go to the interpolation',
+    async (count) => {
+      const base = makeMlp({ widths: [784, 512, 512, 10], naming: 'fc', seed: 43 }).tensors;
+      const target = makeMlp({ widths: [784, 512, 512, 10], naming: 'fc', seed: 44 }).tensors;
+      const few = datasetOf(randomVectors(count, 784, 45), [784]);
+      const { plain, regmean } = await pathsOf(base, target, few, 'zero');
+      const merged = regmean.at(0.5);
+      const interpolated = plain.at(0.5);
+      for (const name of ['fc2.weight', 'fc3.weight']) {
+        const got = merged.get(name)!.data;
+        expect(got.every(Number.isFinite)).toBe(true);
+        // Each example adds one direction the data determines; the rest stays near the interpolation.
+        const moved = got.reduce(
+          (n, v, i) => n + (Math.abs(v - interpolated.get(name)!.data[i]) > 1e-3 ? 1 : 0),
+          0,
+        );
+        expect(moved).toBeGreaterThan(0);
+      }
+    },
+  );
 
   it('refuses a merge method other than the straight line', async () => {
     const base = makeMlp({ widths: [10, 12, 9, 4], naming: 'fc', seed: 38 }).tensors;

@@ -8,6 +8,7 @@ import { initBackend } from '../../compute/backend.js';
 import type { Dataset } from '../../data/dataset.js';
 import { MalError, UsageError } from '../../errors.js';
 import { forwardConfigOf, loadDatasetFor } from '../../eval/model-evaluation.js';
+import { REGMEAN_FAMILIES } from '../../eval/regmean.js';
 import { checkNoForeignModelFiles } from '../../io/foreign-model-files.js';
 import {
   MODEL_CONFIG_FILE,
@@ -101,6 +102,10 @@ export async function runMerge(
 
   const base = await loadModel(args.positionals[0], modelLoadOptions(args, 'base-'));
   try {
+    if (regmean && !REGMEAN_FAMILIES.includes(base.spec.family))
+      throw new UsageError(
+        `--regmean solves dense layers of MLP models only, and ${args.positionals[0]} is a '${base.spec.family}' model`,
+      );
     const folderOptions = toFolder
       ? { maxShardBytes: maxShardBytes(args), config: await readModelConfigBytes(args.positionals[0]) }
       : undefined;
@@ -169,6 +174,9 @@ export async function runMerge(
             'mal.match': match,
             'mal.repair': repair ? 'repair' : 'none',
             'mal.regmean': String(regmean),
+            ...(statistics === undefined
+              ? {}
+              : { 'mal.statistics': `${statistics.data} (first ${statistics.examples} examples)` }),
           },
           onTensor: (name, done, total) => io.progress(`merging ${done}/${total}: ${name}`),
         });
