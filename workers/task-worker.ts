@@ -566,11 +566,12 @@ async function prepareThreadTask(
     }
     case 'curve': {
       checkBatchKind(task.data, task.base.spec, key);
-      const [base, zoo, maps, dataset] = await Promise.all([
+      const [base, zoo, maps, dataset, regmean] = await Promise.all([
         fetchTensors(task.base.tensors, context, key),
         fetchTensors(task.zoo.tensors, context, key),
         context.maps.get(task.maps, () => fetchMaps(task.maps, context, key)),
         context.datasets.get(task.data),
+        task.regmean === undefined ? undefined : context.examples.get(task.regmean, context.options.cacheBytes),
       ]);
       checkWidths(task.base.widths, task.base.spec, base, `task ${key} base`);
       checkWidths(task.zoo.widths, task.zoo.spec, zoo, `task ${key} zoo`);
@@ -592,6 +593,7 @@ async function prepareThreadTask(
           batchSize: task.batchSize ?? undefined,
           scoring: task.scoring,
           dataset,
+          ...(regmean === undefined ? {} : { regmean }),
         },
         transfer: [basePacked.weights.buffer as ArrayBuffer, zooPacked.weights.buffer as ArrayBuffer],
       };

@@ -77,11 +77,13 @@ export interface StepInputs {
    * the zoo model and the maps, rather than here and sent as a model per λ: every point of each request, on the
    * first `examples` examples of each task when given (the ranking), else on all of them (the λ grid). It must
    * give what `evaluate`/`evaluateOnFirst` give on this step's merges; absent, the merges are built here.
+   * `regmean`: the examples RegMean measures its Gram matrices on, when the plan merges by RegMean.
    */
   readonly evaluatePaths?: (
     base: ModelInMemory,
     requests: readonly PathRequest[],
-    examples?: number,
+    examples: number | undefined,
+    regmean: Dataset | undefined,
   ) => Promise<Evaluated[][]>;
 }
 
@@ -184,6 +186,8 @@ export async function assemblyStep(inputs: StepInputs): Promise<StepOutcome> {
             await inputs.evaluatePaths(
               inputs.base,
               batch.map(({ k }) => ({ candidate: k.candidate, aligned: k.result, lambdas: plan.merge.grid })),
+              undefined,
+              regmeanOf(inputs)?.data,
             )
           ).flat();
     batch.forEach(({ k, path }, b) => {
@@ -271,6 +275,7 @@ async function rankCandidates(
           lambdas,
         })),
         examples,
+        regmeanOf(inputs)?.data,
       );
       return evaluated.map((points) => points.map((e) => e.objective));
     }

@@ -89,6 +89,8 @@ export interface ThreadCurveTask {
   readonly scoring: TaskScoring;
   /** Features and labels in SharedArrayBuffers, as for an evaluation. */
   readonly dataset: Dataset;
+  /** Solve the merges by RegMean, its Gram matrices measured on these examples (labels are not read). */
+  readonly regmean?: Dataset;
 }
 
 /**
@@ -223,6 +225,9 @@ export async function runTask(task: ThreadTask): Promise<ThreadOutput> {
       const path = new InterpolationPath(base.tensors, problem, maps, task.kernel, {
         choice: task.method,
         seed: task.seed,
+        ...(task.regmean === undefined
+          ? {}
+          : { regmean: { spec: base.spec, config: task.config, data: task.regmean } }),
       });
       const points: EvaluateOutput[] = [];
       for (const lambda of task.lambdas) {

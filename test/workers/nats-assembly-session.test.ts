@@ -21,8 +21,12 @@ import { spawnTaskWorker, type TaskWorkerProcess } from '../support/task-worker-
 const ZOO = ['mlp-h64x64-s1-fmnist', 'mlp-h128x128-s1-fmnist', 'mlp-h256x256-s1-fmnist'];
 const LAYERS = '[layers.0, layers.1, layers.2]';
 
-/** `dataMerge`: whether the merges use the statistics examples (RegMean and REPAIR) or walk the straight line. */
-async function writePlan(dir: string, name: string, dataMerge: boolean): Promise<string> {
+async function writePlan(
+  dir: string,
+  name: string,
+  repair: 'repair' | 'none',
+  regmean = false,
+): Promise<string> {
   const plan = join(dir, `${name}.yaml`);
   await writeFile(
     plan,
@@ -35,7 +39,7 @@ async function writePlan(dir: string, name: string, dataMerge: boolean): Promise
       'candidates:',
       ...ZOO.map((id) => `  - {model: ${id}, layers: ${LAYERS}, baseLayers: ${LAYERS}}`),
       'alignment: {match: activations}',
-      `merge: {grid: "0:0.25:1", lambdaMin: 0.1, repair: ${dataMerge ? 'repair' : 'none'}, regmean: ${dataMerge}, donors: 3, donorWeights: [0.1, 0.2, 0.35, 0.5]}`,
+      `merge: {grid: "0:0.25:1", lambdaMin: 0.1, repair: ${repair}, regmean: ${regmean}, donors: 3, donorWeights: [0.1, 0.2, 0.35, 0.5]}`,
       'statistics: {examples: 200}',
       'steps: 1',
       'calibrate: none',
@@ -92,8 +96,8 @@ describe('a step with MAL_TASKS=nats', () => {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  it('aligns by activations on the workers and merges by RegMean and REPAIR, curves and donors, as the embedded engine does', async () => {
-    const plan = await writePlan(dir, 'repair', true);
+  it('aligns by activations on the workers and REPAIRs the curves and donors as the embedded engine does', async () => {
+    const plan = await writePlan(dir, 'repair', 'repair');
     const embedded = await embeddedStep(plan);
 
     worker = spawnTaskWorker(server.url, 'session', ['--concurrency', '2']);
@@ -115,12 +119,41 @@ describe('a step with MAL_TASKS=nats', () => {
     // Same bytes: the state after the step is stored under the hash of its tensors.
     expect(cluster.stateAfter).toBe(embedded.stateAfter);
     expect(cluster.accepted).not.toBeNull();
-    // A second donor was kept: the state is a RegMean-solved, REPAIRed mix of several donors.
+    // A second donor was kept: the state is a REPAIRed mix of several donors.
     expect(cluster.accepted?.fusion?.donors.length).toBeGreaterThanOrEqual(2);
 
-    // RegMean and REPAIR really changed the step: without them the curves differ.
+    // REPAIR really changed the step: without it the curves differ.
     delete process.env[TASKS_ENV];
-    const plain = await embeddedStep(await writePlan(dir, 'plain', false));
+    const plain = await embeddedStep(await writePlan(dir, 'plain', 'none'));
+    expect(plain.scored.map((s) => s.curve)).not.toEqual(embedded.scored.map((s) => s.curve));
+  }, 240_000);
+
+  it('builds RegMean merges on the workers, the statistics sent by hash, as the embedded engine does', async () => {
+    const plan = await writePlan(dir, 'regmean', 'none', true);
+    delete process.env[TASKS_ENV];
+    const embedded = await embeddedStep(plan);
+
+    worker ??= spawnTaskWorker(server.url, 'session', ['--concurrency', '2']);
+    process.env[TASKS_ENV] = 'nats';
+    process.env[NATS_ENV.url] = server.url;
+    process.env[TASK_POOL_ENV] = 'session';
+    const session = await openAssemblySession({ plan, output: join(dir, 'regmean-cluster-out') });
+    let cluster: typeof embedded;
+    try {
+      cluster = (await runAssemblyStep(session.prepared, firstStep(session.prepared))).step;
+    } finally {
+      await session.close();
+    }
+    // The curves were computed by curve tasks, each merge built and RegMean-solved on a worker.
+    expect(worker.log()).toMatch(/curve [0-9a-f]{12} done/);
+    const { seconds: _a, ...embeddedRecord } = embedded;
+    const { seconds: _b, ...clusterRecord } = cluster;
+    expect(clusterRecord).toEqual(embeddedRecord);
+    expect(cluster.stateAfter).toBe(embedded.stateAfter);
+
+    // RegMean really changed the step: the straight line gives other curves.
+    delete process.env[TASKS_ENV];
+    const plain = await embeddedStep(await writePlan(dir, 'plain-for-regmean', 'none'));
     expect(plain.scored.map((s) => s.curve)).not.toEqual(embedded.scored.map((s) => s.curve));
   }, 240_000);
 

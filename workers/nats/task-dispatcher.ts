@@ -117,6 +117,8 @@ export interface CurveMerge {
   readonly kernel: KernelPolicy;
   readonly method: MergeMethodChoice;
   readonly seed: number;
+  /** The examples RegMean measures its Gram matrices on, when the merges are solved by RegMean. */
+  readonly regmean?: Dataset;
 }
 
 /** How long a dispatcher waits with no result before it gives up, unless told otherwise. */
@@ -142,6 +144,7 @@ export class NatsTaskDispatcher {
   private readonly uploads = new ConcurrencyLimit(UPLOADS_AT_ONCE);
   private readonly publishes = new ConcurrencyLimit(UPLOADS_AT_ONCE);
   private readonly mapsUploaded = new WeakMap<AlignedCandidate, Promise<string>>();
+  private readonly examplesUploaded = new WeakMap<Dataset, Promise<string>>();
   private readonly waiting = new Map<string, ((record: TaskResultRecord) => void)[]>();
   /** The stream sequence of each task this dispatcher published (or found already queued), for the advisories. */
   private readonly published = new Map<number, { key: string; kind: TaskInput['kind'] }>();
@@ -193,6 +196,16 @@ export class NatsTaskDispatcher {
   }
 
   /** Uploads a tensor unless this dispatcher already did (or is doing so); returns its hash. */
+  /** A data set's examples (statistics for activation matching or RegMean) in the object store, once, by hash. */
+  private uploadExamples(data: Dataset): Promise<string> {
+    let hash = this.examplesUploaded.get(data);
+    if (hash === undefined) {
+      hash = this.uploadTensor(examplesTensor(data));
+      this.examplesUploaded.set(data, hash);
+    }
+    return hash;
+  }
+
   uploadTensor(tensor: FloatTensor): Promise<string> {
     const known = this.hashes.get(tensor.data);
     if (known !== undefined) return known;
@@ -352,6 +365,7 @@ export class NatsTaskDispatcher {
     const baseSide = this.uploadTensors(base.tensors).then(
       (tensors): AlignModelInput => ({ spec: base.spec, widths: [...base.widths], tensors }),
     );
+    const regmean = merge.regmean === undefined ? undefined : this.uploadExamples(merge.regmean);
     // A candidate's λ grid in a few tasks rather than one, so a step's last candidates still keep every worker busy.
     const chunks = requests.map((request) => chunksOf(request.lambdas, CURVE_POINTS_PER_TASK));
     const inputs = requests.flatMap((request, r) => {
@@ -389,6 +403,7 @@ export class NatsTaskDispatcher {
             batchSize: null,
             scoring: t.scoring ?? 'raw',
             data: evaluationBatch(base.spec, t, limit),
+            ...(regmean === undefined ? {} : { regmean: await regmean }),
           };
         }),
       );
@@ -438,7 +453,7 @@ export class NatsTaskDispatcher {
     const byActivations = settings.match === 'activations';
     const examples =
       byActivations && statistics !== undefined
-        ? { backend: this.backend, features: await this.uploadTensor(examplesTensor(statistics)) }
+        ? { backend: this.backend, features: await this.uploadExamples(statistics) }
         : undefined;
     const inputs: Promise<TaskInput>[] = [];
     const sides: { zoo: ModelInMemory; pairs: [string, string][]; task: number }[] = [];

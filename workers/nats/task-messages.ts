@@ -140,6 +140,11 @@ export interface CurveTaskInput {
   readonly batchSize: number | null;
   readonly scoring: TaskScoring;
   readonly data: EvaluationBatch;
+  /**
+   * Solve the merges by RegMean on these statistics examples: the sha256 of their tensor `[count, ...example
+   * shape]` in the tensor object store (measured on `backend`, as the embedded engine does).
+   */
+  readonly regmean?: string;
 }
 
 /**

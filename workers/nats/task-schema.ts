@@ -241,6 +241,7 @@ const curveSchema = z.strictObject({
   batchSize: z.number().int().min(1).max(1_000_000).nullable(),
   scoring: z.enum(['raw', 'biases', 'temperature-biases']),
   data: dataBatchSchema,
+  regmean: hashSchema.optional(),
 });
 
 /** A study cell's model info: what the table says about it; the sha256 is part of the cell's address. */

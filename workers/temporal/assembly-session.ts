@@ -104,17 +104,23 @@ export async function openAssemblySession(ref: AssemblyRunRef, store?: StepStore
         if (model === undefined) throw new RangeError(`no zoo model '${id}'`);
         return model;
       };
-      // Merges built on the workers: the plan's method and seed travel; an ancestor, REPAIR or RegMean (which
-      // need the statistics examples and the forward pass here) keep the merges in this process, their
-      // evaluations sent.
-      if (plan.merge.ancestor === undefined && plan.merge.repair !== 'repair' && !plan.merge.regmean) {
+      // Merges built on the workers: the plan's method and seed travel, and RegMean's statistics examples (by
+      // hash); an ancestor or REPAIR keep the merges in this process, their evaluations sent.
+      if (plan.merge.ancestor === undefined && plan.merge.repair !== 'repair') {
         const merge = {
           kernel: plan.alignment.kernel,
           method: planMergeChoice(plan.merge),
           seed: plan.seed,
         };
-        evaluatePaths = (base, requests, examples) =>
-          nats.evaluateCurves(base, zooModel, requests, merge, tasks, examples);
+        evaluatePaths = (base, requests, examples, regmean) =>
+          nats.evaluateCurves(
+            base,
+            zooModel,
+            requests,
+            regmean === undefined ? merge : { ...merge, regmean },
+            tasks,
+            examples,
+          );
       }
       alignCandidates = (base, candidates, statistics) =>
         nats.alignCandidates(base, zooModel, candidates, plan.alignment, plan.seed, statistics);
