@@ -9,9 +9,10 @@
  * or an aligned donor mapped into the base's frame) runs on unlabelled examples, and `wᵢ` the merge weights
  * (1−λ and λ for one donor). Plain interpolation is the special case of equal Gram matrices, and that is what a
  * layer reading the network's input, or a layer whose inputs no merge changed, gets: only layers fed by merged
- * layers differ. Where an input unit is dead in every endpoint its Gram row is zero and the data says nothing;
- * a small ridge toward the plain interpolation fills it in. No labels and no gradient steps: the data enters
- * through the Gram matrices only, measured once per path.
+ * layers differ. Where the examples never take an input direction (a unit dead in every endpoint, or a layer
+ * wider than the examples are many) the data says nothing, and a ridge toward the plain interpolation fills it
+ * in. No labels and no gradient steps: the data enters through the Gram matrices only, the base's measured once
+ * a step and each path's end once.
  */
 import type { Dataset } from '../data/dataset.js';
 import { MalError } from '../errors.js';
@@ -21,7 +22,7 @@ import type { FloatTensor } from '../tensor/tensor.js';
 import { postActivationGrams, type StatisticsOptions } from './activation-statistics.js';
 import type { ForwardConfig } from './forward.js';
 
-/** RegMean was asked of a model it cannot weigh (another family than MLP). */
+/** RegMean cannot solve a merge: a base of another family than MLP, or inputs that are all zero or not finite. */
 export class RegMeanError extends MalError {
   override readonly name = 'RegMeanError';
 }
