@@ -571,7 +571,9 @@ async function prepareThreadTask(
         fetchTensors(task.zoo.tensors, context, key),
         context.maps.get(task.maps, () => fetchMaps(task.maps, context, key)),
         context.datasets.get(task.data),
-        task.regmean === undefined ? undefined : context.examples.get(task.regmean, context.options.cacheBytes),
+        task.regmean === undefined
+          ? undefined
+          : context.examples.get(task.regmean, context.options.cacheBytes),
       ]);
       checkWidths(task.base.widths, task.base.spec, base, `task ${key} base`);
       checkWidths(task.zoo.widths, task.zoo.spec, zoo, `task ${key} zoo`);
