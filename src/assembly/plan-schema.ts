@@ -142,7 +142,7 @@ export const mergeSettingsShape = {
     .boolean()
     .default(false)
     .describe(
-      "RegMean (Jin et al. 2023): every merged dense layer whose inputs a merged layer writes is the least-squares fit W = (Σ wᵢ·Gᵢ)⁻¹·Σ wᵢ·Gᵢ·Wᵢ of what the base (w₀ = 1−λ) and the aligned donors (wᵢ, λ for one) compute on their own inputs, Gᵢ being the Gram matrix of those inputs on the `statistics` examples (labels are not read; no gradient steps). Layers reading the network's input get the plain interpolation, which is what RegMean gives there. Applied before REPAIR when both are on. Needs the mal method; MLP models only (a candidate of another family is recorded as failed).",
+      "RegMean (Jin et al. 2023): every merged dense layer whose inputs a merged layer writes is the least-squares fit W = (Σ wᵢ·Gᵢ)⁻¹·Σ wᵢ·Gᵢ·Wᵢ of what the base (w₀ = 1−λ) and the aligned donors (wᵢ, λ for one) compute on their own inputs, Gᵢ being the Gram matrix of those inputs on the `statistics` examples (labels are not read; no gradient steps). Layers reading the network's input get the plain interpolation, which is what RegMean gives there. Applied before REPAIR when both are on. Needs the mal method and an MLP base (a plan with another base is refused when it is checked).",
     ),
 };
 
