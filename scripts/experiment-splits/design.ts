@@ -174,4 +174,9 @@ export const OPTIONAL_VARIANTS: readonly AssemblyVariant[] = [
     label: 'merge.regmean + repair',
     fields: { merge: { regmean: true, repair: 'repair' } },
   },
+  {
+    name: 'regmean-donors-3',
+    label: 'merge.regmean + donors: 3',
+    fields: { merge: { regmean: true, donors: 3 } },
+  },
 ];
