@@ -5,7 +5,7 @@ import { loadDataset } from '../data/load-dataset.js';
 import { MalError } from '../errors.js';
 import { FORWARD_FAMILIES } from '../eval/forward.js';
 import { exampleLayoutFor, loadDatasetForModel } from '../eval/model-evaluation.js';
-import { REGMEAN_FAMILIES as regmeanFamilies } from '../eval/regmean.js';
+import { REGMEAN_FAMILIES } from '../eval/regmean.js';
 import { isTransformerFamily, TRANSFORMER_FAMILIES } from '../eval/transformer-settings.js';
 import { checkAncestorFits } from '../merge/ancestor.js';
 import { type LoadedModel, loadModel } from '../model/load-model.js';
@@ -147,7 +147,7 @@ async function readBase(plan: AssemblyPlan): Promise<BaseFacts> {
           `run for ${[...FORWARD_FAMILIES, ...TRANSFORMER_FAMILIES].join(', ')} only`,
       );
     }
-    if (plan.merge.regmean && !regmeanFamilies.includes(spec.family))
+    if (plan.merge.regmean && !REGMEAN_FAMILIES.includes(spec.family))
       throw planFieldError(
         plan,
         'merge.regmean',
