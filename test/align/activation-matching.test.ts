@@ -21,22 +21,7 @@ import {
   transformModel,
   widthsOf,
 } from '../support/transform-model.js';
-
-function datasetOf(rows: readonly Float64Array[], exampleShape: readonly number[]): Dataset {
-  const size = rows[0].length;
-  const features = new Float32Array(rows.length * size);
-  rows.forEach((row, n) => {
-    features.set(row, n * size);
-  });
-  return {
-    name: 'random',
-    count: rows.length,
-    exampleShape,
-    features,
-    labels: new Int32Array(rows.length),
-    classes: 1,
-  };
-}
+import { unlabelledDataset } from '../support/unlabelled-dataset.js';
 
 function side(tensors: TensorMap, config: SyntheticModel['config']) {
   const spec = specOf(tensors, config);
@@ -52,7 +37,7 @@ describe('activation matching', () => {
     await initBackend('cpu');
   });
 
-  const vectors = datasetOf(randomVectors(400, 16, 5), [16]);
+  const vectors = unlabelledDataset(randomVectors(400, 16, 5), [16]);
 
   it('recovers a random permutation of every hidden space of an MLP exactly', () => {
     const model = makeMlp({ widths: [16, 24, 20, 6], naming: 'layers', seed: 11 });
@@ -81,7 +66,7 @@ describe('activation matching', () => {
     const base = side(model.tensors, model.config);
     const perms = randomFreePermutations(base.spec, model.tensors, new SeededRandom(9));
     const target = side(transformModel(base.spec, model.tensors, perms), model.config);
-    const images = datasetOf(randomImages(64, 1, 8, 1), [1, 8, 8]);
+    const images = unlabelledDataset(randomImages(64, 1, 8, 1), [1, 8, 8]);
     const result = match(base, target, images);
     for (const [space, perm] of perms) {
       expect([...result.maps.get(space)!.map]).toEqual([...inversePermutation(perm)]);

@@ -359,9 +359,15 @@ describe('runAssembly with another merge method from the plan', () => {
     twin = { id: 'twin', sha256: 'twin'.padEnd(64, '0'), model: modelInMemory(model.tensors) };
   });
 
-  const run = async (output: string, merge: Partial<AssemblyPlan['merge']>, ancestor?: ModelInMemory) =>
+  /** One step of the plan with these merge fields (and any other plan fields) on the zoo and the twin. */
+  const run = async (
+    output: string,
+    merge: Partial<AssemblyPlan['merge']>,
+    ancestor?: ModelInMemory,
+    fields: Partial<AssemblyPlan> = {},
+  ) =>
     runAssembly({
-      plan: { ...plan(output), steps: 1, merge: { ...plan(output).merge, ...merge } },
+      plan: { ...plan(output), ...fields, steps: 1, merge: { ...plan(output).merge, ...merge } },
       base: { ...base, path: 'base', sha256: '0'.repeat(64), order: [...base.tensors.keys()] },
       zoo: [...zoo, twin],
       tasks,
@@ -411,23 +417,9 @@ describe('runAssembly with another merge method from the plan', () => {
   });
 
   it('merges by RegMean when the plan asks: one-layer candidates walk the straight line, whole models do not', async () => {
-    const output = join(dir, 'regmean');
     const plainRun = await run(join(dir, 'plain-for-regmean'), {});
-    const { lineage } = await runAssembly({
-      plan: {
-        ...plan(output),
-        steps: 1,
-        merge: { ...plan(output).merge, regmean: true },
-        statistics: { examples: 200 },
-      },
-      base: { ...base, path: 'base', sha256: '0'.repeat(64), order: [...base.tensors.keys()] },
-      zoo: [...zoo, twin],
-      tasks,
-      backend: 'wasm',
-      store: await ContentStore.open(join(output, 'store')),
-      evaluateOn: (tensors, spec, on) => evaluateOnTasks(tensors, spec, {}, on),
-      evaluateMany: async (models) =>
-        Promise.all(models.map((m) => evaluateOnTasks(m, base.spec, {}, tasks))),
+    const { lineage } = await run(join(dir, 'regmean'), { regmean: true }, undefined, {
+      statistics: { examples: 200 },
     });
     const plainCurves = new Map(
       plainRun.lineage.steps[0].scored.map((s) => [JSON.stringify(s.candidate), s.curve] as const),
@@ -456,22 +448,9 @@ describe('runAssembly with another merge method from the plan', () => {
   it('aligns by activations and REPAIRs every λ > 0 when the plan asks, λ = 0 staying the state', async () => {
     const output = join(dir, 'activations');
     const byWeights = await run(join(dir, 'weights-for-activations'), {});
-    const { lineage } = await runAssembly({
-      plan: {
-        ...plan(output),
-        steps: 1,
-        alignment: { ...plan(output).alignment, match: 'activations' },
-        merge: { ...plan(output).merge, repair: 'repair' },
-        statistics: { examples: 200 },
-      },
-      base: { ...base, path: 'base', sha256: '0'.repeat(64), order: [...base.tensors.keys()] },
-      zoo: [...zoo, twin],
-      tasks,
-      backend: 'wasm',
-      store: await ContentStore.open(join(output, 'store')),
-      evaluateOn: (tensors, spec, on) => evaluateOnTasks(tensors, spec, {}, on),
-      evaluateMany: async (models) =>
-        Promise.all(models.map((m) => evaluateOnTasks(m, base.spec, {}, tasks))),
+    const { lineage } = await run(output, { repair: 'repair' }, undefined, {
+      alignment: { ...plan(output).alignment, match: 'activations' },
+      statistics: { examples: 200 },
     });
     const [step] = lineage.steps;
     expect(step.scored.length).toBeGreaterThan(0);

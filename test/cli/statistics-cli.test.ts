@@ -43,6 +43,20 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Every tensor of the merged model at `out` is the base's, to float32 rounding. */
+async function expectTheBase(out: string): Promise<void> {
+  const reader = await SafetensorsReader.open(out);
+  try {
+    for (const [name, tensor] of base.tensors) {
+      const merged = toFloat32(await reader.read(name));
+      const worst = merged.reduce((m, v, i) => Math.max(m, Math.abs(v - tensor.data[i])), 0);
+      expect(worst, name).toBeLessThan(1e-4);
+    }
+  } finally {
+    await reader.close();
+  }
+}
+
 describe('mal align / merge with activation statistics', () => {
   it('align --match activations recovers the permutation from activations on the data', async () => {
     const out = join(dir, 'aligned');
@@ -89,16 +103,7 @@ describe('mal align / merge with activation statistics', () => {
     );
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/REPAIRed on 300 examples/);
-    const reader = await SafetensorsReader.open(out);
-    try {
-      for (const [name, tensor] of base.tensors) {
-        const merged = toFloat32(await reader.read(name));
-        const worst = merged.reduce((m, v, i) => Math.max(m, Math.abs(v - tensor.data[i])), 0);
-        expect(worst, name).toBeLessThan(1e-4);
-      }
-    } finally {
-      await reader.close();
-    }
+    await expectTheBase(out);
   });
 
   it('merge --regmean of a model and its shuffled copy gives the model back; other methods are refused', async () => {
@@ -122,16 +127,7 @@ describe('mal align / merge with activation statistics', () => {
     );
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ regmean: true, method: 'mal' });
-    const reader = await SafetensorsReader.open(out);
-    try {
-      for (const [name, tensor] of base.tensors) {
-        const merged = toFloat32(await reader.read(name));
-        const worst = merged.reduce((m, v, i) => Math.max(m, Math.abs(v - tensor.data[i])), 0);
-        expect(worst, name).toBeLessThan(1e-4);
-      }
-    } finally {
-      await reader.close();
-    }
+    await expectTheBase(out);
     const refused = join(dir, 'regmean-slerp.safetensors');
     const slerp = await mal(
       'merge',

@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/compute/backend.js';
-import type { Dataset } from '../../src/data/dataset.js';
 import {
   ActivationStatisticsError,
   layerStatistics,
@@ -10,22 +9,7 @@ import type { FloatTensor } from '../../src/tensor/tensor.js';
 import { makeMlp, makeResNet, randomVectors } from '../support/model-factory.js';
 import { linear, relu } from '../support/reference-forward.js';
 import { specOf } from '../support/transform-model.js';
-
-function datasetOf(rows: readonly Float64Array[]): Dataset {
-  const size = rows[0].length;
-  const features = new Float32Array(rows.length * size);
-  rows.forEach((row, n) => {
-    features.set(row, n * size);
-  });
-  return {
-    name: 'random',
-    count: rows.length,
-    exampleShape: [size],
-    features,
-    labels: new Int32Array(rows.length),
-    classes: 1,
-  };
-}
+import { unlabelledDataset } from '../support/unlabelled-dataset.js';
 
 /** Plain float64 moments of column `u` of `rows`. */
 function moments(rows: readonly Float64Array[], u: number): { mean: number; std: number } {
@@ -62,7 +46,7 @@ describe('activation statistics', () => {
   const target = makeMlp({ widths: [12, 7, 4], naming: 'fc', seed: 2 });
   // Offset inputs give units a mean large against their spread: the streamed sums must not cancel.
   const rows = randomVectors(300, 12, 3).map((x) => x.map((v) => v + 3));
-  const data = datasetOf(rows);
+  const data = unlabelledDataset(rows);
 
   it('streams per-unit moments of pre- and post-activations that match a float64 reference', () => {
     const stats = layerStatistics({ spec: specOf(base.tensors, base.config), tensors: base.tensors }, data, {

@@ -11,22 +11,7 @@ import { InvalidMergeOptionError } from '../../src/merge/merge-options-error.js'
 import { makeMlp, makeVggCnn, randomImages, randomVectors } from '../support/model-factory.js';
 import { linear, relu } from '../support/reference-forward.js';
 import { specOf, type TensorMap, widthsOf } from '../support/transform-model.js';
-
-function datasetOf(rows: readonly Float64Array[], exampleShape: readonly number[]): Dataset {
-  const size = rows[0].length;
-  const features = new Float32Array(rows.length * size);
-  rows.forEach((row, n) => {
-    features.set(row, n * size);
-  });
-  return {
-    name: 'random',
-    count: rows.length,
-    exampleShape,
-    features,
-    labels: new Int32Array(rows.length),
-    classes: 1,
-  };
-}
+import { unlabelledDataset } from '../support/unlabelled-dataset.js';
 
 async function pathsOf(base: TensorMap, target: TensorMap, data: Dataset, unmatched: UnmatchedPolicy) {
   const b = { spec: specOf(base, {}), tensors: base };
@@ -100,13 +85,23 @@ function relativeGradient(
   return norm(gradient) / norm(scale);
 }
 
+/** Each tensor of the MLP layers fcK a donor merges, with the layer it belongs to. */
+function layersOf(layers: readonly number[]): Map<string, string> {
+  return new Map(
+    layers.flatMap((k) => [
+      [`fc${k}.weight`, `fc${k}`],
+      [`fc${k}.bias`, `fc${k}`],
+    ]),
+  );
+}
+
 describe('RegMean', () => {
   beforeAll(async () => {
     await initBackend('cpu');
   });
 
   const rows = randomVectors(400, 10, 21);
-  const data = datasetOf(rows, [10]);
+  const data = unlabelledDataset(rows, [10]);
 
   it.each([
     ['narrower', 'zero', [10, 8, 7, 4]],
@@ -158,12 +153,7 @@ describe('RegMean', () => {
       data,
       'zero',
     );
-    const tensorLayers = new Map(
-      [1, 2, 3].flatMap((k) => [
-        [`fc${k}.weight`, `fc${k}`],
-        [`fc${k}.bias`, `fc${k}`],
-      ]) as [string, string][],
-    );
+    const tensorLayers = layersOf([1, 2, 3]);
     const weights: DonorWeight[] = [{ weight: 0.3 }, { weight: 0.25, layerWeights: { fc2: 0.45 } }];
     const mix = new DonorMix(base, [
       { path: narrow.regmean, tensorLayers },
@@ -214,16 +204,8 @@ describe('RegMean', () => {
       choice: { method: 'mal', unmatched: 'zero' },
       regmean: { spec, data },
     });
-    const all = new Map(
-      [1, 2, 3].flatMap((k) => [
-        [`fc${k}.weight`, `fc${k}`],
-        [`fc${k}.bias`, `fc${k}`],
-      ]) as [string, string][],
-    );
-    const fc2 = new Map([
-      ['fc2.weight', 'fc2'],
-      ['fc2.bias', 'fc2'],
-    ]);
+    const all = layersOf([1, 2, 3]);
+    const fc2 = layersOf([2]);
     const mix = new DonorMix(base, [
       { path: whole.regmean, tensorLayers: all },
       { path: lone, tensorLayers: fc2 },
@@ -254,7 +236,7 @@ describe('RegMean', () => {
     const pathOnCnn = () =>
       new InterpolationPath(base.tensors, problem, maps, 'incompatible', {
         choice: { method: 'mal', unmatched: 'zero' },
-        regmean: { spec, config: base.config, data: datasetOf(randomImages(16, 1, 8, 2), [1, 8, 8]) },
+        regmean: { spec, config: base.config, data: unlabelledDataset(randomImages(16, 1, 8, 2), [1, 8, 8]) },
       });
     expect(pathOnCnn).toThrow(RegMeanError);
     expect(pathOnCnn).toThrow(/MLP models only, and this base is a 'cnn' model/);
@@ -265,7 +247,7 @@ describe('RegMean', () => {
     async (count) => {
       const base = makeMlp({ widths: [784, 512, 512, 10], naming: 'fc', seed: 43 }).tensors;
       const target = makeMlp({ widths: [784, 512, 512, 10], naming: 'fc', seed: 44 }).tensors;
-      const few = datasetOf(randomVectors(count, 784, 45), [784]);
+      const few = unlabelledDataset(randomVectors(count, 784, 45), [784]);
       const { plain, regmean } = await pathsOf(base, target, few, 'zero');
       const merged = regmean.at(0.5);
       const interpolated = plain.at(0.5);

@@ -17,22 +17,7 @@ import {
   vggForward,
 } from '../support/reference-forward.js';
 import { specOf, type TensorMap, widthsOf } from '../support/transform-model.js';
-
-function datasetOf(rows: readonly Float64Array[], exampleShape: readonly number[]): Dataset {
-  const size = rows[0].length;
-  const features = new Float32Array(rows.length * size);
-  rows.forEach((row, n) => {
-    features.set(row, n * size);
-  });
-  return {
-    name: 'random',
-    count: rows.length,
-    exampleShape,
-    features,
-    labels: new Int32Array(rows.length),
-    classes: 1,
-  };
-}
+import { unlabelledDataset } from '../support/unlabelled-dataset.js';
 
 /** Float64 pre-activations of every hidden dense layer `fcK` of an MLP, computed independently of the code. */
 function hiddenPre(tensors: ReadonlyMap<string, FloatTensor>, layers: number, rows: readonly Float64Array[]) {
@@ -83,7 +68,7 @@ describe('REPAIR', () => {
   });
 
   const rows = randomVectors(300, 10, 7);
-  const data = datasetOf(rows, [10]);
+  const data = unlabelledDataset(rows, [10]);
 
   it.each(['zero', 'keep'] as const)(
     'gives every merged hidden unit the interpolated endpoint statistics (target narrower, unmatched %s)',
@@ -136,7 +121,7 @@ describe('REPAIR', () => {
     const base = make(5);
     const target = make(6);
     const images = randomImages(64, 1, 8, 2);
-    const imageData = datasetOf(images, [1, 8, 8]);
+    const imageData = unlabelledDataset(images, [1, 8, 8]);
     const { plain, repaired } = pathOf(base.tensors, target.tensors, base.config, imageData, 'zero');
     const merged = repaired.at(0.5);
     // Running statistics of the first BatchNorm = the moments of the merged first conv's output on the data
@@ -167,7 +152,7 @@ describe('REPAIR of a mix of several donors', () => {
   });
 
   const rows = randomVectors(300, 10, 8);
-  const data = datasetOf(rows, [10]);
+  const data = unlabelledDataset(rows, [10]);
   // Every tensor of the 3-layer MLP is merged, each belonging to its own layer.
   const tensorLayers = new Map(
     [1, 2, 3].flatMap((k) => [

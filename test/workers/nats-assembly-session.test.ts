@@ -96,23 +96,28 @@ describe('a step with MAL_TASKS=nats', () => {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
+  /** The plan's first step through a session on the task pool (one task worker for the file), and the worker's log. */
+  async function clusterStep(plan: string, output: string) {
+    worker ??= spawnTaskWorker(server.url, 'session', ['--concurrency', '2']);
+    process.env[TASKS_ENV] = 'nats';
+    process.env[NATS_ENV.url] = server.url;
+    process.env[TASK_POOL_ENV] = 'session';
+    const session = await openAssemblySession({ plan, output: join(dir, output) });
+    try {
+      const { step } = await runAssemblyStep(session.prepared, firstStep(session.prepared));
+      return { step, log: worker.log() };
+    } finally {
+      await session.close();
+    }
+  }
+
   it('aligns by activations on the workers and REPAIRs the curves and donors as the embedded engine does', async () => {
     const plan = await writePlan(dir, 'repair', 'repair');
     const embedded = await embeddedStep(plan);
 
-    worker = spawnTaskWorker(server.url, 'session', ['--concurrency', '2']);
-    process.env[TASKS_ENV] = 'nats';
-    process.env[NATS_ENV.url] = server.url;
-    process.env[TASK_POOL_ENV] = 'session';
-    const session = await openAssemblySession({ plan, output: join(dir, 'cluster-out') });
-    let cluster: typeof embedded;
-    try {
-      cluster = (await runAssemblyStep(session.prepared, firstStep(session.prepared))).step;
-    } finally {
-      await session.close();
-    }
-    expect(worker.log()).toMatch(/align [0-9a-f]{12} done/);
-    expect(worker.log()).toMatch(/evaluate [0-9a-f]{12} done/);
+    const { step: cluster, log } = await clusterStep(plan, 'cluster-out');
+    expect(log).toMatch(/align [0-9a-f]{12} done/);
+    expect(log).toMatch(/evaluate [0-9a-f]{12} done/);
     const { seconds: _a, ...embeddedRecord } = embedded;
     const { seconds: _b, ...clusterRecord } = cluster;
     expect(clusterRecord).toEqual(embeddedRecord);
@@ -133,19 +138,9 @@ describe('a step with MAL_TASKS=nats', () => {
     delete process.env[TASKS_ENV];
     const embedded = await embeddedStep(plan);
 
-    worker ??= spawnTaskWorker(server.url, 'session', ['--concurrency', '2']);
-    process.env[TASKS_ENV] = 'nats';
-    process.env[NATS_ENV.url] = server.url;
-    process.env[TASK_POOL_ENV] = 'session';
-    const session = await openAssemblySession({ plan, output: join(dir, 'regmean-cluster-out') });
-    let cluster: typeof embedded;
-    try {
-      cluster = (await runAssemblyStep(session.prepared, firstStep(session.prepared))).step;
-    } finally {
-      await session.close();
-    }
+    const { step: cluster, log } = await clusterStep(plan, 'regmean-cluster-out');
     // The curves were computed by curve tasks, each merge built and RegMean-solved on a worker.
-    expect(worker.log()).toMatch(/curve [0-9a-f]{12} done/);
+    expect(log).toMatch(/curve [0-9a-f]{12} done/);
     const { seconds: _a, ...embeddedRecord } = embedded;
     const { seconds: _b, ...clusterRecord } = cluster;
     expect(clusterRecord).toEqual(embeddedRecord);
